@@ -1,0 +1,8 @@
+import { CniError, ErrorCode } from "../../shared/cni/errors.js";
+import type { Plugin } from "../../shared/cni/plugin.js";
+
+const notYet = (): never => {
+  throw new CniError(ErrorCode.Internal, "portmap: not implemented yet");
+};
+
+export const plugin: Plugin = { name: "portmap", about: "CNI portmap plugin (cni-ts)", add: notYet, del: notYet };

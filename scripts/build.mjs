@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Builds one self-contained multi-call executable with Bun's compiler and hard-links it under
+// every plugin name in dist/bin. Usage: node scripts/build.mjs [--test-hooks]
+import { execFileSync } from "node:child_process";
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bun = join(root, "node_modules", ".bin", "bun");
+const testHooks = process.argv.includes("--test-hooks");
+const outDir = join(root, testHooks ? "dist/test-bin" : "dist/bin");
+export const PLUGIN_NAMES = ["bridge", "host-local", "flannel", "loopback", "portmap"];
+const multi = join(outDir, "cni-ts");
+
+mkdirSync(outDir, { recursive: true });
+const tmp = `${multi}.tmp-${process.pid}`;
+const args = [
+  "build", "--compile", "--minify", "--bytecode", "--target=bun-linux-x64",
+  "--define", `process.env.CNI_TS_TEST_HOOKS=${JSON.stringify(testHooks ? "1" : "")}`,
+  join(root, "shared/main.ts"), "--outfile", tmp,
+];
+const started = Date.now();
+execFileSync(bun, args, { stdio: ["ignore", "ignore", "inherit"], cwd: root });
+renameSync(tmp, multi);
+for (const name of PLUGIN_NAMES) {
+  const target = join(outDir, name);
+  if (existsSync(target)) rmSync(target);
+  linkSync(multi, target);
+}
+const mb = (statSync(multi).size / 1e6).toFixed(1);
+console.log(`built ${multi} (${mb} MB) in ${Date.now() - started} ms; hard links: ${PLUGIN_NAMES.join(", ")}`);

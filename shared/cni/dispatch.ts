@@ -1,0 +1,101 @@
+import { readFileSync, writeSync } from "node:fs";
+import { readEnv, isVerb } from "./env.js";
+import { CniError, ErrorCode, toCniError } from "./errors.js";
+import { goJson } from "./json.js";
+import type { Plugin } from "./plugin.js";
+import { buildInvocation, invokeVerb } from "./invocation.js";
+import { formatResult } from "./result.js";
+import { Trace } from "./trace.js";
+import { LATEST_VERSION, SUPPORTED_VERSIONS, isSupported } from "./versions.js";
+
+export interface Io {
+  readStdin(): Buffer;
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export const processIo: Io = {
+  readStdin: () => readFileSync(0),
+  stdout: (text) => writeAll(1, text),
+  stderr: (text) => writeAll(2, text),
+};
+
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off);
+}
+
+export function versionJson(requested: string | undefined): string {
+  const cniVersion = requested && isSupported(requested) ? requested : LATEST_VERSION;
+  return `${JSON.stringify({ cniVersion, supportedVersions: SUPPORTED_VERSIONS })}\n`;
+}
+
+export function errorJson(err: CniError, cniVersion: string): string {
+  return goJson({ cniVersion, code: err.code, msg: err.message, details: err.details || undefined }, 4);
+}
+
+/** Runs one plugin invocation as an executable: env + stdin in, result or error JSON out. Returns the exit status. */
+export async function runPlugin(plugin: Plugin, env: NodeJS.ProcessEnv = process.env, io: Io = processIo): Promise<number> {
+  const trace = new Trace(env.CNI_TS_DEBUG_LOG);
+  let cniVersion: string = LATEST_VERSION;
+  const record: Record<string, unknown> = { plugin: plugin.name, verb: env.CNI_COMMAND ?? "" };
+  try {
+    if (!env.CNI_COMMAND) {
+      io.stderr(`${plugin.about}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}\n`);
+      return 0;
+    }
+    const cniEnv = readEnv(env);
+    Object.assign(record, { containerId: cniEnv.containerId, ifname: cniEnv.ifname, netns: cniEnv.netns });
+    if (cniEnv.command === "VERSION") {
+      io.stdout(versionJson(readRequestedVersion(io)));
+      return 0;
+    }
+    let stdin: Buffer;
+    try {
+      stdin = io.readStdin();
+    } catch (e) {
+      throw new CniError(ErrorCode.IoFailure, `error reading from stdin: ${(e as Error).message}`);
+    }
+    trace.mark("read");
+    if (!isVerb(cniEnv.command)) {
+      // skel validates the config before it rejects the verb, so 6/7 win over 4.
+      buildInvocation("ADD", cniEnv, stdin, env, trace);
+      throw new CniError(
+        ErrorCode.InvalidEnvironment,
+        `unknown CNI_COMMAND: ${cniEnv.command}`,
+        "CNI_COMMAND must be one of ADD, DEL, CHECK, GC, STATUS, VERSION",
+      );
+    }
+    const inv = buildInvocation(cniEnv.command, cniEnv, stdin, env, trace);
+    cniVersion = inv.cniVersion;
+    trace.mark("parse");
+    const result = await invokeVerb(plugin, inv);
+    if (result) {
+      const text = formatResult(result, inv.cniVersion);
+      io.stdout(text);
+      if (trace.enabled) record.result = JSON.parse(text);
+    }
+    trace.mark("output");
+    return 0;
+  } catch (e) {
+    const err = toCniError(e);
+    if (!(e instanceof CniError)) io.stderr(`${plugin.name}: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
+    io.stdout(errorJson(err, cniVersion));
+    record.error = { code: err.code, msg: err.message, details: err.details || undefined };
+    return 1;
+  } finally {
+    trace.write(record);
+  }
+}
+
+/** VERSION ignores stdin except to echo a cniVersion the runtime sent. */
+function readRequestedVersion(io: Io): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(io.readStdin().toString("utf8"));
+    const v = (parsed as { cniVersion?: unknown })?.cniVersion;
+    return typeof v === "string" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
