@@ -56,7 +56,9 @@ export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
   };
   if (required.includes("CNI_CONTAINERID")) validateContainerId(cniEnv.containerId);
   if (required.includes("CNI_IFNAME")) validateInterfaceName(cniEnv.ifname);
-  if (required.includes("CNI_NETNS") || cniEnv.netns !== "") validateNetnsPath(cniEnv.netns, required.includes("CNI_NETNS"));
+  if (command === "ADD" || command === "CHECK" || command === "DEL") {
+    validateNetnsPath(cniEnv.netns, required.includes("CNI_NETNS"));
+  }
   return cniEnv;
 }
 
