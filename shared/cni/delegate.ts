@@ -3,6 +3,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Verb } from "./env.js";
 import { CniError, ErrorCode } from "./errors.js";
+import { faultPoint } from "./fault.js";
 import { goJson, isPlainObject } from "./json.js";
 import type { Invocation, Plugin } from "./plugin.js";
 import { buildInvocation, invokeVerb } from "./invocation.js";
@@ -72,6 +73,15 @@ export async function delegate(
   config: Record<string, unknown> | Buffer,
 ): Promise<Result | undefined> {
   const stdin = Buffer.isBuffer(config) ? config : Buffer.from(goJson(config));
+  faultPoint(`delegate:${type}.${verb}:before`);
+  try {
+    return await delegateNow(parent, type, verb, stdin);
+  } finally {
+    faultPoint(`delegate:${type}.${verb}:after`);
+  }
+}
+
+async function delegateNow(parent: Invocation, type: string, verb: Verb, stdin: Buffer): Promise<Result | undefined> {
   const file = findInPath(type, parent.env.path);
   const loader = inProcess.get(type);
   if (loader && isOwnExecutable(file)) {

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { CniError, ErrorCode } from "../cni/errors.js";
+import { faultPoint } from "../cni/fault.js";
 
 /**
  * The one place that starts kernel-facing processes (ip, nsenter, sysctl, iptables, nft).
@@ -30,6 +31,7 @@ export function processCount(): number {
 export function run(argv: readonly string[], opts: RunOptions = {}): RunResult {
   const full = opts.netns ? ["nsenter", `--net=${opts.netns}`, "--", ...argv] : [...argv];
   runCount++;
+  faultPoint(`exec#${runCount}:before`);
   const r = spawnSync(full[0]!, full.slice(1), {
     input: opts.input ?? "",
     stdio: ["pipe", "pipe", "pipe"],
@@ -39,6 +41,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): RunResult {
   if (r.error) {
     throw new CniError(ErrorCode.Internal, `failed to run ${full[0]}: ${r.error.message}`, "is iproute2/util-linux installed?");
   }
+  faultPoint(`exec#${runCount}:after`);
   const res = { status: r.status ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   if (res.status !== 0 && opts.check !== false) {
     const what = opts.what ?? argv.join(" ");
