@@ -1,38 +1,59 @@
 import { basename } from "node:path";
-import { runPlugin } from "./cni/dispatch.js";
-import { registerInProcess } from "./cni/delegate.js";
-import type { Plugin } from "./cni/plugin.js";
+import { requestedVersion, versionJson } from "./cni/version-answer.js";
 
-/** Every plugin this executable serves, by the name it is invoked as (one multi-call binary, hard-linked). */
-const PLUGINS: Record<string, () => Promise<Plugin>> = {
-  bridge: async () => (await import("../plugins/bridge/index.js")).plugin,
-  "host-local": async () => (await import("../ipam/host-local/index.js")).plugin,
-  flannel: async () => (await import("../plugins/flannel/index.js")).plugin,
-  loopback: async () => (await import("../plugins/loopback/index.js")).plugin,
-  portmap: async () => (await import("../plugins/portmap/index.js")).plugin,
-};
+/**
+ * Every plugin this executable serves, by the name it is invoked as (one multi-call binary,
+ * hard-linked). Everything beyond VERSION is imported lazily: a runtime calls VERSION often
+ * and it should cost no more than the process start.
+ */
+const PLUGIN_NAMES = ["bridge", "host-local", "flannel", "loopback", "portmap"] as const;
+type PluginName = (typeof PLUGIN_NAMES)[number];
+
+async function loadPlugin(name: PluginName) {
+  switch (name) {
+    case "bridge":
+      return (await import("../plugins/bridge/index.js")).plugin;
+    case "host-local":
+      return (await import("../ipam/host-local/index.js")).plugin;
+    case "flannel":
+      return (await import("../plugins/flannel/index.js")).plugin;
+    case "loopback":
+      return (await import("../plugins/loopback/index.js")).plugin;
+    case "portmap":
+      return (await import("../plugins/portmap/index.js")).plugin;
+  }
+}
+
+function isPluginName(s: string): s is PluginName {
+  return (PLUGIN_NAMES as readonly string[]).includes(s);
+}
 
 /** The invoked name; a symlink or hard link under a plugin name selects that plugin. */
 function invokedName(): string {
   for (const candidate of [process.argv0, process.argv[1], process.execPath]) {
     const name = candidate ? basename(candidate) : "";
-    if (name in PLUGINS) return name;
+    if (isPluginName(name)) return name;
   }
   return basename(process.argv0 ?? "");
 }
 
 async function main(): Promise<void> {
   const name = invokedName();
-  const load = PLUGINS[name];
-  if (!load) {
-    process.stderr.write(
-      `cni-ts: invoked as "${name}"; install this file under one of these names: ${Object.keys(PLUGINS).join(", ")}\n`,
-    );
+  if (!isPluginName(name)) {
+    process.stderr.write(`cni-ts: invoked as "${name}"; install this file under one of: ${PLUGIN_NAMES.join(", ")}\n`);
     process.exitCode = 1;
     return;
   }
-  for (const [type, loader] of Object.entries(PLUGINS)) registerInProcess(type, loader);
-  process.exitCode = await runPlugin(await load());
+  if (process.env.CNI_COMMAND === "VERSION") {
+    process.stdout.write(versionJson(requestedVersion()));
+    return;
+  }
+  const [{ runPlugin }, { registerInProcess }] = await Promise.all([
+    import("./cni/dispatch.js"),
+    import("./cni/delegate.js"),
+  ]);
+  for (const other of PLUGIN_NAMES) registerInProcess(other, () => loadPlugin(other));
+  process.exitCode = await runPlugin(await loadPlugin(name));
 }
 
 void main();

@@ -6,7 +6,8 @@ import type { Plugin } from "./plugin.js";
 import { buildInvocation, invokeVerb } from "./invocation.js";
 import { formatResult } from "./result.js";
 import { Trace } from "./trace.js";
-import { LATEST_VERSION, SUPPORTED_VERSIONS, isSupported } from "./versions.js";
+import { LATEST_VERSION, SUPPORTED_VERSIONS } from "./versions.js";
+import { requestedVersion, versionJson } from "./version-answer.js";
 
 export interface Io {
   readStdin(): Buffer;
@@ -26,11 +27,6 @@ function writeAll(fd: number, text: string): void {
   while (off < buf.length) off += writeSync(fd, buf, off);
 }
 
-export function versionJson(requested: string | undefined): string {
-  const cniVersion = requested && isSupported(requested) ? requested : LATEST_VERSION;
-  return `${JSON.stringify({ cniVersion, supportedVersions: SUPPORTED_VERSIONS })}\n`;
-}
-
 export function errorJson(err: CniError, cniVersion: string): string {
   return goJson({ cniVersion, code: err.code, msg: err.message, details: err.details || undefined }, 4);
 }
@@ -48,7 +44,7 @@ export async function runPlugin(plugin: Plugin, env: NodeJS.ProcessEnv = process
     const cniEnv = readEnv(env);
     Object.assign(record, { containerId: cniEnv.containerId, ifname: cniEnv.ifname, netns: cniEnv.netns });
     if (cniEnv.command === "VERSION") {
-      io.stdout(versionJson(readRequestedVersion(io)));
+      io.stdout(versionJson(requestedVersion(io.readStdin)));
       return 0;
     }
     let stdin: Buffer;
@@ -86,16 +82,5 @@ export async function runPlugin(plugin: Plugin, env: NodeJS.ProcessEnv = process
     return 1;
   } finally {
     trace.write(record);
-  }
-}
-
-/** VERSION ignores stdin except to echo a cniVersion the runtime sent. */
-function readRequestedVersion(io: Io): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(io.readStdin().toString("utf8"));
-    const v = (parsed as { cniVersion?: unknown })?.cniVersion;
-    return typeof v === "string" ? v : undefined;
-  } catch {
-    return undefined;
   }
 }
