@@ -1,0 +1,75 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Backend } from "./cluster-flanneld.js";
+
+/**
+ * Everything one sandbox cluster created, persisted as <baseDir>/cluster.json after every
+ * change so `scripts/demo --teardown ID` (or a crashed test's cleanup) removes exactly that.
+ */
+export type Flavor = "kube-flannel" | "rendered-delegate";
+
+export interface NodeState {
+  name: string;
+  netns: string;
+  /** Index of the node's /24 in the cluster CIDR (its flannel lease). */
+  subnetIndex: number;
+  underlayIp: string;
+  vtepMac?: string;
+  dir: string;
+  subnetFile: string;
+  confDir: string;
+  cacheDir: string;
+  flannelDataDir: string;
+  ipamDataDir: string;
+}
+
+export interface PodState {
+  name: string;
+  node: string;
+  netns: string;
+  containerId: string;
+  address?: string;
+}
+
+export interface ClusterState {
+  id: string;
+  baseDir: string;
+  backend: Backend;
+  flavor: Flavor;
+  clusterCidr: string;
+  underlayCidr: string;
+  networkName: string;
+  /** CNI_PATH of every node: the sandbox's installed plugin executables. */
+  binDir: string;
+  cnitool: string;
+  /** Network namespaces this cluster created, in creation order (teardown deletes exactly these). */
+  netns: string[];
+  nodes: NodeState[];
+  pods: PodState[];
+  createdAt: string;
+}
+
+export const STATE_FILE = "cluster.json";
+
+export function baseDirFor(id: string): string {
+  return join(tmpdir(), `cni-ts-cluster-${id}`);
+}
+
+export function saveState(state: ClusterState): void {
+  const path = join(state.baseDir, STATE_FILE);
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(tmp, path);
+}
+
+export function loadState(id: string): ClusterState {
+  if (!/^[a-z0-9]{4,16}$/.test(id)) throw new Error(`${JSON.stringify(id)} is not a cluster id (as printed by scripts/demo --keep)`);
+  const path = join(baseDirFor(id), STATE_FILE);
+  if (!existsSync(path)) throw new Error(`no cluster ${id}: ${path} does not exist (already torn down?)`);
+  return JSON.parse(readFileSync(path, "utf8")) as ClusterState;
+}
+
+export function netnsPath(name: string): string {
+  return `/run/netns/${name}`;
+}
