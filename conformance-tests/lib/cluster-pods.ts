@@ -1,4 +1,4 @@
-import { CommandError, inNetns, ipJson, sh } from "./cluster-exec.js";
+import { inNetns, ipJson, sh } from "./cluster-exec.js";
 import { LOOPBACK_NETWORK } from "./cluster-conflist.js";
 import { type ClusterState, type NodeState, type PodState, netnsPath, saveState } from "./cluster-state.js";
 
@@ -74,7 +74,7 @@ export async function deletePod(state: ClusterState, pod: PodState, opts: { tear
       await cnitool(state, pod, "del", network, opts.teardown);
     } catch (e) {
       if (!opts.teardown) throw e;
-      errors.push(e instanceof CommandError ? e.message : String(e));
+      errors.push(e instanceof Error ? e.message.split("\n")[0]! : String(e));
     }
   }
   await sh(["ip", "netns", "del", pod.netns], { check: !opts.teardown, duringTeardown: opts.teardown });

@@ -27,7 +27,7 @@ import {
   writeSubnetEnv,
 } from "./cluster-flanneld.js";
 import { deletePod } from "./cluster-pods.js";
-import { type ClusterState, type Flavor, type NodeState, baseDirFor, saveState } from "./cluster-state.js";
+import { type ClusterState, type Flavor, type NodeState, baseDirFor, netnsPath, saveState } from "./cluster-state.js";
 
 /**
  * A two-node (or N-node) flannel cluster inside network namespaces: one namespace per node, an
@@ -225,10 +225,11 @@ export async function teardownCluster(state: ClusterState): Promise<string[]> {
   }
   for (const ns of [...state.netns].reverse()) {
     const r = await sh(["ip", "netns", "del", ns], { check: false, duringTeardown: true });
-    if (r.status !== 0 && !/No such file/.test(r.stderr)) problems.push(`ip netns del ${ns}: ${r.stderr.trim()}`);
+    if (existsSync(netnsPath(ns))) problems.push(`netns ${ns} is still there: ${r.stderr.trim()}`);
   }
   state.netns = [];
   rmSync(state.baseDir, { recursive: true, force: true });
+  if (existsSync(state.baseDir)) problems.push(`${state.baseDir} is still there`);
   return problems;
 }
 

@@ -1,0 +1,63 @@
+import { parseArgs } from "node:util";
+import * as z from "zod/mini";
+
+/** Command line of scripts/demo, validated. */
+export const USAGE = `usage: scripts/demo [--backend vxlan|host-gw] [--cluster-cidr CIDR] [--pods N] [--keep]
+       scripts/demo --teardown ID
+
+Builds a two-node flannel cluster inside network namespaces on this machine, attaches pods with
+the suite's plugins through the libcni client, and shows which pods reach which.
+
+  --backend vxlan|host-gw   flannel backend the nodes use (default vxlan)
+  --cluster-cidr CIDR       the cluster's pod network (default 10.244.0.0/16; k3s uses 10.42.0.0/16)
+  --pods N                  pods per node (default 2, at most 20)
+  --keep                    leave the cluster running and print how to enter a pod and tear it down
+  --teardown ID             remove a cluster left by --keep
+  --plugins DIR             take the plugin executables from DIR (default: this checkout's dist/bin)
+  --reference               for comparison: Debian's Go plugins (/usr/lib/cni) run the config our
+                            flannel would render (bridge + host-local; Debian ships no flannel)
+`;
+
+const Options = z.object({
+  backend: z.enum(["vxlan", "host-gw"]),
+  clusterCidr: z.string().check(z.regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv4 CIDR such as 10.244.0.0/16")),
+  pods: z.number().check(z.int(), z.minimum(1), z.maximum(20)),
+  keep: z.boolean(),
+  teardown: z.optional(z.string().check(z.regex(/^[a-z0-9]{4,16}$/, "a cluster id as printed by --keep"))),
+  plugins: z.optional(z.string()),
+  reference: z.boolean(),
+  help: z.boolean(),
+});
+export type DemoOptions = z.infer<typeof Options>;
+
+export function parseOptions(argv: string[]): DemoOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      backend: { type: "string", default: "vxlan" },
+      "cluster-cidr": { type: "string", default: "10.244.0.0/16" },
+      pods: { type: "string", default: "2" },
+      keep: { type: "boolean", default: false },
+      teardown: { type: "string" },
+      plugins: { type: "string" },
+      reference: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  const r = Options.safeParse({
+    backend: values.backend,
+    clusterCidr: values["cluster-cidr"],
+    pods: Number(values.pods),
+    keep: values.keep,
+    teardown: values.teardown,
+    plugins: values.plugins,
+    reference: values.reference,
+    help: values.help,
+  });
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `--${String(i.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);
+    throw new Error(msg.join("\n"));
+  }
+  return r.data;
+}

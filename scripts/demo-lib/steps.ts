@@ -1,0 +1,167 @@
+import { readFileSync } from "node:fs";
+import { nodeSubnetOf } from "../../conformance-tests/lib/cluster.js";
+import { formatCidr } from "../../conformance-tests/lib/cluster-addressing.js";
+import { type NodeView, linkNamed, nodeView, reservations } from "../../conformance-tests/lib/cluster-inspect.js";
+import { type PingResult, addPod, deletePod, ping, podMtu } from "../../conformance-tests/lib/cluster-pods.js";
+import type { ClusterState, PodState } from "../../conformance-tests/lib/cluster-state.js";
+import { type Clock, ms, table } from "./table.js";
+
+/** The demo's steps after the cluster exists: pods, pings, the summary, DEL and its check. */
+export interface Run {
+  state: ClusterState;
+  log: (line: string) => void;
+  clock: Clock;
+  addTimes: number[];
+  delTimes: number[];
+  /** Node views before any pod: what DEL of every pod must return each node to (cni0 aside). */
+  baseline?: Map<string, NodeView>;
+}
+
+export interface Reach extends PingResult {
+  fromPod: PodState;
+  toPod: PodState;
+  sameNode: boolean;
+}
+
+const label = (p: PodState) => `${p.node}/${p.name}`;
+
+function chainOf(state: ClusterState): string {
+  return state.flavor === "kube-flannel"
+    ? "loopback, then flannel -> bridge -> host-local and portmap"
+    : "loopback, then bridge -> host-local and portmap";
+}
+
+export async function addPods(run: Run, perNode: number): Promise<void> {
+  run.baseline = new Map();
+  for (const node of run.state.nodes) run.baseline.set(node.name, await nodeView(node));
+  for (const node of run.state.nodes) {
+    for (let i = 1; i <= perNode; i++) {
+      const t = run.clock.elapsed();
+      const pod = await addPod(run.state, node.name, `pod-${i}`);
+      const took = run.clock.elapsed() - t;
+      run.addTimes.push(took);
+      run.log(`${node.name}: ADD ${pod.name} -> ${pod.address} (${ms(took)}, ${chainOf(run.state)} via libcni)`);
+    }
+  }
+}
+
+/** Every pod pings every other pod's address (all at once; only sandbox addresses). */
+export async function checkConnectivity(run: Run): Promise<Reach[]> {
+  const pods = run.state.pods;
+  const pairs = pods.flatMap((a) => pods.filter((b) => b !== a).map((b) => [a, b] as const));
+  const t = run.clock.elapsed();
+  const results = await Promise.all(
+    pairs.map(async ([a, b]) => ({ ...(await ping(a, b.address!)), fromPod: a, toPod: b, sameNode: a.node === b.node })),
+  );
+  const ok = results.filter((r) => r.ok).length;
+  run.log(`pinged ${pairs.length} pod pairs in ${ms(run.clock.elapsed() - t)}: ${ok} reached`);
+  return results;
+}
+
+export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
+  const { state } = run;
+  const out: string[] = ["", `=== cluster ${state.id}: flannel ${state.backend}, cluster CIDR ${state.clusterCidr} ===`, ""];
+  const views = new Map<string, NodeView>();
+  for (const node of state.nodes) views.set(node.name, await nodeView(node));
+
+  const nodeRows = [["node", "netns", "underlay (eth0)", "FLANNEL_SUBNET", "FLANNEL_MTU", "cni0", state.backend === "vxlan" ? "flannel.1" : ""]];
+  for (const node of state.nodes) {
+    const v = views.get(node.name)!;
+    const env = readFileSync(node.subnetFile, "utf8");
+    const vtep = linkNamed(v, "flannel.1");
+    nodeRows.push([
+      node.name,
+      node.netns,
+      node.underlayIp,
+      /FLANNEL_SUBNET=(.*)/.exec(env)?.[1] ?? "?",
+      /FLANNEL_MTU=(.*)/.exec(env)?.[1] ?? "?",
+      linkNamed(v, "cni0")?.addresses.join(",") || "(none)",
+      vtep ? `${vtep.addresses.join(",")} mtu ${vtep.mtu} mac ${node.vtepMac}` : "",
+    ]);
+  }
+  out.push("Nodes", table(nodeRows), "");
+
+  out.push("Routes in each node's namespace");
+  for (const node of state.nodes) {
+    const routes = views.get(node.name)!.routes;
+    out.push(table(routes.map((r, i) => [i === 0 ? `${node.name}:` : "", r])));
+  }
+  out.push("");
+
+  const podRows = [["pod", "address", "eth0 mtu", "node subnet", "netns (ip netns exec NAME sh)"]];
+  for (const pod of state.pods) {
+    const node = state.nodes.find((n) => n.name === pod.node)!;
+    podRows.push([label(pod), pod.address ?? "?", String(await podMtu(pod)), formatCidr(nodeSubnetOf(state, node)), pod.netns]);
+  }
+  out.push("Pods", table(podRows), "");
+
+  out.push("Who reached whom (ping, 3 echo requests; ok = replies came back)");
+  const header = ["from \\ to", ...state.pods.map(label)];
+  const rows = state.pods.map((a) => [
+    label(a),
+    ...state.pods.map((b) => {
+      if (a === b) return "-";
+      const r = reach.find((x) => x.fromPod === a && x.toPod === b)!;
+      return r.ok ? `ok ${r.rttMs?.toFixed(2) ?? "?"}ms` : "FAILED";
+    }),
+  ]);
+  out.push(table([header, ...rows]), "");
+
+  const same = reach.filter((r) => r.sameNode);
+  const cross = reach.filter((r) => !r.sameNode);
+  const count = (xs: Reach[]) => `${xs.filter((x) => x.ok).length}/${xs.length}`;
+  out.push(
+    `Same node:  ${count(same)} pod pairs reached each other over cni0`,
+    `Cross node: ${count(cross)} pod pairs reached each other over ${state.backend === "vxlan" ? "flannel.1 (VXLAN VNI 1, UDP 8472)" : "direct routes via the other node's eth0"}`,
+    `ADD per pod (${chainOf(state)}, through libcni): ${timingLine(run.addTimes)}`,
+    "",
+  );
+  process.stdout.write(`${out.join("\n")}\n`);
+}
+
+function timingLine(times: number[]): string {
+  if (!times.length) return "-";
+  const sorted = [...times].sort((a, b) => a - b);
+  return `${times.length} calls, median ${ms(sorted[Math.floor(sorted.length / 2)]!)}, max ${ms(sorted[sorted.length - 1]!)}`;
+}
+
+/** DEL of every pod through libcni, then a check that the nodes are back to their state before the pods. */
+export async function deleteAllPods(run: Run): Promise<boolean> {
+  const { state } = run;
+  for (const pod of [...state.pods]) {
+    const t = run.clock.elapsed();
+    await deletePod(state, pod);
+    run.delTimes.push(run.clock.elapsed() - t);
+  }
+  run.log(`DEL of every pod through libcni: ${timingLine(run.delTimes)}`);
+  const problems: string[] = [];
+  for (const node of state.nodes) {
+    const before = run.baseline?.get(node.name);
+    const after = await nodeView(node);
+    const leftLinks = after.links.filter((l) => l.name !== "cni0" && !before?.links.some((b) => b.name === l.name));
+    if (leftLinks.length) problems.push(`${node.name} still has ${leftLinks.map((l) => `${l.name} (${l.kind})`).join(", ")}`);
+    if (reservations(after).length) problems.push(`${node.name} still reserves ${reservations(after).join(", ")}`);
+    if (after.flannelFiles.length) problems.push(`${node.name} still has saved flannel configs ${after.flannelFiles.join(", ")}`);
+    if (after.cacheFiles.some((f) => f.startsWith("results/"))) problems.push(`${node.name} libcni cache still holds results`);
+    const newRules = after.iptables.filter((r) => !before?.iptables.includes(r));
+    if (newRules.length) problems.push(`${node.name} has new firewall rules: ${newRules.join(" | ")}`);
+  }
+  for (const p of problems) run.log(`LEFT BEHIND: ${p}`);
+  if (!problems.length) {
+    run.log("after DEL: no pod veth, reservation, saved flannel config, cached result or firewall rule is left on any node (cni0 stays, as with the reference bridge)");
+  }
+  return problems.length === 0;
+}
+
+export function printKeepHelp(state: ClusterState): void {
+  const [a, b] = [state.pods[0], state.pods.find((p) => p.node !== state.pods[0]?.node)];
+  const lines = [
+    `The cluster is left running (--keep). Cluster id: ${state.id}`,
+    `  enter a pod:          ip netns exec ${a?.netns} sh`,
+    b ? `  ping across nodes:    ip netns exec ${a?.netns} ping -c 3 ${b.address}` : "",
+    `  look at a node:       ip netns exec ${state.nodes[0]?.netns} ip route; ip -n ${state.nodes[0]?.netns} -d link show flannel.1`,
+    `  node files:           ${state.baseDir}/node1/{run/flannel/subnet.env,etc/cni/net.d,var/lib/cni}`,
+    `  tear it down:         scripts/demo --teardown ${state.id}`,
+  ];
+  process.stdout.write(`${lines.filter(Boolean).join("\n")}\n`);
+}
