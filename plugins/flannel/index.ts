@@ -1,8 +1,5 @@
-import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Plugin } from "../../shared/cni/plugin.js";
+import { makeFlannelPlugin } from "./flannel-verbs.js";
 
-const notYet = (): never => {
-  throw new CniError(ErrorCode.Internal, "flannel: not implemented yet");
-};
-
-export const plugin: Plugin = { name: "flannel", about: "CNI flannel plugin (cni-ts)", add: notYet, del: notYet };
+/** flannel: renders subnet.env into a bridge + host-local delegate config, saves it, delegates. */
+export const plugin: Plugin = makeFlannelPlugin();

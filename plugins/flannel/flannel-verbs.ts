@@ -1,0 +1,131 @@
+import { delegate as delegateToPlugin } from "../../shared/cni/delegate.js";
+import type { Verb } from "../../shared/cni/env.js";
+import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
+import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
+import type { Result } from "../../shared/cni/result.js";
+import { isValidAttachment, VALID_ATTACHMENTS_KEY, validAttachments } from "./attachments.js";
+import { buildDelegateConfig, delegateBytes, type DelegateConfig } from "./delegate-config.js";
+import { fallbackConfig } from "./fallback-config.js";
+import { parseFlannelConfig, type FlannelConfig } from "./flannel-config.js";
+import { attachmentOf, SavedConfigStore } from "./saved-config-store.js";
+import { loadSubnetEnv, SubnetEnvError } from "./subnet-env.js";
+
+/** Runs a verb of the delegate plugin (shared/cni/delegate.ts; replaceable in unit tests). */
+export type DelegateFn = (
+  inv: Invocation,
+  type: string,
+  verb: Verb,
+  config: Record<string, unknown> | Buffer,
+) => Promise<Result | undefined>;
+
+/** A temp file older than this cannot belong to a save still in progress. */
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
+function typeOf(config: DelegateConfig): string {
+  return typeof config.type === "string" ? config.type : "bridge";
+}
+
+/** The delegate's error with upstream's prefix ("failed to delegate add: …") and the delegate's code. */
+async function delegateOrFail(
+  run: DelegateFn,
+  inv: Invocation,
+  verb: Verb,
+  config: DelegateConfig | Buffer,
+  type: string,
+): Promise<Result | undefined> {
+  try {
+    // Always Go's bytes, so every delegate sees what the Go plugin would have sent.
+    return await run(inv, type, verb, Buffer.isBuffer(config) ? config : delegateBytes(config));
+  } catch (e) {
+    throw toCniError(e).wrap(`failed to delegate ${verb.toLowerCase()}`);
+  }
+}
+
+/** The config for verbs other than ADD/DEL: the conflist's current version, plus verb-specific keys. */
+function withVersion(conf: FlannelConfig, config: DelegateConfig, extra: Record<string, unknown>): DelegateConfig {
+  const out = { ...config, ...extra };
+  if (conf.cniVersion !== "") out.cniVersion = conf.cniVersion;
+  return out;
+}
+
+export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
+  async function add(inv: Invocation): Promise<Result> {
+    const conf = parseFlannelConfig(inv.raw);
+    const env = loadSubnetEnv(conf.subnetFile);
+    const config = buildDelegateConfig(conf, env);
+    const bytes = delegateBytes(config);
+    // Saved before delegating so that the DEL the runtime sends after a failed ADD finds it.
+    new SavedConfigStore(conf.dataDir).save(inv.env.containerId, inv.env.ifname, bytes);
+    const result = await delegateOrFail(run, inv, "ADD", bytes, typeOf(config));
+    if (!result) throw new CniError(ErrorCode.Internal, "failed to delegate add: the delegate returned no result");
+    return result;
+  }
+
+  async function del(inv: Invocation): Promise<void> {
+    const conf = parseFlannelConfig(inv.raw);
+    const store = new SavedConfigStore(conf.dataDir);
+    const { containerId, ifname } = inv.env;
+    const saved = store.load(containerId, ifname, conf.name);
+    if (saved?.config) {
+      await delegateOrFail(run, inv, "DEL", saved.bytes, typeOf(saved.config));
+      // Only now: if the delegate failed, the runtime's retry must find the file again.
+      store.remove(saved.file);
+      return;
+    }
+    const fallback = fallbackConfig(conf, store);
+    const what = saved ? `${saved.file} is not a delegate config (${saved.bytes.length} bytes)` : "no saved delegate config";
+    inv.trace.note(
+      `flannel: ${what} for ${containerId}/${ifname}; releasing with a config from ${fallback.from ?? fallback.source}`,
+    );
+    try {
+      await delegateOrFail(run, inv, "DEL", fallback.config, typeOf(fallback.config));
+    } catch (e) {
+      // Without subnet.env and without any saved config there is nothing better to try: a failing
+      // DEL would wedge the pod for good, so report and succeed (upstream succeeds without trying).
+      if (fallback.source !== "defaults") throw e;
+      inv.trace.note(`flannel: release without subnet.env failed, nothing more to do: ${(e as Error).message}`);
+    }
+    if (saved) store.remove(saved.file);
+  }
+
+  async function check(inv: Invocation): Promise<void> {
+    const conf = parseFlannelConfig(inv.raw);
+    const saved = new SavedConfigStore(conf.dataDir).load(inv.env.containerId, inv.env.ifname, conf.name);
+    const base = saved?.config ?? buildDelegateConfig(conf, loadSubnetEnv(conf.subnetFile));
+    const config = withVersion(conf, base, { prevResult: inv.raw.prevResult });
+    await delegateOrFail(run, inv, "CHECK", config, typeOf(config));
+  }
+
+  async function gc(inv: Invocation): Promise<void> {
+    const conf = parseFlannelConfig(inv.raw);
+    const valid = validAttachments(inv.raw);
+    const store = new SavedConfigStore(conf.dataDir);
+    const fallback = fallbackConfig(conf, store);
+    const config = withVersion(conf, fallback.config, { [VALID_ATTACHMENTS_KEY]: valid });
+    await delegateOrFail(run, inv, "GC", config, typeOf(config));
+    // Pruned only after the delegate succeeded: until then a stale file may be the only config left.
+    for (const { name, file } of store.list()) {
+      const owner = attachmentOf(name);
+      if (!owner || isValidAttachment(valid, owner.containerId, owner.ifname)) continue;
+      const saved = store.read(file);
+      // Another network may share the dataDir: leave its files alone. Unreadable files help no one.
+      if (saved?.config && saved.config.name !== conf.name) continue;
+      store.remove(file);
+    }
+    store.removeStaleTemps(STALE_TEMP_MS);
+  }
+
+  async function status(inv: Invocation): Promise<void> {
+    const conf = parseFlannelConfig(inv.raw);
+    let config: DelegateConfig;
+    try {
+      config = buildDelegateConfig(conf, loadSubnetEnv(conf.subnetFile));
+    } catch (e) {
+      if (!(e instanceof SubnetEnvError)) throw e;
+      throw new CniError(ErrorCode.PluginNotAvailable, e.message, e.details || "flanneld has not written a valid subnet.env yet");
+    }
+    await delegateOrFail(run, inv, "STATUS", withVersion(conf, config, {}), typeOf(config));
+  }
+
+  return { name: "flannel", about: "CNI flannel plugin (cni-ts)", add, del, check, gc, status };
+}
