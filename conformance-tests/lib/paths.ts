@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -22,3 +23,9 @@ export function binDirFor(impl: Impl): string {
 
 /** PATH for every process the harness starts (ip, nsenter, iptables live in sbin). */
 export const TOOL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Fails with what to do when our executables have not been built (never a silent skip). */
+export function requireOursBuilt(plugins: readonly string[] = ["bridge", "host-local", "loopback", "portmap", "flannel"]): void {
+  const missing = plugins.filter((p) => !existsSync(join(OURS_BIN, p)));
+  if (missing.length > 0) throw new Error(`${missing.join(", ")} missing in ${OURS_BIN}: run \`npm run build\` first`);
+}

@@ -35,12 +35,20 @@ export interface SandboxState {
   nft: string[];
   /** dataDir files: relative path → content (utf8; base64: prefix when not text). */
   files: Record<string, string>;
+  /** Real node-side veth name → its role ("veth<a:eth0>"), to normalise results the same way. */
+  renames: Record<string, string>;
 }
 
 // Stable, user-visible link attributes worth comparing (timers, ids and counters are not).
 const BRIDGE_KEYS = ["forward_delay", "hello_time", "max_age", "ageing_time", "stp_state", "priority", "vlan_filtering", "vlan_protocol", "mcast_snooping"];
 const PORT_KEYS = ["state", "priority", "cost", "hairpin", "guard", "root_block", "fastleave", "learning", "flood", "proxy_arp", "proxy_arp_wifi", "mcast_flood", "isolated", "neigh_suppress"];
-const LINK_KEYS = ["flags", "mtu", "operstate", "master", "promiscuity", "link_type", "txqlen", "qdisc"];
+const LINK_KEYS = ["flags", "mtu", "master", "promiscuity", "link_type", "txqlen", "qdisc"];
+/**
+ * Carrier-derived state (operstate, LOWER_UP/NO-CARRIER, a route's "linkdown") is published by
+ * the kernel's linkwatch up to a second after the change, so two runs of the same plugin differ
+ * depending on timing. Compared: the admin state (UP) and the ports, which determine carrier.
+ */
+const ASYNC_FLAGS = new Set(["LOWER_UP", "NO-CARRIER", "DORMANT"]);
 
 export async function captureState(node: SandboxNode, opts: { firewall?: boolean } = {}): Promise<SandboxState> {
   const podStates: [string, NsState][] = [];
@@ -50,6 +58,11 @@ export async function captureState(node: SandboxNode, opts: { firewall?: boolean
     const podLinks = await links(pod);
     for (const [index, role] of vethRoles(pod.label, podLinks)) roles.set(index, role);
     podStates.push([pod.label, await captureNs(pod, podLinks, new Map())]);
+  }
+  const renames: Record<string, string> = {};
+  for (const l of nodeLinks) {
+    const role = roles.get(l.ifindex);
+    if (role) renames[l.ifname] = role;
   }
   const nodeState = await captureNs(node, nodeLinks, roles);
   const firewall = opts.firewall ?? true;
@@ -61,6 +74,7 @@ export async function captureState(node: SandboxNode, opts: { firewall?: boolean
     ip6tables: firewall ? split(await iptablesRules(node, 6)) : [],
     nft: firewall ? split(await nftRuleset(node)) : [],
     files: Object.fromEntries([...filesUnder(node.dataDir)].map(([p, b]) => [p, fileText(b)])),
+    renames,
   };
 }
 
@@ -87,6 +101,7 @@ async function captureNs(ns: Netns, nsLinks: LinkInfo[], roles: Map<number, stri
   for (const l of nsLinks) {
     const entry: Record<string, unknown> = { kind: l.linkinfo?.info_kind ?? null };
     for (const k of LINK_KEYS) if (l[k] !== undefined) entry[k] = k === "master" ? nameOf(l.master) : l[k];
+    entry.flags = l.flags.filter((f) => !ASYNC_FLAGS.has(f));
     if (l.address !== undefined) entry.address = l.link_type === "ether" ? "<mac>" : l.address;
     if (l.linkinfo?.info_kind === "bridge") entry.bridge = pick(l.linkinfo.info_data, BRIDGE_KEYS);
     if (l.linkinfo?.info_slave_kind) entry.port = { kind: l.linkinfo.info_slave_kind, ...pick(l.linkinfo.info_slave_data, PORT_KEYS) };
@@ -125,7 +140,8 @@ export function routeLine(r: RouteEntry, nameOf: (n: string | undefined) => stri
   if (r.metric !== undefined) parts.push(`metric ${r.metric}`);
   if (typeof r.mtu === "number") parts.push(`mtu ${r.mtu}`);
   if (typeof r.advmss === "number") parts.push(`advmss ${r.advmss}`);
-  if (r.flags && r.flags.length > 0) parts.push(r.flags.join(" "));
+  const flags = (r.flags ?? []).filter((f) => f !== "linkdown");
+  if (flags.length > 0) parts.push(flags.join(" "));
   return parts.join(" ");
 }
 
