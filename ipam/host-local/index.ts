@@ -1,8 +1,60 @@
+import * as z from "zod/mini";
+import { parseWith } from "../../shared/cni/config.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import type { Plugin } from "../../shared/cni/plugin.js";
+import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
+import type { Attachment } from "./allocator.js";
+import { loadIpamConfig, loadStoreLocation } from "./config.js";
+import { addAddresses, checkAddresses, collectGarbage, releaseAddresses, storeStatus } from "./operations.js";
 
-const notYet = (): never => {
-  throw new CniError(ErrorCode.Internal, "host-local: not implemented yet");
+export type { Attachment } from "./allocator.js";
+export { type IpamConfig, loadIpamConfig, loadStoreLocation } from "./config.js";
+export { addAddresses, checkAddresses, collectGarbage, releaseAddresses, storeStatus } from "./operations.js";
+
+const ENV_ARGS = ["IP"];
+
+function attachment(inv: Invocation): Attachment {
+  return { containerId: inv.env.containerId, ifname: inv.env.ifname };
+}
+
+function config(inv: Invocation) {
+  return loadIpamConfig(inv.raw, inv.cniArgs(ENV_ARGS));
+}
+
+const AttachmentsSchema = z.array(z.looseObject({ containerID: z.string(), ifname: z.string() }));
+
+/** The attachments GC must keep: spec 1.1's key, or libcni's older one; none given = none valid. */
+function validAttachments(raw: Record<string, unknown>): Attachment[] {
+  const key = "cni.dev/valid-attachments" in raw ? "cni.dev/valid-attachments" : "cni.dev/attachments";
+  const list = raw[key] === undefined || raw[key] === null ? [] : parseWith(AttachmentsSchema, raw[key], key);
+  return list.map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
+}
+
+export const plugin: Plugin = {
+  name: "host-local",
+  about: "CNI host-local plugin (cni-ts)",
+  add(inv) {
+    return addAddresses(config(inv), attachment(inv));
+  },
+  del(inv) {
+    // Releasing needs only the store location: a config whose ranges no longer validate must
+    // not leave its reservations behind (upstream fails such a DEL).
+    let alsoLegacy = false;
+    try {
+      alsoLegacy = config(inv).rangeSets.length > 1;
+    } catch (e) {
+      if (!(e instanceof CniError) || e.code !== ErrorCode.InvalidNetworkConfig) throw e;
+      inv.trace.note(`host-local: releasing despite an invalid config: ${e.message}`);
+    }
+    releaseAddresses(loadStoreLocation(inv.raw), attachment(inv), alsoLegacy);
+  },
+  check(inv) {
+    checkAddresses(config(inv), attachment(inv));
+  },
+  gc(inv) {
+    const released = collectGarbage(loadStoreLocation(inv.raw), validAttachments(inv.raw));
+    if (released.length > 0) inv.trace.note(`host-local: GC released ${released.join(" ")}`);
+  },
+  status(inv) {
+    storeStatus(config(inv));
+  },
 };
-
-export const plugin: Plugin = { name: "host-local", about: "CNI host-local plugin (cni-ts)", add: notYet, del: notYet };

@@ -1,0 +1,149 @@
+import { type Cidr, type Ip, equal, formatCidr, formatIp, inCidr, lastOf, networkOf, next } from "./ip.js";
+
+/** One canonical range: every field filled in with upstream's defaults. */
+export interface Range {
+  readonly subnet: Cidr;
+  readonly start: Ip;
+  readonly end: Ip;
+  readonly gateway: Ip;
+}
+
+/** A range as configured (already parsed from strings; the config layer reports syntax errors). */
+export interface RangeInput {
+  subnet: Cidr;
+  rangeStart?: Ip | undefined;
+  rangeEnd?: Ip | undefined;
+  gateway?: Ip | undefined;
+}
+
+/** A range set: the pool one address per ADD is taken from (one family). */
+export type RangeSet = readonly Range[];
+
+export class RangeError extends Error {
+  constructor(
+    message: string,
+    /** The config key the error is about (rangeStart, rangeEnd, gateway, subnet). */
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Fills in defaults and checks one range the way upstream's Range.Canonicalize does, with its
+ * messages. Defaults follow the code, not the docs: rangeStart = subnet+1 (the gateway is skipped
+ * by the iterator), rangeEnd = broadcast-1 for IPv4 and the all-ones address for IPv6.
+ */
+export function canonicalizeRange(input: RangeInput): Range {
+  const { subnet } = input;
+  const width = subnet.v6Notation ? 128 : 32;
+  if (subnet.prefix > width - 2) {
+    throw new RangeError(`Network ${formatCidr(subnet)} too small to allocate from`, "subnet");
+  }
+  if (subnet.ip.v6 !== subnet.v6Notation) throw new RangeError("IPNet IP and Mask version mismatch", "subnet");
+  const network = networkOf(subnet);
+  if (!equal(network, subnet.ip)) {
+    throw new RangeError(
+      `Network has host bits set. For a subnet mask of length ${subnet.prefix} the network address is ${formatIp(network)}`,
+      "subnet",
+    );
+  }
+  const first = next(network);
+  const gateway = input.gateway ?? first;
+  if (!inCidr(subnet, gateway)) {
+    // Upstream accepts any gateway; one outside the subnet is always a typo, so we say so.
+    throw new RangeError(`Gateway ${formatIp(gateway)} not in network ${formatCidr(subnet)}`, "gateway");
+  }
+  const start = input.rangeStart ?? first;
+  if (!inCidr(subnet, start)) {
+    throw new RangeError(`RangeStart ${formatIp(start)} not in network ${formatCidr(subnet)}`, "rangeStart");
+  }
+  let end: Ip;
+  if (input.rangeEnd) {
+    end = input.rangeEnd;
+    if (!inCidr(subnet, end)) {
+      throw new RangeError(`RangeEnd ${formatIp(end)} not in network ${formatCidr(subnet)}`, "rangeEnd");
+    }
+    if (end.n < start.n) {
+      throw new RangeError(
+        `RangeEnd ${formatIp(end)} not in network ${formatCidr(subnet)}: it is before RangeStart ${formatIp(start)}`,
+        "rangeEnd",
+      );
+    }
+  } else {
+    const last = lastOf(subnet);
+    end = subnet.ip.v6 ? last : { v6: false, n: last.n - 1n };
+  }
+  return { subnet, start, end, gateway };
+}
+
+export function rangeContains(r: Range, ip: Ip): boolean {
+  return ip.v6 === r.subnet.ip.v6 && inCidr(r.subnet, ip) && ip.n >= r.start.n && ip.n <= r.end.n;
+}
+
+export function rangesOverlap(a: Range, b: Range): boolean {
+  if (a.subnet.ip.v6 !== b.subnet.ip.v6) return false;
+  return rangeContains(a, b.start) || rangeContains(a, b.end) || rangeContains(b, a.start) || rangeContains(b, a.end);
+}
+
+export function rangeToString(r: Range): string {
+  return `${formatIp(r.start)}-${formatIp(r.end)}`;
+}
+
+/** Checks a set as RangeSet.Canonicalize: not empty, one family, no overlaps. */
+export function canonicalizeRangeSet(inputs: readonly RangeInput[]): Range[] {
+  if (inputs.length === 0) throw new RangeSetError("empty range set");
+  const out: Range[] = [];
+  for (const [i, input] of inputs.entries()) {
+    try {
+      out.push(canonicalizeRange(input));
+    } catch (e) {
+      if (e instanceof RangeError) throw new RangeSetError(e.message, i, e.field);
+      throw e;
+    }
+    if (i > 0 && out[i]!.start.v6 !== out[0]!.start.v6) throw new RangeSetError("mixed address families", i, "subnet");
+  }
+  for (let i = 0; i < out.length - 1; i++) {
+    for (let j = i + 1; j < out.length; j++) {
+      if (rangesOverlap(out[i]!, out[j]!)) {
+        throw new RangeSetError(`subnets ${rangeToString(out[i]!)} and ${rangeToString(out[j]!)} overlap`, j, "subnet");
+      }
+    }
+  }
+  return out;
+}
+
+export class RangeSetError extends Error {
+  constructor(
+    message: string,
+    readonly index?: number,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function setContains(set: RangeSet, ip: Ip): boolean {
+  return set.some((r) => rangeContains(r, ip));
+}
+
+export function rangeFor(set: RangeSet, ip: Ip): Range | undefined {
+  return set.find((r) => rangeContains(r, ip));
+}
+
+export function setsOverlap(a: RangeSet, b: RangeSet): boolean {
+  return a.some((r1) => b.some((r2) => rangesOverlap(r1, r2)));
+}
+
+export function setToString(set: RangeSet): string {
+  return set.map(rangeToString).join(",");
+}
+
+export function isV6Set(set: RangeSet): boolean {
+  return set[0]!.start.v6;
+}
+
+/** How many addresses a set spans (gateways included), for STATUS messages. */
+export function setSize(set: RangeSet): bigint {
+  return set.reduce((sum, r) => sum + (r.end.n - r.start.n + 1n), 0n);
+}
