@@ -1,8 +1,107 @@
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import type { Plugin } from "../../shared/cni/plugin.js";
+import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
+import type { Result } from "../../shared/cni/result.js";
+import { type PortmapConf, containerAddresses, parsePortmapConf } from "./config.js";
+import { addIptables, checkIptables, gcIptables, removeIptables } from "./iptables-backend.js";
+import { haveBinary } from "../../shared/net/exec.js";
+import { addNft, checkNft, gcNft, removeNft } from "./nft-backend.js";
+import { enableRouteLocalnet } from "./route-localnet.js";
 
-const notYet = (): never => {
-  throw new CniError(ErrorCode.Internal, "portmap: not implemented yet");
+/**
+ * portmap: forwards host ports to the container (DNAT from the node's addresses and from
+ * localhost, hairpin masquerade), as a chained plugin after the one that gave the pod its IPs.
+ */
+function readConf(inv: Invocation): PortmapConf {
+  return parsePortmapConf(inv.raw, inv.conf.name, inv.conf.runtimeConfig, () => ({
+    iptables: haveBinary("iptables-restore"),
+    nftables: haveBinary("nft"),
+  }));
+}
+
+async function add(inv: Invocation): Promise<Result> {
+  const conf = readConf(inv);
+  const prev = inv.prevResult();
+  if (!prev) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      "must be called as chained plugin",
+      "put portmap after the plugin that assigns the pod's addresses in a .conflist",
+    );
+  }
+  const passThrough = { ...prev, cniVersion: inv.cniVersion };
+  if (conf.mappings.length === 0) return passThrough;
+  const addrs = containerAddresses(prev, inv.env.ifname);
+  if (addrs.length === 0) {
+    inv.trace.note(`portmap: prevResult has no address on ${inv.env.ifname} in the sandbox; no ports forwarded`);
+    return passThrough;
+  }
+  await inv.trace.span(conf.backend, () =>
+    conf.backend === "nftables" ? addNft(conf, inv.env.containerId, addrs) : addIptables(conf, inv.env.containerId, addrs),
+  );
+  const v4 = addrs.find((a) => a.family === 4);
+  if (conf.snat && v4) {
+    const iface = enableRouteLocalnet(v4.ip);
+    if (!iface) inv.trace.note(`portmap: no route to ${v4.ip}; route_localnet not set, localhost:hostPort will not reach it`);
+  }
+  return passThrough;
+}
+
+/**
+ * Removes the container's rules of both backends (a node may have switched backend since ADD,
+ * and either implementation may have made them). Needs neither the netns nor prevResult.
+ */
+async function del(inv: Invocation): Promise<void> {
+  const conf = readConf(inv);
+  if (conf.mappings.length === 0) return;
+  const iptables = () => inv.trace.span("iptables", () => removeIptables(conf, inv.env.containerId));
+  const nftables = () => inv.trace.span("nftables", () => removeNft(inv.env.containerId));
+  for (const remove of conf.backend === "nftables" ? [nftables, iptables] : [iptables, nftables]) await remove();
+}
+
+function check(inv: Invocation): void {
+  const conf = readConf(inv);
+  const prev = inv.prevResult();
+  if (!prev) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, "Required prevResult missing", "CHECK needs the cached ADD result as prevResult");
+  }
+  if (conf.mappings.length === 0) return;
+  const addrs = containerAddresses(prev, inv.env.ifname);
+  const problems = conf.backend === "nftables" ? checkNft(conf, inv.env.containerId, addrs) : checkIptables(conf, inv.env.containerId, addrs);
+  if (problems.length > 0) {
+    throw new CniError(ErrorCode.Internal, problems.join("; "), "run DEL and ADD again for this container to restore its port mappings");
+  }
+}
+
+/** Removes rules of attachments the runtime no longer knows (spec 1.1 GC). */
+async function gc(inv: Invocation): Promise<void> {
+  const conf = readConf(inv);
+  const valid = validContainerIds(inv.raw["cni.dev/valid-attachments"]);
+  await inv.trace.span("iptables", () => gcIptables(conf, valid));
+  await inv.trace.span("nftables", () => gcNft(valid));
+}
+
+function validContainerIds(raw: unknown): Set<string> {
+  if (!Array.isArray(raw)) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      "GC needs cni.dev/valid-attachments",
+      "the runtime must list the attachments to keep; without it nothing is removed",
+    );
+  }
+  const ids = new Set<string>();
+  for (const a of raw) {
+    const id = (a as { containerID?: unknown } | null)?.containerID;
+    if (typeof id === "string" && id !== "") ids.add(id);
+  }
+  return ids;
+}
+
+export const plugin: Plugin = {
+  name: "portmap",
+  about: "CNI portmap plugin (cni-ts)",
+  add,
+  del,
+  check,
+  gc,
+  status: () => undefined,
 };
-
-export const plugin: Plugin = { name: "portmap", about: "CNI portmap plugin (cni-ts)", add: notYet, del: notYet };
