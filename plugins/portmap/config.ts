@@ -65,7 +65,8 @@ const MAPPING_KEYS = ["hostPort", "containerPort", "protocol", "hostIP"] as cons
 export function readPortMappings(runtimeConfig: unknown): PortMapping[] {
   const raw = getCaseInsensitive(runtimeConfig, "portMappings");
   if (raw === undefined || raw === null) return [];
-  const entries = parseWith(z.array(PortMappingSchema), Array.isArray(raw) ? raw.map((e) => canonicalKeys(e, MAPPING_KEYS)) : raw, "runtimeConfig.portMappings");
+  const portMappings = Array.isArray(raw) ? raw.map((e) => canonicalKeys(e, MAPPING_KEYS)) : raw;
+  const { portMappings: entries } = parseWith(z.object({ portMappings: z.array(PortMappingSchema) }), { portMappings }, "runtimeConfig");
   return entries.map((e) => ({
     hostPort: e.hostPort,
     containerPort: e.containerPort,
