@@ -225,3 +225,32 @@ describe("parseResult", () => {
     }
   });
 });
+
+describe("parseResult address validation (as Go's ParseCIDR/ParseIP when libcni reads a result)", () => {
+  it.each([
+    [{ cniVersion: "1.0.0", ips: [{ address: "not-an-ip" }] }, "1.0.0"],
+    [{ cniVersion: "1.0.0", ips: [{ address: "10.0.0.300/24" }] }, "1.0.0"],
+    [{ cniVersion: "1.0.0", ips: [{ address: "10.0.0.3" }] }, "1.0.0"],
+    [{ cniVersion: "1.0.0", ips: [{ address: "10.0.0.3/33" }] }, "1.0.0"],
+    [{ cniVersion: "1.0.0", ips: [{ address: "10.0.0.3/24", gateway: "gw" }] }, "1.0.0"],
+    [{ cniVersion: "1.0.0", routes: [{ dst: "default" }] }, "1.0.0"],
+    [{ cniVersion: "0.4.0", ips: [{ version: "4", address: "fc00::1/129" }] }, "0.4.0"],
+    [{ cniVersion: "0.2.0", ip4: { ip: "10.1.1.1" } }, "0.2.0"],
+  ])("rejects %j with code 6", (raw, v) => {
+    expect(() => parseResult(raw, v, "prevResult")).toThrowError(/failed to parse prevResult/);
+    try {
+      parseResult(raw, v);
+    } catch (e) {
+      expect((e as CniError).code).toBe(6);
+    }
+  });
+
+  it("accepts IPv4, IPv6 and default routes", () => {
+    const r = parseResult(
+      { cniVersion: "1.0.0", ips: [{ address: "10.0.0.3/24", gateway: "10.0.0.1" }, { address: "fc00::3/64", gateway: "fc00::1" }], routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0", gw: "fc00::1" }] },
+      "1.0.0",
+    );
+    expect(r.ips).toHaveLength(2);
+    expect(r.routes).toHaveLength(2);
+  });
+});

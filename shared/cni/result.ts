@@ -1,7 +1,19 @@
+import { isIP } from "node:net";
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "./errors.js";
 import { compact, goJson, isPlainObject, sortKeysDeep } from "./json.js";
 import { familyOf } from "./versions.js";
+
+/** Go's net.ParseCIDR / net.ParseIP, as libcni applies them when it reads a result. */
+function isCidr(s: string): boolean {
+  const slash = s.indexOf("/");
+  if (slash < 0) return false;
+  const family = isIP(s.slice(0, slash));
+  const prefix = s.slice(slash + 1);
+  return family !== 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+const Cidr = z.string().check(z.refine(isCidr, "must be an address with prefix length, such as 10.1.2.3/24"));
+const Ip = z.string().check(z.refine((s) => isIP(s) !== 0, "must be an IP address"));
 
 /** One internal result type (the 1.1.0 shape); every version is printed from it. */
 const InterfaceSchema = z.object({
@@ -13,13 +25,13 @@ const InterfaceSchema = z.object({
   pciID: z.optional(z.string()),
 });
 const IpSchema = z.object({
-  address: z.string(),
-  gateway: z.optional(z.string()),
+  address: Cidr,
+  gateway: z.optional(Ip),
   interface: z.optional(z.number()),
 });
 const RouteSchema = z.object({
-  dst: z.string(),
-  gw: z.optional(z.string()),
+  dst: Cidr,
+  gw: z.optional(Ip),
   mtu: z.optional(z.number()),
   advmss: z.optional(z.number()),
   priority: z.optional(z.number()),
@@ -41,8 +53,8 @@ const Result100Schema = z.object({
 });
 const Ip040Schema = z.object({
   version: z.optional(z.string()),
-  address: z.string(),
-  gateway: z.optional(z.string()),
+  address: Cidr,
+  gateway: z.optional(Ip),
   interface: z.optional(z.nullable(z.number())),
 });
 const Result040Schema = z.object({
@@ -52,10 +64,10 @@ const Result040Schema = z.object({
   routes: z.optional(z.nullable(z.array(RouteSchema))),
   dns: z.optional(z.nullable(DnsSchema)),
 });
-const Route020Schema = z.object({ dst: z.string(), gw: z.optional(z.string()) });
+const Route020Schema = z.object({ dst: Cidr, gw: z.optional(Ip) });
 const IpConfig020Schema = z.object({
-  ip: z.string(),
-  gateway: z.optional(z.string()),
+  ip: Cidr,
+  gateway: z.optional(Ip),
   routes: z.optional(z.nullable(z.array(Route020Schema))),
 });
 const Result020Schema = z.object({
