@@ -1,21 +1,43 @@
 import { appendFileSync } from "node:fs";
 
+/** The invocation trace of this process (in-process delegates share their parent's). */
+let current: Trace | undefined;
+
+/**
+ * The running invocation's trace when the debugging switch is on, else undefined. Process
+ * starters call it once per process, so a disabled trace costs one property read.
+ */
+export function activeTrace(): Trace | undefined {
+  return current?.target !== undefined ? current : undefined;
+}
+
+/** One process this invocation started and waited for. */
+interface ProcessRecord {
+  cmd: string;
+  ms: number;
+  status: number;
+}
+
 /**
  * The debugging switch: when a log file is named (config "debugLog" or env CNI_TS_DEBUG_LOG,
  * "stderr" for standard error), every invocation appends one JSON line with its verb, ids,
- * per-phase timings and outcome. Nothing else from the environment is written.
+ * per-phase timings, the processes it started (command, ms, exit status), its peak RSS and its
+ * outcome. Nothing else from the environment is written.
  */
 export class Trace {
   private readonly phases: Array<[string, number]> = [];
   private readonly notes: string[] = [];
+  private readonly processes: ProcessRecord[] = [];
   private last = performance.now();
   readonly startedAt = performance.now();
   target: string | undefined;
 
   constructor(target?: string) {
     this.target = target || undefined;
-    // Time from process start (performance.timeOrigin) to the first line of our code.
+    // Time from the runtime's time origin to the first line of our code. Under Bun the origin is
+    // set after exec and mapping, so the true start-up cost is the caller's wall time minus "total".
     this.phases.push(["startup", this.startedAt]);
+    current = this;
   }
 
   get enabled(): boolean {
@@ -38,6 +60,14 @@ export class Trace {
     }
   }
 
+  /**
+   * Records a process this invocation started (`cmd` says what it was, e.g. "ip -batch (4 lines)
+   * in netns"), how long it took from start to exit and its exit status. Only called when enabled.
+   */
+  process(cmd: string, ms: number, status: number): void {
+    this.processes.push({ cmd, ms: Math.round(ms * 100) / 100, status });
+  }
+
   /** A human note for the log (what was healed, what was skipped); also goes to stderr. */
   note(message: string): void {
     this.notes.push(message);
@@ -52,7 +82,16 @@ export class Trace {
       phases[name] = Math.round(((phases[name] ?? 0) + ms) * 100) / 100;
     }
     phases.total = Math.round(performance.now() * 100) / 100;
-    const line = `${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, ...record, notes: this.notes, ms: phases })}\n`;
+    const usage = process.resourceUsage();
+    const line = `${JSON.stringify({
+      time: new Date().toISOString(),
+      pid: process.pid,
+      ...record,
+      notes: this.notes,
+      ms: phases,
+      processes: this.processes,
+      maxRssKb: usage.maxRSS,
+    })}\n`;
     try {
       if (this.target === "stderr") process.stderr.write(line);
       else appendFileSync(this.target, line, { mode: 0o600 });

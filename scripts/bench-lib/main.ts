@@ -1,0 +1,185 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { ensureCnitool } from "../../conformance-tests/lib/cnitool-build.js";
+import { OURS_BIN, REFERENCE_BIN, REPO_ROOT, type Impl } from "../../conformance-tests/lib/paths.js";
+import { type SandboxNode, createNode, newToken } from "../../conformance-tests/lib/sandbox.js";
+import { CHAINS, cnitoolJob, setUpChains } from "./chains.js";
+import { type Side, coldRun, concurrentRun, emptyMeasurements, memoryRun, sequentialRound, tracedRun } from "./measure.js";
+import { type BenchOptions, USAGE, UsageError, parseOptions } from "./options.js";
+import { type Meta, buildReport, renderMarkdown, renderText } from "./report.js";
+import { ensureTimer, runBatch } from "./timer.js";
+import { formatBreakdown } from "./trace-log.js";
+
+const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
+
+function preflight(): void {
+  if (process.getuid?.() !== 0) throw new Error("run as root: the bench creates network namespaces");
+  if (!existsSync(join(OURS_BIN, "cni-ts"))) throw new Error(`${OURS_BIN}/cni-ts is missing: run 'npm run build' first`);
+  if (!existsSync(join(REFERENCE_BIN, "bridge"))) throw new Error(`${REFERENCE_BIN}/bridge is missing: apt-get install containernetworking-plugins`);
+}
+
+function quiet(argv: string[]): string {
+  try {
+    return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "?";
+  }
+}
+
+function describeRun(opts: BenchOptions): Meta {
+  const bin = join(OURS_BIN, "cni-ts");
+  const commit = quiet(["git", "-C", REPO_ROOT, "rev-parse", "--short", "HEAD"]);
+  const dirty = quiet(["git", "-C", REPO_ROOT, "status", "--porcelain", "--untracked-files=no"]) ? " + uncommitted changes" : "";
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    command: opts.command,
+    host: `Linux ${quiet(["uname", "-r"])}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GB`,
+    reference: `Debian containernetworking-plugins ${quiet(["dpkg-query", "-W", "-f=${Version}", "containernetworking-plugins"])} (${REFERENCE_BIN}), libcni client conformance-tests/cnitool (Debian libcni ${quiet(["dpkg-query", "-W", "-f=${Version}", "golang-github-appc-cni-dev"])})`,
+    ours: `dist/bin/cni-ts at ${commit}${dirty}, ${(statSync(bin).size / 1e6).toFixed(1)} MB, built ${statSync(bin).mtime.toISOString().replace(/\.\d+Z$/, "Z")}`,
+    notes: [
+      "Flannel chain: Debian has no Go flannel binary, so the reference side runs bridge + host-local fed the exact delegate config flannel renders for this node, then portmap (upstream's chain minus one Go process); ours runs kube-flannel's conflist (flannel + portmap).",
+      "All config lists use cniVersion 1.0.0 (CHECK needs >= 0.4.0); pods have no hostPorts, so portmap has nothing to program.",
+      `Rounds alternate which side (and which chain) goes first; ${opts.rounds} measured rounds after ${opts.warmup} warm-up rounds. Times are from fork to reap of the libcni client, measured in the sandbox node's namespace.`,
+    ],
+  };
+}
+
+async function makeSide(impl: Impl, token: string, podCount: number): Promise<Side> {
+  const node = await createNode({ impl, token });
+  const chains = setUpChains(node, impl);
+  const pod = await node.addPod("p0");
+  const pods = [];
+  for (let i = 0; i < podCount; i++) pods.push(await node.addPod(`c${i}`));
+  return { impl, node, chains, pod, pods };
+}
+
+/** Checks that our flannel renders the same delegate config the reference side is given. */
+async function compareDelegate(sides: Record<Impl, Side>): Promise<string> {
+  const ours = sides.ours;
+  const chain = ours.chains.flannel;
+  const { results } = await runBatch(ours.node, [cnitoolJob(ours.node, chain, "add", ours.pod)]);
+  try {
+    if (results[0]!.status !== 0) return "our flannel ADD failed, so its rendered delegate could not be compared";
+    const file = join(ours.chains.flannelDataDir, ours.pod.containerId);
+    if (!existsSync(file)) return `our flannel saved no delegate config at ${file}`;
+    const saved = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    const ref = sides.reference.chains.flannel.list;
+    const expected = { ...ref.plugins[0], name: ref.name, cniVersion: ref.cniVersion };
+    const a = canonical(saved);
+    const b = canonical(expected);
+    return a === b ? "our flannel's saved delegate config equals the reference side's bridge config (key order aside)" : `DELEGATE CONFIGS DIFFER: ours ${a} vs reference ${b}`;
+  } finally {
+    await runBatch(ours.node, [cnitoolJob(ours.node, chain, "del", ours.pod)]);
+  }
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+async function bench(opts: BenchOptions): Promise<void> {
+  const started = Date.now();
+  preflight();
+  await Promise.all([ensureCnitool(), ensureTimer()]);
+  const meta = describeRun(opts);
+  const podCount = Math.max(0, ...opts.concurrency);
+  const token = newToken();
+  const nodes: SandboxNode[] = [];
+  let tornDown = false;
+  const teardown = async (): Promise<void> => {
+    if (tornDown) return;
+    tornDown = true;
+    for (const n of nodes) await n.teardown().catch((e: Error) => log(`teardown: ${e.message}`));
+  };
+  const onSignal = (sig: string): void => {
+    log(`${sig}: cleaning up`);
+    void teardown().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", () => onSignal("SIGINT"));
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+
+  const m = emptyMeasurements();
+  let delegateNote = "";
+  try {
+    log(`sandboxes: 2 nodes, ${podCount + 1} pods each`);
+    const reference = await makeSide("reference", token, podCount);
+    nodes.push(reference.node);
+    const ours = await makeSide("ours", token, podCount);
+    nodes.push(ours.node);
+    const sides = { reference, ours };
+
+    delegateNote = await compareDelegate(sides);
+    log(delegateNote);
+    log(`warm-up: ${opts.warmup} rounds`);
+    for (let r = 0; r < opts.warmup; r++) await sequentialRound(null, sides, r);
+    log(`sequential: ${opts.rounds} rounds`);
+    for (let r = 0; r < opts.rounds; r++) await sequentialRound(m, sides, r);
+    for (const n of opts.concurrency) {
+      for (const chain of CHAINS) {
+        const reps = opts.concurrencyReps[n] ?? 1;
+        log(`concurrent: ${n} ADDs then ${n} DELs, ${chain} chain, ${reps}x`);
+        for (let rep = 0; rep < reps; rep++) await concurrentRun(m, sides, chain, n, rep);
+      }
+    }
+    log(`memory: ${opts.memoryReps}x direct ADD/DEL per chain`);
+    for (let rep = 0; rep < opts.memoryReps; rep++) for (const chain of CHAINS) await memoryRun(m, sides, chain, rep);
+    if (opts.coldReps > 0) {
+      log(`cold start: ${opts.coldReps}x (drops the page cache)`);
+      for (let rep = 0; rep < opts.coldReps; rep++) await coldRun(m, sides, rep, opts.coldAdd);
+    } else {
+      m.cold.available = false;
+      m.cold.reason = "skipped (--no-cold)";
+    }
+    log(`trace: ${opts.traceReps}x our ADD/CHECK/DEL per chain with CNI_TS_DEBUG_LOG`);
+    for (let rep = 0; rep < opts.traceReps; rep++) for (const chain of CHAINS) await tracedRun(m, ours, ours.chains[chain], rep);
+  } finally {
+    await teardown();
+  }
+
+  meta.notes.push(`Flannel delegate check: ${delegateNote}`);
+  const report = buildReport(m, meta);
+  const breakdown = pickBreakdown(m);
+  process.stdout.write(renderText(report));
+  if (opts.trace) process.stdout.write(`\n${breakdown ?? "no successful traced ADD of ours to break down"}\n`);
+  if (opts.json) writeOut(opts.json, `${JSON.stringify({ ...report, breakdown }, null, 2)}\n`);
+  if (opts.markdown) {
+    const extra = breakdown ? ["", "## Where one of our flannel-chain ADDs spends its time (trace)", "", "```", breakdown, "```"] : [];
+    writeOut(opts.markdown, renderMarkdown(report, extra));
+  }
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** The traced flannel-chain ADD through libcni with the median wall time. */
+function pickBreakdown(m: ReturnType<typeof emptyMeasurements>): string | undefined {
+  const calls = m.traced.filter((c) => c.chain === "flannel" && c.via === "cnitool" && c.verb === "ADD" && c.ok && c.records.length > 0);
+  if (!calls.length) return undefined;
+  const sorted = [...calls].sort((a, b) => a.wallMs - b.wallMs);
+  const c = sorted[(sorted.length - 1) >> 1]!;
+  return formatBreakdown(c.records, c.wallMs, `One of our flannel-chain ADDs through libcni (median of ${calls.length} traced):`);
+}
+
+function writeOut(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  log(`wrote ${file}`);
+}
+
+try {
+  await bench(parseOptions(process.argv.slice(2)));
+} catch (e) {
+  if (e instanceof UsageError) {
+    if (e.message) process.stderr.write(`bench: ${e.message}\n`);
+    process.stderr.write(`${USAGE}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,95 @@
+/** Command line of scripts/bench. */
+export interface BenchOptions {
+  quick: boolean;
+  /** Measured sequential rounds (each: VERSION, ADD, CHECK, DEL per chain and side). */
+  rounds: number;
+  warmup: number;
+  /** Concurrency levels and how many repetitions of each. */
+  concurrency: number[];
+  concurrencyReps: Record<number, number>;
+  memoryReps: number;
+  coldReps: number;
+  coldAdd: boolean;
+  traceReps: number;
+  /** Print the trace breakdown of one of our ADDs. */
+  trace: boolean;
+  json?: string;
+  markdown?: string;
+  command: string;
+}
+
+export const USAGE = `usage: scripts/bench [--quick] [--rounds N] [--concurrency 20,100] [--no-cold] [--trace]
+                    [--json FILE] [--markdown FILE]
+Runs the Go reference plugins (/usr/lib/cni) and ours (dist/bin) side by side through the libcni
+client, in sandboxed node namespaces, and prints median/p95 per verb, concurrent ADD/DEL wall
+times, peak memory, cold start and ours/reference ratios.
+  --quick           CI smoke run: few rounds, 20 concurrent only, one cold start (< 60 s)
+  --rounds N        measured sequential rounds (default 40; --quick 3)
+  --concurrency L   comma-separated concurrency levels (default 20,100)
+  --no-cold         skip the cold-start runs (they drop the machine's page cache)
+  --trace           print where one of our ADDs spends its time (from the debug trace)
+  --json FILE       write the machine-readable results
+  --markdown FILE   write the results as a Markdown report (docs/bench-latest.md)`;
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const quick = argv.includes("--quick");
+  const opts: BenchOptions = {
+    quick,
+    rounds: quick ? 3 : 40,
+    warmup: quick ? 1 : 3,
+    concurrency: quick ? [20] : [20, 100],
+    concurrencyReps: quick ? { 20: 1 } : { 20: 5, 100: 2 },
+    memoryReps: quick ? 1 : 3,
+    coldReps: quick ? 1 : 3,
+    coldAdd: !quick,
+    traceReps: quick ? 1 : 5,
+    trace: false,
+    command: ["scripts/bench", ...argv].join(" "),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case "--quick":
+        break;
+      case "--rounds":
+        opts.rounds = positive(a, value());
+        break;
+      case "--concurrency":
+        opts.concurrency = value().split(",").map((v) => positive(a, v));
+        for (const n of opts.concurrency) opts.concurrencyReps[n] ??= quick ? 1 : n >= 100 ? 2 : 5;
+        break;
+      case "--no-cold":
+        opts.coldReps = 0;
+        opts.coldAdd = false;
+        break;
+      case "--trace":
+        opts.trace = true;
+        break;
+      case "--json":
+        opts.json = value();
+        break;
+      case "--markdown":
+        opts.markdown = value();
+        break;
+      case "-h":
+      case "--help":
+        throw new UsageError("");
+      default:
+        throw new UsageError(`unknown option ${a}`);
+    }
+  }
+  return opts;
+}
+
+export class UsageError extends Error {}
+
+function positive(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a positive integer`);
+  return n;
+}

@@ -1,0 +1,94 @@
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TOOL_PATH } from "../../conformance-tests/lib/paths.js";
+import { runCommand } from "../../conformance-tests/lib/run-command.js";
+import type { SandboxNode } from "../../conformance-tests/lib/sandbox.js";
+
+/**
+ * The bench's stopwatch: a small Go program (timer/main.go) started once per batch inside a
+ * sandbox node's namespace. It times each process from fork to reap and reads its peak RSS from
+ * wait4, so neither namespace entry nor this script's runtime is in any figure.
+ */
+const TIMER_DIR = join(dirname(fileURLToPath(import.meta.url)), "timer");
+const REPO = join(TIMER_DIR, "..", "..", "..");
+export const TIMER = join(REPO, ".tmp", "bench-timer");
+
+export interface Job {
+  argv: string[];
+  env: Record<string, string>;
+  stdin?: string;
+  /** Drop the page cache right before this job starts (cold start). */
+  dropCaches?: boolean;
+}
+
+export interface JobOutcome {
+  ms: number;
+  status: number;
+  maxRssKb: number;
+  stdout: string;
+  stderr: string;
+  error?: string;
+}
+
+export interface BatchOutcome {
+  wallMs: number;
+  results: JobOutcome[];
+}
+
+/** Builds the timer when it is missing or older than its source (Go from Debian, GOPATH mode, stdlib only). */
+export async function ensureTimer(): Promise<string> {
+  const source = join(TIMER_DIR, "main.go");
+  if (existsSync(TIMER) && statSync(TIMER).mtimeMs >= statSync(source).mtimeMs) return TIMER;
+  const tmp = `${TIMER}.tmp-${process.pid}`;
+  await runCommand(["go", "build", "-o", tmp, source], {
+    env: {
+      PATH: TOOL_PATH,
+      HOME: process.env.HOME ?? "/root",
+      GO111MODULE: "off",
+      GOPATH: "/usr/share/gocode",
+      GOCACHE: join(REPO, ".tmp", "go-build"),
+    },
+    timeoutMs: 300_000,
+  }).catch((e: Error) => {
+    throw new Error(`cannot build the bench timer (needs golang-go): ${e.message}`);
+  });
+  await runCommand(["mv", "-f", tmp, TIMER], { env: { PATH: TOOL_PATH } });
+  return TIMER;
+}
+
+interface RawOutcome {
+  ns: number;
+  status: number;
+  maxRssKb: number;
+  stdout: string;
+  stderr: string;
+  error?: string;
+}
+
+/** Runs the jobs inside the node's namespace: one after another, or all released at once. */
+export async function runBatch(node: SandboxNode, jobs: readonly Job[], concurrent = false): Promise<BatchOutcome> {
+  const input = JSON.stringify({
+    concurrent,
+    jobs: jobs.map((j) => ({
+      argv: j.argv,
+      env: Object.entries(j.env).map(([k, v]) => `${k}=${v}`),
+      stdin: j.stdin ?? "",
+      dropCaches: j.dropCaches ?? false,
+    })),
+  });
+  const r = await node.exec([TIMER], { input, timeoutMs: 600_000, check: false });
+  if (r.status !== 0) throw new Error(`bench timer failed (exit ${r.status}): ${r.stderr.trim()}`);
+  const raw = JSON.parse(r.stdout) as { wallNs: number; results: RawOutcome[] };
+  return {
+    wallMs: raw.wallNs / 1e6,
+    results: raw.results.map((o) => ({
+      ms: o.ns / 1e6,
+      status: o.status,
+      maxRssKb: o.maxRssKb,
+      stdout: o.stdout,
+      stderr: o.stderr,
+      error: o.error,
+    })),
+  };
+}
