@@ -1,8 +1,16 @@
-import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Plugin } from "../../shared/cni/plugin.js";
+import { add } from "./add.js";
+import { check } from "./check.js";
+import { del } from "./del.js";
+import { gc, status } from "./gc-status.js";
 
-const notYet = (): never => {
-  throw new CniError(ErrorCode.Internal, "bridge: not implemented yet");
+/** The bridge plugin: cni0 and veth pairs into pod namespaces (upstream's bridge, verb for verb). */
+export const plugin: Plugin = {
+  name: "bridge",
+  about: "CNI bridge plugin (cni-ts)",
+  add,
+  del,
+  check,
+  gc,
+  status,
 };
-
-export const plugin: Plugin = { name: "bridge", about: "CNI bridge plugin (cni-ts)", add: notYet, del: notYet };

@@ -1,6 +1,9 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { CniError, ErrorCode } from "../cni/errors.js";
 import { faultPoint } from "../cni/fault.js";
+import { activeTrace } from "../cni/trace.js";
 
 /**
  * The one place that starts kernel-facing processes (ip, nsenter, sysctl, iptables, nft).
@@ -23,6 +26,28 @@ export interface RunOptions {
 }
 
 let runCount = 0;
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+function childEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH || DEFAULT_PATH, LC_ALL: "C" };
+}
+
+const found = new Map<string, boolean>();
+/** True when `bin` is on PATH (checked on the file system, no process). */
+export function haveBinary(bin: string): boolean {
+  let ok = found.get(bin);
+  if (ok === undefined) {
+    ok = (process.env.PATH || DEFAULT_PATH).split(":").some((dir) => {
+      try {
+        return dir !== "" && statSync(join(dir, bin)).isFile();
+      } catch {
+        return false;
+      }
+    });
+    found.set(bin, ok);
+  }
+  return ok;
+}
 /** How many processes this invocation started (reported by the trace). */
 export function processCount(): number {
   return runCount;
@@ -32,10 +57,11 @@ export function run(argv: readonly string[], opts: RunOptions = {}): RunResult {
   const full = opts.netns ? ["nsenter", `--net=${opts.netns}`, "--", ...argv] : [...argv];
   runCount++;
   faultPoint(`exec#${runCount}:before`);
+  const started = performance.now();
   const r = spawnSync(full[0]!, full.slice(1), {
     input: opts.input ?? "",
     stdio: ["pipe", "pipe", "pipe"],
-    env: { PATH: process.env.PATH || "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+    env: childEnv(),
     maxBuffer: 64 << 20,
   });
   if (r.error) {
@@ -43,11 +69,21 @@ export function run(argv: readonly string[], opts: RunOptions = {}): RunResult {
   }
   faultPoint(`exec#${runCount}:after`);
   const res = { status: r.status ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  activeTrace()?.process(describe(argv, opts), performance.now() - started, res.status);
   if (res.status !== 0 && opts.check !== false) {
     const what = opts.what ?? argv.join(" ");
     throw new CniError(ErrorCode.Internal, `${what}: ${firstLine(res.stderr) || `exit status ${res.status}`}`);
   }
   return res;
+}
+
+/** How a process shows up in the debug log: the command, batch size and namespace, never the input. */
+function describe(argv: readonly string[], opts: RunOptions): string {
+  const lines = opts.input ? opts.input.split("\n").filter((l) => l.trim() !== "").length : 0;
+  const cmd = argv.includes("-batch") || argv.includes("-f") || argv[0]?.endsWith("-restore")
+    ? `${argv.join(" ")} (${lines} lines)`
+    : argv.join(" ");
+  return opts.netns ? `${cmd} in ${opts.netns}` : cmd;
 }
 
 function firstLine(s: string): string {
@@ -58,9 +94,13 @@ function firstLine(s: string): string {
  * Runs `ip -batch -` with the given lines (one process; inside `netns` through nsenter when given).
  * With `json`, show commands print JSON arrays, one per line of output.
  */
-export function ipBatch(lines: readonly string[], opts: RunOptions & { json?: boolean; force?: boolean } = {}): RunResult {
+export function ipBatch(
+  lines: readonly string[],
+  opts: RunOptions & { json?: boolean; force?: boolean; details?: boolean } = {},
+): RunResult {
   const args = ["ip"];
   if (opts.json) args.push("-j");
+  if (opts.details) args.push("-d");
   if (opts.force) args.push("-force");
   args.push("-batch", "-");
   return run(args, { ...opts, input: `${lines.join("\n")}\n` });
@@ -74,4 +114,102 @@ export function parseJsonStream(text: string): unknown[][] {
     if (t.startsWith("[")) out.push(JSON.parse(t) as unknown[]);
   }
   return out;
+}
+
+/** One failed line of an `ip -batch` run: which line (0-based) and the kernel's message. */
+export class IpBatchError extends Error {
+  constructor(
+    readonly index: number,
+    readonly line: string,
+    readonly reason: string,
+  ) {
+    super(`${line}: ${reason}`);
+  }
+}
+
+/** A line of an ip batch; `tolerate` matches errors that mean "already done" (EEXIST races). */
+export interface IpStep {
+  line: string;
+  tolerate?: RegExp;
+}
+
+export const EXISTS = /File exists|already assigned|already exists/i;
+export const GONE = /Cannot find device|does not exist|No such device|No such process|Cannot assign requested address/i;
+
+/**
+ * Runs the steps as `ip -batch` (one process when nothing fails). A failed step whose error its
+ * `tolerate` matches is skipped and the rest is run again; any other failure throws IpBatchError.
+ */
+export function ipSteps(steps: readonly IpStep[], opts: RunOptions & { json?: boolean } = {}): string {
+  let start = 0;
+  let stdout = "";
+  while (start < steps.length) {
+    const part = steps.slice(start);
+    const r = ipBatch(part.map((s) => s.line), { ...opts, check: false });
+    stdout += r.stdout;
+    if (r.status === 0) return stdout;
+    const failed = failedLine(r.stderr);
+    if (failed === undefined || failed >= part.length) {
+      throw new CniError(ErrorCode.Internal, `${opts.what ?? "ip -batch"}: ${r.stderr.trim().split("\n")[0] || `exit ${r.status}`}`);
+    }
+    const step = part[failed]!;
+    const reason = batchReason(r.stderr);
+    if (!step.tolerate?.test(reason)) throw new IpBatchError(start + failed, step.line, reason);
+    start += failed + 1;
+  }
+  return stdout;
+}
+
+/** The 0-based index of the line `ip -batch` reports as failed ("Command failed -:N"). */
+export function failedLine(stderr: string): number | undefined {
+  const m = /Command failed -:(\d+)/.exec(stderr);
+  return m ? Number(m[1]) - 1 : undefined;
+}
+
+/** The kernel's message for the failed line (the stderr lines before "Command failed"). */
+export function batchReason(stderr: string): string {
+  const lines = stderr.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("Command failed"));
+  return lines.join("; ").replace(/^RTNETLINK answers: /, "").replace(/^Error: /, "");
+}
+
+/**
+ * Event wait without sleeps: starts `ip -o monitor <objects>` (inside `netns` when given), then
+ * calls `ready()`; while it is false, re-checks it after each event line until `timeoutMs` passes.
+ * Returns whether `ready()` became true.
+ */
+export async function waitForEvent(
+  objects: readonly string[],
+  ready: () => boolean,
+  opts: { netns?: string; timeoutMs: number },
+): Promise<boolean> {
+  const argv = ["ip", "-o", "monitor", ...objects];
+  const full = opts.netns ? ["nsenter", `--net=${opts.netns}`, "--", ...argv] : argv;
+  runCount++;
+  const started = performance.now();
+  const child = spawn(full[0]!, full.slice(1), { stdio: ["ignore", "pipe", "ignore"], env: childEnv() });
+  try {
+    // The monitor is subscribed once it has printed nothing and is running; a check made after the
+    // spawn cannot miss an event that happens after it, because the event also reaches the monitor.
+    await new Promise<void>((resolve) => {
+      child.once("spawn", () => resolve());
+      child.once("error", () => resolve());
+    });
+    if (ready()) return true;
+    return await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(ready()), opts.timeoutMs);
+      child.stdout.on("data", () => {
+        if (ready()) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+      child.once("exit", () => {
+        clearTimeout(timer);
+        resolve(ready());
+      });
+    });
+  } finally {
+    child.kill("SIGTERM");
+    activeTrace()?.process(`${argv.join(" ")} (event wait)${opts.netns ? ` in ${opts.netns}` : ""}`, performance.now() - started, 0);
+  }
 }

@@ -1,0 +1,221 @@
+import { delegate } from "../../shared/cni/delegate.js";
+import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
+import type { Invocation } from "../../shared/cni/plugin.js";
+import type { Result } from "../../shared/cni/result.js";
+import { type Cidr, parseCidr } from "../../shared/net/cidr.js";
+import { EXISTS, IpBatchError, ipSteps, parseJsonStream, run } from "../../shared/net/exec.js";
+import { parseLink } from "../../shared/net/ip-json.js";
+import { ownLinkNames } from "../../shared/net/links.js";
+import { requireNetns } from "../../shared/net/netns.js";
+import { ensureSysctl, writeNetnsSysctls, writeSysctl } from "../../shared/net/sysctl.js";
+import { planBridgeAddrs } from "./bridge-address.js";
+import { type BridgeConf, loadBridgeConf } from "./config.js";
+import { calcGateways, type Gateways } from "./gateways.js";
+import { planHost, planPortVlans } from "./host-plan.js";
+import { deleteHostLink, inspectBridge, randomMac, randomVethName, readHostLinks } from "./host-state.js";
+import { chooseBackend, setupMasq, teardownMasq } from "./masq.js";
+import { planPod, podSysctls } from "./pod-plan.js";
+import { assembleResult } from "./result.js";
+import { setupSpoofCheck, teardownSpoofCheck } from "./spoof-check.js";
+import { settleAddresses, waitPortUp } from "./wait.js";
+
+const VETH_ATTEMPTS = 10;
+
+/** What ADD has changed so far, so that a failure can undo it. */
+interface Undo {
+  ipam: boolean;
+  veth: string | undefined;
+  masq: boolean;
+  spoof: boolean;
+}
+
+export async function add(inv: Invocation): Promise<Result> {
+  const conf = loadBridgeConf(inv);
+  const { netns, containerId, ifname } = inv.env;
+  requireNetns(netns);
+  const undo: Undo = { ipam: false, veth: undefined, masq: false, spoof: false };
+  try {
+    return await addSteps(inv, conf, undo);
+  } catch (e) {
+    await rollback(inv, conf, undo, { containerId, ifname });
+    throw e;
+  }
+}
+
+async function addSteps(inv: Invocation, conf: BridgeConf, undo: Undo): Promise<Result> {
+  const { netns, containerId, ifname } = inv.env;
+  // IPAM first (in-process when it is our host-local): a failure then leaves the node untouched.
+  let gws: Gateways = { ips: [], routes: [], bridgeAddrs: { 4: [], 6: [] } };
+  let ipamDns = {};
+  if (conf.ipamType !== "") {
+    const r = await delegate(inv, conf.ipamType, "ADD", inv.stdin);
+    undo.ipam = true;
+    if (!r || r.ips.length === 0) throw new CniError(ErrorCode.Internal, "IPAM plugin returned missing IP config");
+    gws = calcGateways(r.ips, r.routes, conf);
+    ipamDns = r.dns;
+  }
+  const host = inv.trace.span("host", () => setupHost(inv, conf, gws, undo));
+  const { veth, vlanGwIface } = await host;
+
+  // Pod side: one sysctl process, one ip batch (addresses, up, routes, and the MAC).
+  const pod = await inv.trace.span("pod", () => {
+    writeNetnsSysctls(netns, podSysctls(ifname, gws.ips, conf.enabledad));
+    const steps = planPod(ifname, gws.ips, gws.routes, !conf.disableContainerInterface);
+    try {
+      const out = ipSteps(steps, { netns, json: true, what: `failed to configure "${ifname}" in ${netns}` });
+      return parseLink(parseJsonStream(out).at(-1)?.[0]);
+    } catch (e) {
+      throw podError(e, ifname);
+    }
+  });
+  if (conf.enabledad && gws.ips.some((ip) => ip.gateway?.includes(":"))) await settleAddresses(netns, ifname);
+
+  for (const family of [4, 6] as const) {
+    if (gws.bridgeAddrs[family].length === 0) continue;
+    const key = family === 4 ? "net/ipv4/ip_forward" : "net/ipv6/conf/all/forwarding";
+    if (!ensureSysctl(key, "1") && family === 4) {
+      throw new CniError(ErrorCode.Internal, "failed to enable forwarding: /proc/sys/net/ipv4/ip_forward is missing");
+    }
+  }
+
+  if (conf.ipMasq && gws.ips.length > 0) {
+    const ips = gws.ips.map((ip) => parseCidr(ip.address)).filter((c): c is Cidr => c !== undefined);
+    undo.masq = true;
+    inv.trace.span("masq", () => setupMasq(chooseBackend(conf.ipMasqBackend), conf.name, { containerId, ifname }, ips));
+  }
+  if (conf.macspoofchk) {
+    undo.spoof = true;
+    setupSpoofCheck(veth, pod.address, containerId, ifname);
+  }
+
+  const names = [conf.bridge, veth, ...(vlanGwIface ? [vlanGwIface] : [])];
+  const hostLinks = conf.disableContainerInterface ? readHostLinks(names) : await waitPortUp(names, veth);
+  return assembleResult({
+    inv,
+    conf,
+    veth,
+    vlanGwIface,
+    pod,
+    gws,
+    ipamDns,
+    hostLinks,
+  });
+}
+
+/**
+ * Bridge, veth pair, port flags, gateway addresses: one `ip -batch` (plus one inspect when the
+ * bridge exists). A concurrent ADD creating the bridge or its address first is not an error: the
+ * batch is re-planned against what now exists.
+ */
+function setupHost(
+  inv: Invocation,
+  conf: BridgeConf,
+  gws: Gateways,
+  undo: Undo,
+): { veth: string; vlanGwIface: string | undefined } {
+  const { netns, ifname } = inv.env;
+  const vlanGw = conf.vlan !== 0 && conf.isGateway ? `${conf.bridge}.${conf.vlan}` : undefined;
+  const wanted = [...gws.bridgeAddrs[4], ...gws.bridgeAddrs[6]];
+  for (let attempt = 0; attempt < VETH_ATTEMPTS; attempt++) {
+    const state = inspectBridge(conf.bridge, vlanGw);
+    const gwIface = vlanGw ?? conf.bridge;
+    const gwLink = vlanGw ? state.vlanGw : state.bridge;
+    const addrs = planBridgeAddrs(gwIface, gwLink?.addrs ?? [], wanted, {
+      forceAddress: conf.forceAddress,
+      portsAttached: state.ports.length,
+    });
+    const veth = randomVethName();
+    const vlanPeer = vlanGw && !state.vlanGw ? randomVethName() : undefined;
+    const plan = planHost({
+      conf,
+      bridge: state.bridge,
+      newBridgeMac: conf.isGateway ? randomMac() : undefined,
+      veth,
+      ifname,
+      netns,
+      gwIface,
+      newVlanGwPeer: vlanPeer,
+      addrs,
+    });
+    try {
+      ipSteps(plan.steps, { what: `failed to set up bridge "${conf.bridge}"` });
+    } catch (e) {
+      if (!(e instanceof IpBatchError)) throw e;
+      if (e.index > plan.vethStep) undo.veth = veth;
+      const exists = EXISTS.test(e.reason);
+      if (e.index === 0 && !state.bridge && exists) continue; // another ADD created the bridge first
+      if (e.index === plan.vethStep && exists) {
+        if (ownLinkNames().has(veth)) continue; // random name taken: draw another
+        // The pod already has this interface (a repeated ADD): its lease is the live pod's, keep it.
+        undo.ipam = false;
+        throw new CniError(
+          ErrorCode.Internal,
+          `container veth name ("${ifname}") peer provided ("${veth}") already exists`,
+          `"${ifname}" already exists in ${netns}: the pod was added before without DEL; run DEL first`,
+        );
+      }
+      throw hostError(e, conf, veth);
+    }
+    undo.veth = veth;
+    for (const n of plan.notes) inv.trace.note(n);
+    // "we want to own the routes for this interface" (upstream); missing when IPv6 is disabled.
+    writeSysctl(`net/ipv6/conf/${conf.bridge}/accept_ra`, "0");
+    writeSysctl(`net/ipv6/conf/${veth}/accept_ra`, "0");
+    const vlanLines = planPortVlans(conf, veth);
+    if (vlanPeer) vlanLines.push(...planPortVlans(conf, vlanPeer, conf.vlan));
+    if (vlanLines.length > 0) {
+      run(["bridge", "-batch", "-"], { input: `${vlanLines.join("\n")}\n`, what: `failed to setup vlan tag on interface "${veth}"` });
+    }
+    return { veth, vlanGwIface: vlanGw };
+  }
+  throw new CniError(ErrorCode.Internal, "failed to find a unique veth name", "retry the ADD");
+}
+
+function hostError(e: IpBatchError, conf: BridgeConf, veth: string): CniError {
+  const line = e.line;
+  if (line.startsWith("link add") && line.includes("type bridge")) {
+    return new CniError(ErrorCode.Internal, `failed to create bridge "${conf.bridge}": could not add "${conf.bridge}": ${e.reason}`);
+  }
+  if (line.includes(" master ")) {
+    return new CniError(ErrorCode.Internal, `failed to connect "${veth}" to bridge ${conf.bridge}: ${e.reason}`);
+  }
+  if (line.includes("bridge_slave")) return new CniError(ErrorCode.Internal, `failed to setup hairpin mode for ${veth}: ${e.reason}`);
+  if (line.startsWith("addr add")) {
+    return new CniError(ErrorCode.Internal, `failed to set bridge addr: could not add IP address ${line.split(" ")[2]} to "${conf.bridge}": ${e.reason}`);
+  }
+  if (line.startsWith("link add") && line.includes("type veth")) {
+    return new CniError(ErrorCode.Internal, `failed to make veth pair: ${e.reason}`);
+  }
+  return new CniError(ErrorCode.Internal, `failed to set up bridge "${conf.bridge}": ${line}: ${e.reason}`);
+}
+
+function podError(e: unknown, ifname: string): CniError {
+  if (!(e instanceof IpBatchError)) return toCniError(e);
+  const parts = e.line.split(" ");
+  if (e.line.startsWith("addr add")) return new CniError(ErrorCode.Internal, `failed to add IP addr ${parts[2]} to "${ifname}": ${e.reason}`);
+  if (e.line.startsWith("link set")) return new CniError(ErrorCode.Internal, `failed to set "${ifname}" UP: ${e.reason}`);
+  if (e.line.startsWith("route")) return new CniError(ErrorCode.Internal, `failed to add route '${parts.slice(2).join(" ")}': ${e.reason}`);
+  return new CniError(ErrorCode.Internal, `failed to configure "${ifname}": ${e.line}: ${e.reason}`);
+}
+
+/** Undo after a failed ADD: firewall rules, the veth pair (its pod end goes with it), the IPAM lease. */
+async function rollback(inv: Invocation, conf: BridgeConf, undo: Undo, att: { containerId: string; ifname: string }): Promise<void> {
+  const soft = (what: string, fn: () => unknown) => {
+    try {
+      return fn();
+    } catch (e) {
+      inv.trace.note(`ADD failed; ${what} also failed: ${(e as Error).message}`);
+      return undefined;
+    }
+  };
+  if (undo.spoof) soft("removing the spoof check", () => teardownSpoofCheck(att.containerId, att.ifname));
+  if (undo.masq) soft("removing ipMasq rules", () => teardownMasq(chooseBackend(conf.ipMasqBackend), conf.name, att, (m) => inv.trace.note(m)));
+  if (undo.veth) soft(`deleting ${undo.veth}`, () => deleteHostLink(undo.veth!));
+  if (undo.ipam) {
+    try {
+      await delegate(inv, conf.ipamType, "DEL", inv.stdin);
+    } catch (e) {
+      inv.trace.note(`ADD failed; releasing the IPAM lease also failed: ${(e as Error).message}`);
+    }
+  }
+}

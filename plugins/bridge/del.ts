@@ -1,0 +1,71 @@
+import { delegate } from "../../shared/cni/delegate.js";
+import { toCniError, type CniError } from "../../shared/cni/errors.js";
+import type { Invocation } from "../../shared/cni/plugin.js";
+import type { Result } from "../../shared/cni/result.js";
+import { GONE, ipBatch } from "../../shared/net/exec.js";
+import { ownLinkNames } from "../../shared/net/links.js";
+import { probeNetns } from "../../shared/net/netns.js";
+import { loadBridgeConf } from "./config.js";
+import { deleteHostLink } from "./host-state.js";
+import { chooseBackend, teardownMasq } from "./masq.js";
+import { teardownSpoofCheck } from "./spoof-check.js";
+
+/**
+ * DEL removes everything ADD made for this attachment and never fails because something is
+ * already gone: the pod link (if the namespace still exists), the IPAM lease (always), the
+ * masquerade rules in both backends (derived from network + container id, no addresses needed)
+ * and the spoof check. Real failures are reported after every step has been tried.
+ */
+export async function del(inv: Invocation): Promise<void> {
+  const conf = loadBridgeConf(inv, { forDel: true });
+  const { netns, containerId, ifname } = inv.env;
+  const note = (m: string) => inv.trace.note(m);
+  const errors: CniError[] = [];
+  const attempt = async (fn: () => unknown) => {
+    try {
+      await fn();
+    } catch (e) {
+      errors.push(toCniError(e));
+    }
+  };
+
+  await attempt(() => removePodLink(inv, conf.bridge, note));
+  if (conf.ipamType !== "") await attempt(() => delegate(inv, conf.ipamType, "DEL", inv.stdin));
+  if (conf.ipMasq) {
+    await attempt(() => teardownMasq(chooseBackend(conf.ipMasqBackend), conf.name, { containerId, ifname }, note));
+  }
+  if (conf.macspoofchk) await attempt(() => teardownSpoofCheck(containerId, ifname));
+  if (errors.length > 0) throw errors[0];
+}
+
+function removePodLink(inv: Invocation, bridge: string, note: (m: string) => void): void {
+  const { netns, ifname } = inv.env;
+  const probe = netns === "" ? undefined : probeNetns(netns);
+  if (probe?.state === "ok") {
+    const r = ipBatch([`link del dev ${ifname}`], { netns, check: false });
+    if (r.status !== 0 && !GONE.test(r.stderr)) {
+      throw toCniError(new Error(`failed to delete "${ifname}" in ${netns}: ${r.stderr.trim().split("\n")[0]}`));
+    }
+    return;
+  }
+  note(netns === "" ? "DEL without CNI_NETNS: pod link not touched" : `DEL: netns ${netns} is gone (${probe?.state}); pod link not touched`);
+  // The namespace file is gone but the namespace may live on (held by a process): remove the host end
+  // named in prevResult, which takes the pod end with it.
+  const hostVeth = previousHostVeth(safePrev(inv), bridge, ifname);
+  if (hostVeth && ownLinkNames().has(hostVeth)) {
+    deleteHostLink(hostVeth);
+    note(`DEL: removed host veth ${hostVeth} from prevResult`);
+  }
+}
+
+function safePrev(inv: Invocation): Result | undefined {
+  try {
+    return inv.prevResult();
+  } catch {
+    return undefined;
+  }
+}
+
+function previousHostVeth(prev: Result | undefined, bridge: string, ifname: string): string | undefined {
+  return prev?.interfaces.find((i) => !i.sandbox && i.name !== bridge && i.name !== ifname && /^veth[0-9a-f]{8}$/.test(i.name))?.name;
+}

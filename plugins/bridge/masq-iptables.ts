@@ -1,0 +1,80 @@
+import { type Cidr, type Family, formatCidr, formatIp, networkOf } from "../../shared/net/cidr.js";
+import {
+  type SavedTable,
+  deleteLines,
+  quoteComment,
+  restoreTable,
+  ruleComment,
+  ruleTarget,
+  saveTable,
+} from "../../shared/net/iptables.js";
+import { iptablesChainName, iptablesComment } from "./masq-names.js";
+
+/**
+ * The iptables masquerade backend (upstream's rules): a per-container chain in table nat that
+ * accepts the pod's own subnet and masquerades everything else except multicast, and a
+ * POSTROUTING jump from the pod address. One iptables-save and one iptables-restore per family.
+ */
+const MULTICAST: Record<Family, string> = { 4: "224.0.0.0/4", 6: "ff00::/8" };
+
+/** Restore lines that (re)create the chain for `ips` of one family; the chain is declared, so refilled. */
+export function iptablesSetupLines(saved: SavedTable, network: string, containerId: string, ips: readonly Cidr[]): string[] {
+  if (ips.length === 0) return [];
+  const chain = iptablesChainName(network, containerId);
+  const comment = quoteComment(iptablesComment(network, containerId));
+  const lines = [`:${chain} - [0:0]`];
+  for (const ip of ips) lines.push(`-A ${chain} -d ${formatCidr(networkOf(ip))} -m comment --comment ${comment} -j ACCEPT`);
+  const family = ips[0]!.family;
+  lines.push(`-A ${chain} ! -d ${MULTICAST[family]} -m comment --comment ${comment} -j MASQUERADE`);
+  for (const ip of ips) {
+    const jump = `-A POSTROUTING -s ${formatIp(ip.family, ip.addr)}/${family === 4 ? 32 : 128} -m comment --comment ${comment} -j ${chain}`;
+    if (!saved.rules.includes(jump)) lines.push(jump);
+  }
+  return lines;
+}
+
+/** Restore lines that remove the chain and every rule jumping to it (no addresses needed). */
+export function iptablesTeardownLines(saved: SavedTable, chain: string): string[] {
+  const jumps = saved.rules.filter((r) => ruleTarget(r) === chain && !r.startsWith(`-A ${chain} `));
+  const lines = deleteLines(jumps);
+  if (saved.chains.has(chain)) lines.push(`-F ${chain}`, `-X ${chain}`);
+  return lines;
+}
+
+/** Container ids of this network that own masquerade rules (from the rule comments). */
+export function iptablesContainersOf(saved: SavedTable, network: string): Set<string> {
+  const ids = new Set<string>();
+  const prefix = `name: ${JSON.stringify(network)} id: `;
+  for (const rule of saved.rules) {
+    const c = ruleComment(rule);
+    if (c?.startsWith(prefix)) {
+      try {
+        const id: unknown = JSON.parse(c.slice(prefix.length));
+        if (typeof id === "string") ids.add(id);
+      } catch {
+        // not one of ours
+      }
+    }
+  }
+  return ids;
+}
+
+export function iptablesSetup(family: Family, network: string, containerId: string, ips: readonly Cidr[]): void {
+  const saved = saveTable(family, "nat");
+  restoreTable(family, "nat", iptablesSetupLines(saved, network, containerId, ips));
+}
+
+export function iptablesTeardown(family: Family, network: string, containerIds: readonly string[]): void {
+  const saved = saveTable(family, "nat");
+  const lines = containerIds.flatMap((id) => iptablesTeardownLines(saved, iptablesChainName(network, id)));
+  restoreTable(family, "nat", lines);
+}
+
+/** Removes the rules of containers of `network` that are not in `valid`. */
+export function iptablesGc(family: Family, network: string, valid: ReadonlySet<string>): string[] {
+  const saved = saveTable(family, "nat");
+  const stale = [...iptablesContainersOf(saved, network)].filter((id) => !valid.has(id));
+  const lines = stale.flatMap((id) => iptablesTeardownLines(saved, iptablesChainName(network, id)));
+  restoreTable(family, "nat", lines);
+  return stale;
+}
