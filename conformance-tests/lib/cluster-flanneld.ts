@@ -70,16 +70,18 @@ export function vtepAddress(lease: NodeLease): string {
 /** The `ip -batch` and `bridge -batch` lines that make `peer`'s pod subnet reachable from a node. */
 export function peerLines(backend: Backend, peer: NodeLease, op: "add" | "del"): { ip: string[]; fdb: string[] } {
   const dst = formatCidr(peer.subnet);
-  if (backend === "host-gw") return { ip: [`route ${op} ${dst} via ${peer.underlayIp} dev ${UNDERLAY_DEVICE}`], fdb: [] };
+  // "replace" on the way in, as flanneld's netlink calls do: re-programming a peer is harmless.
+  const verb = op === "add" ? "replace" : "del";
+  if (backend === "host-gw") return { ip: [`route ${verb} ${dst} via ${peer.underlayIp} dev ${UNDERLAY_DEVICE}`], fdb: [] };
   if (!peer.vtepMac) throw new Error(`no VtepMAC known for the node at ${peer.underlayIp}`);
   const gw = vtepAddress(peer);
   if (op === "add") {
     return {
       ip: [
         `neighbor replace ${gw} lladdr ${peer.vtepMac} dev ${VXLAN_DEVICE} nud permanent`,
-        `route add ${dst} via ${gw} dev ${VXLAN_DEVICE} onlink`,
+        `route replace ${dst} via ${gw} dev ${VXLAN_DEVICE} onlink`,
       ],
-      fdb: [`fdb append ${peer.vtepMac} dev ${VXLAN_DEVICE} dst ${peer.underlayIp} self permanent`],
+      fdb: [`fdb replace ${peer.vtepMac} dev ${VXLAN_DEVICE} dst ${peer.underlayIp} self permanent`],
     };
   }
   return {

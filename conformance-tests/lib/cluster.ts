@@ -125,7 +125,7 @@ async function createNode(state: ClusterState, index: number, underlay: Cidr): P
   const dir = join(state.baseDir, name);
   const node: NodeState = {
     name,
-    netns: `cts-${state.id}-${name}`,
+    netns: `flc-${state.id}-${name}`,
     subnetIndex: index,
     underlayIp: hostAddress(underlay, index),
     dir,
@@ -204,14 +204,17 @@ export async function rejoinNode(state: ClusterState, nodeName: string, newIndex
   node.subnetIndex = newIndex;
   const lease = leaseOf(state, node);
   if (state.backend === "vxlan") {
+    // New address first: removing a device's last IPv4 address flushes its routes and neighbours.
     await ipBatch(node.netns, [
-      `address del ${hostAddress(old.subnet, 0)}/32 dev flannel.1`,
       `address add ${hostAddress(lease.subnet, 0)}/32 dev flannel.1`,
+      `address del ${hostAddress(old.subnet, 0)}/32 dev flannel.1`,
     ]);
   }
   writeLease(state, node);
   saveState(state);
   for (const peer of peersOf(state, node)) await programPeers(state.backend, leaseOf(state, peer), [lease]);
+  // flanneld re-syncs every lease when it starts again.
+  await programPeers(state.backend, lease, peersOf(state, node).map((p) => leaseOf(state, p)));
 }
 
 /**

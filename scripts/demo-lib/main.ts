@@ -99,10 +99,11 @@ function printHeader(opts: DemoOptions, pluginDir: string): void {
 
 async function teardownKept(id: string): Promise<number> {
   const state = loadState(id);
+  const pods = state.pods.length;
   const problems = await teardownCluster(state);
   for (const p of problems) process.stderr.write(`teardown: ${p}\n`);
   if (problems.length) return 1;
-  process.stdout.write(`cluster ${id} removed (${state.pods.length} pods deleted through libcni, ${state.nodes.length} nodes)\n`);
+  process.stdout.write(`cluster ${id} removed (${pods} pods deleted through libcni, ${state.nodes.length} nodes)\n`);
   return 0;
 }
 

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import { contains, hostAddress } from "./lib/cluster-addressing.js";
+import { linkNamed, nodeView, reservations } from "./lib/cluster-inspect.js";
+import { addPod, nodeByName } from "./lib/cluster-pods.js";
+import type { ClusterState, NodeState, PodState } from "./lib/cluster-state.js";
+import { createCluster, nodeSubnetOf, teardownCluster } from "./lib/cluster.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { OURS_BIN } from "./lib/paths.js";
+import { PodmanSandbox, ensurePodmanPackages } from "./lib/podman-sandbox.js";
+import { type RootSnapshot, rootChanges, rootSnapshot } from "./lib/root-netns-snapshot.js";
+
+/**
+ * A real runtime: podman 4 with its CNI backend drives our executables through the kube-flannel
+ * conflist on node1 of a two-node vxlan sandbox cluster; node2 has a pod attached by libcni.
+ */
+describe("podman (CNI backend) on a flannel node", () => {
+  let state: ClusterState;
+  let node1: NodeState;
+  let podman: PodmanSandbox;
+  let remote: PodState;
+  let rootBefore: RootSnapshot;
+
+  beforeAll(async () => {
+    await ensurePodmanPackages();
+    const cnitool = await ensureCnitool();
+    rootBefore = await rootSnapshot();
+    state = await createCluster({ backend: "vxlan", pluginDir: OURS_BIN, cnitool });
+    node1 = nodeByName(state, "node1");
+    remote = await addPod(state, "node2", "remote");
+    podman = new PodmanSandbox(state, node1);
+    await podman.setUp();
+  }, 900_000);
+
+  afterAll(async () => {
+    const left = podman ? await podman.tearDown() : [];
+    const problems = state ? await teardownCluster(state) : [];
+    expect({ podmanLeftovers: left, teardown: problems }).toEqual({ podmanLeftovers: [], teardown: [] });
+  });
+
+  it("two containers get addresses from FLANNEL_SUBNET and reach each other", async () => {
+    await podman.run("c1");
+    await podman.run("c2");
+    const [a1, a2] = [await podman.address("c1"), await podman.address("c2")];
+    const subnet = nodeSubnetOf(state, node1);
+    expect(contains(subnet, a1), a1).toBe(true);
+    expect(contains(subnet, a2), a2).toBe(true);
+    expect(a1).not.toBe(a2);
+    expect(await podman.ping("c1", a2)).toBe(true);
+    expect(await podman.ping("c2", a1)).toBe(true);
+    // The bridge our plugin made is in the node's namespace, with the node's gateway.
+    expect(linkNamed(await nodeView(node1), "cni0")?.addresses).toEqual([`${hostAddress(subnet, 1)}/24`]);
+  });
+
+  it("a container reaches a pod on the other node over flannel.1", async () => {
+    expect(await podman.ping("c1", remote.address!)).toBe(true);
+  });
+
+  it("podman restart (DEL then ADD in a new netns) keeps working and leaks no address", async () => {
+    await podman.podman(["restart", "-t", "0", "c1"]);
+    await podman.rememberSandboxKey("c1");
+    const a1 = await podman.address("c1");
+    expect(contains(nodeSubnetOf(state, node1), a1)).toBe(true);
+    expect(await podman.ping("c2", a1)).toBe(true);
+    expect(await podman.ping("c1", remote.address!)).toBe(true);
+    // host-local on node1 holds exactly the two containers' addresses.
+    const held = reservations(await nodeView(node1)).sort();
+    expect(held).toEqual([a1, await podman.address("c2")].sort());
+  });
+
+  it("podman rm releases the addresses, veths, saved configs, libcni cache and netns", async () => {
+    await podman.podman(["rm", "-f", "-t", "0", "c1", "c2"]);
+    const view = await nodeView(node1);
+    expect(reservations(view)).toEqual([]);
+    expect(view.flannelFiles).toEqual([]);
+    expect(view.links.filter((l) => l.kind === "veth" && l.name !== "eth0")).toEqual([]);
+    expect(podman.cachedResults()).toEqual([]);
+    expect([...podman.sandboxKeys].filter((k) => existsSync(k))).toEqual([]);
+  });
+
+  it("the machine's root network namespace gained no link or route and kept its forwarding sysctls", async () => {
+    expect(rootChanges(rootBefore, await rootSnapshot())).toEqual([]);
+  });
+});
