@@ -45,7 +45,8 @@ export function planHost(p: HostPlanInput): HostPlan {
   steps.push({ line: `link set ${br} up` });
   const vethStep = steps.length;
   const mac = conf.mac ? ` address ${conf.mac}` : "";
-  steps.push({ line: `link add ${p.veth}${mtu} type veth peer name ${p.ifname}${mtu}${mac} netns ${p.netns}` });
+  // txqlen 0 on both ends, as upstream's netlink request does (IFLA_TXQLEN from a zero LinkAttrs).
+  steps.push({ line: `link add ${p.veth}${mtu} txqlen 0 type veth peer name ${p.ifname}${mtu} txqlen 0${mac} netns ${p.netns}` });
   steps.push({ line: `link set ${p.veth} master ${br}` });
   steps.push({
     line: `link set ${p.veth} type bridge_slave hairpin ${conf.hairpinMode ? "on" : "off"} isolated ${conf.portIsolation ? "on" : "off"}`,
