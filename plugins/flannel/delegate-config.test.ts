@@ -145,7 +145,7 @@ describe("release config (no saved config, no subnet.env)", () => {
       cniVersion: "0.3.1",
       hairpinMode: true,
       ipMasq: true,
-      ipam: { dataDir: "/x", type: "host-local" },
+      ipam: { dataDir: "/x", ranges: [[{ subnet: "192.0.2.0/24" }]], type: "host-local" },
       isDefaultGateway: true,
       isGateway: true,
       name: "cbr0",

@@ -103,6 +103,13 @@ export function buildDelegateConfig(conf: FlannelConfig, env: CompleteSubnetEnv)
 }
 
 /**
+ * host-local releases by container ID and interface across its whole store, whatever the range;
+ * it only refuses a config without one ("no IP ranges specified"). A documentation prefix
+ * (RFC 5737 TEST-NET-1) satisfies it without pointing at any real network.
+ */
+const RELEASE_ONLY_RANGE = "192.0.2.0/24";
+
+/**
  * When neither the saved config nor subnet.env is available, what is enough to release an
  * attachment: the network name (host-local's store directory), the IPAM type and its dataDir,
  * the delegate's own keys, and ipMasq on so that masquerade rules are torn down if present.
@@ -110,8 +117,9 @@ export function buildDelegateConfig(conf: FlannelConfig, env: CompleteSubnetEnv)
 export function buildReleaseConfig(conf: FlannelConfig): DelegateConfig {
   const d = delegateBase(conf, undefined, true);
   const ipam = ipamBase(conf);
-  delete ipam.ranges;
   delete ipam.routes;
+  if (ipam.type === "host-local") ipam.ranges = [[{ subnet: RELEASE_ONLY_RANGE }]];
+  else delete ipam.ranges;
   d.ipam = ipam;
   return d;
 }
