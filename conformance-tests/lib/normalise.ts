@@ -19,7 +19,9 @@ const EUI64_LINK_LOCAL = /\bfe80::(?:[0-9a-f]{1,4}:)?[0-9a-f]{0,2}ff:fe[0-9a-f]{
  * `renames` maps real link names to their role (from captureState), applied before the generic
  * rules. Strings are rewritten everywhere, object keys too (state maps are keyed by names).
  */
-export function normaliserFor(node: SandboxNode, renames: ReadonlyMap<string, string> = new Map()): Normaliser {
+export type NormaliseContext = Pick<SandboxNode, "dir" | "pods" | "path" | "name" | "token" | "subnet" | "subnet6">;
+
+export function normaliserFor(node: NormaliseContext, renames: ReadonlyMap<string, string> = new Map()): Normaliser {
   const literal: [string, string][] = [[node.dir, "<dir>"]];
   for (const p of node.pods) literal.push([p.path, `<netns:${p.label}>`], [p.name, `<netns-name:${p.label}>`]);
   literal.push([node.path, "<node-netns>"], [node.name, "<node-netns-name>"]);

@@ -42,13 +42,19 @@ export interface SandboxState {
 // Stable, user-visible link attributes worth comparing (timers, ids and counters are not).
 const BRIDGE_KEYS = ["forward_delay", "hello_time", "max_age", "ageing_time", "stp_state", "priority", "vlan_filtering", "vlan_protocol", "mcast_snooping"];
 const PORT_KEYS = ["state", "priority", "cost", "hairpin", "guard", "root_block", "fastleave", "learning", "flood", "proxy_arp", "proxy_arp_wifi", "mcast_flood", "isolated", "neigh_suppress"];
-const LINK_KEYS = ["flags", "mtu", "master", "promiscuity", "link_type", "txqlen", "qdisc"];
+const LINK_KEYS = ["flags", "mtu", "master", "promiscuity", "link_type", "txqlen", "qdisc", "inet6_addr_gen_mode"];
 /**
  * Carrier-derived state (operstate, LOWER_UP/NO-CARRIER, a route's "linkdown") is published by
  * the kernel's linkwatch up to a second after the change, so two runs of the same plugin differ
  * depending on timing. Compared: the admin state (UP) and the ports, which determine carrier.
  */
 const ASYNC_FLAGS = new Set(["LOWER_UP", "NO-CARRIER", "DORMANT"]);
+/**
+ * IPv6 link-local addresses (and their fe80 routes) appear when addrconf gets to the link, some
+ * time after it came up, so they are timing too. Compared instead: the link's inet6_addr_gen_mode
+ * and the disable_ipv6 sysctl, which decide whether one will appear.
+ */
+const isLinkLocal6 = (addr: string): boolean => addr.toLowerCase().startsWith("fe80:");
 
 export async function captureState(node: SandboxNode, opts: { firewall?: boolean } = {}): Promise<SandboxState> {
   const podStates: [string, NsState][] = [];
@@ -110,10 +116,14 @@ async function captureNs(ns: Netns, nsLinks: LinkInfo[], roles: Map<number, stri
 
   const addrMap: Record<string, string[]> = {};
   for (const a of await addresses(ns)) {
-    addrMap[nameOf(a.ifname)!] = a.addr_info.map((i) => `${i.local}/${i.prefixlen} scope ${i.scope}`).sort();
+    addrMap[nameOf(a.ifname)!] = a.addr_info
+      .filter((i) => !(i.family === "inet6" && isLinkLocal6(i.local)))
+      .map((i) => `${i.local}/${i.prefixlen} scope ${i.scope}`)
+      .sort();
   }
 
-  const routeLines = [...(await routes(ns, 4, "all")), ...(await routes(ns, 6, "all"))].map((r) => routeLine(r, nameOf)).sort();
+  const routes6 = (await routes(ns, 6, "all")).filter((r) => !isLinkLocal6(r.dst));
+  const routeLines = [...(await routes(ns, 4, "all")), ...routes6].map((r) => routeLine(r, nameOf)).sort();
 
   const sysMap: Record<string, string> = {};
   for (const [k, v] of Object.entries(await sysctls(ns, interestingSysctls(realNames)))) {
