@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     opts = parseOptions(argv);
   } catch (e) {
-    process.stderr.write(`scripts/demo: ${(e as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`scripts/demo: ${(e as Error).message}\n(scripts/demo --help shows the options)\n`);
     return 2;
   }
   if (opts.help) {
@@ -98,7 +98,13 @@ function printHeader(opts: DemoOptions, pluginDir: string): void {
 }
 
 async function teardownKept(id: string): Promise<number> {
-  const state = loadState(id);
+  let state: ClusterState;
+  try {
+    state = loadState(id);
+  } catch (e) {
+    process.stderr.write(`scripts/demo --teardown: ${(e as Error).message}\n`);
+    return 1;
+  }
   const pods = state.pods.length;
   const problems = await teardownCluster(state);
   for (const p of problems) process.stderr.write(`teardown: ${p}\n`);

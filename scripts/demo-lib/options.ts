@@ -19,9 +19,9 @@ the suite's plugins through the libcni client, and shows which pods reach which.
 `;
 
 const Options = z.object({
-  backend: z.enum(["vxlan", "host-gw"]),
+  backend: z.enum(["vxlan", "host-gw"], { error: "must be vxlan or host-gw" }),
   clusterCidr: z.string().check(z.regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv4 CIDR such as 10.244.0.0/16")),
-  pods: z.number().check(z.int(), z.minimum(1), z.maximum(20)),
+  pods: z.number({ error: "must be a number" }).check(z.int({ error: "must be a whole number" }), z.minimum(1, { error: "must be at least 1" }), z.maximum(20, { error: "must be at most 20" })),
   keep: z.boolean(),
   teardown: z.optional(z.string().check(z.regex(/^[a-z0-9]{4,16}$/, "a cluster id as printed by --keep"))),
   plugins: z.optional(z.string()),

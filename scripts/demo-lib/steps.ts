@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { nodeSubnetOf } from "../../conformance-tests/lib/cluster.js";
 import { formatCidr } from "../../conformance-tests/lib/cluster-addressing.js";
-import { type NodeView, linkNamed, nodeView, reservations } from "../../conformance-tests/lib/cluster-inspect.js";
+import { type NodeView, formatRoute, linkNamed, nodeView, reservations } from "../../conformance-tests/lib/cluster-inspect.js";
+import { ipJson } from "../../conformance-tests/lib/cluster-exec.js";
 import { type PingResult, addPod, deletePod, ping, podMtu } from "../../conformance-tests/lib/cluster-pods.js";
 import type { ClusterState, PodState } from "../../conformance-tests/lib/cluster-state.js";
 import { type Clock, ms, table } from "./table.js";
@@ -94,6 +95,11 @@ export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
     podRows.push([label(pod), pod.address ?? "?", String(await podMtu(pod)), formatCidr(nodeSubnetOf(state, node)), pod.netns]);
   }
   out.push("Pods", table(podRows), "");
+  const first = state.pods[0];
+  if (first) {
+    const routes = await ipJson<Parameters<typeof formatRoute>[0]>(first.netns, ["route", "show"]);
+    out.push(`Routes inside ${label(first)} (from the ADD result): ${routes.map(formatRoute).join("; ")}`, "");
+  }
 
   out.push("Who reached whom (ping, 3 echo requests; ok = replies came back)");
   const header = ["from \\ to", ...state.pods.map(label)];
@@ -159,7 +165,8 @@ export function printKeepHelp(state: ClusterState): void {
     `The cluster is left running (--keep). Cluster id: ${state.id}`,
     `  enter a pod:          ip netns exec ${a?.netns} sh`,
     b ? `  ping across nodes:    ip netns exec ${a?.netns} ping -c 3 ${b.address}` : "",
-    `  look at a node:       ip netns exec ${state.nodes[0]?.netns} ip route; ip -n ${state.nodes[0]?.netns} -d link show flannel.1`,
+    `  look at a node:       ip -n ${state.nodes[0]?.netns} route` +
+      (state.backend === "vxlan" ? `; ip -n ${state.nodes[0]?.netns} -d link show flannel.1` : ""),
     `  node files:           ${state.baseDir}/node1/{run/flannel/subnet.env,etc/cni/net.d,var/lib/cni}`,
     `  tear it down:         scripts/demo --teardown ${state.id}`,
   ];
