@@ -1,0 +1,161 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Call, essence, IpamSandbox, storeFiles } from "./host-local-helpers.js";
+import { type Impl, requireOursBuilt } from "./lib/paths.js";
+
+/**
+ * host-local executed directly (env + stdin), ours side by side with Debian's Go host-local 1.1.1:
+ * one sequence of operations on two fresh dataDirs must give the same outcomes (exit status,
+ * result or error code and message), byte-identical results for 0.3.1, and byte-identical store
+ * files. Then the stores are swapped between implementations mid-sequence.
+ */
+beforeAll(() => requireOursBuilt(["host-local"]));
+
+let sb: IpamSandbox;
+beforeEach(() => {
+  sb = new IpamSandbox();
+});
+afterEach(() => {
+  sb.cleanup();
+});
+
+type Step = [verb: string, call: Call, confOverride?: Record<string, unknown>];
+
+function netConf(cniVersion: string, dataDir: string, extra: Record<string, unknown> = {}) {
+  return {
+    cniVersion,
+    name: "hl-net",
+    type: "bridge",
+    ipam: {
+      type: "host-local",
+      dataDir,
+      resolvConf: join(dataDir, "..", "resolv.conf"),
+      ranges: [
+        [{ subnet: "10.77.0.0/29" }, { subnet: "10.77.1.0/29", rangeStart: "10.77.1.4", rangeEnd: "10.77.1.5" }],
+        [{ subnet: "fd77::/124", gateway: "fd77::7" }],
+      ],
+      routes: [{ dst: "0.0.0.0/0" }, { dst: "fd77:ffff::/48", gw: "fd77::7" }],
+      ...extra,
+    },
+  };
+}
+
+/** A sequence covering round robin, wrap across ranges, requested IPs, exhaustion, DEL/CHECK. */
+function sequence(checks: boolean): Step[] {
+  const steps: Step[] = [];
+  for (let i = 1; i <= 4; i++) steps.push(["ADD", { containerId: `ctr${i}` }]);
+  steps.push(["DEL", { containerId: "ctr2" }]);
+  steps.push(["ADD", { containerId: "ctr5", args: "IgnoreUnknown=1;IP=10.77.1.5" }]);
+  steps.push(["ADD", { containerId: "ctr6", args: "IP=10.77.0.1" }]);
+  steps.push(["ADD", { containerId: "ctr7", args: "IP=10.77.0.4" }]);
+  steps.push(["ADD", { containerId: "ctr15", args: "IP=10.99.0.1" }]);
+  steps.push(["ADD", { containerId: "ctr14", args: "IP=fd77::7" }]);
+  for (let i = 8; i <= 11; i++) steps.push(["ADD", { containerId: `ctr${i}` }]);
+  steps.push(["ADD", { containerId: "ctr12", ifname: "net1" }]);
+  if (checks) {
+    steps.push(["CHECK", { containerId: "ctr3" }]);
+    steps.push(["CHECK", { containerId: "ctr2" }]);
+  }
+  steps.push(["DEL", { containerId: "ctr3" }]);
+  steps.push(["DEL", { containerId: "ctr3" }]);
+  steps.push(["DEL", { containerId: "never-added" }]);
+  steps.push(["ADD", { containerId: "ctr13" }]);
+  return steps;
+}
+
+async function play(impls: Impl[] | Impl, dataDir: string, cniVersion: string, steps: Step[]) {
+  writeFileSync(join(dataDir, "..", "resolv.conf"), "# test\nnameserver 10.77.0.53\nnameserver fd77::53\nsearch a.example b.example\noptions ndots:5\ndomain example\n");
+  const out = [];
+  for (const [i, [verb, call]] of steps.entries()) {
+    const impl = Array.isArray(impls) ? impls[i % impls.length]! : impls;
+    out.push({ step: `${verb} ${call.containerId}/${call.ifname ?? "eth0"} ${call.args ?? ""}`, ...(await sb.run(impl, verb, netConf(cniVersion, dataDir), call)) });
+  }
+  return out;
+}
+
+describe("host-local: ours vs the reference, step by step", () => {
+  for (const cniVersion of ["0.3.1", "0.4.0", "1.0.0"]) {
+    it(`gives the same outcomes and the same store bytes (cniVersion ${cniVersion})`, async () => {
+      const steps = sequence(cniVersion !== "0.3.1");
+      const ref = await play("reference", sb.dataDir("ref"), cniVersion, steps);
+      const ours = await play("ours", sb.dataDir("ours"), cniVersion, steps);
+      for (const [i, r] of ref.entries()) {
+        const o = ours[i]!;
+        expect({ step: r.step, ...(essence(o) as object) }).toEqual({ step: r.step, ...(essence(r) as object) });
+        // The exact bytes where Go 1.1.1 and the current format agree: every 0.3.x/0.4.0 result.
+        if (cniVersion !== "1.0.0" && r.status === 0 && r.stdout !== "") expect(o.stdout).toBe(r.stdout);
+      }
+      // The sequence reached every interesting state.
+      const msgs = ref.map((r) => r.stdout).join("\n");
+      expect(msgs).toContain("no IP addresses available in range set: 10.77.0.1-10.77.0.6,10.77.1.4-10.77.1.5");
+      expect(msgs).toContain("requested ip 10.77.0.1 is subnet's gateway");
+      expect(msgs).toContain("requested IP address 10.77.0.4 is not available in range set");
+      expect(msgs).toContain("failed to allocate all requested IPs: 10.99.0.1");
+      expect(msgs).toContain("failed to allocate for range 1: requested ip fd77::7 is subnet's gateway");
+      expect(msgs).toContain('"nameservers"');
+      expect(storeFiles(join(sb.dataDir("ours"), "hl-net"))).toEqual(storeFiles(join(sb.dataDir("ref"), "hl-net")));
+    });
+  }
+
+  it("1.0.0 results differ from Go 1.1.1 only by key order and the empty dns (named difference)", async () => {
+    const ref = await sb.run("reference", "ADD", netConf("1.0.0", sb.dataDir("ref"), { resolvConf: "" }), {});
+    const ours = await sb.run("ours", "ADD", netConf("1.0.0", sb.dataDir("ours"), { resolvConf: "" }), {});
+    expect(ref.stdout).toContain('"dns": {}');
+    expect(ours.stdout).not.toContain('"dns"');
+    expect(essence(ours)).toEqual(essence(ref));
+  });
+
+  it("a store shared by both implementations, alternating per operation, behaves as one implementation", async () => {
+    const steps = sequence(true);
+    const ref = await play("reference", sb.dataDir("ref"), "0.4.0", steps);
+    const mixed = await play(["ours", "reference"], sb.dataDir("mixed"), "0.4.0", steps);
+    const mixed2 = await play(["reference", "ours", "ours"], sb.dataDir("mixed2"), "0.4.0", steps);
+    for (const [i, r] of ref.entries()) {
+      expect(essence(mixed[i]!)).toEqual(essence(r));
+      expect(essence(mixed2[i]!)).toEqual(essence(r));
+    }
+    const refFiles = storeFiles(join(sb.dataDir("ref"), "hl-net"));
+    expect(storeFiles(join(sb.dataDir("mixed"), "hl-net"))).toEqual(refFiles);
+    expect(storeFiles(join(sb.dataDir("mixed2"), "hl-net"))).toEqual(refFiles);
+  });
+});
+
+describe("host-local: where ours deliberately differs", () => {
+  it("a second ADD of the same attachment returns its addresses (Go: duplicate allocation)", async () => {
+    const dir = sb.dataDir("d");
+    const conf = netConf("0.3.1", dir, { resolvConf: "" });
+    const first = await sb.run("reference", "ADD", conf, { containerId: "dup" });
+    const goAgain = await sb.run("reference", "ADD", conf, { containerId: "dup" });
+    expect(goAgain.stdout).toContain("duplicate allocation is not allowed");
+    const before = storeFiles(join(dir, "hl-net"));
+    const oursAgain = await sb.run("ours", "ADD", conf, { containerId: "dup" });
+    expect(oursAgain.stdout).toBe(first.stdout);
+    expect(storeFiles(join(dir, "hl-net"))).toEqual(before);
+  });
+
+  it("reads legacy container-ID-only reservations like Go: CHECK finds, DEL removes", async () => {
+    const dir = sb.dataDir("legacy");
+    const conf = netConf("0.4.0", dir, { resolvConf: "" });
+    await sb.run("ours", "ADD", conf, { containerId: "x" });
+    writeFileSync(join(dir, "hl-net", "10.77.0.5"), "oldctr");
+    for (const impl of ["reference", "ours"] as const) {
+      expect((await sb.run(impl, "CHECK", conf, { containerId: "oldctr" })).status).toBe(0);
+    }
+    expect((await sb.run("ours", "DEL", conf, { containerId: "oldctr" })).status).toBe(0);
+    expect(Object.keys(storeFiles(join(dir, "hl-net")))).not.toContain("10.77.0.5");
+    expect((await sb.run("reference", "CHECK", conf, { containerId: "oldctr" })).status).toBe(1);
+  });
+
+  it("config errors are code 7 naming the field (Go: 999)", async () => {
+    const conf = netConf("0.3.1", sb.dataDir("bad"));
+    (conf.ipam.ranges[0]![0] as Record<string, unknown>).rangeStart = "10.77.5.1";
+    const ours = await sb.run("ours", "ADD", conf);
+    const ref = await sb.run("reference", "ADD", conf);
+    expect(JSON.parse(ref.stdout)).toMatchObject({ code: 999, msg: "invalid range set 0: RangeStart 10.77.5.1 not in network 10.77.0.0/29" });
+    expect(JSON.parse(ours.stdout)).toMatchObject({
+      code: 7,
+      msg: "invalid range set 0: RangeStart 10.77.5.1 not in network 10.77.0.0/29 (ipam.ranges[0][0].rangeStart)",
+    });
+  });
+});
