@@ -59,7 +59,8 @@ async function addSteps(inv: Invocation, conf: BridgeConf, undo: Undo): Promise<
 
   // Pod side: one sysctl process, one ip batch (addresses, up, routes, and the MAC).
   const pod = await inv.trace.span("pod", () => {
-    writeNetnsSysctls(netns, podSysctls(ifname, gws.ips, conf.enabledad));
+    // upstream sets the pod sysctls on the layer-3 path only.
+    if (conf.ipamType !== "") writeNetnsSysctls(netns, podSysctls(ifname, gws.ips, conf.enabledad));
     const steps = planPod(ifname, gws.ips, gws.routes, !conf.disableContainerInterface);
     try {
       const out = ipSteps(steps, { netns, json: true, what: `failed to configure "${ifname}" in ${netns}` });

@@ -169,7 +169,11 @@ export function failedLine(stderr: string): number | undefined {
 /** The kernel's message for the failed line (the stderr lines before "Command failed"). */
 export function batchReason(stderr: string): string {
   const lines = stderr.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("Command failed"));
-  return lines.join("; ").replace(/^RTNETLINK answers: /, "").replace(/^Error: /, "");
+  const text = lines.join("; ");
+  // "RTNETLINK answers: File exists" is errno text: print it as Go does ("file exists").
+  const errno = /^RTNETLINK answers: (.*)$/.exec(text);
+  if (errno) return errno[1]!.charAt(0).toLowerCase() + errno[1]!.slice(1);
+  return text.replace(/^Error: /, "");
 }
 
 /**
