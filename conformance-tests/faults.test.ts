@@ -1,0 +1,39 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { TEST_BIN, buildTestBin, describeCampaign, runFaultCampaign } from "./lib/faults-campaign.js";
+import type { ChainKind } from "./lib/faults-chains.js";
+import { hasLanded } from "./lib/faults-landed.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
+/**
+ * Crash safety: the chain is SIGKILLed at every fault point one ADD and one DEL pass (process
+ * starts, delegations, state-file writes), then the runtime retries DEL or runs GC, and the node is
+ * audited: no reservation without a pod, no veth, no masquerade/portmap rule, no saved flannel
+ * config, no temp/empty file, and the pods added afterwards get unique addresses.
+ * (scripts/soak runs every point with both recoveries, several times.)
+ */
+const sandbox = useSandbox();
+
+beforeAll(async () => {
+  await ensureCnitool();
+  buildTestBin();
+}, 300_000);
+
+const CHAINS: [ChainKind, Parameters<typeof hasLanded>][] = [
+  ["flannel", ["flannel", "bridge", "host-local", "portmap"]],
+  ["bridge", ["bridge", "host-local", "portmap"]],
+];
+
+describe("crash safety", () => {
+  for (const [kind, needs] of CHAINS) {
+    it.skipIf(!hasLanded(...needs))(`${kind} chain: SIGKILL at every point of ADD and DEL, then DEL retry or GC, leaves nothing`, { timeout: 600_000 }, async () => {
+      const node = await sandbox.node({ cniPath: [TEST_BIN] });
+      const r = await runFaultCampaign(node, kind, { recoveries: "alternate", repeat: 1, bystanders: 2, afterwards: 5 });
+      expect(r.points.ADD, "the ADD passed no fault point: is dist/test-bin a test build?").toBeGreaterThan(3);
+      expect(r.points.DEL).toBeGreaterThan(3);
+      expect(r.reached, "most kills must happen (a point the chain no longer passes is a stale enumeration)").toBeGreaterThan(r.trials * 0.8);
+      expect(r.leaks + r.finalLeaks.length, describeCampaign(r)).toBe(0);
+      expect(r.duplicates + r.finalDuplicates.length, describeCampaign(r)).toBe(0);
+    });
+  }
+});

@@ -1,0 +1,86 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { type ChainKind, setupChain } from "./faults-chains.js";
+import { type FaultFigures, FaultLab, type Recovery, type TrialResult, summarize } from "./faults-trials.js";
+import { REPO_ROOT } from "./paths.js";
+import type { SandboxNode } from "./sandbox.js";
+
+/** The test build (fault hook compiled in): same hard-link names, separate directory. */
+export const TEST_BIN = join(REPO_ROOT, "dist", "test-bin");
+
+export function buildTestBin(): void {
+  execFileSync(process.execPath.endsWith("bun") ? "node" : process.execPath, [join(REPO_ROOT, "scripts", "build.mjs"), "--test-hooks"], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+export interface CampaignOptions {
+  /** "alternate": each point gets one recovery (del, gc, del, …); "both": each point gets both. */
+  recoveries: "alternate" | "both";
+  /** Passes over the point list. */
+  repeat: number;
+  /** Pods attached before the trials that must survive them untouched. */
+  bystanders: number;
+  /** Pods added after the trials (their addresses must be unique and consistent). */
+  afterwards: number;
+}
+
+export interface CampaignResult extends FaultFigures {
+  chain: ChainKind;
+  points: { ADD: number; DEL: number };
+  /** Problems found after the trials: the fresh pods, then the final delete-everything audit. */
+  finalLeaks: string[];
+  finalDuplicates: string[];
+  ms: number;
+}
+
+/**
+ * Kills the chain at every point of ADD and DEL (the node must use TEST_BIN as CNI_PATH), recovers
+ * as a runtime would, audits after each trial, then adds fresh pods and finally deletes everything.
+ */
+export async function runFaultCampaign(node: SandboxNode, kind: ChainKind, opts: CampaignOptions): Promise<CampaignResult> {
+  const started = Date.now();
+  const lab = new FaultLab(node, setupChain(node, kind));
+  const bystanders = await lab.addPods(opts.bystanders);
+  const points = await lab.enumerate();
+  const results: TrialResult[] = [];
+  let turn = 0;
+  for (let pass = 0; pass < opts.repeat; pass++) {
+    for (const verb of ["ADD", "DEL"] as const) {
+      for (const point of points[verb]) {
+        const recoveries: Recovery[] = opts.recoveries === "both" ? ["del", "gc"] : [turn++ % 2 === 0 ? "del" : "gc"];
+        for (const recovery of recoveries) results.push(await lab.trial(verb, point, recovery));
+      }
+    }
+  }
+  const fresh = await lab.addPods(opts.afterwards);
+  const afterAdd = await lab.newLeaks();
+  const finalLeaks = [...afterAdd.leaks];
+  const finalDuplicates = [...afterAdd.duplicates];
+  for (const pod of [...bystanders, ...fresh]) {
+    const r = await lab.del(pod);
+    if (!r.ok) finalLeaks.push(`DEL of ${pod.containerId} failed: ${r.stderr.trim()}`);
+  }
+  const end = await lab.newLeaks();
+  finalLeaks.push(...end.leaks);
+  finalDuplicates.push(...end.duplicates);
+  for (const pod of [...bystanders, ...fresh]) await lab.removeSandbox(pod);
+  return {
+    chain: kind,
+    points: { ADD: points.ADD.length, DEL: points.DEL.length },
+    ...summarize(results),
+    finalLeaks,
+    finalDuplicates,
+    ms: Date.now() - started,
+  };
+}
+
+/** One line per failing trial, for assertion messages and the soak report. */
+export function describeCampaign(r: CampaignResult, max = 10): string {
+  const lines = r.failures
+    .slice(0, max)
+    .map((t) => `${t.chain} ${t.verb} kill@${t.point} then ${t.recovery}: ${[...t.leaks, ...t.duplicates].join(" | ")}`);
+  if (r.finalLeaks.length || r.finalDuplicates.length) lines.push(`after the trials: ${[...r.finalLeaks, ...r.finalDuplicates].join(" | ")}`);
+  return lines.join("\n");
+}

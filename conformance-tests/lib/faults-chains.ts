@@ -1,0 +1,87 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { SandboxNode } from "./sandbox.js";
+
+/**
+ * The two chains the crash-safety and load tests drive, each confined to one sandbox node:
+ * "flannel": kube-flannel's conflist (flannel → bridge → host-local, then portmap), with
+ *            FLANNEL_IPMASQ=false so the bridge also installs masquerade rules;
+ * "bridge":  bridge + host-local with ipMasq, then portmap.
+ * Every path (subnet.env, flannel dataDir, host-local dataDir) points into the sandbox.
+ */
+export type ChainKind = "flannel" | "bridge";
+
+export interface Chain {
+  kind: ChainKind;
+  /** Network name (the conflist's name, also host-local's store directory). */
+  network: string;
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  ipamDataDir: string;
+  /** Only for the flannel chain. */
+  flannelDataDir?: string;
+  subnetFile?: string;
+  /** The plugin configs of the list, for direct invocation (GC) as libcni would build them. */
+  plugins: Record<string, unknown>[];
+  cniVersion: string;
+}
+
+export interface ChainOptions {
+  /** Network name suffix (two networks may share one bridge). */
+  suffix?: string;
+  /** Subnet index in the node's address plan. */
+  subnetIndex?: number;
+  /** Bridge to use (default: a unique one per node). */
+  bridge?: string;
+  cniVersion?: string;
+}
+
+export function setupChain(node: SandboxNode, kind: ChainKind, opts: ChainOptions = {}): Chain {
+  const network = `${kind === "flannel" ? "cbr" : "br"}${node.token}${opts.suffix ?? ""}`;
+  const bridge = opts.bridge ?? node.uniqueName("cb");
+  const subnet = node.subnet(opts.subnetIndex ?? (kind === "flannel" ? 1 : 2));
+  const gateway = subnet.replace(/\.0\/24$/, ".1");
+  const ipamDataDir = join(node.dataDir, "networks");
+  const portmap = { type: "portmap", capabilities: { portMappings: true } };
+  const cniVersion = opts.cniVersion ?? (kind === "flannel" ? "0.3.1" : "1.0.0");
+  let plugins: Record<string, unknown>[];
+  let extra: Partial<Chain> = {};
+  if (kind === "flannel") {
+    const flannelDataDir = join(node.dataDir, "flannel");
+    const subnetFile = join(node.dir, "run-flannel", `subnet${opts.suffix ?? ""}.env`);
+    mkdirSync(join(node.dir, "run-flannel"), { recursive: true });
+    const cluster = subnet.replace(/\.\d+\.0\/24$/, ".0.0/16");
+    writeFileSync(subnetFile, `FLANNEL_NETWORK=${cluster}\nFLANNEL_SUBNET=${gateway}/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
+    plugins = [
+      {
+        type: "flannel",
+        subnetFile,
+        dataDir: flannelDataDir,
+        delegate: { hairpinMode: true, isDefaultGateway: true, bridge },
+        ipam: { dataDir: ipamDataDir },
+      },
+      portmap,
+    ];
+    extra = { flannelDataDir, subnetFile };
+  } else {
+    plugins = [
+      {
+        type: "bridge",
+        bridge,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: { type: "host-local", ranges: [[{ subnet }]], dataDir: ipamDataDir },
+      },
+      portmap,
+    ];
+  }
+  node.writeConflist({ cniVersion, name: network, plugins });
+  return { kind, network, bridge, subnet, gateway, ipamDataDir, plugins, cniVersion, ...extra };
+}
+
+/** Capability args for one pod: a unique host port, so portmap installs rules to leak. */
+export function podCapArgs(hostPort: number): Record<string, unknown> {
+  return { portMappings: [{ hostPort, containerPort: 80, protocol: "tcp" }] };
+}
