@@ -39,8 +39,8 @@ describe("podman (CNI backend) on a flannel node", () => {
   });
 
   it("two containers get addresses from FLANNEL_SUBNET and reach each other", async () => {
-    await podman.run("c1");
-    await podman.run("c2");
+    const c1 = await podman.run("c1");
+    const c2 = await podman.run("c2");
     const [a1, a2] = [await podman.address("c1"), await podman.address("c2")];
     const subnet = nodeSubnetOf(state, node1);
     expect(contains(subnet, a1), a1).toBe(true);
@@ -48,8 +48,11 @@ describe("podman (CNI backend) on a flannel node", () => {
     expect(a1).not.toBe(a2);
     expect(await podman.ping("c1", a2)).toBe(true);
     expect(await podman.ping("c2", a1)).toBe(true);
-    // The bridge our plugin made is in the node's namespace, with the node's gateway.
-    expect(linkNamed(await nodeView(node1), "cni0")?.addresses).toEqual([`${hostAddress(subnet, 1)}/24`]);
+    // Our flannel ran (its saved delegate configs, one per container) and the bridge it delegated
+    // to is in the node's namespace, with the node's gateway.
+    const view = await nodeView(node1);
+    expect(view.flannelFiles.sort()).toEqual([c1.id, c2.id].sort());
+    expect(linkNamed(view, "cni0")?.addresses).toEqual([`${hostAddress(subnet, 1)}/24`]);
   });
 
   it("a container reaches a pod on the other node over flannel.1", async () => {
