@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { ensureCnitool } from "../../conformance-tests/lib/cnitool-build.js";
 import { OURS_BIN, REFERENCE_BIN, REPO_ROOT, type Impl } from "../../conformance-tests/lib/paths.js";
@@ -9,7 +9,8 @@ import { CHAINS, cnitoolJob, setUpChains } from "./chains.js";
 import { type Side, coldRun, concurrentRun, emptyMeasurements, memoryRun, sequentialRound, tracedRun } from "./measure.js";
 import { type BenchOptions, USAGE, UsageError, parseOptions } from "./options.js";
 import { type Meta, buildReport, renderMarkdown, renderText } from "./report.js";
-import { ensureTimer, runBatch } from "./timer.js";
+import { ensureFloor, ensureTimer, runBatch } from "./timer.js";
+import { formatImportCosts, measureImportCosts } from "./import-cost.js";
 import { formatBreakdown } from "./trace-log.js";
 
 const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
@@ -87,8 +88,9 @@ function canonical(v: unknown): string {
 async function bench(opts: BenchOptions): Promise<void> {
   const started = Date.now();
   preflight();
-  await Promise.all([ensureCnitool(), ensureTimer()]);
+  await Promise.all([ensureCnitool(), ensureTimer(), ensureFloor()]);
   const meta = describeRun(opts);
+  const loadStart = loadavg()[0]!.toFixed(1);
   const podCount = Math.max(0, ...opts.concurrency);
   const token = newToken();
   const nodes: SandboxNode[] = [];
@@ -144,13 +146,24 @@ async function bench(opts: BenchOptions): Promise<void> {
   }
 
   meta.notes.push(`Flannel delegate check: ${delegateNote}`);
+  meta.host += `; load average ${loadStart} at start, ${loadavg()[0]!.toFixed(1)} at end (other work on the machine inflates wall times on both sides; the CPU columns are less sensitive)`;
+  let imports: ReturnType<typeof measureImportCosts> | undefined;
+  if (opts.importRuns > 0) {
+    log(`start-up cost per module: ${opts.importRuns} probe runs`);
+    imports = measureImportCosts(opts.importRuns);
+  }
   const report = buildReport(m, meta);
   const breakdown = pickBreakdown(m);
+  const importText = imports ? formatImportCosts(imports, 15) : undefined;
   process.stdout.write(renderText(report));
+  if (importText) process.stdout.write(`\n${importText}\n`);
   if (opts.trace) process.stdout.write(`\n${breakdown ?? "no successful traced ADD of ours to break down"}\n`);
-  if (opts.json) writeOut(opts.json, `${JSON.stringify({ ...report, breakdown }, null, 2)}\n`);
+  if (opts.json) writeOut(opts.json, `${JSON.stringify({ ...report, breakdown, imports }, null, 2)}\n`);
   if (opts.markdown) {
-    const extra = breakdown ? ["", "## Where one of our flannel-chain ADDs spends its time (trace)", "", "```", breakdown, "```"] : [];
+    const extra = [
+      ...(breakdown ? ["", "## Where one of our flannel-chain ADDs spends its time (trace)", "", "```", breakdown, "```"] : []),
+      ...(importText ? ["", "## Start-up cost per module (CPU ms)", "", "```", importText, "```"] : []),
+    ];
     writeOut(opts.markdown, renderMarkdown(report, extra));
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

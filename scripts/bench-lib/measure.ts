@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Impl } from "../../conformance-tests/lib/paths.js";
 import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
 import { type Chain, type ChainId, CHAINS, type NodeChains, cnitoolJob, directJob, versionJob } from "./chains.js";
-import { type Job, type JobOutcome, runBatch } from "./timer.js";
+import { FLOOR, type Job, type JobOutcome, runBatch } from "./timer.js";
 import { type TraceRecord, parseTraceLog } from "./trace-log.js";
 
 /** Raw measurements; report.ts turns them into medians, ratios and verdicts. */
@@ -13,6 +13,7 @@ export const IMPLS: readonly Impl[] = ["reference", "ours"];
 
 export interface Sample {
   ms: number;
+  cpuMs: number;
   ok: boolean;
   /** Peak RSS of the largest process the timer reaped for this call (cnitool or a plugin). */
   rssKb: number;
@@ -41,6 +42,8 @@ export interface Measurements {
   memory: Record<ChainId, Record<Impl, { add: number[]; del: number[] }>>;
   cold: { available: boolean; reason?: string; version: Record<Impl, number[]>; add: Record<Impl, number[]> };
   traced: TracedCall[];
+  /** An empty program compiled like ours (the runtime's start-up floor), run beside our VERSION. */
+  floor: Sample[];
   failures: string[];
 }
 
@@ -68,6 +71,7 @@ export function emptyMeasurements(): Measurements {
     memory: perChain(() => perImpl(() => ({ add: [], del: [] }))),
     cold: { available: true, version: perImpl(() => []), add: perImpl(() => []) },
     traced: [],
+    floor: [],
     failures: [],
   };
 }
@@ -82,7 +86,7 @@ function noteFailure(m: Measurements, what: string, o: JobOutcome): void {
 }
 
 function sample(o: JobOutcome): Sample {
-  return { ms: o.ms, ok: o.status === 0, rssKb: o.maxRssKb };
+  return { ms: o.ms, cpuMs: o.cpuMs, ok: o.status === 0, rssKb: o.maxRssKb };
 }
 
 /** Alternation: even rounds start with the reference, odd rounds with ours. */
@@ -97,7 +101,9 @@ export async function sequentialRound(m: Measurements | null, sides: Record<Impl
     for (const side of sideOrder(sides, round)) {
       const chain = side.chains[chainId];
       const withVersion = chainId === "bridge";
+      const floor = withVersion && side.impl === "ours";
       const jobs: Job[] = [
+        ...(floor ? [{ argv: [FLOOR], env: {} }] : []),
         ...(withVersion ? [versionJob(side.node, "bridge")] : []),
         cnitoolJob(side.node, chain, "add", side.pod),
         cnitoolJob(side.node, chain, "check", side.pod),
@@ -105,6 +111,7 @@ export async function sequentialRound(m: Measurements | null, sides: Record<Impl
       ];
       const { results } = await runBatch(side.node, jobs);
       if (!m) continue;
+      if (floor) m.floor.push(sample(results.shift()!));
       const verbs: Verb[] = withVersion ? ["VERSION", "ADD", "CHECK", "DEL"] : ["ADD", "CHECK", "DEL"];
       verbs.forEach((verb, i) => {
         const o = results[i]!;

@@ -11,6 +11,8 @@ export interface BenchOptions {
   coldReps: number;
   coldAdd: boolean;
   traceReps: number;
+  /** Probe runs for the per-module start-up cost (0 = skip). */
+  importRuns: number;
   /** Print the trace breakdown of one of our ADDs. */
   trace: boolean;
   json?: string;
@@ -28,6 +30,7 @@ times, peak memory, cold start and ours/reference ratios.
   --concurrency L   comma-separated concurrency levels (default 20,100)
   --no-cold         skip the cold-start runs (they drop the machine's page cache)
   --trace           print where one of our ADDs spends its time (from the debug trace)
+  --no-imports      skip the per-module start-up cost probe
   --json FILE       write the machine-readable results
   --markdown FILE   write the results as a Markdown report (docs/bench-latest.md)`;
 
@@ -43,6 +46,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     coldReps: quick ? 1 : 3,
     coldAdd: !quick,
     traceReps: quick ? 1 : 5,
+    importRuns: quick ? 5 : 21,
     trace: false,
     command: ["scripts/bench", ...argv].join(" "),
   };
@@ -69,6 +73,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case "--trace":
         opts.trace = true;
+        break;
+      case "--no-imports":
+        opts.importRuns = 0;
         break;
       case "--json":
         opts.json = value();

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TOOL_PATH } from "../../conformance-tests/lib/paths.js";
@@ -24,6 +24,8 @@ export interface Job {
 
 export interface JobOutcome {
   ms: number;
+  /** User + system CPU time of the process and every descendant it reaped. */
+  cpuMs: number;
   status: number;
   maxRssKb: number;
   stdout: string;
@@ -40,6 +42,7 @@ export interface BatchOutcome {
 export async function ensureTimer(): Promise<string> {
   const source = join(TIMER_DIR, "main.go");
   if (existsSync(TIMER) && statSync(TIMER).mtimeMs >= statSync(source).mtimeMs) return TIMER;
+  mkdirSync(dirname(TIMER), { recursive: true });
   const tmp = `${TIMER}.tmp-${process.pid}`;
   await runCommand(["go", "build", "-o", tmp, source], {
     env: {
@@ -57,8 +60,29 @@ export async function ensureTimer(): Promise<string> {
   return TIMER;
 }
 
+/**
+ * The start-up floor of our runtime: an empty program compiled exactly like dist/bin/cni-ts
+ * (scripts/build.mjs flags). VERSION cannot be faster than this.
+ */
+export const FLOOR = join(REPO, ".tmp", "bench-bun-floor");
+
+export async function ensureFloor(): Promise<string> {
+  if (existsSync(FLOOR)) return FLOOR;
+  mkdirSync(dirname(FLOOR), { recursive: true });
+  const src = `${FLOOR}.ts`;
+  writeFileSync(src, "process.exitCode = 0;\n");
+  const tmp = `${FLOOR}.tmp-${process.pid}`;
+  await runCommand(
+    [join(REPO, "node_modules", ".bin", "bun"), "build", "--compile", "--minify", "--bytecode", "--target=bun-linux-x64", src, "--outfile", tmp],
+    { env: { PATH: TOOL_PATH, HOME: process.env.HOME ?? "/root" }, timeoutMs: 120_000 },
+  );
+  await runCommand(["mv", "-f", tmp, FLOOR], { env: { PATH: TOOL_PATH } });
+  return FLOOR;
+}
+
 interface RawOutcome {
   ns: number;
+  cpuNs: number;
   status: number;
   maxRssKb: number;
   stdout: string;
@@ -84,6 +108,7 @@ export async function runBatch(node: SandboxNode, jobs: readonly Job[], concurre
     wallMs: raw.wallNs / 1e6,
     results: raw.results.map((o) => ({
       ms: o.ns / 1e6,
+      cpuMs: o.cpuNs / 1e6,
       status: o.status,
       maxRssKb: o.maxRssKb,
       stdout: o.stdout,

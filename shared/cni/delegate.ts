@@ -94,7 +94,9 @@ async function delegateNow(parent: Invocation, type: string, verb: Verb, stdin: 
 
 function execPlugin(file: string, verb: Verb, stdin: Buffer, parent: Invocation): Result | undefined {
   const env = { ...parent.processEnv, CNI_COMMAND: verb };
+  const started = parent.trace.enabled ? performance.now() : 0;
   const run = spawnSync(file, [], { env, input: stdin, stdio: ["pipe", "pipe", "inherit"], maxBuffer: 16 << 20 });
+  if (parent.trace.enabled) parent.trace.process(`${file} (${verb} delegate)`, performance.now() - started, run.status ?? -1);
   if (run.error) throw new CniError(ErrorCode.Internal, `failed to run plugin "${file}": ${run.error.message}`);
   const out = run.stdout.toString("utf8");
   if (run.status !== 0) throw pluginFailure(out, run.status, run.signal);

@@ -1,6 +1,7 @@
 // Command timer runs the bench's measured processes and reports what the kernel saw: wall time
 // from fork to reap, exit status, and peak resident memory (wait4 rusage; for a process tree it is
-// the largest single process among the reaped ones). The bench starts one timer per batch inside
+// the largest single process among the reaped ones) and CPU time (user + system, the whole reaped
+// tree: far less sensitive than wall time to other load on the machine). The bench starts one timer per batch inside
 // the sandbox node's namespace, so namespace entry and the bench's own runtime stay outside every
 // measurement.
 //
@@ -11,7 +12,7 @@
 // Sequential jobs run one after another in order; concurrent jobs are all started at once and
 // "wallNs" is the time from the first start to the last reap. Output on stdout (JSON):
 //
-//	{"wallNs": N, "results": [{"ns": N, "status": N, "maxRssKb": N, "stdout": "...", "stderr": "...", "error": "..."}]}
+//	{"wallNs": N, "results": [{"ns": N, "status": N, "maxRssKb": N, "cpuNs": N, "stdout": "...", "stderr": "...", "error": "..."}]}
 package main
 
 import (
@@ -42,6 +43,7 @@ type outcome struct {
 	Ns       int64  `json:"ns"`
 	Status   int    `json:"status"`
 	MaxRssKb int64  `json:"maxRssKb"`
+	CPUNs    int64  `json:"cpuNs"`
 	Stdout   string `json:"stdout"`
 	Stderr   string `json:"stderr"`
 	Error    string `json:"error,omitempty"`
@@ -124,6 +126,7 @@ func runOne(j job, gate chan struct{}) outcome {
 	o.Status = cmd.ProcessState.ExitCode()
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		o.MaxRssKb = ru.Maxrss
+		o.CPUNs = ru.Utime.Nano() + ru.Stime.Nano()
 	}
 	return o
 }
