@@ -52,14 +52,17 @@ export interface CallEnvBase {
   toolPath: string;
 }
 
-/** Environment for the harness's libcni client (conformance-tests/cnitool). */
-export function cnitoolEnv(base: CallEnvBase & { confDir: string; cacheDir: string }): Record<string, string> {
+/**
+ * Environment for the harness's libcni client (conformance-tests/cnitool). The cache dir goes as
+ * the -cache-dir flag instead: libcni hands its whole environment to plugins, and a CNI_* variable
+ * a real runtime would not set must not reach them.
+ */
+export function cnitoolEnv(base: CallEnvBase & { confDir: string }): Record<string, string> {
   const { opts } = base;
   const env: Record<string, string> = {
     PATH: base.toolPath,
     NETCONFPATH: base.confDir,
     CNI_PATH: base.cniPath.join(":"),
-    CNI_CACHE_DIR: base.cacheDir,
     CNI_CONTAINERID: opts.containerId ?? base.containerId,
     CNI_IFNAME: opts.ifname ?? "eth0",
   };

@@ -23,8 +23,13 @@ export interface Pod extends Netns {
 export interface NodeOptions {
   /** Which plugins run: Debian's Go reference (/usr/lib/cni) or ours (dist/bin). Default "ours". */
   impl?: Impl;
-  /** CNI_PATH override (first match wins), e.g. a private dir with a fake plugin, then the real one. */
+  /** CNI_PATH override (first match wins). */
   cniPath?: string[];
+  /**
+   * Put the node's private bin dir (node.binDir, for fake plugins) first on CNI_PATH, before the
+   * implementation's (or cniPath's) directories.
+   */
+  privateBin?: boolean;
   /**
    * Shared by twin sandboxes so generated names, subnets and container ids are identical in both.
    * Default: fresh random.
@@ -39,8 +44,10 @@ export class SandboxNode implements Netns {
   readonly dataDir: string;
   readonly confDir: string;
   readonly cacheDir: string;
-  /** Scratch space for tests (fake plugins, captured files). */
+  /** Scratch space for tests (captured files, generated inputs). */
   readonly workDir: string;
+  /** Private plugin directory (fake plugins); on CNI_PATH first when created with privateBin. */
+  readonly binDir: string;
   readonly cniPath: string[];
   readonly rootSysctlsAtStart: Record<string, string>;
   private readonly names = new Set<string>();
@@ -54,13 +61,15 @@ export class SandboxNode implements Netns {
     readonly dir: string,
     readonly token: string,
     cniPath: string[] | undefined,
+    privateBin: boolean,
   ) {
     this.confDir = join(dir, "net.d");
     this.dataDir = join(dir, "data");
     this.cacheDir = join(dir, "cache");
     this.workDir = join(dir, "work");
-    for (const d of [this.confDir, this.dataDir, this.cacheDir, this.workDir]) mkdirSync(d, { recursive: true });
-    this.cniPath = cniPath ?? [binDirFor(impl)];
+    this.binDir = join(dir, "bin");
+    for (const d of [this.confDir, this.dataDir, this.cacheDir, this.workDir, this.binDir]) mkdirSync(d, { recursive: true });
+    this.cniPath = [...(privateBin ? [this.binDir] : []), ...(cniPath ?? [binDirFor(impl)])];
     this.rootSysctlsAtStart = readRootSysctls();
   }
 
@@ -131,12 +140,11 @@ export class SandboxNode implements Netns {
     const env = cnitoolEnv({
       confDir: this.confDir,
       cniPath: this.cniPath,
-      cacheDir: this.cacheDir,
       containerId: pod.containerId,
       opts,
       toolPath: TOOL_PATH,
     });
-    return toOutcome(await execIn(this, [CNITOOL, verb, network, pod.path], { env, check: false, timeoutMs: 110_000 }));
+    return toOutcome(await execIn(this, [CNITOOL, "-cache-dir", this.cacheDir, verb, network, pod.path], { env, check: false, timeoutMs: 110_000 }));
   }
 
   /**
@@ -237,7 +245,7 @@ function readRootSysctls(): Record<string, string> {
   return out;
 }
 
-/** Creates a sandboxed node: netns `cts-<pid>-<rand>`, temp dir with net.d, data, cache, work. */
+/** Creates a sandboxed node: netns `cts-<pid>-<n><rand>`, temp dir with net.d, data, cache, work, bin. */
 export async function createNode(opts: NodeOptions = {}): Promise<SandboxNode> {
   const impl = opts.impl ?? "ours";
   const token = opts.token ?? newToken();
@@ -247,7 +255,7 @@ export async function createNode(opts: NodeOptions = {}): Promise<SandboxNode> {
     await teardownResources({ netns: [], dir, uniqueNames: [], rootSysctlsAtStart: {}, readRootSysctls });
     throw e;
   });
-  const node = new SandboxNode(impl, ns.name, ns.path, dir, token, opts.cniPath);
+  const node = new SandboxNode(impl, ns.name, ns.path, dir, token, opts.cniPath, opts.privateBin ?? false);
   registerLive(node);
   // lo up in the node, as on a real host (plugins may talk to local services).
   await node.exec(["ip", "link", "set", "lo", "up"]);
