@@ -35,6 +35,8 @@ export interface ChainOptions {
   /** Bridge to use (default: a unique one per node). */
   bridge?: string;
   cniVersion?: string;
+  /** host-local range inside the subnet (bridge chain), e.g. to split one subnet between two networks. */
+  range?: { rangeStart: string; rangeEnd: string };
 }
 
 export function setupChain(node: SandboxNode, kind: ChainKind, opts: ChainOptions = {}): Chain {
@@ -72,7 +74,7 @@ export function setupChain(node: SandboxNode, kind: ChainKind, opts: ChainOption
         isGateway: true,
         ipMasq: true,
         hairpinMode: true,
-        ipam: { type: "host-local", ranges: [[{ subnet }]], dataDir: ipamDataDir },
+        ipam: { type: "host-local", ranges: [[{ subnet, ...opts.range }]], dataDir: ipamDataDir },
       },
       portmap,
     ];

@@ -1,0 +1,48 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { hasLanded } from "./lib/faults-landed.js";
+import { formatLoad, runLoad } from "./lib/faults-load.js";
+import { requireOursBuilt } from "./lib/paths.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
+/**
+ * Load: pods added and deleted all at once, round after round, on one sandbox node, through
+ * libcni: zero failures, zero duplicate addresses, zero leftovers. CI size here; scripts/soak
+ * runs 100 pods x 5 rounds.
+ */
+const sandbox = useSandbox();
+const PODS = Number(process.env.CNI_TS_LOAD_PODS ?? 30);
+const ROUNDS = Number(process.env.CNI_TS_LOAD_ROUNDS ?? 2);
+
+beforeAll(async () => {
+  requireOursBuilt();
+  await ensureCnitool();
+}, 300_000);
+
+describe("load", () => {
+  it.skipIf(!hasLanded("flannel", "bridge", "host-local", "portmap"))(
+    `flannel chain: ${PODS} pods x ${ROUNDS} rounds concurrently`,
+    { timeout: 600_000 },
+    async () => {
+      const node = await sandbox.node();
+      const r = await runLoad(node, { kind: "flannel", pods: PODS, rounds: ROUNDS, networks: 1 });
+      console.log(formatLoad(r));
+      expect(r.failures).toEqual([]);
+      expect(r.duplicates).toEqual([]);
+      expect(r.leaks).toEqual([]);
+    },
+  );
+
+  it.skipIf(!hasLanded("bridge", "host-local", "portmap"))(
+    `two network names sharing one bridge: ${PODS} pods x ${ROUNDS} rounds concurrently`,
+    { timeout: 600_000 },
+    async () => {
+      const node = await sandbox.node();
+      const r = await runLoad(node, { kind: "bridge", pods: PODS, rounds: ROUNDS, networks: 2 });
+      console.log(formatLoad(r));
+      expect(r.failures).toEqual([]);
+      expect(r.duplicates).toEqual([]);
+      expect(r.leaks).toEqual([]);
+    },
+  );
+});
