@@ -100,6 +100,13 @@ describe("delegate config (upstream's construction, Go's bytes)", () => {
     expect(render(conf, V4)).toContain('"z":{"a":[{"c":"\\u003c\\u0026\\u003e","d":1}],"b":1}');
   });
 
+  it("normalizes route addresses as Go prints them, keeping host bits of dst as types.IPNet does", () => {
+    expect(parseUserRoutes([{ dst: "FC00:0:0::1/64", gw: "fc00:0000::0001" }, { dst: "10.1.2.3/8", table: 0 }])).toEqual([
+      { dst: "fc00::1/64", gw: "fc00::1" },
+      { dst: "10.1.2.3/8", table: 0 },
+    ]);
+  });
+
   it("rejects bad ipam.routes with upstream's prefix", () => {
     expect(() => parseUserRoutes([{ dst: "bogus" }])).toThrow(
       "failed to assemble Delegate IPAM: failed to read IPAM routes: failed to parse ipam.routes: invalid CIDR address: bogus",

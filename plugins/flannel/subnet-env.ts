@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { printable } from "../../shared/cni/env.js";
-import { formatCidr, networkOf, parseCidr } from "./go-cidr.js";
+import { type Family, formatCidr, networkOf, parseCidr } from "../../shared/net/cidr.js";
 
 /** What flanneld tells the node in subnet.env; CIDRs are already masked network strings. */
 export interface SubnetEnv {
@@ -29,8 +29,6 @@ export function subnetEnvError(code: number, inner: string, details = ""): Subne
   return new SubnetEnvError(code, `${PREFIX}: ${inner}${SUFFIX}`, details);
 }
 
-type Family = 4 | 6;
-
 function parseCidrList(value: string, family: Family, key: string, where: string): string[] {
   const out: string[] = [];
   for (const item of value.split(",")) {
@@ -45,7 +43,7 @@ function parseCidrList(value: string, family: Family, key: string, where: string
 function parseNetwork(text: string, family: Family, key: string, where: string): string {
   const c = parseCidr(text);
   if (!c) throw malformed(key, text, where, "not a CIDR such as 10.244.0.0/16");
-  if (c.ip.family !== family) throw malformed(key, text, where, `not an IPv${family} CIDR`);
+  if (c.family !== family) throw malformed(key, text, where, `not an IPv${family} CIDR`);
   return formatCidr(networkOf(c));
 }
 
