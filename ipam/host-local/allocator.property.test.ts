@@ -78,9 +78,9 @@ describe("allocator under any sequence of ADD/DEL/GC", () => {
           rmSync(dataDir, { recursive: true, force: true });
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 50 },
     );
-  });
+  }, 120_000);
 });
 
 function existsDir(p: string): boolean {

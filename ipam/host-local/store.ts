@@ -6,6 +6,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   readdirSync,
   renameSync,
   statSync,
@@ -63,6 +64,19 @@ export function reservationContent(containerId: string, ifname: string): string 
   return `${containerId.trim()}${LINE_BREAK}${ifname}`;
 }
 
+const READ_BUFFER = Buffer.alloc(2048);
+
+/** Reads a reservation (a few dozen bytes) with three syscalls and no per-file allocation beyond the string. */
+function readSmall(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY);
+  try {
+    const n = readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, 0);
+    return n < READ_BUFFER.length ? READ_BUFFER.toString("utf8", 0, n) : readFileSync(path, "utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException)?.code;
 }
@@ -117,6 +131,7 @@ export function withLockedStore<T>(dir: string, fn: (store: LockedStore) => T): 
 export class LockedStore {
   private readonly names: Set<string>;
   private readonly owners = new Map<string, Owner | undefined>();
+  private parsed: Reservation[] | undefined;
   private temp: { path: string; content: string } | undefined;
   private dirty = false;
 
@@ -140,12 +155,14 @@ export class LockedStore {
 
   /** Every file named as an IP address (the reservations, whatever their content). */
   reservations(): Reservation[] {
-    const out: Reservation[] = [];
-    for (const name of this.names) {
-      const ip = parseIp(name);
-      if (ip) out.push({ name, ip });
+    if (!this.parsed) {
+      this.parsed = [];
+      for (const name of this.names) {
+        const ip = parseIp(name);
+        if (ip) this.parsed.push({ name, ip });
+      }
     }
-    return out;
+    return this.parsed;
   }
 
   isTaken(ip: Ip): boolean {
@@ -157,7 +174,7 @@ export class LockedStore {
     if (!this.owners.has(name)) {
       let owner: Owner | undefined;
       try {
-        owner = ownerOf(readFileSync(join(this.dir, name), "utf8"));
+        owner = ownerOf(readSmall(join(this.dir, name)));
       } catch {
         owner = undefined;
       }
@@ -190,6 +207,7 @@ export class LockedStore {
     } catch (e) {
       if (errno(e) === "EEXIST") {
         this.names.add(name);
+        this.parsed = undefined;
         return false;
       }
       throw ioError(`failed to reserve ${name}`, e);
@@ -198,6 +216,7 @@ export class LockedStore {
     this.unlinkQuiet(this.temp.path);
     this.temp = undefined;
     this.names.add(name);
+    this.parsed = undefined;
     this.owners.set(name, ownerOf(content));
     this.dirty = true;
     return true;
@@ -210,6 +229,7 @@ export class LockedStore {
       if (errno(e) !== "ENOENT") throw ioError(`failed to release ${name}`, e);
     }
     this.names.delete(name);
+    this.parsed = undefined;
     this.owners.delete(name);
     this.dirty = true;
   }
