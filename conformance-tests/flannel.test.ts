@@ -226,6 +226,44 @@ for (const setup of DELEGATE_SETUPS) {
       expectOk(await f.node.cnitool("del", NETWORK, a), "DEL");
     });
 
+    it("a second interface of the same container keeps its own saved config (<containerID>@<ifname>)", async () => {
+      const f = setUpFlannel(await node(), "0.3.1");
+      const a = await f.node.addPod("a");
+      expectOk(await f.node.cnitool("add", NETWORK, a), "ADD eth0");
+      expectOk(await f.node.cnitool("add", NETWORK, a, { ifname: "net1" }), "ADD net1");
+      expect(readFileSync(savedFile(f, a), "utf8")).toBe(expectedSaved(f)); // the Go plugin's name, untouched
+      expect(readFileSync(`${savedFile(f, a)}@net1`, "utf8")).toBe(expectedSaved(f));
+      expect(readFileSync(reservation(f, "10.244.1.3"), "utf8")).toBe(`${a.containerId}\r\nnet1`);
+      expectOk(await f.node.cnitool("del", NETWORK, a, { ifname: "net1" }), "DEL net1");
+      expect(existsSync(`${savedFile(f, a)}@net1`)).toBe(false);
+      expect(existsSync(reservation(f, "10.244.1.3"))).toBe(false);
+      expect(existsSync(savedFile(f, a)), "eth0's saved config survives net1's DEL").toBe(true);
+      expect(await cidrsOf(a, "eth0")).toEqual(["10.244.1.2/24"]);
+      expectOk(await f.node.cnitool("del", NETWORK, a), "DEL eth0");
+      await expectReleased(f, a, "10.244.1.2");
+    });
+
+    it("the node's subnet changed (flanneld got a new lease) after its pods were drained", async () => {
+      const f = setUpFlannel(await node(), "0.3.1");
+      const a = await f.node.addPod("a");
+      expectOk(await f.node.cnitool("add", NETWORK, a), "ADD a");
+      expectOk(await f.node.cnitool("del", NETWORK, a), "DEL a");
+      writeFileSync(f.subnetFile, SUBNET_ENV_V4.replace("FLANNEL_SUBNET=10.244.1.1/24", "FLANNEL_SUBNET=10.244.7.1/24"));
+      const b = await f.node.addPod("b");
+      const added = await f.node.cnitool("add", NETWORK, b);
+      if (setup === "our delegate") {
+        // Our bridge replaces the stale address of a bridge without ports (reference-plugins.md §10 item 1).
+        expect(resultIps(added)).toMatchObject([{ address: "10.244.7.2/24", gateway: "10.244.7.1" }]);
+        expect(await cidrsOf(f.node, f.bridge)).toEqual(["10.244.7.1/24"]);
+        expectOk(await f.node.cnitool("del", NETWORK, b), "DEL b");
+      } else {
+        // flannel#1850: the Go bridge refuses until someone runs `ip link del cni0`.
+        expect(added.ok).toBe(false);
+        expect(added.stderr).toContain(`failed to delegate add: failed to set bridge addr: "${f.bridge}" already has an IP address different from 10.244.7.1`);
+        expectOk(await f.node.cnitool("del", NETWORK, b), "DEL b after the failed ADD");
+      }
+    });
+
     it("dual stack: both families from subnet.env, v4 range set first", async () => {
       const f = setUpFlannel(await node(), "1.0.0", SUBNET_ENV_DUAL);
       const a = await f.node.addPod("a");
