@@ -1,0 +1,80 @@
+import { readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { expectOk } from "./lib/cni-calls.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { podCapArgs, setupChain } from "./lib/faults-chains.js";
+import { hygieneProblems, listState } from "./lib/faults-files.js";
+import { hasLanded } from "./lib/faults-landed.js";
+import { scanForShell, scanTextForShell } from "./lib/faults-shell-scan.js";
+import { REPO_ROOT, requireOursBuilt } from "./lib/paths.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
+/**
+ * Privilege hygiene: no shell anywhere in plugin code, state files and directories with
+ * upstream's modes (0600 files, 0700 flannel dir, nothing world-writable), and the debugging
+ * switch never writes the environment.
+ */
+const sandbox = useSandbox();
+
+describe("no shell", () => {
+  it("the detector finds every way of starting a shell (so a clean scan means something)", () => {
+    const samples = [
+      'spawnSync("ip", args, { shell: true })',
+      'run(["sh", "-c", cmd])',
+      'run(["/bin/bash", "-ec", cmd])',
+      "execSync(`ip link`)",
+      'import { exec } from "node:child_process";',
+      'import { $ } from "bun";',
+    ];
+    for (const s of samples) expect(scanTextForShell("x.ts", s), s).toHaveLength(1);
+    expect(scanTextForShell("x.ts", 'spawnSync("ip", ["-batch", "-"], { stdio: "pipe" }) // no shell: true here')).toEqual([]);
+  });
+
+  it("plugin and core code never start a shell (argument arrays only)", () => {
+    const uses = scanForShell(REPO_ROOT, ["shared", "plugins", "ipam"]);
+    expect(uses.map((u) => `${u.file}:${u.line} ${u.what}: ${u.text}`)).toEqual([]);
+  });
+});
+
+describe("state files and the debug log", () => {
+  beforeAll(async () => {
+    requireOursBuilt();
+    await ensureCnitool();
+  }, 300_000);
+
+  it.skipIf(!hasLanded("flannel", "bridge", "host-local", "portmap"))(
+    "after ADDs through the flannel chain: upstream's modes, nothing world-writable, no environment in the debug log",
+    async () => {
+      const node = await sandbox.node();
+      const chain = setupChain(node, "flannel");
+      const debugLog = join(node.workDir, "debug.log");
+      const secret = `s3cr3t-${node.token}-value`;
+      const env = { CNI_TS_DEBUG_LOG: debugLog, MY_API_TOKEN: secret, AWS_SECRET_ACCESS_KEY: secret };
+      const pods = [await node.addPod("a"), await node.addPod("b")];
+      for (const [i, pod] of pods.entries()) {
+        const o = await node.cnitool("add", chain.network, pod, { capArgs: podCapArgs(33000 + i), env });
+        expectOk(o, "ADD");
+        expect(o.stdout + o.stderr).not.toContain(secret);
+      }
+
+      const state = listState(node.dataDir);
+      expect(hygieneProblems(state)).toEqual([]);
+      const store = join(chain.ipamDataDir, chain.network);
+      const reservations = state.filter((f) => !f.isDir && f.path.startsWith(`${store}/`) && basename(f.path) !== "lock");
+      expect(reservations.length).toBeGreaterThanOrEqual(3); // two addresses + last_reserved_ip.0
+      for (const f of reservations) expect(f.mode.toString(8), f.path).toBe("600");
+      expect(statSync(chain.flannelDataDir!).mode & 0o777).toBe(0o700);
+      const saved = state.filter((f) => !f.isDir && f.path.startsWith(`${chain.flannelDataDir}/`));
+      expect(saved).toHaveLength(2);
+      for (const f of saved) expect(f.mode.toString(8), f.path).toBe("600");
+
+      const log = readFileSync(debugLog, "utf8");
+      expect(log.length).toBeGreaterThan(0);
+      expect(log).not.toContain(secret);
+      expect(log).not.toMatch(/"PATH"|"HOME"|MY_API_TOKEN|AWS_SECRET/);
+      for (const pod of pods) expectOk(await node.cnitool("del", chain.network, pod, { capArgs: podCapArgs(33000 + pods.indexOf(pod)), env }), "DEL");
+      expect(readFileSync(debugLog, "utf8")).not.toContain(secret);
+    },
+  );
+});
