@@ -98,7 +98,7 @@ export async function connect(node: SandboxNode, from: Netns, host: string, port
  */
 export async function addOutsideClient(node: SandboxNode, label = "ext"): Promise<{ ns: Pod; nodeV4: string; nodeV6: string }> {
   const ns = await node.addPod(label);
-  const base4 = node.subnet(2).split(".").slice(0, 3).join(".");
+  const base4 = `${node.subnet(2).split(".").slice(0, 3).join(".")}.`;
   const base6 = node.subnet6(2).replace(/::\/64$/, "::");
   const hostSide = node.uniqueName("ext");
   await node.exec(["ip", "link", "add", hostSide, "type", "veth", "peer", "name", "eth0", "netns", ns.path]);
