@@ -14,15 +14,21 @@ import { OURS_BIN } from "./lib/paths.js";
  * flanneld's part played per node), our executables driven by libcni through the kube-flannel
  * conflist, pods on both nodes.
  */
-for (const backend of ["vxlan", "host-gw"] as const) {
-  describe(`two-node flannel cluster, backend ${backend}`, () => {
+// vxlan on kube-flannel's default network, host-gw on k3s's (10.42.0.0/16).
+const setups = [
+  { backend: "vxlan", clusterCidr: "10.244.0.0/16" },
+  { backend: "host-gw", clusterCidr: "10.42.0.0/16" },
+] as const;
+
+for (const { backend, clusterCidr } of setups) {
+  describe(`two-node flannel cluster, backend ${backend}, cluster ${clusterCidr}`, () => {
     let state: ClusterState;
     const baseline = new Map<string, NodeView>();
     const pods: Record<string, PodState> = {};
 
     beforeAll(async () => {
       const cnitool = await ensureCnitool();
-      state = await createCluster({ backend, pluginDir: OURS_BIN, cnitool });
+      state = await createCluster({ backend, clusterCidr, pluginDir: OURS_BIN, cnitool });
       for (const node of state.nodes) baseline.set(node.name, await nodeView(node));
     });
 

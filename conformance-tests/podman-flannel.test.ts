@@ -7,7 +7,10 @@ import type { ClusterState, NodeState, PodState } from "./lib/cluster-state.js";
 import { createCluster, nodeSubnetOf, teardownCluster } from "./lib/cluster.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { OURS_BIN } from "./lib/paths.js";
-import { PodmanSandbox, ensurePodmanPackages } from "./lib/podman-sandbox.js";
+import { inNetns, sh } from "./lib/cluster-exec.js";
+import { PodmanSandbox, WEB_PAGE, ensurePodmanPackages } from "./lib/podman-sandbox.js";
+
+const HOST_PORT = 18080;
 import { type RootSnapshot, rootChanges, rootSnapshot } from "./lib/root-netns-snapshot.js";
 
 /**
@@ -20,6 +23,7 @@ describe("podman (CNI backend) on a flannel node", () => {
   let podman: PodmanSandbox;
   let remote: PodState;
   let rootBefore: RootSnapshot;
+  let firewallBefore: string[];
 
   beforeAll(async () => {
     await ensurePodmanPackages();
@@ -30,6 +34,7 @@ describe("podman (CNI backend) on a flannel node", () => {
     remote = await addPod(state, "node2", "remote");
     podman = new PodmanSandbox(state, node1);
     await podman.setUp();
+    firewallBefore = (await nodeView(node1)).iptables;
   }, 900_000);
 
   afterAll(async () => {
@@ -59,6 +64,14 @@ describe("podman (CNI backend) on a flannel node", () => {
     expect(await podman.ping("c1", remote.address!)).toBe(true);
   });
 
+  it("a published port (-p, portmap from the kube-flannel conflist) answers on node1's address from node2", async () => {
+    await podman.run("web", { publish: `${HOST_PORT}:8080`, command: ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"] });
+    const url = `http://${node1.underlayIp}:${HOST_PORT}/index.html`;
+    const node2 = nodeByName(state, "node2");
+    const r = await sh(inNetns(node2.netns, ["busybox", "wget", "-q", "-O", "-", url]), { check: false, timeoutMs: 20_000 });
+    expect(r.stdout.trim(), r.stderr).toBe(WEB_PAGE);
+  });
+
   it("podman restart (DEL then ADD in a new netns) keeps working and leaks no address", async () => {
     await podman.podman(["restart", "-t", "0", "c1"]);
     await podman.rememberSandboxKey("c1");
@@ -66,14 +79,18 @@ describe("podman (CNI backend) on a flannel node", () => {
     expect(contains(nodeSubnetOf(state, node1), a1)).toBe(true);
     expect(await podman.ping("c2", a1)).toBe(true);
     expect(await podman.ping("c1", remote.address!)).toBe(true);
-    // host-local on node1 holds exactly the two containers' addresses.
+    // host-local on node1 holds exactly the three containers' addresses.
     const held = reservations(await nodeView(node1)).sort();
-    expect(held).toEqual([a1, await podman.address("c2")].sort());
+    expect(held).toEqual([a1, await podman.address("c2"), await podman.address("web")].sort());
   });
 
   it("podman rm releases the addresses, veths, saved configs, libcni cache and netns", async () => {
-    await podman.podman(["rm", "-f", "-t", "0", "c1", "c2"]);
+    await podman.podman(["rm", "-f", "-t", "0", "c1", "c2", "web"]);
     const view = await nodeView(node1);
+    // portmap's per-container chains went with "web"; only its shared top-level chains stay (as upstream's do).
+    const newRules = view.iptables.filter((l) => !firewallBefore.includes(l));
+    expect(newRules.filter((l) => !isSharedPortmapLine(l))).toEqual([]);
+    expect(view.iptables.filter((l) => l.includes(String(HOST_PORT)))).toEqual([]);
     expect(reservations(view)).toEqual([]);
     expect(view.flannelFiles).toEqual([]);
     expect(view.links.filter((l) => l.kind === "veth" && l.name !== "eth0")).toEqual([]);
@@ -85,3 +102,8 @@ describe("podman (CNI backend) on a flannel node", () => {
     expect(rootChanges(rootBefore, await rootSnapshot())).toEqual([]);
   });
 });
+
+/** The nat table's frame and portmap's shared chains (CNI-HOSTPORT-*), which upstream also keeps. */
+function isSharedPortmapLine(line: string): boolean {
+  return /^(\*nat|COMMIT|:[A-Z]+ ACCEPT)$/.test(line) || (line.includes("CNI-HOSTPORT-") && !line.includes("CNI-DN-"));
+}

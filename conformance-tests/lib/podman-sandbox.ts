@@ -10,6 +10,9 @@ import type { ClusterState, NodeState } from "./cluster-state.js";
  * namespace), with private containers.conf/storage.conf, a busybox-static rootfs (no image
  * pull) and runc (crun cannot run on this machine's hybrid cgroups).
  */
+/** What busybox httpd in a container serves (hostPort checks). */
+export const WEB_PAGE = "hello from a podman container behind portmap";
+
 export const PODMAN_PACKAGES = ["podman", "runc", "busybox-static", "catatonit"];
 
 /** Paths podman 4.3 writes outside its configured directories (removed only if we created them). */
@@ -98,6 +101,8 @@ export class PodmanSandbox {
     for (const a of applets) symlinkSync("busybox", join(r, "bin", a));
     writeFileSync(join(r, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
     writeFileSync(join(r, "etc/group"), "root:x:0:\n");
+    mkdirSync(join(r, "www"));
+    writeFileSync(join(r, "www/index.html"), `${WEB_PAGE}\n`);
   }
 
   /** podman with the private configs, inside the node's network namespace. */
@@ -109,9 +114,11 @@ export class PodmanSandbox {
     });
   }
 
-  async run(name: string): Promise<Container> {
-    const r = await this.podman(["run", "-d", "--name", name, "--network", this.state.networkName, "--rootfs", this.rootfs,
-      "/bin/sleep", "3600"]);
+  /** `podman run -d` of the busybox rootfs: sleep by default, or `command`; `publish` as for -p. */
+  async run(name: string, opts: { publish?: string; command?: string[] } = {}): Promise<Container> {
+    const publish = opts.publish ? ["-p", opts.publish] : [];
+    const r = await this.podman(["run", "-d", "--name", name, "--network", this.state.networkName, ...publish,
+      "--rootfs", this.rootfs, ...(opts.command ?? ["/bin/sleep", "3600"])]);
     const c = { name, id: r.stdout.trim() };
     this.containers.push(c);
     await this.rememberSandboxKey(name);
