@@ -202,6 +202,7 @@ export class LockedStore {
     if (this.names.has(name)) return false;
     const content = reservationContent(containerId, ifname);
     if (this.temp?.content !== content) this.temp = { path: this.writeTemp(content), content };
+    faultPoint(`host-local:reserve:temp-written:${name}`);
     try {
       linkSync(this.temp.path, join(this.dir, name));
     } catch (e) {
@@ -212,7 +213,7 @@ export class LockedStore {
       }
       throw ioError(`failed to reserve ${name}`, e);
     }
-    faultPoint("host-local:reserve:linked");
+    faultPoint(`host-local:reserve:linked:${name}`);
     this.unlinkQuiet(this.temp.path);
     this.temp = undefined;
     this.names.add(name);
@@ -245,7 +246,7 @@ export class LockedStore {
 
   setLastReserved(setIndex: number, ip: Ip): void {
     const path = this.writeTemp(formatIp(ip));
-    faultPoint("host-local:last-reserved:temp-written");
+    faultPoint(`host-local:last-reserved:temp-written:${setIndex}`);
     try {
       renameSync(path, join(this.dir, `${LAST_RESERVED_PREFIX}${setIndex}`));
     } catch (e) {
@@ -291,7 +292,6 @@ export class LockedStore {
     }
     closeSync(fd);
     this.dirty = true;
-    faultPoint("host-local:temp-written");
     return path;
   }
 
