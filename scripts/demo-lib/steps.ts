@@ -98,7 +98,7 @@ export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
   const first = state.pods[0];
   if (first) {
     const routes = await ipJson<Parameters<typeof formatRoute>[0]>(first.netns, ["route", "show"]);
-    out.push(`Routes inside ${label(first)} (from the ADD result): ${routes.map(formatRoute).join("; ")}`, "");
+    out.push(`Routes inside ${label(first)}: ${routes.map(formatRoute).join("; ")}`, "");
   }
 
   out.push("Who reached whom (ping, 3 echo requests; ok = replies came back)");
