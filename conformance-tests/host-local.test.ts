@@ -51,6 +51,8 @@ function sequence(checks: boolean): Step[] {
   steps.push(["ADD", { containerId: "ctr7", args: "IP=10.77.0.4" }]);
   steps.push(["ADD", { containerId: "ctr15", args: "IP=10.99.0.1" }]);
   steps.push(["ADD", { containerId: "ctr14", args: "IP=fd77::7" }]);
+  steps.push(["ADD", { containerId: "ctr16", args: "IP=::ffff:10.77.1.4" }]);
+  steps.push(["ADD", { containerId: "ctr17", args: "IP=FD77::00A" }]);
   for (let i = 8; i <= 11; i++) steps.push(["ADD", { containerId: `ctr${i}` }]);
   steps.push(["ADD", { containerId: "ctr12", ifname: "net1" }]);
   if (checks) {
@@ -94,6 +96,8 @@ describe("host-local: ours vs the reference, step by step", () => {
       expect(msgs).toContain("failed to allocate all requested IPs: 10.99.0.1");
       expect(msgs).toContain("failed to allocate for range 1: requested ip fd77::7 is subnet's gateway");
       expect(msgs).toContain('"nameservers"');
+      expect(msgs).toContain('"10.77.1.4/29"');
+      expect(msgs).toContain('"fd77::a/124"');
       expect(storeFiles(join(sb.dataDir("ours"), "hl-net"))).toEqual(storeFiles(join(sb.dataDir("ref"), "hl-net")));
     });
   }
@@ -118,6 +122,34 @@ describe("host-local: ours vs the reference, step by step", () => {
     const refFiles = storeFiles(join(sb.dataDir("ref"), "hl-net"));
     expect(storeFiles(join(sb.dataDir("mixed"), "hl-net"))).toEqual(refFiles);
     expect(storeFiles(join(sb.dataDir("mixed2"), "hl-net"))).toEqual(refFiles);
+  });
+});
+
+describe("host-local: requested addresses and runtime ranges, ours vs the reference", () => {
+  it("legacy top-level subnet, runtimeConfig.ipRanges, args.cni.ips and runtimeConfig.ips", async () => {
+    const make = (dataDir: string, ips: Record<string, unknown>) => ({
+      cniVersion: "0.4.0",
+      name: "hl-req",
+      args: { cni: { ips: ips.args ?? [] } },
+      runtimeConfig: { ips: ips.rc ?? [], ipRanges: [[{ subnet: "10.78.9.0/29", gateway: "10.78.9.6" }]] },
+      ipam: { type: "host-local", dataDir, subnet: "10.78.0.0/29", rangeStart: "10.78.0.3", ranges: [[{ subnet: "fd78::/125" }]] },
+    });
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ["r1", {}],
+      ["r2", { args: ["10.78.0.5"] }],
+      ["r3", { rc: ["fd78::6/125", "10.78.9.3/29"] }],
+      ["r4", { args: ["10.78.0.4"], rc: ["10.78.0.4"] }],
+      ["r5", { rc: ["10.78.0.6", "10.99.0.1"] }],
+      ["r6", { rc: ["10.78.9.6"] }],
+      ["r7", {}],
+    ];
+    for (const [cid, ips] of cases) {
+      const ref = await sb.run("reference", "ADD", make(sb.dataDir("ref"), ips), { containerId: cid });
+      const ours = await sb.run("ours", "ADD", make(sb.dataDir("ours"), ips), { containerId: cid });
+      expect({ cid, ...(essence(ours) as object) }).toEqual({ cid, ...(essence(ref) as object) });
+      if (ref.status === 0) expect(ours.stdout).toBe(ref.stdout);
+    }
+    expect(storeFiles(join(sb.dataDir("ours"), "hl-req"))).toEqual(storeFiles(join(sb.dataDir("ref"), "hl-req")));
   });
 });
 
