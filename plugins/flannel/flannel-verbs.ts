@@ -70,6 +70,7 @@ export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
       await delegateOrFail(run, inv, "DEL", saved.bytes, typeOf(saved.config));
       // Only now: if the delegate failed, the runtime's retry must find the file again.
       store.remove(saved.file);
+      store.removeTemps(containerId, ifname);
       return;
     }
     const fallback = fallbackConfig(conf, store);
@@ -86,6 +87,7 @@ export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
       inv.trace.note(`flannel: release without subnet.env failed, nothing more to do: ${(e as Error).message}`);
     }
     if (saved) store.remove(saved.file);
+    store.removeTemps(containerId, ifname);
   }
 
   async function check(inv: Invocation): Promise<void> {

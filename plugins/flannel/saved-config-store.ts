@@ -35,6 +35,14 @@ export interface SavedConfig {
   config?: Record<string, unknown>;
 }
 
+/** Temp files are hidden (".") and named after the attachment, so they never look like saved configs. */
+const TEMP_SUFFIX = ".tmp";
+/** What follows the prefix: "<pid>.<8 hex>.tmp". */
+const TEMP_TAIL = /^[0-9]+\.[0-9a-f]{8}\.tmp$/;
+function tempPrefix(containerId: string, ifname: string): string {
+  return `.${savedName(containerId, ifname)}.`;
+}
+
 function ioError(what: string, e: unknown): CniError {
   return new CniError(ErrorCode.IoFailure, `${what}: ${(e as Error).message}`);
 }
@@ -58,7 +66,8 @@ export class SavedConfigStore {
   /** Writes atomically and durably: a crash leaves the old file or the new one, never a partial one. */
   save(containerId: string, ifname: string, bytes: Buffer): string {
     const file = this.path(containerId, ifname);
-    const tmp = join(this.dataDir, `.${savedName(containerId, ifname)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    this.removeTemps(containerId, ifname);
+    const tmp = join(this.dataDir, `${tempPrefix(containerId, ifname)}${process.pid}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`);
     try {
       mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
       const fd = openSync(tmp, "wx", 0o600);
@@ -147,6 +156,29 @@ export class SavedConfigStore {
     return names.filter((n) => attachmentOf(n)).map((name) => ({ name, file: join(this.dataDir, name) }));
   }
 
+  /**
+   * Removes the temp files a killed save of this attachment left behind. The runtime serializes
+   * the verbs of one attachment, so none of them can belong to a save in progress.
+   */
+  removeTemps(containerId: string, ifname: string): void {
+    const prefix = tempPrefix(containerId, ifname);
+    let names: string[];
+    try {
+      names = readdirSync(this.dataDir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      // The exact shape, so ".abc." never matches a temp file of container "abc.d".
+      if (!name.startsWith(prefix) || !TEMP_TAIL.test(name.slice(prefix.length))) continue;
+      try {
+        unlinkSync(join(this.dataDir, name));
+      } catch {
+        // gone already
+      }
+    }
+  }
+
   /** Removes temp files a crash left behind (older than `maxAgeMs`, so a concurrent save is never hit). */
   removeStaleTemps(maxAgeMs: number, now = Date.now()): string[] {
     let names: string[];
@@ -157,7 +189,7 @@ export class SavedConfigStore {
     }
     const removed: string[] = [];
     for (const name of names) {
-      if (!name.startsWith(".") || !name.endsWith(".tmp")) continue;
+      if (!name.startsWith(".") || !name.endsWith(TEMP_SUFFIX)) continue;
       const file = join(this.dataDir, name);
       try {
         if (now - statSync(file).mtimeMs < maxAgeMs) continue;
