@@ -1,0 +1,28 @@
+import { buildInvocation } from "../../shared/cni/invocation.js";
+import type { Invocation } from "../../shared/cni/plugin.js";
+import { CniError } from "../../shared/cni/errors.js";
+
+/** An ADD invocation of `conf` for unit tests (no process, no kernel). */
+export function invocationOf(conf: Record<string, unknown>, args = ""): Invocation {
+  const env = {
+    command: "ADD",
+    containerId: "ctr1",
+    netns: "/var/run/netns/pod1",
+    ifname: "eth0",
+    args,
+    path: ["/opt/cni/bin"],
+    netnsOverride: false,
+  };
+  const stdin = Buffer.from(JSON.stringify({ cniVersion: "1.0.0", name: "net1", type: "bridge", ...conf }));
+  return buildInvocation("ADD", env, stdin, {});
+}
+
+export function failure(fn: () => unknown): CniError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof CniError) return e;
+    throw e;
+  }
+  throw new Error("expected a CniError");
+}
