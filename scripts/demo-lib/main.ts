@@ -93,7 +93,7 @@ function printHeader(opts: DemoOptions, pluginDir: string): void {
   const built = existsSync(exe) ? `built ${statSync(exe).mtime.toISOString().replace(/\.\d+Z$/, "Z")}` : "missing!";
   process.stdout.write(
     `cni-ts demo: two flannel nodes in network namespaces, backend ${opts.backend}, cluster CIDR ${opts.clusterCidr}, ` +
-      `${opts.pods} pods per node\nplugins: ${pluginDir} (${built}); runtime side: libcni 1.1.2 (conformance-tests/cnitool)\n\n`,
+      `${opts.pods} pod${opts.pods === 1 ? "" : "s"} per node\nplugins: ${pluginDir} (${built}); runtime side: libcni 1.1.2 (conformance-tests/cnitool)\n\n`,
   );
 }
 

@@ -117,7 +117,7 @@ export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
   const cross = reach.filter((r) => !r.sameNode);
   const count = (xs: Reach[]) => `${xs.filter((x) => x.ok).length}/${xs.length}`;
   out.push(
-    `Same node:  ${count(same)} pod pairs reached each other over cni0`,
+    same.length ? `Same node:  ${count(same)} pod pairs reached each other over cni0` : "Same node:  - (one pod per node)",
     `Cross node: ${count(cross)} pod pairs reached each other over ${state.backend === "vxlan" ? "flannel.1 (VXLAN VNI 1, UDP 8472)" : "direct routes via the other node's eth0"}`,
     `ADD per pod (${chainOf(state)}, through libcni): ${timingLine(run.addTimes)}`,
     "",
