@@ -1,6 +1,5 @@
 import { buildInvocation } from "../../shared/cni/invocation.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
-import { CniError } from "../../shared/cni/errors.js";
 
 /** An ADD invocation of `conf` for unit tests (no process, no kernel). */
 export function invocationOf(conf: Record<string, unknown>, args = ""): Invocation {
@@ -17,12 +16,4 @@ export function invocationOf(conf: Record<string, unknown>, args = ""): Invocati
   return buildInvocation("ADD", env, stdin, {});
 }
 
-export function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error("expected a CniError");
-}
+export { cniErrorOf as failure } from "../../ipam/host-local/expect-cni-error.js";
