@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CniError } from "../../shared/cni/errors.js";
+import { cniErrorOf } from "./expect-cni-error.js";
 import { loadIpamConfig } from "./config.js";
 import { formatIp } from "./ip.js";
 import { setToString } from "./range.js";
@@ -8,15 +8,6 @@ const none = new Map<string, string>();
 const load = (ipam: unknown, extra: Record<string, unknown> = {}, args = none) =>
   loadIpamConfig({ cniVersion: "1.0.0", name: "net", ipam, ...extra }, args);
 
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error("expected a CniError");
-}
 
 describe("loadIpamConfig", () => {
   it("fills upstream's defaults (rangeStart subnet+1, rangeEnd broadcast-1 / all ones, gateway subnet+1)", () => {
@@ -69,24 +60,24 @@ describe("loadIpamConfig", () => {
     [{ ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.0.0.0/24", rangeStart: "10.0.0.100" }]] }, /^range set 0 overlaps with 1$/],
     [{ ranges: [[{ subnet: 10 }]] }, /ranges.0.0.subnet/],
   ])("rejects %j with code 7", (ipam, message) => {
-    const e = failure(() => load(ipam));
+    const e = cniErrorOf(() => load(ipam));
     expect(e.code).toBe(7);
     expect(e.message).toMatch(message);
   });
 
   it("requires the ipam key", () => {
-    expect(failure(() => loadIpamConfig({ name: "n" }, none)).message).toBe("IPAM config missing 'ipam' key");
+    expect(cniErrorOf(() => loadIpamConfig({ name: "n" }, none)).message).toBe("IPAM config missing 'ipam' key");
   });
 
   it("refuses two sets of one family before 0.3.0", () => {
-    const e = failure(() =>
+    const e = cniErrorOf(() =>
       loadIpamConfig({ cniVersion: "0.2.0", name: "n", ipam: { ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.1.0.0/24" }]] } }, none),
     );
     expect(e.message).toBe("CNI version 0.2.0 does not support more than 1 address per family");
   });
 
   it("rejects unparsable requested IPs naming where they came from", () => {
-    const e = failure(() => load({ ranges: [[{ subnet: "10.0.0.0/24" }]] }, { runtimeConfig: { ips: ["nope"] } }));
+    const e = cniErrorOf(() => load({ ranges: [[{ subnet: "10.0.0.0/24" }]] }, { runtimeConfig: { ips: ["nope"] } }));
     expect(e.message).toBe("cannot understand ip: invalid IP address: nope (runtimeConfig.ips[0])");
   });
 });

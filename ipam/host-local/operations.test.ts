@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CniError } from "../../shared/cni/errors.js";
+import { cniErrorOf } from "./expect-cni-error.js";
 import { loadIpamConfig } from "./config.js";
 import {
   addAddresses,
@@ -29,15 +29,6 @@ const ips = (r: { ips: Array<{ address: string }> }) => r.ips.map((i) => i.addre
 const store = () => join(dataDir, "net");
 const file = (name: string) => readFileSync(join(store(), name), "utf8");
 
-function failure(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error("expected a CniError");
-}
 
 describe("ADD", () => {
   it("allocates in order, writes upstream's bytes and modes", () => {
@@ -69,7 +60,7 @@ describe("ADD", () => {
   it("reports exhaustion with upstream's message and releases what it took", () => {
     const c = conf([[{ subnet: "10.0.0.0/29" }], [{ subnet: "10.1.0.0/30" }]]);
     addAddresses(c, who("a"));
-    const e = failure(() => addAddresses(c, who("b")));
+    const e = cniErrorOf(() => addAddresses(c, who("b")));
     expect(e.code).toBe(999);
     expect(e.message).toBe("failed to allocate for range 1: no IP addresses available in range set: 10.1.0.1-10.1.0.2");
     expect(readdirSync(store()).filter((n) => n.startsWith("10.0.0."))).toEqual(["10.0.0.2"]);
@@ -82,7 +73,7 @@ describe("ADD", () => {
     expect(ips(addAddresses(c, who("d")))).toEqual(["10.0.0.5/29"]);
     expect(ips(addAddresses(c, who("e")))).toEqual(["10.0.0.6/29"]);
     expect(ips(addAddresses(c, who("f")))).toEqual(["10.0.0.2/29"]);
-    expect(failure(() => addAddresses(c, who("g"))).message).toBe(
+    expect(cniErrorOf(() => addAddresses(c, who("g"))).message).toBe(
       "failed to allocate for range 0: no IP addresses available in range set: 10.0.0.1-10.0.0.6",
     );
   });
@@ -91,15 +82,15 @@ describe("ADD", () => {
     const c = conf(v4, { runtimeConfig: { ips: ["10.0.0.5"] } });
     expect(ips(addAddresses(c, who("a")))).toEqual(["10.0.0.5/29"]);
     expect(ips(addAddresses(c, who("a")))).toEqual(["10.0.0.5/29"]);
-    expect(failure(() => addAddresses(c, who("b"))).message).toBe(
+    expect(cniErrorOf(() => addAddresses(c, who("b"))).message).toBe(
       "failed to allocate for range 0: requested IP address 10.0.0.5 is not available in range set 10.0.0.1-10.0.0.6",
     );
     const gw = conf(v4, { runtimeConfig: { ips: ["10.0.0.1"] } });
-    expect(failure(() => addAddresses(gw, who("b"))).message).toBe(
+    expect(cniErrorOf(() => addAddresses(gw, who("b"))).message).toBe(
       "failed to allocate for range 0: requested ip 10.0.0.1 is subnet's gateway",
     );
     const outside = conf(v4, { runtimeConfig: { ips: ["10.9.0.1"] } });
-    expect(failure(() => addAddresses(outside, who("b"))).message).toBe("failed to allocate all requested IPs: 10.9.0.1");
+    expect(cniErrorOf(() => addAddresses(outside, who("b"))).message).toBe("failed to allocate all requested IPs: 10.9.0.1");
     expect(readdirSync(store()).filter((n) => n.startsWith("10."))).toEqual(["10.0.0.5"]);
   });
 
@@ -121,7 +112,7 @@ describe("ADD", () => {
 
   it("never leaves dataDir", () => {
     const c = loadIpamConfig({ cniVersion: "1.0.0", name: "..", ipam: { dataDir, ranges: v4 } }, new Map());
-    expect(failure(() => addAddresses(c, who("a"))).message).toMatch(/store would be outside dataDir/);
+    expect(cniErrorOf(() => addAddresses(c, who("a"))).message).toMatch(/store would be outside dataDir/);
     expect(() => addAddresses(conf(v4), who("../../etc"))).toThrow(/invalid characters in containerID/);
   });
 });
@@ -147,7 +138,7 @@ describe("DEL, CHECK", () => {
   it("CHECK fails with upstream's message when nothing is reserved", () => {
     addAddresses(conf(v4), who("a"));
     checkAddresses(conf(v4), who("a"));
-    expect(failure(() => checkAddresses(conf(v4), who("b"))).message).toBe(
+    expect(cniErrorOf(() => checkAddresses(conf(v4), who("b"))).message).toBe(
       "host-local: Failed to find address added by container b",
     );
   });
@@ -170,13 +161,13 @@ describe("GC, STATUS", () => {
     const c = conf([[{ subnet: "10.0.0.0/30" }]]);
     storeStatus(c);
     addAddresses(c, who("a"));
-    const e = failure(() => storeStatus(c));
+    const e = cniErrorOf(() => storeStatus(c));
     expect(e.code).toBe(50);
     expect(e.message).toBe("failed to allocate for range 0: no IP addresses available in range set: 10.0.0.1-10.0.0.2");
     const blocked = join(dataDir, "file");
     writeFileSync(blocked, "");
     const bad = loadIpamConfig({ cniVersion: "1.1.0", name: "net", ipam: { dataDir: blocked, ranges: v4 } }, new Map());
-    const e2 = failure(() => storeStatus(bad));
+    const e2 = cniErrorOf(() => storeStatus(bad));
     expect(e2.code).toBe(50);
     expect(e2.message).toMatch(/host-local store .* is not usable/);
   });
