@@ -103,12 +103,12 @@ export function cnitoolJob(node: SandboxNode, chain: Chain, verb: "add" | "check
   const env = cnitoolEnv({
     confDir: node.confDir,
     cniPath: node.cniPath,
-    cacheDir: node.cacheDir,
     containerId: pod.containerId,
     opts,
     toolPath: TOOL_PATH,
   });
-  return { argv: [CNITOOL, verb, chain.network, pod.path], env };
+  // The result cache goes as a flag: libcni hands its environment to the plugins.
+  return { argv: [CNITOOL, "-cache-dir", node.cacheDir, verb, chain.network, pod.path], env };
 }
 
 /** VERSION straight to a plugin executable, as libcni's GetVersionInfo does. */

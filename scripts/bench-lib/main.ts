@@ -9,7 +9,7 @@ import { CHAINS, cnitoolJob, setUpChains } from "./chains.js";
 import { type Side, coldRun, concurrentRun, emptyMeasurements, memoryRun, sequentialRound, tracedRun } from "./measure.js";
 import { type BenchOptions, USAGE, UsageError, parseOptions } from "./options.js";
 import { type Meta, buildReport, renderMarkdown, renderText } from "./report.js";
-import { ensureFloor, ensureTimer, runBatch } from "./timer.js";
+import { ensureFloor, ensureTimer, runBatch, setRealtime } from "./timer.js";
 import { formatImportCosts, measureImportCosts } from "./import-cost.js";
 import { formatBreakdown } from "./trace-log.js";
 
@@ -43,6 +43,7 @@ function describeRun(opts: BenchOptions): Meta {
       "Flannel chain: Debian has no Go flannel binary, so the reference side runs bridge + host-local fed the exact delegate config flannel renders for this node, then portmap (upstream's chain minus one Go process); ours runs kube-flannel's conflist (flannel + portmap).",
       "All config lists use cniVersion 1.0.0 (CHECK needs >= 0.4.0); pods have no hostPorts, so portmap has nothing to program.",
       `Rounds alternate which side (and which chain) goes first; ${opts.rounds} measured rounds after ${opts.warmup} warm-up rounds. Times are from fork to reap of the libcni client, measured in the sandbox node's namespace.`,
+      ...(opts.realtime === undefined ? [] : [`Every measured process ran under SCHED_FIFO priority ${opts.realtime} (--rt), both sides alike, so other load on the machine did not compete for the CPU (kernel-side contention, e.g. the rtnl lock and the disk, remains).`]),
     ],
   };
 }
@@ -69,7 +70,8 @@ async function compareDelegate(sides: Record<Impl, Side>): Promise<string> {
     const ref = sides.reference.chains.flannel.list;
     const expected = { ...ref.plugins[0], name: ref.name, cniVersion: ref.cniVersion };
     const a = canonical(saved);
-    const b = canonical(expected);
+    // The two sandboxes differ only in their directories.
+    const b = canonical(expected).replaceAll(sides.reference.node.dir, ours.node.dir);
     return a === b ? "our flannel's saved delegate config equals the reference side's bridge config (key order aside)" : `DELEGATE CONFIGS DIFFER: ours ${a} vs reference ${b}`;
   } finally {
     await runBatch(ours.node, [cnitoolJob(ours.node, chain, "del", ours.pod)]);
@@ -89,6 +91,7 @@ async function bench(opts: BenchOptions): Promise<void> {
   const started = Date.now();
   preflight();
   await Promise.all([ensureCnitool(), ensureTimer(), ensureFloor()]);
+  setRealtime(opts.realtime);
   const meta = describeRun(opts);
   const loadStart = loadavg()[0]!.toFixed(1);
   const podCount = Math.max(0, ...opts.concurrency);

@@ -17,11 +17,13 @@ export interface BenchOptions {
   trace: boolean;
   json?: string;
   markdown?: string;
+  /** SCHED_FIFO priority for every measured process (--rt). */
+  realtime?: number;
   command: string;
 }
 
-export const USAGE = `usage: scripts/bench [--quick] [--rounds N] [--concurrency 20,100] [--no-cold] [--trace]
-                    [--json FILE] [--markdown FILE]
+export const USAGE = `usage: scripts/bench [--quick] [--rounds N] [--concurrency 20,100] [--no-cold] [--trace] [--rt]
+                    [--no-imports] [--json FILE] [--markdown FILE]
 Runs the Go reference plugins (/usr/lib/cni) and ours (dist/bin) side by side through the libcni
 client, in sandboxed node namespaces, and prints median/p95 per verb, concurrent ADD/DEL wall
 times, peak memory, cold start and ours/reference ratios.
@@ -31,6 +33,8 @@ times, peak memory, cold start and ours/reference ratios.
   --no-cold         skip the cold-start runs (they drop the machine's page cache)
   --trace           print where one of our ADDs spends its time (from the debug trace)
   --no-imports      skip the per-module start-up cost probe
+  --rt              run every measured process under SCHED_FIFO (chrt -f 10), so other load on a
+                    shared machine does not distort the wall times (both sides alike)
   --json FILE       write the machine-readable results
   --markdown FILE   write the results as a Markdown report (docs/bench-latest.md)`;
 
@@ -73,6 +77,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case "--trace":
         opts.trace = true;
+        break;
+      case "--rt":
+        opts.realtime = 10;
         break;
       case "--no-imports":
         opts.importRuns = 0;

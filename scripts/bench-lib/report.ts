@@ -52,6 +52,7 @@ export interface Report {
   oursTracePeakMb: Record<string, number>;
   /** An empty program compiled like ours: the start-up floor VERSION is measured against. */
   floor: Summary;
+  floorCpuMs: number | null;
   cold: { available: boolean; reason?: string; version: Record<Impl, Summary>; add: Record<Impl, Summary>; versionRatio: number | null; addRatio: number | null };
   trace: Record<string, TraceSummary>;
   targets: Target[];
@@ -166,6 +167,7 @@ export function buildReport(m: Measurements, meta: Meta): Report {
     memory,
     oursTracePeakMb,
     floor: sideSummary(m.floor),
+    floorCpuMs: cpuMedian(m.floor),
     cold: { available: m.cold.available, reason: m.cold.reason, version: coldVersion, add: coldAdd, versionRatio: ratio(coldVersion.ours.median, coldVersion.reference.median), addRatio: ratio(coldAdd.ours.median, coldAdd.reference.median) },
     trace,
     targets: [],
@@ -240,7 +242,7 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
       seqRows.push([chain, verb, seqCell(s.reference), seqCell(s.ours), f2(s.ratio), f1(s.cpu.reference), f1(s.cpu.ours), f2(s.cpu.ratio)]);
     }
   }
-  if (r.floor.n > 0) seqRows.push(["-", "empty Bun program", "-", seqCell(r.floor), "-", "-", "-", "-"]);
+  if (r.floor.n > 0) seqRows.push(["-", "empty Bun program", "-", seqCell(r.floor), "-", "-", f1(r.floorCpuMs), "-"]);
   const concRows: string[][] = [];
   for (const chain of CHAINS) {
     for (const [n, e] of Object.entries(r.concurrent[chain])) {

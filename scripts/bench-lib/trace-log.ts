@@ -58,7 +58,7 @@ export function formatBreakdown(records: readonly TraceRecord[], wallMs: number,
     lines.push(`  ${r.plugin} ${r.verb}: ${fmt(r.ms.total)} ms in our code${rss}${r.error ? ` (error ${r.error.code}: ${r.error.msg})` : ""}`);
     for (const [phase, ms] of Object.entries(r.ms)) {
       if (phase === "total") continue;
-      lines.push(`    ${phase.padEnd(28)} ${fmt(ms).padStart(8)} ms`);
+      lines.push(`    ${phase.padEnd(34)} ${fmt(ms).padStart(8)} ms`);
     }
     const procMs = r.processes.reduce((s, p) => s + p.ms, 0);
     lines.push(`    processes started: ${r.processes.length} (${fmt(procMs)} ms waiting for them)`);

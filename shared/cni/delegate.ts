@@ -85,8 +85,10 @@ async function delegateNow(parent: Invocation, type: string, verb: Verb, stdin: 
   const file = findInPath(type, parent.env.path);
   const loader = inProcess.get(type);
   if (loader && isOwnExecutable(file)) {
+    parent.trace.mark(`work before ${type} delegate`);
     const plugin = await loader();
     const child = buildInvocation(verb, { ...parent.env, command: verb }, stdin, parent.processEnv, parent.trace);
+    parent.trace.mark(`load + parse ${type}`);
     return parent.trace.span(`${type}.${verb}`, () => invokeVerb(plugin, child));
   }
   return parent.trace.span(`exec ${type}.${verb}`, () => execPlugin(file, verb, stdin, parent));
