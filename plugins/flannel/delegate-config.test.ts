@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { CniError } from "../../shared/cni/errors.js";
 import { buildDelegateConfig, buildReleaseConfig, delegateBytes, parseUserRoutes } from "./delegate-config.js";
 import { parseFlannelConfig } from "./flannel-config.js";
+
+const parse = (c: Record<string, unknown>) => parseFlannelConfig(c, { checkDelegate: true });
 import { parseSubnetEnv, type CompleteSubnetEnv } from "./subnet-env.js";
 
 /** What libcni hands the flannel plugin for the kube-flannel conflist (reference-plugins.md §6). */
@@ -26,7 +28,7 @@ const DUAL = env(
 );
 
 function render(conf: Record<string, unknown>, e: CompleteSubnetEnv): string {
-  return delegateBytes(buildDelegateConfig(parseFlannelConfig(conf), e)).toString();
+  return delegateBytes(buildDelegateConfig(parse(conf), e)).toString();
 }
 
 describe("delegate config (upstream's construction, Go's bytes)", () => {
@@ -124,30 +126,34 @@ describe("flannel config validation", () => {
     [{ ipam: {} }, "'delegate' dictionary must not have 'ipam' field, it'll be set by flannel"],
   ];
   it.each(cases)("delegate %j", (delegate, message) => {
-    expect(() => parseFlannelConfig({ name: "n", delegate })).toThrow(message);
+    expect(() => parse({ name: "n", delegate })).toThrow(message);
+  });
+
+  it("are checked on ADD only (upstream's DEL does not check them)", () => {
+    expect(parseFlannelConfig({ name: "n", delegate: { name: "x" } }, { checkDelegate: false }).delegate).toEqual({ name: "x" });
   });
 
   it("defaults and case-insensitive keys, as Go's decoder", () => {
-    expect(parseFlannelConfig({ name: "n" })).toMatchObject({
+    expect(parse({ name: "n" })).toMatchObject({
       subnetFile: "/run/flannel/subnet.env",
       dataDir: "/var/lib/cni/flannel",
       delegate: {},
       ipam: {},
     });
-    expect(parseFlannelConfig({ name: "n", SubnetFile: "/a/b.env", datadir: "/d" })).toMatchObject({
+    expect(parse({ name: "n", SubnetFile: "/a/b.env", datadir: "/d" })).toMatchObject({
       subnetFile: "/a/b.env",
       dataDir: "/d",
     });
   });
 
   it("relative paths are refused (the runtime's working directory is unspecified)", () => {
-    expect(() => parseFlannelConfig({ name: "n", dataDir: "rel" })).toThrow(/dataDir: must be an absolute path/);
+    expect(() => parse({ name: "n", dataDir: "rel" })).toThrow(/dataDir: must be an absolute path/);
   });
 });
 
 describe("release config (no saved config, no subnet.env)", () => {
   it("is enough for host-local to release: name, types, ipam dataDir; masq teardown on", () => {
-    const conf = parseFlannelConfig({ ...KUBE_FLANNEL, ipam: { dataDir: "/x", routes: [], ranges: [] } });
+    const conf = parse({ ...KUBE_FLANNEL, ipam: { dataDir: "/x", routes: [], ranges: [] } });
     expect(JSON.parse(delegateBytes(buildReleaseConfig(conf)).toString())).toEqual({
       cniVersion: "0.3.1",
       hairpinMode: true,

@@ -38,16 +38,15 @@ function invalid(msg: string): CniError {
   return new CniError(ErrorCode.InvalidNetworkConfig, msg);
 }
 
-/** Validates the flannel plugin's config (the whole object the runtime sent) and applies defaults. */
-export function parseFlannelConfig(raw: Record<string, unknown>): FlannelConfig {
+/**
+ * Validates the flannel plugin's config (the whole object the runtime sent) and applies defaults.
+ * The delegate's rules are checked on ADD only, as upstream does: a DEL that follows an ADD refused
+ * for such a config must succeed, or the pod could never be torn down.
+ */
+export function parseFlannelConfig(raw: Record<string, unknown>, opts: { checkDelegate: boolean }): FlannelConfig {
   const c = parseWith(FlannelConfigSchema, canonicalKeys(raw, KEYS), "flannel config");
   const delegate = { ...(c.delegate ?? {}) };
-  // Upstream's messages, word for word: installers and users search for them.
-  if ("type" in delegate && typeof delegate.type !== "string") {
-    throw invalid("'delegate' dictionary, if present, must have (string) 'type' field");
-  }
-  if ("name" in delegate) throw invalid("'delegate' dictionary must not have 'name' field, it'll be set by flannel");
-  if ("ipam" in delegate) throw invalid("'delegate' dictionary must not have 'ipam' field, it'll be set by flannel");
+  if (opts.checkDelegate) checkDelegate(delegate);
   return {
     name: c.name,
     cniVersion: c.cniVersion ?? "",
@@ -57,4 +56,13 @@ export function parseFlannelConfig(raw: Record<string, unknown>): FlannelConfig 
     ipam: { ...(c.ipam ?? {}) },
     ...(c.runtimeConfig ? { runtimeConfig: c.runtimeConfig } : {}),
   };
+}
+
+/** Upstream's messages, word for word: installers and users search for them. */
+function checkDelegate(delegate: Record<string, unknown>): void {
+  if ("type" in delegate && typeof delegate.type !== "string") {
+    throw invalid("'delegate' dictionary, if present, must have (string) 'type' field");
+  }
+  if ("name" in delegate) throw invalid("'delegate' dictionary must not have 'name' field, it'll be set by flannel");
+  if ("ipam" in delegate) throw invalid("'delegate' dictionary must not have 'ipam' field, it'll be set by flannel");
 }

@@ -180,6 +180,12 @@ describe("DEL", () => {
     expect(existsSync(saved())).toBe(false);
   });
 
+  it("a config ADD refused (delegate with a name) does not block the DEL that follows", async () => {
+    await rejection(plugin.add(inv("ADD", { delegate: { name: "x" } })));
+    await plugin.del(inv("DEL", { delegate: { name: "x" } }));
+    expect(calls.map((c) => [c.verb, c.config.name])).toEqual([["DEL", "cbr0"]]);
+  });
+
   it("an empty CNI_NETNS is passed on (the delegate releases without a namespace)", async () => {
     await plugin.add(inv("ADD"));
     await plugin.del(inv("DEL", {}, { netns: "" }));

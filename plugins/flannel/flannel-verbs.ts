@@ -48,9 +48,13 @@ function withVersion(conf: FlannelConfig, config: DelegateConfig, extra: Record<
   return out;
 }
 
+function configOf(inv: Invocation): FlannelConfig {
+  return parseFlannelConfig(inv.raw, { checkDelegate: inv.verb === "ADD" });
+}
+
 export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
   async function add(inv: Invocation): Promise<Result> {
-    const conf = parseFlannelConfig(inv.raw);
+    const conf = configOf(inv);
     const env = loadSubnetEnv(conf.subnetFile);
     const config = buildDelegateConfig(conf, env);
     const bytes = delegateBytes(config);
@@ -62,7 +66,7 @@ export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
   }
 
   async function del(inv: Invocation): Promise<void> {
-    const conf = parseFlannelConfig(inv.raw);
+    const conf = configOf(inv);
     const store = new SavedConfigStore(conf.dataDir);
     const { containerId, ifname } = inv.env;
     const saved = store.load(containerId, ifname, conf.name);
@@ -91,7 +95,7 @@ export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
   }
 
   async function check(inv: Invocation): Promise<void> {
-    const conf = parseFlannelConfig(inv.raw);
+    const conf = configOf(inv);
     const saved = new SavedConfigStore(conf.dataDir).load(inv.env.containerId, inv.env.ifname, conf.name);
     const base = saved?.config ?? buildDelegateConfig(conf, loadSubnetEnv(conf.subnetFile));
     const config = withVersion(conf, base, { prevResult: inv.raw.prevResult });
@@ -99,7 +103,7 @@ export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
   }
 
   async function gc(inv: Invocation): Promise<void> {
-    const conf = parseFlannelConfig(inv.raw);
+    const conf = configOf(inv);
     const valid = validAttachments(inv.raw);
     const store = new SavedConfigStore(conf.dataDir);
     const fallback = fallbackConfig(conf, store);
@@ -118,7 +122,7 @@ export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
   }
 
   async function status(inv: Invocation): Promise<void> {
-    const conf = parseFlannelConfig(inv.raw);
+    const conf = configOf(inv);
     let config: DelegateConfig;
     try {
       config = buildDelegateConfig(conf, loadSubnetEnv(conf.subnetFile));
