@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { nodeSubnetOf } from "../../conformance-tests/lib/cluster.js";
 import { formatCidr } from "../../conformance-tests/lib/cluster-addressing.js";
 import { type NodeView, formatRoute, linkNamed, nodeView, reservations } from "../../conformance-tests/lib/cluster-inspect.js";
@@ -99,6 +100,11 @@ export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
   if (first) {
     const routes = await ipJson<Parameters<typeof formatRoute>[0]>(first.netns, ["route", "show"]);
     out.push(`Routes inside ${label(first)}: ${routes.map(formatRoute).join("; ")}`, "");
+    const node = state.nodes.find((n) => n.name === first.node)!;
+    const saved = join(node.flannelDataDir, first.containerId);
+    if (state.flavor === "kube-flannel" && existsSync(saved)) {
+      out.push(`What flannel handed to bridge for ${label(first)} (saved as ${saved}):`, `  ${readFileSync(saved, "utf8").trim()}`, "");
+    }
   }
 
   out.push("Who reached whom (ping, 3 echo requests; ok = replies came back)");
