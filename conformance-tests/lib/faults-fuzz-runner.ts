@@ -8,7 +8,7 @@
  * Prints one JSON summary line on stdout.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as fc from "fast-check";
 import { runPlugin, type Io } from "../../shared/cni/dispatch.js";
@@ -96,6 +96,36 @@ function runExecutable(c: FuzzCase, cniPath: string): Outcome {
   };
 }
 
+/**
+ * The host's CNI directories, hidden behind private tmpfs mounts for this process and its
+ * children (`ip netns exec` gave us a mount namespace of our own). A plugin that wrongly falls
+ * back to a default path writes into the tmpfs, where the check after each input sees it;
+ * directories that do not exist must keep not existing.
+ */
+const HOST_CNI_DIRS = ["/var/lib/cni", "/etc/cni", "/opt/cni", "/run/flannel"];
+
+function shieldHostDirs(): string[] {
+  const shielded: string[] = [];
+  for (const dir of HOST_CNI_DIRS) {
+    if (!existsSync(dir)) continue;
+    const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=16m,mode=0755", "cni-ts-fuzz-shield", dir]);
+    if (r.status !== 0) throw new Error(`cannot shield ${dir}: ${r.stderr?.toString()}`);
+    shielded.push(dir);
+  }
+  return shielded;
+}
+
+function hostDirChanges(shielded: readonly string[]): string[] {
+  const changed: string[] = [];
+  for (const dir of HOST_CNI_DIRS) {
+    if (shielded.includes(dir)) {
+      const left = readdirSync(dir);
+      if (left.length > 0) changed.push(`${dir}/{${left.join(",")}}`);
+    } else if (existsSync(dir)) changed.push(`${dir} (created)`);
+  }
+  return changed;
+}
+
 /** Only the CNI_* variables that differ from what a sane runtime sends are worth printing. */
 function envForReport(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("CNI_")));
@@ -116,6 +146,8 @@ export async function runFuzz(spec: RunnerSpec): Promise<RunnerSummary> {
   const cases = fc.sample(arb, { numRuns: spec.numRuns, seed: spec.seed }).filter((c) => spec.mode === "inproc" || execable(c));
   const summary: RunnerSummary = { mode: spec.mode, tried: 0, failed: 0, crashes: 0, fileChanges: 0, byCategory: {}, failures: [], ms: 0 };
   const secret = readFileSync(ctx.secretFile, "utf8").trim();
+  const shielded = shieldHostDirs();
+  let hostTouched = false;
   let before: FileSnapshot = snapshotTree(ctx.sandboxDir, spec.allowedDirs);
   for (const c of cases) {
     const out = spec.mode === "inproc" ? await runInProcess(c) : runExecutable(c, ctx.cniPath);
@@ -126,6 +158,14 @@ export async function runFuzz(spec: RunnerSpec): Promise<RunnerSummary> {
       summary.fileChanges++;
       problems.push(`files outside the data dirs changed: ${changed.slice(0, 5).join(", ")}`);
       before = after;
+    }
+    if (!hostTouched) {
+      const host = hostDirChanges(shielded);
+      if (host.length > 0) {
+        hostTouched = true; // reported once: later inputs would all see the same files
+        summary.fileChanges++;
+        problems.push(`wrote to the host's CNI directories: ${host.join(" ")}`);
+      }
     }
     summary.tried++;
     summary.byCategory[c.category] = (summary.byCategory[c.category] ?? 0) + 1;
