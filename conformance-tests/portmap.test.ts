@@ -318,6 +318,37 @@ describe("portmap DEL and GC robustness (ours, iptables)", () => {
   });
 });
 
+describe("portmap under concurrency (ours)", () => {
+  const sandbox = useSandbox();
+
+  for (const backend of ["iptables", "nftables"] as const) {
+    it(`${backend}: 12 parallel ADDs on a fresh node, then 12 parallel DELs`, async () => {
+      const node = await sandbox.node({ impl: "ours", cniPath: [binDir().dir] });
+      const n = names(node);
+      const pod = await node.addPod("a");
+      const prevResult = await bridgeResult(node, n, pod);
+      const ids = Array.from({ length: 12 }, (_, i) => `${pod.containerId}-${i}`);
+      const conf = { cniVersion: "1.0.0", name: n.network, type: "portmap", backend, runtimeConfig: containerdMappings, prevResult };
+      const adds = await Promise.all(ids.map((id) => node.invoke("portmap", "ADD", conf, pod, { containerId: id })));
+      adds.forEach((o, i) => expectOk(o, `ADD ${i}`));
+      const rules = await forwardingRules(node);
+      if (backend === "iptables") {
+        // Every container's entry rule survived, and each shared rule exists exactly once.
+        for (const id of ids) expect(rules.filter((l) => l.startsWith("-A CNI-HOSTPORT-DNAT") && l.includes(`id: \\"${id}\\"`))).toHaveLength(1);
+        for (const shared of ["-A PREROUTING ", "-A OUTPUT ", "-A POSTROUTING ", "-A CNI-HOSTPORT-MASQ ", "-A CNI-HOSTPORT-SETMARK "]) {
+          expect(rules.filter((l) => l.startsWith(shared))).toHaveLength(1);
+        }
+      } else {
+        for (const id of ids) expect(rules.filter((l) => l.includes(`comment "${id}"`))).toHaveLength(3);
+      }
+      const dels = await Promise.all(ids.map((id) => node.invoke("portmap", "DEL", { ...conf, prevResult: undefined }, null, { containerId: id })));
+      dels.forEach((o, i) => expectOk(o, `DEL ${i}`));
+      const left = await forwardingRules(node);
+      expect(left.filter((l) => l.includes("CNI-DN-") || l.includes(`"${pod.containerId}`))).toEqual([]);
+    });
+  }
+});
+
 /** The address bridge + host-local would give: run only the bridge part of the list (reference). */
 async function bridgeResult(node: SandboxNode, n: Names, pod: Pod): Promise<unknown> {
   const list = conflist(node, n, { dual: false });

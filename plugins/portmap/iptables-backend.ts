@@ -1,8 +1,8 @@
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { IfAddress } from "./address.js";
 import type { PortmapConf } from "./config.js";
-import { addLines, chainName, checkProblems, containersOf, teardownLines } from "./iptables-rules.js";
-import { applyNat, readNat, withRetry } from "./netfilter-tools.js";
+import { addLines, chainName, checkProblems, containersOf, missingSharedChains, teardownLines } from "./iptables-rules.js";
+import { applyNat, createChains, readNat, withRetry } from "./netfilter-tools.js";
 
 /** Per family: read the nat table once, write the difference in one iptables-restore. */
 export function addIptables(conf: PortmapConf, containerId: string, addrs: readonly IfAddress[]): void {
@@ -10,6 +10,7 @@ export function addIptables(conf: PortmapConf, containerId: string, addrs: reado
     withRetry(() => {
       const table = readNat(addr.family);
       if (!table) throw unusable(addr.family);
+      createChains(addr.family, missingSharedChains(table, conf));
       applyNat(addr.family, addLines(table, conf, containerId, addr));
     });
   }

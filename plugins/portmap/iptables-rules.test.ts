@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseSavedTable } from "../../shared/net/iptables.js";
 import { parseIfAddress } from "./address.js";
 import { type PortmapConf, readPortMappings } from "./config.js";
-import { addLines, chainName, checkProblems, containerRules, containersOf, quoteArg, teardownLines } from "./iptables-rules.js";
+import { addLines, chainName, checkProblems, containerRules, containersOf, missingSharedChains, quoteArg, teardownLines } from "./iptables-rules.js";
 
 const fixture = (name: string) => parseSavedTable(readFileSync(join(__dirname, "testdata", name), "utf8"), "nat");
 
@@ -68,8 +68,11 @@ describe("iptables rules in the reference plugin's exact form", () => {
 
   it("ADD on an empty table creates every chain; on the reference's state only replaces the container's rules", () => {
     const empty = parseSavedTable("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n", "nat");
+    expect(missingSharedChains(empty, conf())).toEqual(["CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-DNAT"]);
+    expect(missingSharedChains(empty, conf({ snat: false }))).toEqual(["CNI-HOSTPORT-DNAT"]);
     const fresh = addLines(empty, conf(), "ctr1", v4);
-    expect(fresh.slice(0, 4)).toEqual([":CNI-HOSTPORT-SETMARK - [0:0]", ":CNI-HOSTPORT-MASQ - [0:0]", ":CNI-HOSTPORT-DNAT - [0:0]", `:${CHAIN} - [0:0]`]);
+    // Only the container's own chain is declared: declaring a shared one would flush it.
+    expect(fresh.filter((l) => l.startsWith(":"))).toEqual([`:${CHAIN} - [0:0]`]);
     expect(fresh).toContain('-I POSTROUTING 1 -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ');
     const again = addLines(fixture("reference-obsnet-v4.save"), conf(), "ctr1", v4);
     expect(again.filter((l) => l.startsWith(":"))).toEqual([`:${CHAIN} - [0:0]`]);

@@ -118,16 +118,22 @@ export function teardownLines(table: SavedTable, chains: readonly string[]): str
   return lines;
 }
 
-/** Restore lines that (re)create the container's rules on top of what `table` holds. */
+/** Shared chains the container's rules need that `table` does not have yet. */
+export function missingSharedChains(table: SavedTable, conf: PortmapConf): string[] {
+  const need = conf.snat && !conf.externalSetMarkChain ? [SETMARK_CHAIN, MASQ_CHAIN, TOP_DNAT_CHAIN] : [TOP_DNAT_CHAIN];
+  return need.filter((c) => !table.chains.has(c));
+}
+
+/**
+ * Restore lines that (re)create the container's rules on top of what `table` holds. The shared
+ * chains must exist already (missingSharedChains): declaring them here would flush them.
+ */
 export function addLines(table: SavedTable, conf: PortmapConf, containerId: string, addr: IfAddress): string[] {
   const chain = chainName("DN-", conf.name, containerId);
   const shared = sharedRules(conf);
   const have = new Set(table.rules);
   const lines: string[] = [];
-  const needChains = [TOP_DNAT_CHAIN];
-  if (conf.snat && !conf.externalSetMarkChain) needChains.unshift(SETMARK_CHAIN, MASQ_CHAIN);
-  for (const c of needChains) if (!table.chains.has(c)) lines.push(`:${c} - [0:0]`);
-  // Declaring the container's chain creates it, or flushes what an earlier ADD left in it.
+  // Declaring the container's own chain creates it, or flushes what an earlier ADD left in it.
   lines.push(`:${chain} - [0:0]`);
   for (const r of shared.append) if (!have.has(r)) lines.push(r);
   for (const r of shared.prepend) if (!have.has(r)) lines.push(`-I ${r.slice(3).replace(" ", " 1 ")}`);

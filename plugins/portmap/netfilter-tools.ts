@@ -1,4 +1,6 @@
-import { CniError } from "../../shared/cni/errors.js";
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { CniError, ErrorCode } from "../../shared/cni/errors.js";
+import { lockExclusive } from "../../shared/sys/flock.js";
 import { haveBinary, run } from "../../shared/net/exec.js";
 import { type SavedTable, iptablesAvailable, restoreTable, saveTable } from "../../shared/net/iptables.js";
 import { nftApply as applyScript } from "../../shared/net/nft.js";
@@ -46,16 +48,57 @@ export function nftApply(lines: readonly string[], what: string): void {
 }
 
 /**
- * Runs read-then-write `step` up to three times: another plugin invocation changing the same
- * tables between our read and our write makes the transaction fail as a whole; reading again fixes it.
+ * Serialises our own read-then-write steps on this machine. Without it two ADDs racing on a
+ * fresh node both see CNI-HOSTPORT-DNAT missing, and the second restore's chain declaration
+ * flushes the first one's entries. (iptables-nft has no xtables lock; other tools still race as
+ * they always did.) A single lock file, so nothing accumulates; the critical section is one read
+ * and one write.
+ */
+export const LOCK_FILE = "/run/cni-ts/portmap.lock";
+
+function withLock<T>(fn: () => T): T {
+  let fd: number;
+  try {
+    mkdirSync("/run/cni-ts", { recursive: true, mode: 0o700 });
+    fd = openSync(LOCK_FILE, "a", 0o600);
+  } catch (e) {
+    throw new CniError(ErrorCode.IoFailure, `cannot open ${LOCK_FILE}: ${(e as Error).message}`, "portmap must run as root with /run writable");
+  }
+  try {
+    lockExclusive(fd);
+    return fn();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Runs read-then-write `step` under the lock, up to three times: a change by another tool between
+ * our read and our write makes the transaction fail as a whole; reading again fixes it.
  */
 export function withRetry(step: () => void): void {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      step();
-      return;
-    } catch (e) {
-      if (attempt >= 3 || !(e instanceof CniError)) throw e;
+  withLock(() => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        step();
+        return;
+      } catch (e) {
+        if (attempt >= 3 || !(e instanceof CniError)) throw e;
+      }
+    }
+  });
+}
+
+/**
+ * Creates missing shared chains with `iptables -N` (never flushes; "already exists" from a
+ * concurrent creator is fine), so a restore never has to declare a chain others fill.
+ */
+export function createChains(family: 4 | 6, chains: readonly string[]): void {
+  const cmd = family === 6 ? "ip6tables" : "iptables";
+  for (const chain of chains) {
+    const r = run([cmd, "-w", "5", "-t", "nat", "-N", chain], { check: false });
+    if (r.status !== 0 && !/exists/i.test(r.stderr)) {
+      throw new CniError(ErrorCode.Internal, `${cmd} -t nat -N ${chain}: ${r.stderr.trim().split("\n")[0]}`);
     }
   }
 }
