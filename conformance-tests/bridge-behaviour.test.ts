@@ -190,6 +190,23 @@ describe("our bridge", () => {
     }
   });
 
+  it("four networks sharing one bridge, racing on a fresh node (bridge and gateway address created concurrently), all succeed", async () => {
+    for (let round = 0; round < 4; round++) {
+      const node = await sandbox.node();
+      const net = bridgeNet(node);
+      const networks = [1, 2, 3, 4].map((j) =>
+        writeBridgeConf(node, { ...net, network: `${net.network}-${j}` }, "1.0.0", "dual", flannelLike, { dataDir: join(node.dataDir, `n${j}`) }),
+      );
+      const pods: Pod[] = [];
+      for (let j = 0; j < 4; j++) pods.push(await node.addPod());
+      const outcomes = await Promise.all(pods.map((p, j) => node.cnitool("add", networks[j]!, p)));
+      outcomes.forEach((o, j) => expectOk(o, `ADD ${j} (round ${round})`));
+      expect(await podLinksOnNode(node, net.bridge)).toHaveLength(4);
+      expect((await cidrsOf(node, net.bridge)).filter((c) => !c.startsWith("fe80"))).toHaveLength(2);
+      await sandbox.teardownAll();
+    }
+  });
+
   it("50 concurrent ADDs all succeed with distinct addresses, and 50 concurrent DELs leave nothing", async () => {
     const node = await sandbox.node();
     const net = bridgeNet(node);

@@ -144,7 +144,10 @@ function setupHost(
       if (!(e instanceof IpBatchError)) throw e;
       if (e.index > plan.vethStep) undo.veth = veth;
       const exists = EXISTS.test(e.reason);
-      if (e.index === 0 && !state.bridge && exists) continue; // another ADD created the bridge first
+      if (e.index === 0 && !state.bridge && exists) {
+        inv.trace.note(`bridge: "${conf.bridge}" was created by a concurrent ADD; re-planned against it`);
+        continue;
+      }
       if (e.index === plan.vethStep && exists) {
         if (ownLinkNames().has(veth)) continue; // random name taken: draw another
         // The pod already has this interface (a repeated ADD): its lease is the live pod's, keep it.
