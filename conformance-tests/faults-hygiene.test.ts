@@ -5,7 +5,6 @@ import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { podCapArgs, setupChain } from "./lib/faults-chains.js";
 import { hygieneProblems, listState } from "./lib/faults-files.js";
-import { hasLanded } from "./lib/faults-landed.js";
 import { scanForShell, scanTextForShell } from "./lib/faults-shell-scan.js";
 import { REPO_ROOT, requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
@@ -43,7 +42,7 @@ describe("state files and the debug log", () => {
     await ensureCnitool();
   }, 300_000);
 
-  it.skipIf(!hasLanded("flannel", "bridge", "host-local", "portmap"))(
+  it(
     "after ADDs through the flannel chain: upstream's modes, nothing world-writable, no environment in the debug log",
     async () => {
       const node = await sandbox.node();

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { hasLanded } from "./lib/faults-landed.js";
 import { formatLoad, runLoad } from "./lib/faults-load.js";
 import { requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
@@ -20,7 +19,7 @@ beforeAll(async () => {
 }, 300_000);
 
 describe("load", () => {
-  it.skipIf(!hasLanded("flannel", "bridge", "host-local", "portmap"))(
+  it(
     `flannel chain: ${PODS} pods x ${ROUNDS} rounds concurrently`,
     { timeout: 600_000 },
     async () => {
@@ -33,7 +32,7 @@ describe("load", () => {
     },
   );
 
-  it.skipIf(!hasLanded("bridge", "host-local", "portmap"))(
+  it(
     `two network names sharing one bridge: ${PODS} pods x ${ROUNDS} rounds concurrently`,
     { timeout: 600_000 },
     async () => {
