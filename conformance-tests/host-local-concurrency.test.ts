@@ -1,23 +1,15 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { IpamSandbox, ipsOf, storeFiles } from "./host-local-helpers.js";
-import { type Impl, requireOursBuilt } from "./lib/paths.js";
+import { describe, expect, it } from "vitest";
+import { ipsOf, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
+import type { Impl } from "./lib/paths.js";
 
 /**
  * Locking: many ADDs at once (ours alone, and ours racing Debian's Go host-local on one
  * dataDir) never hand out an address twice; ours waits on the very flock the Go plugin uses.
  */
-beforeAll(() => requireOursBuilt(["host-local"]));
-
-let sb: IpamSandbox;
-beforeEach(() => {
-  sb = new IpamSandbox();
-});
-afterEach(() => {
-  sb.cleanup();
-});
+const sandbox = useIpamSandbox();
 
 const conf = (dataDir: string, cniVersion = "0.4.0") => ({
   cniVersion,
@@ -39,33 +31,33 @@ function expectDistinctAndRecorded(dataDir: string, got: Array<{ cid: string; ip
 
 describe("host-local concurrency", () => {
   it("50 concurrent ADDs of ours give 50 distinct addresses", async () => {
-    const dataDir = sb.dataDir("ours50");
+    const dataDir = sandbox().dataDir("ours50");
     const ids = Array.from({ length: 50 }, (_, i) => `para${i}`);
-    const outs = await Promise.all(ids.map((cid) => sb.run("ours", "ADD", conf(dataDir), { containerId: cid })));
+    const outs = await Promise.all(ids.map((cid) => sandbox().run("ours", "ADD", conf(dataDir), { containerId: cid })));
     expectDistinctAndRecorded(dataDir, ids.map((cid, i) => ({ cid, ips: ipsOf(outs[i]!) })), 50);
   });
 
   it("ours and the Go host-local allocating concurrently in one dataDir never collide", async () => {
     for (let round = 0; round < 3; round++) {
-      const dataDir = sb.dataDir(`mixed${round}`);
+      const dataDir = sandbox().dataDir(`mixed${round}`);
       const jobs = Array.from({ length: 40 }, (_, i) => ({ cid: `mix${round}-${i}`, impl: (i % 2 ? "ours" : "reference") as Impl }));
-      const outs = await Promise.all(jobs.map((j) => sb.run(j.impl, "ADD", conf(dataDir), { containerId: j.cid })));
+      const outs = await Promise.all(jobs.map((j) => sandbox().run(j.impl, "ADD", conf(dataDir), { containerId: j.cid })));
       expectDistinctAndRecorded(dataDir, jobs.map((j, i) => ({ cid: j.cid, ips: ipsOf(outs[i]!) })), 40);
       // Concurrent DELs by both leave only the bookkeeping files.
-      const dels = await Promise.all(jobs.map((j, i) => sb.run(i % 3 ? "ours" : "reference", "DEL", conf(dataDir), { containerId: j.cid })));
+      const dels = await Promise.all(jobs.map((j, i) => sandbox().run(i % 3 ? "ours" : "reference", "DEL", conf(dataDir), { containerId: j.cid })));
       for (const d of dels) expect(d.status).toBe(0);
       expect(Object.keys(storeFiles(join(dataDir, "race")))).toEqual(["last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
     }
   });
 
   it("waits on the lock file the Go plugin locks (flock on <dataDir>/<name>/lock)", async () => {
-    const dataDir = sb.dataDir("locked");
+    const dataDir = sandbox().dataDir("locked");
     const dir = join(dataDir, "race");
     mkdirSync(dir, { recursive: true });
     // flock(1) takes the same flock(2) lock go-filemutex takes; it holds it until we write a line.
     const holder = spawn("flock", [join(dir, "lock"), "sh", "-c", "echo held; read line"], { stdio: ["pipe", "pipe", "inherit"] });
     await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
-    const add = sb.run("ours", "ADD", conf(dataDir), { containerId: "waiter" });
+    const add = sandbox().run("ours", "ADD", conf(dataDir), { containerId: "waiter" });
     await waitForBlockedLock(dir);
     expect(Object.keys(storeFiles(dir))).toEqual(["lock"]);
     holder.stdin.end("go\n");

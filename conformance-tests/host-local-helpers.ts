@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { OURS_BIN, REFERENCE_BIN, TOOL_PATH, type Impl } from "./lib/paths.js";
+import { afterEach, beforeAll, beforeEach } from "vitest";
+import { OURS_BIN, REFERENCE_BIN, TOOL_PATH, type Impl, requireOursBuilt } from "./lib/paths.js";
 
 /**
  * Drives host-local executables directly, the way a runtime does (env + stdin), side by side:
@@ -97,4 +98,21 @@ export function essence(o: Outcome): unknown {
 export function ipsOf(o: Outcome): string[] {
   if (o.status !== 0) throw new Error(`plugin failed: ${o.stdout} ${o.stderr}`);
   return (JSON.parse(o.stdout) as { ips: Array<{ address: string }> }).ips.map((i) => i.address);
+}
+
+/** Registers the hooks every host-local conformance file needs: built executables, a fresh sandbox per test. */
+export function useIpamSandbox(): () => IpamSandbox {
+  let sb: IpamSandbox | undefined;
+  beforeAll(() => requireOursBuilt(["host-local"]));
+  beforeEach(() => {
+    sb = new IpamSandbox();
+  });
+  afterEach(() => {
+    sb?.cleanup();
+    sb = undefined;
+  });
+  return () => {
+    if (!sb) throw new Error("the IPAM sandbox exists only inside a test");
+    return sb;
+  };
 }

@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Call, essence, IpamSandbox, storeFiles } from "./host-local-helpers.js";
-import { type Impl, requireOursBuilt } from "./lib/paths.js";
+import { describe, expect, it } from "vitest";
+import { type Call, essence, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
+import type { Impl } from "./lib/paths.js";
 
 /**
  * host-local executed directly (env + stdin), ours side by side with Debian's Go host-local 1.1.1:
@@ -10,15 +10,7 @@ import { type Impl, requireOursBuilt } from "./lib/paths.js";
  * result or error code and message), byte-identical results for 0.3.1, and byte-identical store
  * files. Then the stores are swapped between implementations mid-sequence.
  */
-beforeAll(() => requireOursBuilt(["host-local"]));
-
-let sb: IpamSandbox;
-beforeEach(() => {
-  sb = new IpamSandbox();
-});
-afterEach(() => {
-  sb.cleanup();
-});
+const sandbox = useIpamSandbox();
 
 type Step = [verb: string, call: Call, confOverride?: Record<string, unknown>];
 
@@ -71,7 +63,7 @@ async function play(impls: Impl[] | Impl, dataDir: string, cniVersion: string, s
   const out = [];
   for (const [i, [verb, call]] of steps.entries()) {
     const impl = Array.isArray(impls) ? impls[i % impls.length]! : impls;
-    out.push({ step: `${verb} ${call.containerId}/${call.ifname ?? "eth0"} ${call.args ?? ""}`, ...(await sb.run(impl, verb, netConf(cniVersion, dataDir), call)) });
+    out.push({ step: `${verb} ${call.containerId}/${call.ifname ?? "eth0"} ${call.args ?? ""}`, ...(await sandbox().run(impl, verb, netConf(cniVersion, dataDir), call)) });
   }
   return out;
 }
@@ -80,8 +72,8 @@ describe("host-local: ours vs the reference, step by step", () => {
   for (const cniVersion of ["0.3.1", "0.4.0", "1.0.0"]) {
     it(`gives the same outcomes and the same store bytes (cniVersion ${cniVersion})`, async () => {
       const steps = sequence(cniVersion !== "0.3.1");
-      const ref = await play("reference", sb.dataDir("ref"), cniVersion, steps);
-      const ours = await play("ours", sb.dataDir("ours"), cniVersion, steps);
+      const ref = await play("reference", sandbox().dataDir("ref"), cniVersion, steps);
+      const ours = await play("ours", sandbox().dataDir("ours"), cniVersion, steps);
       for (const [i, r] of ref.entries()) {
         const o = ours[i]!;
         expect({ step: r.step, ...(essence(o) as object) }).toEqual({ step: r.step, ...(essence(r) as object) });
@@ -98,13 +90,13 @@ describe("host-local: ours vs the reference, step by step", () => {
       expect(msgs).toContain('"nameservers"');
       expect(msgs).toContain('"10.77.1.4/29"');
       expect(msgs).toContain('"fd77::a/124"');
-      expect(storeFiles(join(sb.dataDir("ours"), "hl-net"))).toEqual(storeFiles(join(sb.dataDir("ref"), "hl-net")));
+      expect(storeFiles(join(sandbox().dataDir("ours"), "hl-net"))).toEqual(storeFiles(join(sandbox().dataDir("ref"), "hl-net")));
     });
   }
 
   it("1.0.0 results differ from Go 1.1.1 only by key order and the empty dns (named difference)", async () => {
-    const ref = await sb.run("reference", "ADD", netConf("1.0.0", sb.dataDir("ref"), { resolvConf: "" }), {});
-    const ours = await sb.run("ours", "ADD", netConf("1.0.0", sb.dataDir("ours"), { resolvConf: "" }), {});
+    const ref = await sandbox().run("reference", "ADD", netConf("1.0.0", sandbox().dataDir("ref"), { resolvConf: "" }), {});
+    const ours = await sandbox().run("ours", "ADD", netConf("1.0.0", sandbox().dataDir("ours"), { resolvConf: "" }), {});
     expect(ref.stdout).toContain('"dns": {}');
     expect(ours.stdout).not.toContain('"dns"');
     expect(essence(ours)).toEqual(essence(ref));
@@ -112,16 +104,16 @@ describe("host-local: ours vs the reference, step by step", () => {
 
   it("a store shared by both implementations, alternating per operation, behaves as one implementation", async () => {
     const steps = sequence(true);
-    const ref = await play("reference", sb.dataDir("ref"), "0.4.0", steps);
-    const mixed = await play(["ours", "reference"], sb.dataDir("mixed"), "0.4.0", steps);
-    const mixed2 = await play(["reference", "ours", "ours"], sb.dataDir("mixed2"), "0.4.0", steps);
+    const ref = await play("reference", sandbox().dataDir("ref"), "0.4.0", steps);
+    const mixed = await play(["ours", "reference"], sandbox().dataDir("mixed"), "0.4.0", steps);
+    const mixed2 = await play(["reference", "ours", "ours"], sandbox().dataDir("mixed2"), "0.4.0", steps);
     for (const [i, r] of ref.entries()) {
       expect(essence(mixed[i]!)).toEqual(essence(r));
       expect(essence(mixed2[i]!)).toEqual(essence(r));
     }
-    const refFiles = storeFiles(join(sb.dataDir("ref"), "hl-net"));
-    expect(storeFiles(join(sb.dataDir("mixed"), "hl-net"))).toEqual(refFiles);
-    expect(storeFiles(join(sb.dataDir("mixed2"), "hl-net"))).toEqual(refFiles);
+    const refFiles = storeFiles(join(sandbox().dataDir("ref"), "hl-net"));
+    expect(storeFiles(join(sandbox().dataDir("mixed"), "hl-net"))).toEqual(refFiles);
+    expect(storeFiles(join(sandbox().dataDir("mixed2"), "hl-net"))).toEqual(refFiles);
   });
 });
 
@@ -144,46 +136,46 @@ describe("host-local: requested addresses and runtime ranges, ours vs the refere
       ["r7", {}],
     ];
     for (const [cid, ips] of cases) {
-      const ref = await sb.run("reference", "ADD", make(sb.dataDir("ref"), ips), { containerId: cid });
-      const ours = await sb.run("ours", "ADD", make(sb.dataDir("ours"), ips), { containerId: cid });
+      const ref = await sandbox().run("reference", "ADD", make(sandbox().dataDir("ref"), ips), { containerId: cid });
+      const ours = await sandbox().run("ours", "ADD", make(sandbox().dataDir("ours"), ips), { containerId: cid });
       expect({ cid, ...(essence(ours) as object) }).toEqual({ cid, ...(essence(ref) as object) });
       if (ref.status === 0) expect(ours.stdout).toBe(ref.stdout);
     }
-    expect(storeFiles(join(sb.dataDir("ours"), "hl-req"))).toEqual(storeFiles(join(sb.dataDir("ref"), "hl-req")));
+    expect(storeFiles(join(sandbox().dataDir("ours"), "hl-req"))).toEqual(storeFiles(join(sandbox().dataDir("ref"), "hl-req")));
   });
 });
 
 describe("host-local: where ours deliberately differs", () => {
   it("a second ADD of the same attachment returns its addresses (Go: duplicate allocation)", async () => {
-    const dir = sb.dataDir("d");
+    const dir = sandbox().dataDir("d");
     const conf = netConf("0.3.1", dir, { resolvConf: "" });
-    const first = await sb.run("reference", "ADD", conf, { containerId: "dup" });
-    const goAgain = await sb.run("reference", "ADD", conf, { containerId: "dup" });
+    const first = await sandbox().run("reference", "ADD", conf, { containerId: "dup" });
+    const goAgain = await sandbox().run("reference", "ADD", conf, { containerId: "dup" });
     expect(goAgain.stdout).toContain("duplicate allocation is not allowed");
     const before = storeFiles(join(dir, "hl-net"));
-    const oursAgain = await sb.run("ours", "ADD", conf, { containerId: "dup" });
+    const oursAgain = await sandbox().run("ours", "ADD", conf, { containerId: "dup" });
     expect(oursAgain.stdout).toBe(first.stdout);
     expect(storeFiles(join(dir, "hl-net"))).toEqual(before);
   });
 
   it("reads legacy container-ID-only reservations like Go: CHECK finds, DEL removes", async () => {
-    const dir = sb.dataDir("legacy");
+    const dir = sandbox().dataDir("legacy");
     const conf = netConf("0.4.0", dir, { resolvConf: "" });
-    await sb.run("ours", "ADD", conf, { containerId: "x" });
+    await sandbox().run("ours", "ADD", conf, { containerId: "x" });
     writeFileSync(join(dir, "hl-net", "10.77.0.5"), "oldctr");
     for (const impl of ["reference", "ours"] as const) {
-      expect((await sb.run(impl, "CHECK", conf, { containerId: "oldctr" })).status).toBe(0);
+      expect((await sandbox().run(impl, "CHECK", conf, { containerId: "oldctr" })).status).toBe(0);
     }
-    expect((await sb.run("ours", "DEL", conf, { containerId: "oldctr" })).status).toBe(0);
+    expect((await sandbox().run("ours", "DEL", conf, { containerId: "oldctr" })).status).toBe(0);
     expect(Object.keys(storeFiles(join(dir, "hl-net")))).not.toContain("10.77.0.5");
-    expect((await sb.run("reference", "CHECK", conf, { containerId: "oldctr" })).status).toBe(1);
+    expect((await sandbox().run("reference", "CHECK", conf, { containerId: "oldctr" })).status).toBe(1);
   });
 
   it("config errors are code 7 naming the field (Go: 999)", async () => {
-    const conf = netConf("0.3.1", sb.dataDir("bad"));
+    const conf = netConf("0.3.1", sandbox().dataDir("bad"));
     (conf.ipam.ranges[0]![0] as Record<string, unknown>).rangeStart = "10.77.5.1";
-    const ours = await sb.run("ours", "ADD", conf);
-    const ref = await sb.run("reference", "ADD", conf);
+    const ours = await sandbox().run("ours", "ADD", conf);
+    const ref = await sandbox().run("reference", "ADD", conf);
     expect(JSON.parse(ref.stdout)).toMatchObject({ code: 999, msg: "invalid range set 0: RangeStart 10.77.5.1 not in network 10.77.0.0/29" });
     expect(JSON.parse(ours.stdout)).toMatchObject({
       code: 7,
