@@ -39,13 +39,17 @@ export function privateBinDir(choice: Record<string, Impl> = {}): BinDir {
 const SERVER = `
 const net = require("net");
 const tag = process.argv[1];
-const srv = net.createServer((s) => s.end("pong " + tag + "\\n"));
+const who = process.argv[3] === "who";
+const srv = net.createServer((s) => s.end("pong " + tag + (who ? " from " + s.remoteAddress.replace(/^::ffff:/, "") : "") + "\\n"));
 srv.listen(Number(process.argv[2]), "::", () => console.log("ready"));
 `;
 
-/** Starts a TCP server in the pod (dual-stack, port `port`) answering "pong TAG"; stopped at teardown. */
-export async function startServer(node: SandboxNode, pod: Pod, port: number, tag = pod.label): Promise<void> {
-  const child = spawn("ip", ["netns", "exec", pod.name, "node", "-e", SERVER, tag, String(port)], {
+/**
+ * Starts a TCP server in the pod (dual-stack, port `port`) answering "pong TAG", or with
+ * `showSource` "pong TAG from CLIENT_ADDRESS"; stopped at teardown.
+ */
+export async function startServer(node: SandboxNode, pod: Pod, port: number, tag = pod.label, showSource = false): Promise<void> {
+  const child = spawn("ip", ["netns", "exec", pod.name, "node", "-e", SERVER, tag, String(port), showSource ? "who" : ""], {
     env: { PATH: TOOL_PATH },
     stdio: ["ignore", "pipe", "pipe"],
   });

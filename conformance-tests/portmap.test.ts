@@ -184,29 +184,61 @@ describe("portmap (iptables) side by side with Debian's portmap", () => {
     expectSameAsReference(withoutCounters(run), [IGNORE_TIMING, referenceCheckBug, referenceDelCreatesTable], { allowUnused: true });
   });
 
-  it("snat: false, markMasqBit and conditionsV4 produce the reference's rules", async () => {
+  it("udp and sctp, markMasqBit, conditions, snat: false and externalSetMarkChain produce the reference's rules", async () => {
     const run = await runTwin(
       sandbox,
       async (node, record) => {
         const n = names(node);
-        const outsideNet = node.subnet(2);
-        node.writeConflist(conflist(node, n, { portmap: { snat: true, markMasqBit: 5, conditionsV4: ["!", "-s", outsideNet.replace(/\.0\/24$/, ".7/32")], conditionsV6: ["!", "-d", "fd00::/64"] } }));
         const outside = await addOutsideClient(node);
         const a = await node.addPod("a");
-        const added = await node.cnitool("add", n.network, a, { capArgs: mappings(outside.nodeV4) });
-        await record("add", added);
-        expectOk(added);
-        await record("del", await node.cnitool("del", n.network, a, { capArgs: mappings(outside.nodeV4) }));
-        node.writeConflist(conflist(node, n, { portmap: { snat: false } }));
-        const again = await node.cnitool("add", n.network, a, { capArgs: mappings(outside.nodeV4) });
-        await record("add-nosnat", again);
-        expectOk(again);
-        await record("del-nosnat", await node.cnitool("del", n.network, a, { capArgs: mappings(outside.nodeV4) }));
+        const caps = {
+          portMappings: [
+            ...mappings(outside.nodeV4).portMappings,
+            { hostPort: HOST_PORT + 2, containerPort: 53, protocol: "udp" },
+            { hostPort: HOST_PORT + 3, containerPort: 9, protocol: "sctp", hostIP: outside.nodeV6 },
+          ],
+        };
+        const phase = async (label: string, portmap: Record<string, unknown>) => {
+          node.writeConflist(conflist(node, n, { portmap }));
+          const added = await node.cnitool("add", n.network, a, { capArgs: caps });
+          await record(`add-${label}`, added);
+          expectOk(added, `ADD (${label})`);
+          const deleted = await node.cnitool("del", n.network, a, { capArgs: caps });
+          await record(`del-${label}`, deleted);
+          expectOk(deleted, `DEL (${label})`);
+        };
+        const notOutside = outside.nodeV4.replace(/\.1$/, ".7/32");
+        await phase("mark", { markMasqBit: 5, conditionsV4: ["!", "-s", notOutside], conditionsV6: ["!", "-d", "fd00::/64"] });
+        await phase("nosnat", { snat: false });
+        for (const cmd of ["iptables", "ip6tables"]) await node.exec([cmd, "-t", "nat", "-N", "KUBE-MARK-MASQ"]);
+        await phase("external", { externalSetMarkChain: "KUBE-MARK-MASQ" });
       },
       { cniPathFor: (impl) => (impl === "ours" ? [binDir().dir] : [REFERENCE_BIN]) },
     );
     expectSameAsReference(withoutCounters(run), [IGNORE_TIMING], { allowUnused: true });
   });
+});
+
+describe("portmap masqAll (ours; newer than Debian's portmap)", () => {
+  const sandbox = useSandbox();
+  for (const backend of ["iptables", "nftables"] as const) {
+    it(`${backend}: connections from outside reach the pod from the node's address`, async () => {
+      const node = await sandbox.node({ impl: "ours", cniPath: [binDir().dir] });
+      const n = names(node);
+      const outside = await addOutsideClient(node);
+      const a = await node.addPod("a");
+      node.writeConflist(conflist(node, n, { dual: false, portmap: { backend } }));
+      expectOk(await node.cnitool("add", n.network, a, { capArgs: containerdMappings }));
+      await startServer(node, a, POD_PORT, "a", true);
+      const outsideAddr = outside.nodeV4.replace(/\.1$/, ".2");
+      expect(await connect(node, outside.ns, outside.nodeV4, HOST_PORT)).toBe(`pong a from ${outsideAddr}`);
+      expectOk(await node.cnitool("del", n.network, a, { capArgs: containerdMappings }));
+      node.writeConflist(conflist(node, n, { dual: false, portmap: { backend, masqAll: true } }));
+      expectOk(await node.cnitool("add", n.network, a, { capArgs: containerdMappings }));
+      expect(await connect(node, outside.ns, outside.nodeV4, HOST_PORT)).toBe(`pong a from ${n.gw4}`);
+      expectOk(await node.cnitool("del", n.network, a, { capArgs: containerdMappings }));
+    });
+  }
 });
 
 describe("portmap nftables backend (ours)", () => {
