@@ -58,8 +58,10 @@ export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
     const env = loadSubnetEnv(conf.subnetFile);
     const config = buildDelegateConfig(conf, env);
     const bytes = delegateBytes(config);
+    inv.trace.mark("flannel render");
     // Saved before delegating so that the DEL the runtime sends after a failed ADD finds it.
     new SavedConfigStore(conf.dataDir).save(inv.env.containerId, inv.env.ifname, bytes);
+    inv.trace.mark("flannel save");
     const result = await delegateOrFail(run, inv, "ADD", bytes, typeOf(config));
     if (!result) throw new CniError(ErrorCode.Internal, "failed to delegate add: the delegate returned no result");
     return result;
