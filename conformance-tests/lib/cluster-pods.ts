@@ -25,7 +25,7 @@ export function nodeByName(state: ClusterState, name: string): NodeState {
   return node;
 }
 
-async function cnitool(state: ClusterState, pod: PodState, verb: "add" | "del" | "check", network: string, teardown = false) {
+async function cnitool(state: ClusterState, pod: PodState, verb: "add" | "del", network: string, teardown = false) {
   const node = nodeByName(state, pod.node);
   const ifname = network === LOOPBACK_NETWORK ? "lo" : POD_IFNAME;
   return sh(inNetns(node.netns, [state.cnitool, verb, network, netnsPath(pod.netns)]), {
@@ -82,10 +82,6 @@ export async function deletePod(state: ClusterState, pod: PodState, opts: { tear
   state.pods = state.pods.filter((p) => p !== pod && p.netns !== pod.netns);
   saveState(state);
   if (errors.length) throw new Error(errors.join("; "));
-}
-
-export async function checkPod(state: ClusterState, pod: PodState): Promise<void> {
-  await cnitool(state, pod, "check", state.networkName);
 }
 
 export interface PingResult {

@@ -142,22 +142,27 @@ async function createNode(state: ClusterState, index: number, underlay: Cidr): P
   await ipBatch(node.netns, ["link set lo up"]);
 }
 
-/** One veth per neighbour pair would do for two nodes; for more, node1..N hang off a bridge in node1. */
+/**
+ * Two nodes: one veth, eth0 on both ends. More: every node's eth0 is a port of a bridge in an extra
+ * "switch" namespace (not in a node, whose FORWARD policy would drop the bridged VXLAN packets).
+ */
 async function connectUnderlay(state: ClusterState): Promise<void> {
-  const [first, ...rest] = state.nodes;
-  if (!first) return;
   const prefix = parseCidr(state.underlayCidr).prefix;
-  if (rest.length === 1) {
-    const second = rest[0]!;
+  const [first, second, ...more] = state.nodes;
+  if (first && second && more.length === 0) {
     await sh(["ip", "-n", first.netns, "link", "add", UNDERLAY_DEVICE, "mtu", String(UNDERLAY_MTU), "type", "veth",
       "peer", "name", UNDERLAY_DEVICE, "netns", second.netns]);
-  } else if (rest.length > 1) {
-    await ipBatch(first.netns, [`link add ${UNDERLAY_DEVICE} type bridge`]);
-    for (const [i, node] of rest.entries()) {
-      const port = `ul${i + 2}`;
-      await sh(["ip", "-n", first.netns, "link", "add", port, "mtu", String(UNDERLAY_MTU), "master", UNDERLAY_DEVICE,
+  } else if (more.length > 0) {
+    const sw = `flc-${state.id}-switch`;
+    await sh(["ip", "netns", "add", sw]);
+    state.netns.push(sw);
+    saveState(state);
+    await ipBatch(sw, ["link add br0 type bridge", "link set br0 up"]);
+    for (const [i, node] of state.nodes.entries()) {
+      const port = `n${i + 1}`;
+      await sh(["ip", "-n", sw, "link", "add", port, "mtu", String(UNDERLAY_MTU), "master", "br0",
         "type", "veth", "peer", "name", UNDERLAY_DEVICE, "netns", node.netns]);
-      await ipBatch(first.netns, [`link set ${port} up`]);
+      await ipBatch(sw, [`link set ${port} up`]);
     }
   }
   for (const node of state.nodes) {

@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       pluginDir,
       cnitool,
       flavor: opts.reference ? "rendered-delegate" : "kube-flannel",
+      nodes: opts.nodes,
       onStep: log,
     });
     log(`cluster ${state.id} is up (sandbox ${state.baseDir})`);
@@ -92,7 +93,7 @@ function printHeader(opts: DemoOptions, pluginDir: string): void {
   const exe = join(pluginDir, "bridge");
   const built = existsSync(exe) ? `built ${statSync(exe).mtime.toISOString().replace(/\.\d+Z$/, "Z")}` : "missing!";
   process.stdout.write(
-    `cni-ts demo: two flannel nodes in network namespaces, backend ${opts.backend}, cluster CIDR ${opts.clusterCidr}, ` +
+    `cni-ts demo: ${opts.nodes} flannel nodes in network namespaces, backend ${opts.backend}, cluster CIDR ${opts.clusterCidr}, ` +
       `${opts.pods} pod${opts.pods === 1 ? "" : "s"} per node\nplugins: ${pluginDir} (${built}); runtime side: libcni 1.1.2 (conformance-tests/cnitool)\n\n`,
   );
 }

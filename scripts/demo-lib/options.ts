@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import * as z from "zod/mini";
 
 /** Command line of scripts/demo, validated. */
-export const USAGE = `usage: scripts/demo [--backend vxlan|host-gw] [--cluster-cidr CIDR] [--pods N] [--keep]
+export const USAGE = `usage: scripts/demo [--backend vxlan|host-gw] [--cluster-cidr CIDR] [--pods N] [--nodes N] [--keep]
        scripts/demo --teardown ID
 
 Builds a two-node flannel cluster inside network namespaces on this machine, attaches pods with
@@ -11,6 +11,7 @@ the suite's plugins through the libcni client, and shows which pods reach which.
   --backend vxlan|host-gw   flannel backend the nodes use (default vxlan)
   --cluster-cidr CIDR       the cluster's pod network (default 10.244.0.0/16; k3s uses 10.42.0.0/16)
   --pods N                  pods per node (default 2, at most 20)
+  --nodes N                 nodes (default 2, at most 8; more than 2 share an underlay switch)
   --keep                    leave the cluster running and print how to enter a pod and tear it down
   --teardown ID             remove a cluster left by --keep
   --plugins DIR             take the plugin executables from DIR (default: this checkout's dist/bin)
@@ -22,6 +23,7 @@ const Options = z.object({
   backend: z.enum(["vxlan", "host-gw"], { error: "must be vxlan or host-gw" }),
   clusterCidr: z.string().check(z.regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv4 CIDR such as 10.244.0.0/16")),
   pods: z.number({ error: "must be a number" }).check(z.int({ error: "must be a whole number" }), z.minimum(1, { error: "must be at least 1" }), z.maximum(20, { error: "must be at most 20" })),
+  nodes: z.number({ error: "must be a number" }).check(z.int({ error: "must be a whole number" }), z.minimum(2, { error: "must be at least 2" }), z.maximum(8, { error: "must be at most 8" })),
   keep: z.boolean(),
   teardown: z.optional(z.string().check(z.regex(/^[a-z0-9]{4,16}$/, "a cluster id as printed by --keep"))),
   plugins: z.optional(z.string()),
@@ -37,6 +39,7 @@ export function parseOptions(argv: string[]): DemoOptions {
       backend: { type: "string", default: "vxlan" },
       "cluster-cidr": { type: "string", default: "10.244.0.0/16" },
       pods: { type: "string", default: "2" },
+      nodes: { type: "string", default: "2" },
       keep: { type: "boolean", default: false },
       teardown: { type: "string" },
       plugins: { type: "string" },
@@ -49,6 +52,7 @@ export function parseOptions(argv: string[]): DemoOptions {
     backend: values.backend,
     clusterCidr: values["cluster-cidr"],
     pods: Number(values.pods),
+    nodes: Number(values.nodes),
     keep: values.keep,
     teardown: values.teardown,
     plugins: values.plugins,
