@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contains, formatCidr, hostAddress, nodeSubnet, parseCidr } from "./lib/cluster-addressing.js";
-import { type NodeView, linkNamed, nodeView, reservations } from "./lib/cluster-inspect.js";
+import { type NodeView, linkNamed, linkPackets, nodeView, reservations } from "./lib/cluster-inspect.js";
 import { flannelMtu, peerLines, programPeers } from "./lib/cluster-flanneld.js";
 import { ipBatch } from "./lib/cluster-exec.js";
 import { addPod, deletePod, nodeByName, ping, podMtu } from "./lib/cluster-pods.js";
@@ -57,10 +57,17 @@ for (const { backend, clusterCidr } of setups) {
       }
     });
 
-    it("pods on different nodes reach each other, in both directions", async () => {
+    it(`pods on different nodes reach each other, in both directions, over ${backend === "vxlan" ? "flannel.1" : "eth0"}`, async () => {
       const pairs = [["node1-a", "node2-a"], ["node2-a", "node1-a"], ["node1-b", "node2-b"], ["node2-b", "node1-a"]] as const;
+      const dev = backend === "vxlan" ? "flannel.1" : "eth0";
+      const node1 = nodeByName(state, "node1").netns;
+      const before = await linkPackets(node1, dev);
       const results = await Promise.all(pairs.map(([f, t]) => ping(pods[f]!, pods[t]!.address!)));
       expect(results.map((r) => r.ok)).toEqual(pairs.map(() => true));
+      // 4 pairs x 3 echo requests, half of them leaving node1 and half answered by it: over `dev`.
+      const after = await linkPackets(node1, dev);
+      expect(after.tx - before.tx).toBeGreaterThanOrEqual(12);
+      expect(after.rx - before.rx).toBeGreaterThanOrEqual(12);
     });
 
     it("cross-node traffic really takes flanneld's route (without it the ping fails)", async () => {

@@ -89,3 +89,10 @@ export function linkNamed(view: NodeView, name: string): LinkView | undefined {
 export function reservations(view: NodeView): string[] {
   return view.ipamFiles.filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f) || f.includes(":"));
 }
+
+/** Packets a link sent and received so far (to show which path traffic took). */
+export async function linkPackets(netns: string, dev: string): Promise<{ tx: number; rx: number }> {
+  const [l] = await ipJson<{ stats64?: { tx: { packets: number }; rx: { packets: number } } }>(netns, ["-s", "link", "show", "dev", dev]);
+  if (!l?.stats64) throw new Error(`no statistics for ${dev} in ${netns}`);
+  return { tx: l.stats64.tx.packets, rx: l.stats64.rx.packets };
+}
