@@ -17,6 +17,10 @@ mkdirSync(outDir, { recursive: true });
 const tmp = `${multi}.tmp-${process.pid}`;
 const args = [
   "build", "--compile", "--minify", "--bytecode", "--target=bun-linux-x64",
+  // A plugin runs with the runtime's working directory: never load .env or bunfig.toml (preload
+  // scripts!) from it. Measured, not guessed (scripts/bench): these processes live ~10-60 ms, so
+  // JIT tier-up only burns CPU (a 1000x tier-up threshold cut a portmap ADD from 23 to 15 CPU ms).
+  "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--compile-jit-policy=1000",
   "--define", `process.env.CNI_TS_TEST_HOOKS=${JSON.stringify(testHooks ? "1" : "")}`,
   join(root, "shared/main.ts"), "--outfile", tmp,
 ];
