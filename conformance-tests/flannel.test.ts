@@ -264,6 +264,19 @@ for (const setup of DELEGATE_SETUPS) {
       }
     });
 
+    it("CHECK is the delegate's CHECK of the saved config: a pod that lost its address fails it", async () => {
+      const f = setUpFlannel(await node(), "1.0.0");
+      const a = await f.node.addPod("a");
+      expectOk(await f.node.cnitool("add", NETWORK, a), "ADD");
+      if (setup === "our delegate") expectOk(await f.node.cnitool("check", NETWORK, a), "CHECK before the damage");
+      await f.node.execInPod(a, ["ip", "addr", "del", "10.244.1.2/24", "dev", "eth0"]);
+      const checked = await f.node.cnitool("check", NETWORK, a);
+      expect(checked.ok).toBe(false);
+      expect(checked.stderr).toMatch(/^failed to delegate check: /);
+      expectOk(await f.node.cnitool("del", NETWORK, a), "DEL");
+      await expectReleased(f, a, "10.244.1.2");
+    });
+
     it("dual stack: both families from subnet.env, v4 range set first", async () => {
       const f = setUpFlannel(await node(), "1.0.0", SUBNET_ENV_DUAL);
       const a = await f.node.addPod("a");
