@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { TEST_BIN, buildTestBin, describeCampaign, runFaultCampaign } from "./lib/faults-campaign.js";
+import { TEST_BIN, buildTestBin, describeCampaign, runColdCampaign, runFaultCampaign } from "./lib/faults-campaign.js";
 import type { ChainKind } from "./lib/faults-chains.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
@@ -32,4 +32,12 @@ describe("crash safety", () => {
       expect(r.duplicates + r.finalDuplicates.length, describeCampaign(r)).toBe(0);
     });
   }
+
+  it("bridge chain, first ADD on a fresh node (bridge, address, firewall chains being built): kill at every point, recover, then pods attach cleanly", { timeout: 600_000 }, async () => {
+    const r = await runColdCampaign("bridge", "alternate");
+    expect(r.points.ADD).toBeGreaterThan(3);
+    expect(r.reached).toBeGreaterThan(r.trials * 0.8);
+    expect(r.leaks + r.finalLeaks.length, describeCampaign(r)).toBe(0);
+    expect(r.duplicates + r.finalDuplicates.length, describeCampaign(r)).toBe(0);
+  });
 });

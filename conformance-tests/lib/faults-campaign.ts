@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type ChainKind, setupChain } from "./faults-chains.js";
 import { type FaultFigures, FaultLab, type Recovery, type TrialResult, summarize } from "./faults-trials.js";
 import { REPO_ROOT } from "./paths.js";
-import type { SandboxNode } from "./sandbox.js";
+import { type SandboxNode, createNode } from "./sandbox.js";
 
 /** The test build (fault hook compiled in): same hard-link names, separate directory. */
 export const TEST_BIN = join(REPO_ROOT, "dist", "test-bin");
@@ -83,4 +83,48 @@ export function describeCampaign(r: CampaignResult, max = 10): string {
     .map((t) => `${t.chain} ${t.verb} kill@${t.point} then ${t.recovery}: ${[...t.leaks, ...t.duplicates].join(" | ")}`);
   if (r.finalLeaks.length || r.finalDuplicates.length) lines.push(`after the trials: ${[...r.finalLeaks, ...r.finalDuplicates].join(" | ")}`);
   return lines.join("\n");
+}
+
+async function onFreshNode<T>(fn: (node: SandboxNode) => Promise<T>): Promise<T> {
+  const node = await createNode({ cniPath: [TEST_BIN] });
+  try {
+    return await fn(node);
+  } finally {
+    await node.teardown();
+  }
+}
+
+/**
+ * The first ADD on a node also creates the bridge, its address, forwarding and the firewall
+ * chains. Each of its points gets a fresh node: kill there, recover, then two pods must attach
+ * cleanly to whatever the killed ADD left half-built.
+ */
+export async function runColdCampaign(kind: ChainKind, recoveries: "alternate" | "both"): Promise<CampaignResult> {
+  const started = Date.now();
+  const points = await onFreshNode(async (node) => (await new FaultLab(node, setupChain(node, kind)).enumerate()).ADD);
+  const results: TrialResult[] = [];
+  const finalLeaks: string[] = [];
+  const finalDuplicates: string[] = [];
+  let turn = 0;
+  for (const point of points) {
+    const recs: Recovery[] = recoveries === "both" ? ["del", "gc"] : [turn++ % 2 === 0 ? "del" : "gc"];
+    for (const recovery of recs) {
+      await onFreshNode(async (node) => {
+        const lab = new FaultLab(node, setupChain(node, kind));
+        const r = await lab.trial("ADD", point, recovery);
+        results.push({ ...r, point: `cold:${r.point}` });
+        try {
+          const pods = await lab.addPods(2);
+          const after = await lab.newLeaks();
+          finalLeaks.push(...after.leaks.map((l) => `after cold kill@${r.point}/${recovery}: ${l}`));
+          finalDuplicates.push(...after.duplicates);
+          for (const pod of pods) await lab.del(pod);
+          finalLeaks.push(...(await lab.newLeaks()).leaks.map((l) => `after cold kill@${r.point}/${recovery} and DEL: ${l}`));
+        } catch (e) {
+          finalLeaks.push(`after cold kill@${r.point}/${recovery}: ${(e as Error).message.slice(0, 300)}`);
+        }
+      });
+    }
+  }
+  return { chain: kind, points: { ADD: points.length, DEL: 0 }, ...summarize(results), finalLeaks, finalDuplicates, ms: Date.now() - started };
 }

@@ -2,11 +2,12 @@
  * The soak run behind scripts/soak: fault trials on both chains, pod churn, fuzzed inputs, all in
  * sandboxed nodes; prints the figures and exits non-zero on any leak, duplicate, failure or crash.
  *   --quick   CI size (< 90 s): every fault point once, 12 pods x 2 rounds, 2,000 + 100 inputs
- *   (full)    every point x both recoveries x 2, 100 pods x 5 rounds (two scenarios), 10,000 + 500 inputs
+ *   (full)    every point x both recoveries x 2, plus every point of a node's first ADD x both recoveries,
+ *             100 pods x 5 rounds (two scenarios), 10,000 + 500 inputs
  */
 import { execFileSync } from "node:child_process";
 import { ensureCnitool } from "./cnitool-build.js";
-import { TEST_BIN, buildTestBin, type CampaignResult, describeCampaign, runFaultCampaign } from "./faults-campaign.js";
+import { TEST_BIN, buildTestBin, type CampaignResult, describeCampaign, runColdCampaign, runFaultCampaign } from "./faults-campaign.js";
 import type { ChainKind } from "./faults-chains.js";
 import { describeFailures, runFuzzSession } from "./faults-fuzz-session.js";
 import { landedPlugins } from "./faults-landed.js";
@@ -16,20 +17,20 @@ import { type SandboxNode, createNode } from "./sandbox.js";
 
 interface Plan {
   name: string;
-  faults: { recoveries: "alternate" | "both"; repeat: number };
+  faults: { recoveries: "alternate" | "both"; repeat: number; cold: boolean };
   load: { pods: number; rounds: number; twoNetworks: boolean };
   fuzz: { inproc: number; exec: number };
 }
 
 const QUICK: Plan = {
   name: "quick",
-  faults: { recoveries: "alternate", repeat: 1 },
+  faults: { recoveries: "alternate", repeat: 1, cold: false },
   load: { pods: 12, rounds: 2, twoNetworks: false },
   fuzz: { inproc: 2000, exec: 100 },
 };
 const FULL: Plan = {
   name: "full",
-  faults: { recoveries: "both", repeat: 2 },
+  faults: { recoveries: "both", repeat: 2, cold: true },
   load: { pods: 100, rounds: 5, twoNetworks: true },
   fuzz: { inproc: 10_000, exec: 500 },
 };
@@ -78,13 +79,15 @@ async function main(): Promise<number> {
       ),
     ),
   );
+  if (plan.faults.cold) campaigns.push(...(await Promise.all(kinds.map((kind) => runColdCampaign(kind, plan.faults.recoveries)))));
   const trials = campaigns.reduce((n, c) => n + c.trials, 0);
   const leaks = campaigns.reduce((n, c) => n + c.leaks + c.finalLeaks.length, 0);
   const dups = campaigns.reduce((n, c) => n + c.duplicates + c.finalDuplicates.length, 0);
   say("");
   say(`FAULT TRIALS: ${trials} trials (${campaigns.reduce((n, c) => n + c.reached, 0)} killed at their point), leaks found ${leaks}, duplicates found ${dups}`);
   for (const c of campaigns) {
-    say(`  ${c.chain} chain: ${c.points.ADD} ADD points + ${c.points.DEL} DEL points, ${c.trials} trials in ${(c.ms / 1000).toFixed(1)} s`);
+    const cold = c.points.DEL === 0 ? " (first ADD on a fresh node, one node per trial)" : "";
+    say(`  ${c.chain} chain${cold}: ${c.points.ADD} ADD points + ${c.points.DEL} DEL points, ${c.trials} trials in ${(c.ms / 1000).toFixed(1)} s`);
     const byCount = new Map<number, string[]>();
     for (const [k, n] of Object.entries(c.perPoint)) byCount.set(n, [...(byCount.get(n) ?? []), k.replace(`${c.chain} `, "")]);
     for (const [n, ks] of byCount) say(`    ${n} trial(s) each at: ${ks.join(", ")}`);
