@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { dirname, join, relative, resolve } from "node:path";
 import { REPO_ROOT } from "../../conformance-tests/lib/paths.js";
 import { median } from "./stats.js";
+import { BUILD_FLAGS } from "./timer.js";
 
 /**
  * What each module costs at start-up: every module reachable from shared/main.ts's plugins is
@@ -68,7 +69,7 @@ export function measureImportCosts(runs: number): { startupCpuMs: number; costs:
   writeFileSync(entry, `${lines.join("\n")}\n`);
   const probe = join(dir, "probe");
   const bun = join(REPO_ROOT, "node_modules", ".bin", "bun");
-  execFileSync(bun, ["build", "--compile", "--minify", "--bytecode", "--target=bun-linux-x64", entry, "--outfile", probe], {
+  execFileSync(bun, ["build", ...BUILD_FLAGS, entry, "--outfile", probe], {
     stdio: ["ignore", "ignore", "inherit"],
     cwd: REPO_ROOT,
   });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,10 +62,21 @@ export async function ensureTimer(): Promise<string> {
 }
 
 /**
- * The start-up floor of our runtime: an empty program compiled exactly like dist/bin/cni-ts
- * (scripts/build.mjs flags). VERSION cannot be faster than this.
+ * The start-up floor of our runtime: an empty program compiled exactly like dist/bin/cni-ts.
+ * VERSION cannot be faster than this.
  */
-export const FLOOR = join(REPO, ".tmp", "bench-bun-floor");
+/** scripts/build.mjs's compiler flags (build-flags.test.ts keeps the two in step). */
+export const BUILD_FLAGS = [
+  "--compile",
+  "--minify",
+  "--bytecode",
+  "--target=bun-linux-x64",
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
+  "--compile-jit-policy=1000",
+];
+
+export const FLOOR = join(REPO, ".tmp", `bench-bun-floor-${createHash("sha256").update(BUILD_FLAGS.join(" ")).digest("hex").slice(0, 8)}`);
 
 export async function ensureFloor(): Promise<string> {
   if (existsSync(FLOOR)) return FLOOR;
@@ -73,7 +85,7 @@ export async function ensureFloor(): Promise<string> {
   writeFileSync(src, "process.exitCode = 0;\n");
   const tmp = `${FLOOR}.tmp-${process.pid}`;
   await runCommand(
-    [join(REPO, "node_modules", ".bin", "bun"), "build", "--compile", "--minify", "--bytecode", "--target=bun-linux-x64", src, "--outfile", tmp],
+    [join(REPO, "node_modules", ".bin", "bun"), "build", ...BUILD_FLAGS, src, "--outfile", tmp],
     { env: { PATH: TOOL_PATH, HOME: process.env.HOME ?? "/root" }, timeoutMs: 120_000 },
   );
   await runCommand(["mv", "-f", tmp, FLOOR], { env: { PATH: TOOL_PATH } });
