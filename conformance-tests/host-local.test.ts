@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Call, essence, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
@@ -69,15 +69,15 @@ async function play(impls: Impl[] | Impl, dataDir: string, cniVersion: string, s
 }
 
 describe("host-local: ours vs the reference, step by step", () => {
-  for (const cniVersion of ["0.3.1", "0.4.0", "1.0.0"]) {
+  for (const cniVersion of ["0.2.0", "0.3.1", "0.4.0", "1.0.0"]) {
     it(`gives the same outcomes and the same store bytes (cniVersion ${cniVersion})`, async () => {
-      const steps = sequence(cniVersion !== "0.3.1");
+      const steps = sequence(cniVersion === "0.4.0" || cniVersion === "1.0.0");
       const ref = await play("reference", sandbox().dataDir("ref"), cniVersion, steps);
       const ours = await play("ours", sandbox().dataDir("ours"), cniVersion, steps);
       for (const [i, r] of ref.entries()) {
         const o = ours[i]!;
         expect({ step: r.step, ...(essence(o) as object) }).toEqual({ step: r.step, ...(essence(r) as object) });
-        // The exact bytes where Go 1.1.1 and the current format agree: every 0.3.x/0.4.0 result.
+        // The exact bytes where Go 1.1.1 and the current format agree: every result before 1.0.0.
         if (cniVersion !== "1.0.0" && r.status === 0 && r.stdout !== "") expect(o.stdout).toBe(r.stdout);
       }
       // The sequence reached every interesting state.
@@ -169,6 +169,27 @@ describe("host-local: where ours deliberately differs", () => {
     expect((await sandbox().run("ours", "DEL", conf, { containerId: "oldctr" })).status).toBe(0);
     expect(Object.keys(storeFiles(join(dir, "hl-net")))).not.toContain("10.77.0.5");
     expect((await sandbox().run("reference", "CHECK", conf, { containerId: "oldctr" })).status).toBe(1);
+  });
+
+  it("DEL with ranges that no longer validate still releases (Go fails it and keeps the reservation)", async () => {
+    const dir = sandbox().dataDir("lenient");
+    const good = netConf("0.4.0", dir, { resolvConf: "" });
+    await sandbox().run("ours", "ADD", good, { containerId: "keep" });
+    const broken = netConf("0.4.0", dir, { resolvConf: "", ranges: [[{ subnet: "10.77.0.1/29" }]] });
+    const ref = await sandbox().run("reference", "DEL", broken, { containerId: "keep" });
+    expect(ref.status).toBe(1);
+    expect(Object.values(storeFiles(join(dir, "hl-net")))).toContain("keep\r\neth0");
+    expect((await sandbox().run("ours", "DEL", broken, { containerId: "keep" })).status).toBe(0);
+    expect(Object.values(storeFiles(join(dir, "hl-net")))).not.toContain("keep\r\neth0");
+  });
+
+  it("DEL on a network that never had a store creates nothing (Go creates the directory and lock)", async () => {
+    const conf = netConf("0.4.0", sandbox().dataDir("empty-ref"), { resolvConf: "" });
+    expect((await sandbox().run("reference", "DEL", conf, { containerId: "x" })).status).toBe(0);
+    expect(Object.keys(storeFiles(join(sandbox().dataDir("empty-ref"), "hl-net")))).toEqual(["lock"]);
+    const ours = netConf("0.4.0", sandbox().dataDir("empty-ours"), { resolvConf: "" });
+    expect((await sandbox().run("ours", "DEL", ours, { containerId: "x" })).status).toBe(0);
+    expect(existsSync(sandbox().dataDir("empty-ours"))).toBe(false);
   });
 
   it("config errors are code 7 naming the field (Go: 999)", async () => {
