@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Verb } from "../../shared/cni/env.js";
+import type { CniEnv, Verb } from "../../shared/cni/env.js";
 import { CniError } from "../../shared/cni/errors.js";
 import { buildInvocation } from "../../shared/cni/invocation.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
@@ -44,7 +44,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const dataDir = () => join(dir, "data");
 const saved = (name = "ctr1") => join(dataDir(), name);
 
-function inv(verb: Verb, extra: Record<string, unknown> = {}, envOver: Partial<Record<string, string>> = {}): Invocation {
+function inv(verb: Verb, extra: Record<string, unknown> = {}, envOver: Partial<Omit<CniEnv, "path">> & { path?: string } = {}): Invocation {
   const conf = {
     cniVersion: "0.3.1",
     name: "cbr0",
@@ -54,7 +54,7 @@ function inv(verb: Verb, extra: Record<string, unknown> = {}, envOver: Partial<R
     dataDir: dataDir(),
     ...extra,
   };
-  const env = { command: verb, containerId: "ctr1", netns: "/proc/1/ns/net", ifname: "eth0", args: "", path: ["/nowhere"], netnsOverride: false, ...envOver };
+  const env = { command: verb, containerId: "ctr1", netns: "/proc/1/ns/net", ifname: "eth0", args: "", netnsOverride: false, ...envOver, path: [envOver.path ?? "/nowhere"] };
   return buildInvocation(verb, env, Buffer.from(JSON.stringify(conf)), {}, new Trace());
 }
 
@@ -236,7 +236,9 @@ describe("CHECK, GC, STATUS", () => {
     expect(existsSync(saved("gone"))).toBe(true);
   });
 
-  it("STATUS is code 50 without a complete subnet.env, else forwards to the delegate", async () => {
+  it("STATUS is code 50 without a complete subnet.env or delegate executable, else forwards to the delegate", async () => {
+    mkdirSync(join(dir, "bin"));
+    writeFileSync(join(dir, "bin", "bridge"), "");
     writeFileSync(join(dir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\n");
     let err = await rejection(plugin.status!(inv("STATUS", { cniVersion: "1.1.0" })));
     expect(err.code).toBe(50);
@@ -246,7 +248,11 @@ describe("CHECK, GC, STATUS", () => {
     expect(err.code).toBe(50);
     expect(calls).toEqual([]);
     writeFileSync(join(dir, "subnet.env"), SUBNET_ENV);
-    await plugin.status!(inv("STATUS", { cniVersion: "1.1.0" }));
+    err = await rejection(plugin.status!(inv("STATUS", { cniVersion: "1.1.0" }, { path: "/nowhere" })));
+    expect(err.code).toBe(50);
+    expect(err.message).toBe('failed to delegate status: failed to find plugin "bridge" in path [/nowhere]');
+    expect(calls).toEqual([]);
+    await plugin.status!(inv("STATUS", { cniVersion: "1.1.0" }, { path: join(dir, "bin") }));
     expect(calls[0]).toMatchObject({ verb: "STATUS", type: "bridge", config: { cniVersion: "1.1.0", mtu: 1450 } });
   });
 

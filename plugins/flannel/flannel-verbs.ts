@@ -1,4 +1,4 @@
-import { delegate as delegateToPlugin } from "../../shared/cni/delegate.js";
+import { delegate as delegateToPlugin, findInPath } from "../../shared/cni/delegate.js";
 import type { Verb } from "../../shared/cni/env.js";
 import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
@@ -131,6 +131,13 @@ export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
     } catch (e) {
       if (!(e instanceof SubnetEnvError)) throw e;
       throw new CniError(ErrorCode.PluginNotAvailable, e.message, e.details || "flanneld has not written a valid subnet.env yet");
+    }
+    try {
+      findInPath(typeOf(config), inv.env.path);
+    } catch (e) {
+      // Not installed (yet) is "not ready", which is what STATUS reports.
+      const err = toCniError(e);
+      throw new CniError(ErrorCode.PluginNotAvailable, `failed to delegate status: ${err.message}`, err.details);
     }
     await delegateOrFail(run, inv, "STATUS", withVersion(conf, config, {}), typeOf(config));
   }
