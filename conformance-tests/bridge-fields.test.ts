@@ -3,7 +3,7 @@ import type { Allowance } from "./lib/compare.js";
 import { type FieldsScenario, runFieldsScenario } from "./lib/bridge-scenarios.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { requireOursBuilt } from "./lib/paths.js";
-import { expectSameAsReference, runTwin, twinDifferences } from "./lib/twin.js";
+import { expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
 /**
@@ -24,17 +24,11 @@ const KEEP_ADDR_ON_DOWN: Allowance = {
 const L2_CHECK: Allowance[] = [
   { path: /^check-[a-z]\.outcome\.(error|status)$/, reason: "upstream CHECK fails on layer-2 configs (\"no plugin name provided\", §2.4); ours checks them" },
 ];
-const V6_BRIDGE_DAD: Allowance = {
-  path: /^del-again\.state\.node\.routes\[[-+]\]$/,
-  reason: "the bridge's IPv6 gateway address leaves DAD about 1 s after its first port comes up; whether its local/anycast routes exist at this step is timing",
-};
 
 interface Case {
   title: string;
   scenario: FieldsScenario;
   allow?: Allowance[];
-  /** Allowances for differences that depend on timing and may or may not show up. */
-  optional?: Allowance[];
 }
 
 const flannelLike = { mtu: 1450, isGateway: true, isDefaultGateway: true, hairpinMode: true, ipMasq: false, forceAddress: false };
@@ -46,13 +40,11 @@ const CASES: Case[] = [
     title: "ipMasq (iptables) dual stack, 1.0.0",
     scenario: { cniVersion: "1.0.0", family: "dual", fields: { isGateway: true, ipMasq: true } },
     allow: [KEEP_ADDR_ON_DOWN],
-    optional: [V6_BRIDGE_DAD],
   },
   {
     title: "IPv6 only with default gateway, 1.0.0",
     scenario: { cniVersion: "1.0.0", family: "v6", fields: { isDefaultGateway: true } },
     allow: [KEEP_ADDR_ON_DOWN],
-    optional: [V6_BRIDGE_DAD],
   },
   { title: "no gateway, promiscMode, 1.0.0", scenario: { cniVersion: "1.0.0", family: "v4", fields: { promiscMode: true } } },
   { title: "layer 2 only (no IPAM), 1.0.0", scenario: { cniVersion: "1.0.0", family: "l2", fields: { mtu: 1400 } }, allow: L2_CHECK },
@@ -86,12 +78,7 @@ describe("bridge fields behave like the reference", () => {
     it(c.title, async () => {
       const run = await runTwin(sandbox, (node, record) => runFieldsScenario(node, c.scenario, record).then(() => undefined));
       expect(run.reference.error, "the reference itself failed").toBeUndefined();
-      const timing = (c.optional ?? []).filter((a) => twinDifferences(run).some((d) => matches(a, d.path)));
-      expectSameAsReference(run, [...(c.allow ?? []), ...timing]);
+      expectSameAsReference(run, c.allow ?? []);
     });
   }
 });
-
-function matches(a: Allowance, path: string): boolean {
-  return typeof a.path === "string" ? a.path === path : a.path.test(path);
-}

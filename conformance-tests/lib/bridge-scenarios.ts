@@ -57,6 +57,21 @@ export interface FieldsScenario {
   callOpts?: (pod: Pod) => CallOptions;
 }
 
+/**
+ * Waits (bounded) until the bridge's IPv6 addresses have left DAD, which the kernel finishes about
+ * a second after the first port comes up, so that both sides of a twin run are captured settled.
+ */
+export async function bridgeDadSettled(node: SandboxNode, bridge: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await node.exec(["ip", "-6", "-j", "addr", "show", "dev", bridge, "tentative"], { check: false });
+    const tentative = (JSON.parse(r.stdout.trim() || "[]") as { addr_info?: unknown[] }[]).flatMap((l) => l.addr_info ?? []);
+    if (tentative.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`${bridge} still has tentative IPv6 addresses after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** ADD every pod, CHECK each, DEL each, DEL again; the recorder captures state after every step. */
 export async function runFieldsScenario(node: SandboxNode, s: FieldsScenario, record: Recorder = async () => {}): Promise<CniOutcome[]> {
   const net = bridgeNet(node);
@@ -66,9 +81,11 @@ export async function runFieldsScenario(node: SandboxNode, s: FieldsScenario, re
   for (let i = 0; i < (s.pods ?? 1); i++) pods.push(await node.addPod());
   const outcomes: CniOutcome[] = [];
   const opts = (p: Pod) => s.callOpts?.(p) ?? {};
+  const gatewayV6 = (s.family === "v6" || s.family === "dual") && (s.fields.isGateway === true || s.fields.isDefaultGateway === true);
   for (const pod of pods) {
     const o = await client.add(network, pod, opts(pod));
     outcomes.push(o);
+    if (o.ok && gatewayV6) await bridgeDadSettled(node, net.bridge);
     await record(`add-${pod.label}`, o);
     if (!o.ok) return outcomes;
   }

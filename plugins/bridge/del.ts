@@ -2,6 +2,7 @@ import { delegate } from "../../shared/cni/delegate.js";
 import { toCniError, type CniError } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
+import { type Family, familyOf } from "../../shared/net/cidr.js";
 import { GONE, ipBatch } from "../../shared/net/exec.js";
 import { ownLinkNames } from "../../shared/net/links.js";
 import { probeNetns } from "../../shared/net/netns.js";
@@ -32,7 +33,9 @@ export async function del(inv: Invocation): Promise<void> {
   await attempt(() => removePodLink(inv, conf.bridge, note));
   if (conf.ipamType !== "") await attempt(() => delegate(inv, conf.ipamType, "DEL", inv.stdin));
   if (conf.ipMasq) {
-    await attempt(() => teardownMasq(chooseBackend(conf.ipMasqBackend), conf.name, { containerId, ifname }, note));
+    // prevResult's addresses say which iptables families can hold rules; without it, both are searched.
+    const families = familiesOf(safePrev(inv));
+    await attempt(() => teardownMasq(chooseBackend(conf.ipMasqBackend), conf.name, { containerId, ifname }, note, families));
   }
   if (conf.macspoofchk) await attempt(() => teardownSpoofCheck(containerId, ifname));
   if (errors.length > 0) throw errors[0];
@@ -56,6 +59,11 @@ function removePodLink(inv: Invocation, bridge: string, note: (m: string) => voi
     deleteHostLink(hostVeth);
     note(`DEL: removed host veth ${hostVeth} from prevResult`);
   }
+}
+
+function familiesOf(prev: Result | undefined): Family[] | undefined {
+  if (!prev || prev.ips.length === 0) return undefined;
+  return ([4, 6] as const).filter((f) => prev.ips.some((ip) => familyOf(ip.address) === f));
 }
 
 function safePrev(inv: Invocation): Result | undefined {

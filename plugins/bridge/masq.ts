@@ -38,6 +38,7 @@ export function teardownMasq(
   network: string,
   att: Attachment,
   note: (msg: string) => void,
+  families: readonly Family[] = [4, 6],
 ): void {
   const errors: unknown[] = [];
   const attempt = (which: MasqBackend, fn: () => void) => {
@@ -48,7 +49,7 @@ export function teardownMasq(
       else note(`ipMasq teardown (${which}, not the configured backend): ${(e as Error).message}`);
     }
   };
-  for (const family of [4, 6] as const) {
+  for (const family of families) {
     if (iptablesAvailable(family)) attempt("iptables", () => iptablesTeardown(family, network, [att.containerId]));
   }
   if (nftAvailable()) attempt("nftables", () => nftTeardown(network, att.ifname, att.containerId));
