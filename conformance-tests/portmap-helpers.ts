@@ -97,13 +97,14 @@ export async function connect(node: SandboxNode, from: Netns, host: string, port
 }
 
 /**
- * A namespace outside the node (a client on the LAN): a veth to the node with `subnet(2)` .1 on
- * the node side and .2 on the client side (and the same for subnet6(2)). Returns the node's addresses.
+ * A namespace outside the node (a client on the LAN): a veth to the node with `subnet(index)` .1
+ * on the node side and .2 on the client side (and the same for subnet6(index)). Returns the node's
+ * addresses.
  */
-export async function addOutsideClient(node: SandboxNode, label = "ext"): Promise<{ ns: Pod; nodeV4: string; nodeV6: string }> {
+export async function addOutsideClient(node: SandboxNode, label = "ext", index = 2): Promise<{ ns: Pod; nodeV4: string; nodeV6: string }> {
   const ns = await node.addPod(label);
-  const base4 = `${node.subnet(2).split(".").slice(0, 3).join(".")}.`;
-  const base6 = node.subnet6(2).replace(/::\/64$/, "::");
+  const base4 = `${node.subnet(index).split(".").slice(0, 3).join(".")}.`;
+  const base6 = node.subnet6(index).replace(/::\/64$/, "::");
   const hostSide = node.uniqueName("ext");
   await node.exec(["ip", "link", "add", hostSide, "type", "veth", "peer", "name", "eth0", "netns", ns.path]);
   await node.exec(["ip", "-batch", "-"], {
