@@ -6,7 +6,7 @@ import { type CallOptions, type CniOutcome, expectOk } from "./lib/cni-calls.js"
 import type { Allowance } from "./lib/compare.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { directGc, directStatus, pluginStdin, loadConflist } from "./lib/direct-runtime.js";
-import { bridgePorts, cidrsOf, link, routes } from "./lib/observe.js";
+import { bridgePorts, cidrsOf, iptablesRules, link, nftRuleset, routes } from "./lib/observe.js";
 import { OURS_BIN, REFERENCE_BIN, requireOursBuilt } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { expectSameAsReference, runTwin } from "./lib/twin.js";
@@ -274,6 +274,19 @@ for (const setup of DELEGATE_SETUPS) {
       expect(checked.ok).toBe(false);
       expect(checked.stderr).toMatch(/^failed to delegate check: /);
       expectOk(await f.node.cnitool("del", NETWORK, a), "DEL");
+      await expectReleased(f, a, "10.244.1.2");
+    });
+
+    it("a pod with a hostPort: portmap, next in the conflist, maps it and unmaps it on DEL", async () => {
+      const f = setUpFlannel(await node(), "0.3.1");
+      const a = await f.node.addPod("a");
+      const capArgs = { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: "tcp" }] };
+      const firewall = async () => `${await iptablesRules(f.node)}\n${await nftRuleset(f.node)}`;
+      expectOk(await f.node.cnitool("add", NETWORK, a, { capArgs }), "ADD");
+      expect(await firewall()).toMatch(/18080[^\n]*10\.244\.1\.2:80|10\.244\.1\.2[^\n]*:80[^\n]*18080/s);
+      expect(JSON.parse(readFileSync(savedFile(f, a), "utf8")).runtimeConfig, "flannel declares no capability").toBeUndefined();
+      expectOk(await f.node.cnitool("del", NETWORK, a, { capArgs }), "DEL");
+      expect(await firewall()).not.toContain("18080");
       await expectReleased(f, a, "10.244.1.2");
     });
 
