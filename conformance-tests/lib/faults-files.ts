@@ -27,7 +27,9 @@ export function snapshotTree(root: string, allowed: readonly string[] = []): Fil
         continue;
       }
       const kind = st.isDirectory() ? "d" : st.isSymbolicLink() ? "l" : st.isFile() ? "f" : "o";
-      out.set(relative(root, p) || ".", `${kind} ${(st.mode & 0o7777).toString(8)} ${st.isDirectory() ? 0 : st.size} ${st.mtimeMs}`);
+      // A directory's mtime moves when an allowed child is created; its entries are compared instead.
+      const when = st.isDirectory() ? 0 : st.mtimeMs;
+      out.set(relative(root, p) || ".", `${kind} ${(st.mode & 0o7777).toString(8)} ${st.isDirectory() ? 0 : st.size} ${when}`);
       if (st.isDirectory()) walk(p);
     }
   };

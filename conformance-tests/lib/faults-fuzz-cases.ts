@@ -19,6 +19,10 @@ export interface FuzzContext {
   ipamDataDir: string;
   flannelDataDir: string;
   subnetFile: string;
+  /** Broken subnet.env variants (missing keys, bad CIDR, CRLF, garbage), by what is wrong with them. */
+  badSubnetFiles: string[];
+  /** A path that exists but is a regular file (as a dataDir it cannot be a directory). */
+  regularFile: string;
   /** A file whose content (SECRET) must never appear in any output. */
   secretFile: string;
   secret: string;
@@ -244,6 +248,9 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
   }
   if (plugin === "flannel" && verb === "ADD") {
     out.push(
+      fc.constantFrom(...ctx.badSubnetFiles, `${ctx.sandboxDir}/no-such-dir/subnet.env`).map((f) =>
+        mk("bad-subnet-env", [6, 7, 11], env, text({ ...conf, subnetFile: f })),
+      ),
       fc.constantFrom<unknown>({ name: "x" }, { ipam: {} }, { type: 7 }).map((d) => mk("flannel-delegate", [7], env, text({ ...conf, delegate: d }))),
       fc.constant(mk("subnet-file-secret", [6, 7, 11, 999], env, text({ ...conf, subnetFile: ctx.secretFile }))),
     );
@@ -267,6 +274,28 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
         [{ hostPort: 8080, containerPort: 80, protocol: "tcp", hostIP: "999.1.1.1" }],
         [{ hostPort: "8080", containerPort: 80 }],
       ).map((pm) => mk("port-mappings", [7], env, text({ ...conf, runtimeConfig: { portMappings: pm } }))),
+    );
+  }
+  if (verb === "ADD" && plugin !== "loopback" && plugin !== "portmap") {
+    // Paths no file system can hold (NUL, over-long component) or that name a regular file.
+    const key = plugin === "flannel" ? "dataDir" : "ipam.dataDir";
+    out.push(
+      fc.constantFrom(`${ctx.sandboxDir}/data/x\u0000y`, `${ctx.sandboxDir}/data/${"n".repeat(300)}`, ctx.regularFile).map((p) =>
+        mk("unusable-data-dir", [5, 7], env, text(setPath(conf, key, p))),
+      ),
+    );
+  }
+  if (plugin === "bridge" && verb === "CHECK") {
+    const prev = prevResultFor(ctx, "1.1.0");
+    out.push(
+      fc.constantFrom<unknown>(
+        undefined,
+        { ...prev, ips: [{ address: "10.0.0.300/24", interface: 1 }] },
+        { ...prev, ips: [{ address: `${ctx.subnet.replace(/0\/24$/, "9/24")}`, interface: 7 }] },
+        { ...prev, interfaces: "eth0" },
+        { cniVersion: "0.2.0", ip4: { ip: "10.0.0.2/24" } },
+        { ...prev, cniVersion: "9.9.9" },
+      ).map((p) => mk("prev-result", [1, 6, 7, 999], env, text({ ...conf, prevResult: p }))),
     );
   }
   if (ATTACHMENT_VERBS.includes(verb)) {

@@ -147,6 +147,7 @@ export async function runFuzz(spec: RunnerSpec): Promise<RunnerSummary> {
   const summary: RunnerSummary = { mode: spec.mode, tried: 0, failed: 0, crashes: 0, fileChanges: 0, byCategory: {}, failures: [], ms: 0 };
   const secret = readFileSync(ctx.secretFile, "utf8").trim();
   const shielded = shieldHostDirs();
+  process.chdir(join(ctx.sandboxDir, "work")); // relative paths a plugin accepts land in the sandbox
   let hostTouched = false;
   let before: FileSnapshot = snapshotTree(ctx.sandboxDir, spec.allowedDirs);
   for (const c of cases) {

@@ -25,6 +25,19 @@ export function fuzzContext(node: SandboxNode, podNetns: string, cniPath: string
     subnetFile,
     `FLANNEL_NETWORK=${subnet.replace(/\.\d+\.0\/24$/, ".0.0/16")}\nFLANNEL_SUBNET=${subnet.replace(/\.0\/24$/, ".1/24")}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n`,
   );
+  const bad = (name: string, text: string): string => {
+    const f = join(node.workDir, "flannel", name);
+    writeFileSync(f, text);
+    return f;
+  };
+  const badSubnetFiles = [
+    bad("missing-keys.env", "FLANNEL_MTU=1450\n"),
+    bad("bad-cidr.env", "FLANNEL_NETWORK=10.0.0.0/33\nFLANNEL_SUBNET=10.0.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"),
+    bad("bad-mtu.env", "FLANNEL_NETWORK=10.0.0.0/16\nFLANNEL_SUBNET=10.0.1.1/24\nFLANNEL_MTU=-5\nFLANNEL_IPMASQ=true\n"),
+    bad("no-equals.env", "FLANNEL_NETWORK\nFLANNEL_SUBNET\nFLANNEL_MTU\nFLANNEL_IPMASQ\n"),
+    bad("empty.env", ""),
+    bad("binary.env", "\u0000\u0001\u00ff".repeat(100)),
+  ];
   const secret = `SECRET-${node.token}-do-not-print`;
   const secretFile = join(node.workDir, "secret.txt");
   writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
@@ -35,6 +48,8 @@ export function fuzzContext(node: SandboxNode, podNetns: string, cniPath: string
     subnetFile,
     secretFile,
     secret,
+    badSubnetFiles,
+    regularFile: subnetFile,
     podNetns,
     cniPath,
     bridge: node.uniqueName("fz"),
