@@ -65,6 +65,11 @@ describe("loadIpamConfig", () => {
     expect(e.message).toMatch(message);
   });
 
+  it("accepts an IPv6 link-local gateway outside the subnet", () => {
+    const c = load({ ranges: [[{ subnet: "fd00::/64", gateway: "fe80::1" }]] });
+    expect(formatIp(c.rangeSets[0]![0]!.gateway)).toBe("fe80::1");
+  });
+
   it("requires the ipam key", () => {
     expect(cniErrorOf(() => loadIpamConfig({ name: "n" }, none)).message).toBe("IPAM config missing 'ipam' key");
   });

@@ -55,10 +55,7 @@ export function checkAddresses(conf: IpamConfig, who: Attachment): void {
   checkAttachment(who);
   const dir = storeDir(conf.dataDir, conf.name);
   ensureDir(dir);
-  const found = withLockedStore(dir, (store) => {
-    const { exact, legacy } = store.ownedBy(who.containerId, who.ifname);
-    return exact.length + legacy.length > 0;
-  });
+  const found = withLockedStore(dir, (store) => store.holdsAny(who.containerId, who.ifname));
   if (!found) {
     throw new CniError(
       ErrorCode.Internal,

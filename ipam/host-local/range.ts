@@ -50,8 +50,9 @@ export function canonicalizeRange(input: RangeInput): Range {
   }
   const first = next(network);
   const gateway = input.gateway ?? first;
-  if (!inCidr(subnet, gateway)) {
-    // Upstream accepts any gateway; one outside the subnet is always a typo, so we say so.
+  if (!inCidr(subnet, gateway) && !isV6LinkLocal(gateway)) {
+    // Upstream accepts any gateway; one outside the subnet is a typo, except an IPv6 link-local
+    // router address, which is a valid next hop for any prefix.
     throw new RangeError(`Gateway ${formatIp(gateway)} not in network ${formatCidr(subnet)}`, "gateway");
   }
   const start = input.rangeStart ?? first;
@@ -75,6 +76,12 @@ export function canonicalizeRange(input: RangeInput): Range {
     end = subnet.ip.v6 ? last : { v6: false, n: last.n - 1n };
   }
   return { subnet, start, end, gateway };
+}
+
+const V6_LINK_LOCAL: Cidr = { ip: { v6: true, n: 0xfe80n << 112n }, prefix: 10, v6Notation: true };
+
+function isV6LinkLocal(ip: Ip): boolean {
+  return inCidr(V6_LINK_LOCAL, ip);
 }
 
 export function rangeContains(r: Range, ip: Ip): boolean {

@@ -196,6 +196,14 @@ export class LockedStore {
     return { exact, legacy };
   }
 
+  /** Whether the attachment (or its container, in legacy format) holds anything; stops at the first match. */
+  holdsAny(containerId: string, ifname: string): boolean {
+    return this.reservations().some((r) => {
+      const o = this.owner(r.name);
+      return o?.containerId === containerId && (o.ifname === ifname || o.ifname === undefined);
+    });
+  }
+
   /** Claims `ip` for (containerId, ifname); false when the address is already taken. */
   reserve(ip: Ip, containerId: string, ifname: string): boolean {
     const name = formatIp(ip);
