@@ -1,10 +1,11 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { podCapArgs, setupChain } from "./lib/faults-chains.js";
 import { hygieneProblems, listState } from "./lib/faults-files.js";
+import { BUN } from "./lib/faults-fuzz-session.js";
 import { scanForShell, scanTextForShell } from "./lib/faults-shell-scan.js";
 import { REPO_ROOT, requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
@@ -33,6 +34,19 @@ describe("no shell", () => {
   it("plugin and core code never start a shell (argument arrays only)", () => {
     const uses = scanForShell(REPO_ROOT, ["shared", "plugins", "ipam"]);
     expect(uses.map((u) => `${u.file}:${u.line} ${u.what}: ${u.text}`)).toEqual([]);
+  });
+});
+
+describe("the fuzz runner's shield over the host's CNI directories", () => {
+  it("catches a write to /etc/cni inside the sandbox and keeps it off the host", async () => {
+    const node = await sandbox.node();
+    const marker = `shield-${node.token}`;
+    const r = await node.exec([BUN, join(REPO_ROOT, "conformance-tests/lib/faults-host-shield.ts"), marker], { env: { HOME: node.workDir } });
+    const out = JSON.parse(r.stdout) as { shielded: string[]; before: string[]; after: string[] };
+    expect(out.shielded).toContain("/etc/cni");
+    expect(out.before).toEqual([]);
+    expect(out.after).toEqual([`/etc/cni/{${marker}}`]);
+    expect(existsSync(`/etc/cni/${marker}`)).toBe(false);
   });
 });
 

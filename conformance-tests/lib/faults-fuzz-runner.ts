@@ -8,7 +8,7 @@
  * Prints one JSON summary line on stdout.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as fc from "fast-check";
 import { runPlugin, type Io } from "../../shared/cni/dispatch.js";
@@ -16,6 +16,7 @@ import type { Plugin } from "../../shared/cni/plugin.js";
 import { type FuzzCase, type FuzzContext, type FuzzPlugin, execable, fuzzCase, oversizedCase } from "./faults-fuzz-cases.js";
 import { type FileSnapshot, diffSnapshots, snapshotTree } from "./faults-files.js";
 import { judgeOutcome } from "./faults-fuzz-judge.js";
+import { hostDirChanges, shieldHostDirs } from "./faults-host-shield.js";
 
 export interface RunnerSpec {
   ctx: FuzzContext;
@@ -94,36 +95,6 @@ function runExecutable(c: FuzzCase, cniPath: string): Outcome {
     stdout: r.stdout?.toString() ?? "",
     stderr: r.signal ? `${stderr}\n(signal ${r.signal})` : stderr,
   };
-}
-
-/**
- * The host's CNI directories, hidden behind private tmpfs mounts for this process and its
- * children (`ip netns exec` gave us a mount namespace of our own). A plugin that wrongly falls
- * back to a default path writes into the tmpfs, where the check after each input sees it;
- * directories that do not exist must keep not existing.
- */
-const HOST_CNI_DIRS = ["/var/lib/cni", "/etc/cni", "/opt/cni", "/run/flannel"];
-
-function shieldHostDirs(): string[] {
-  const shielded: string[] = [];
-  for (const dir of HOST_CNI_DIRS) {
-    if (!existsSync(dir)) continue;
-    const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=16m,mode=0755", "cni-ts-fuzz-shield", dir]);
-    if (r.status !== 0) throw new Error(`cannot shield ${dir}: ${r.stderr?.toString()}`);
-    shielded.push(dir);
-  }
-  return shielded;
-}
-
-function hostDirChanges(shielded: readonly string[]): string[] {
-  const changed: string[] = [];
-  for (const dir of HOST_CNI_DIRS) {
-    if (shielded.includes(dir)) {
-      const left = readdirSync(dir);
-      if (left.length > 0) changed.push(`${dir}/{${left.join(",")}}`);
-    } else if (existsSync(dir)) changed.push(`${dir} (created)`);
-  }
-  return changed;
 }
 
 /** Only the CNI_* variables that differ from what a sane runtime sends are worth printing. */
