@@ -1,5 +1,5 @@
 import { delegate } from "../../shared/cni/delegate.js";
-import { toCniError, type CniError } from "../../shared/cni/errors.js";
+import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
 import { type Family, familyOf } from "../../shared/net/cidr.js";
@@ -45,7 +45,14 @@ function removePodLink(inv: Invocation, bridge: string, note: (m: string) => voi
   const { netns, ifname } = inv.env;
   const probe = netns === "" ? undefined : probeNetns(netns);
   if (probe?.state === "ok") {
-    const r = ipBatch([`link del dev ${ifname}`], { netns, check: false });
+    let r;
+    try {
+      r = ipBatch([`link del dev ${ifname}`], { netns, check: false });
+    } catch (e) {
+      // A name ip -batch cannot carry: ADD refused it too, so no link of ours has it.
+      if (e instanceof CniError && e.code === ErrorCode.InvalidEnvironment) return note(`DEL: ${e.message}; nothing to remove`);
+      throw e;
+    }
     if (r.status !== 0 && !GONE.test(r.stderr)) {
       throw toCniError(new Error(`failed to delete "${ifname}" in ${netns}: ${r.stderr.trim().split("\n")[0]}`));
     }

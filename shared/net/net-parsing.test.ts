@@ -55,3 +55,12 @@ describe("ip and nft JSON", () => {
     expect(parseNftChainJson(json)).toEqual([{ chain: "c", handle: 4, comment: "x", jumpTarget: "t" }]);
   });
 });
+
+describe("ip -batch guard", () => {
+  it("refuses lines whose names ip would reinterpret, before starting ip", async () => {
+    const { ipBatch } = await import("./exec.js");
+    for (const name of ["a#b", 'a"b', "a'b", "a\\b"]) {
+      expect(() => ipBatch([`link del dev ${name}`])).toThrow(/refusing to pass/);
+    }
+  });
+});
