@@ -1,0 +1,67 @@
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { setupChain } from "./lib/faults-chains.js";
+import { auditNode } from "./lib/faults-leaks.js";
+import { FaultLab } from "./lib/faults-trials.js";
+import { requireOursBuilt } from "./lib/paths.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
+/**
+ * The leak audit the fault and load tests rely on must see every kind of leftover: here each
+ * one is planted by hand in a sandbox node next to a real pod, and must be reported.
+ */
+const sandbox = useSandbox();
+
+beforeAll(async () => {
+  requireOursBuilt();
+  await ensureCnitool();
+}, 300_000);
+
+describe("leak audit", () => {
+  it("is clean for a node with one real pod, and reports each planted leftover", async () => {
+    const node = await sandbox.node();
+    const lab = new FaultLab(node, setupChain(node, "flannel"));
+    await lab.addPods(1);
+    expect(await lab.audit()).toEqual({ leaks: [], duplicates: [] });
+
+    const gone = `${lab.idPrefix}gone`;
+    const store = join(lab.chain.ipamDataDir, lab.chain.network);
+    const strayIp = lab.chain.subnet.replace(/0\/24$/, "200");
+    writeFileSync(join(store, strayIp), `${gone}\r\neth0`, { mode: 0o600 });
+    writeFileSync(join(store, ".cni-ts-tmp.1234"), "x", { mode: 0o600 });
+    mkdirSync(lab.chain.flannelDataDir!, { recursive: true });
+    writeFileSync(join(lab.chain.flannelDataDir!, gone), "{}", { mode: 0o600 });
+    writeFileSync(join(lab.chain.flannelDataDir!, `${lab.live[0]!.containerId}@eth1`), "", { mode: 0o600 });
+    writeFileSync(join(node.dataDir, "open-to-all"), "x");
+    chmodSync(join(node.dataDir, "open-to-all"), 0o666);
+    await node.exec(["ip", "link", "add", "vethstray", "type", "veth", "peer", "name", "vethstray2"]);
+    await node.exec(["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", `${strayIp}/32`, "-m", "comment", "--comment", `id: "${gone}"`, "-j", "ACCEPT"]);
+
+    const { leaks } = await lab.audit();
+    const expectations = [
+      new RegExp(`reservation ${lab.chain.network}/${strayIp.replaceAll(".", "\\.")} held by .*${gone}`),
+      /\.cni-ts-tmp\.1234 looks like a temp file/,
+      new RegExp(`saved flannel config ${gone} without a pod`),
+      /@eth1 is empty/,
+      /open-to-all is world-writable/,
+      /3 veths in the node for 1 live attachments/,
+      new RegExp(`firewall rules still name container ${gone}`),
+      new RegExp(`firewall rule for ${strayIp.replaceAll(".", "\\.")}`),
+    ];
+    for (const re of expectations) expect(leaks.some((l) => re.test(l)), `${re} in\n${leaks.join("\n")}`).toBe(true);
+  });
+
+  it("reports an address handed out twice", async () => {
+    const node = await sandbox.node();
+    const chain = setupChain(node, "bridge");
+    const ip = chain.subnet.replace(/0\/24$/, "7");
+    const live = [
+      { containerId: "cts-x-a", ifname: "eth0", ips: [ip], network: chain.network },
+      { containerId: "cts-x-b", ifname: "eth0", ips: [ip], network: chain.network },
+    ];
+    const { duplicates } = await auditNode(node, [chain], live, { idPrefix: "cts-x-", checkVeths: false });
+    expect(duplicates).toEqual([`${ip} handed to both cts-x-a/eth0 and cts-x-b/eth0`]);
+  });
+});
