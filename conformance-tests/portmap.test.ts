@@ -331,6 +331,7 @@ describe("portmap DEL and GC robustness (ours, iptables)", () => {
     const bare = { cniVersion: "1.0.0", name: n.network, type: "portmap", runtimeConfig: containerdMappings };
     expectOk(await node.invoke("portmap", "DEL", bare, null, { containerId: a.containerId }), "DEL without netns/prevResult");
     expect(await rulesFor(a)).toEqual([]);
+    for (const p of [b, c]) expect((await rulesFor(p)).length, "DEL removes only its container's rules").toBeGreaterThan(0);
     expectOk(await node.invoke("portmap", "DEL", bare, null, { containerId: a.containerId }), "DEL again");
 
     await deleteNetns(b.name);
