@@ -94,6 +94,21 @@ describe("our bridge", () => {
     expect(reservations(node, network)).toEqual([]);
   });
 
+  it("an ADD that fails after IPAM (unreachable route gateway) leaves no lease, veth or rule behind", async () => {
+    const node = await sandbox.node();
+    const net = bridgeNet(node);
+    const network = writeBridgeConf(node, net, "1.0.0", "v4", { ...flannelLike, ipMasq: true }, { routes: [{ dst: "10.0.0.0/8", gw: "192.0.2.1" }] });
+    const before = await masqRules(node);
+    const pod = await node.addPod();
+    const failed = await node.cnitool("add", network, pod);
+    expect(failed.ok).toBe(false);
+    expect(failed.stderr).toContain("failed to add route '10.0.0.0/8 via 192.0.2.1");
+    expect(reservations(node, network)).toEqual([]);
+    expect(await podLinksOnNode(node, net.bridge)).toEqual([]);
+    expect(await link(pod, "eth0")).toBeUndefined();
+    expect(await masqRules(node)).toBe(before);
+  });
+
   it("CHECK reports a removed route and a changed MTU, naming both", async () => {
     const node = await sandbox.node();
     const net = bridgeNet(node);

@@ -82,7 +82,7 @@ async function addSteps(inv: Invocation, conf: BridgeConf, undo: Undo): Promise<
   if (conf.ipMasq && gws.ips.length > 0) {
     const ips = gws.ips.map((ip) => parseCidr(ip.address)).filter((c): c is Cidr => c !== undefined);
     undo.masq = true;
-    inv.trace.span("masq", () => setupMasq(chooseBackend(conf.ipMasqBackend), conf.name, { containerId, ifname }, ips));
+    await inv.trace.span("masq", () => setupMasq(chooseBackend(conf.ipMasqBackend), conf.name, { containerId, ifname }, ips));
   }
   if (conf.macspoofchk) {
     undo.spoof = true;
