@@ -20,6 +20,7 @@ function readConf(inv: Invocation): PortmapConf {
 
 async function add(inv: Invocation): Promise<Result> {
   const conf = readConf(inv);
+  inv.trace.mark("config");
   const prev = inv.prevResult();
   if (!prev) {
     throw new CniError(
@@ -52,6 +53,7 @@ async function add(inv: Invocation): Promise<Result> {
  */
 async function del(inv: Invocation): Promise<void> {
   const conf = readConf(inv);
+  inv.trace.mark("config");
   if (conf.mappings.length === 0) return;
   const iptables = () => inv.trace.span("iptables", () => removeIptables(conf, inv.env.containerId));
   const nftables = () => inv.trace.span("nftables", () => removeNft(inv.env.containerId));
