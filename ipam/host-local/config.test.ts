@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cniErrorOf } from "./expect-cni-error.js";
-import { loadIpamConfig } from "./config.js";
+import { loadIpamConfig, loadStoreLocation } from "./config.js";
 import { formatIp } from "./ip.js";
 import { setToString } from "./range.js";
 
@@ -70,8 +70,10 @@ describe("loadIpamConfig", () => {
     expect(formatIp(c.rangeSets[0]![0]!.gateway)).toBe("fe80::1");
   });
 
-  it("requires the ipam key", () => {
+  it("requires the ipam key, also for the store location DEL and GC use", () => {
     expect(cniErrorOf(() => loadIpamConfig({ name: "n" }, none)).message).toBe("IPAM config missing 'ipam' key");
+    expect(cniErrorOf(() => loadStoreLocation({ name: "n" })).code).toBe(7);
+    expect(loadStoreLocation({ name: "n", ipam: { DataDir: "/x" } })).toEqual({ name: "n", dataDir: "/x" });
   });
 
   it("refuses two sets of one family before 0.3.0", () => {

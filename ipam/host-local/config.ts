@@ -235,6 +235,8 @@ export function loadIpamConfig(raw: Record<string, unknown>, cniArgs: ReadonlyMa
 export function loadStoreLocation(raw: Record<string, unknown>): { name: string; dataDir: string } {
   const top = canonicalKeys(raw, ["name", "ipam"]) as Record<string, unknown>;
   const ipam = canonicalKeys(top.ipam, ["dataDir"]);
-  const dataDir = isPlainObject(ipam) && typeof ipam.dataDir === "string" && ipam.dataDir ? ipam.dataDir : DEFAULT_DATA_DIR;
+  // Without an ipam object there is no store to act on: never fall back to the default dataDir.
+  if (!isPlainObject(ipam)) throw invalid("IPAM config missing 'ipam' key", 'add an "ipam" object with "type": "host-local"');
+  const dataDir = typeof ipam.dataDir === "string" && ipam.dataDir ? ipam.dataDir : DEFAULT_DATA_DIR;
   return { name: String(top.name ?? ""), dataDir };
 }
