@@ -198,11 +198,17 @@ function readPoints(log: string): FaultPoint[] {
   return readFileSync(log, "utf8")
     .split("\n")
     .filter((l) => l !== "")
+    .map(generalize)
     .map((name) => {
       const nth = (seen.get(name) ?? 0) + 1;
       seen.set(name, nth);
       return { name, nth };
     });
+}
+
+/** Point names that carry a pod's address ("host-local:reserve:linked:10.1.2.3") become a prefix family. */
+function generalize(name: string): string {
+  return name.replace(/:(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:]+)$/i, ":*");
 }
 
 /** Addresses (no prefix) of a result of any version. */
