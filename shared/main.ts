@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { requestedVersion, versionJson } from "./cni/version-answer.js";
+import { writeAll } from "./cni/write-all.js";
 
 /**
  * Every plugin this executable serves, by the name it is invoked as (one multi-call binary,
@@ -40,12 +41,12 @@ function invokedName(): string {
 async function main(): Promise<void> {
   const name = invokedName();
   if (!isPluginName(name)) {
-    process.stderr.write(`cni-ts: invoked as "${name}"; install this file under one of: ${PLUGIN_NAMES.join(", ")}\n`);
+    writeAll(2, `cni-ts: invoked as "${name}"; install this file under one of: ${PLUGIN_NAMES.join(", ")}\n`);
     process.exitCode = 1;
     return;
   }
   if (process.env.CNI_COMMAND === "VERSION") {
-    process.stdout.write(versionJson(requestedVersion()));
+    writeAll(1, versionJson(requestedVersion()));
     return;
   }
   const [{ runPlugin }, { registerInProcess }] = await Promise.all([

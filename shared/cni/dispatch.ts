@@ -1,4 +1,4 @@
-import { readFileSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { readEnv, isVerb } from "./env.js";
 import { CniError, ErrorCode, toCniError } from "./errors.js";
 import { goJson } from "./json.js";
@@ -6,6 +6,7 @@ import type { Plugin } from "./plugin.js";
 import { buildInvocation, invokeVerb } from "./invocation.js";
 import { formatResult } from "./result.js";
 import { Trace } from "./trace.js";
+import { writeAll } from "./write-all.js";
 import { LATEST_VERSION, SUPPORTED_VERSIONS } from "./versions.js";
 import { requestedVersion, versionJson } from "./version-answer.js";
 
@@ -21,11 +22,6 @@ export const processIo: Io = {
   stderr: (text) => writeAll(2, text),
 };
 
-function writeAll(fd: number, text: string): void {
-  const buf = Buffer.from(text);
-  let off = 0;
-  while (off < buf.length) off += writeSync(fd, buf, off);
-}
 
 export function errorJson(err: CniError, cniVersion: string): string {
   return goJson({ cniVersion, code: err.code, msg: err.message, details: err.details || undefined }, 4);

@@ -1,4 +1,5 @@
 import { appendFileSync } from "node:fs";
+import { writeAll } from "./write-all.js";
 
 /** The invocation trace of this process (in-process delegates share their parent's). */
 let current: Trace | undefined;
@@ -71,7 +72,11 @@ export class Trace {
   /** A human note for the log (what was healed, what was skipped); also goes to stderr. */
   note(message: string): void {
     this.notes.push(message);
-    process.stderr.write(`${message}\n`);
+    try {
+      writeAll(2, `${message}\n`);
+    } catch {
+      // stderr closed or non-blocking and full: the note still reaches the debug log.
+    }
   }
 
   write(record: Record<string, unknown>): void {
@@ -93,7 +98,7 @@ export class Trace {
       maxRssKb: usage.maxRSS,
     })}\n`;
     try {
-      if (this.target === "stderr") process.stderr.write(line);
+      if (this.target === "stderr") writeAll(2, line);
       else appendFileSync(this.target, line, { mode: 0o600 });
     } catch {
       // A broken log target must never fail the pod.
