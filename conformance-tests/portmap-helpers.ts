@@ -49,7 +49,12 @@ srv.listen(Number(process.argv[2]), "::", () => console.log("ready"));
  * `showSource` "pong TAG from CLIENT_ADDRESS"; stopped at teardown.
  */
 export async function startServer(node: SandboxNode, pod: Pod, port: number, tag = pod.label, showSource = false): Promise<void> {
-  const child = spawn("ip", ["netns", "exec", pod.name, "node", "-e", SERVER, tag, String(port), showSource ? "who" : ""], {
+  await startProcess(node, pod, ["node", "-e", SERVER, tag, String(port), showSource ? "who" : ""]);
+}
+
+/** Runs argv in the pod until teardown; resolves once it prints "ready". */
+async function startProcess(node: SandboxNode, pod: Pod, argv: readonly string[]): Promise<void> {
+  const child = spawn("ip", ["netns", "exec", pod.name, ...argv], {
     env: { PATH: TOOL_PATH },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -67,6 +72,39 @@ export async function startServer(node: SandboxNode, pod: Pod, port: number, tag
       reject(new Error(`server in ${pod.name} exited with ${code}`));
     });
   });
+}
+
+const UDP_SERVER = `
+const dgram = require("dgram");
+const tag = process.argv[1];
+const sock = dgram.createSocket({ type: "udp6", ipv6Only: false });
+sock.on("message", (msg, rinfo) => sock.send("pong " + tag, rinfo.port, rinfo.address));
+sock.bind(Number(process.argv[2]), "::", () => console.log("ready"));
+`;
+
+/** Starts a UDP echo server in the pod (dual-stack) answering "pong TAG"; stopped at teardown. */
+export async function startUdpServer(node: SandboxNode, pod: Pod, port: number, tag = pod.label): Promise<void> {
+  await startProcess(node, pod, ["node", "-e", UDP_SERVER, tag, String(port)]);
+}
+
+const UDP_CLIENT = `
+const dgram = require("dgram");
+const [host, port, ms] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const sock = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
+const deadline = Date.now() + ms;
+sock.on("message", (m) => { process.stdout.write(m.toString()); process.exit(0); });
+const send = () => {
+  if (Date.now() > deadline) { process.stdout.write("ERR timeout"); process.exit(0); }
+  sock.send("ping", port, host, () => undefined);
+  setTimeout(send, 300);
+};
+send();
+`;
+
+/** Sends UDP datagrams from inside `from` until a reply arrives; returns it or "ERR timeout". */
+export async function udpQuery(from: Netns, host: string, port: number, patienceMs = 4000): Promise<string> {
+  const r = await execIn(from, ["node", "-e", UDP_CLIENT, host, String(port), String(patienceMs)], { check: false, timeoutMs: 30_000 });
+  return r.stdout.trim() || `ERR exit ${r.status}: ${r.stderr.trim()}`;
 }
 
 const CLIENT = `

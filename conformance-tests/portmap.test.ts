@@ -7,7 +7,7 @@ import { REFERENCE_BIN, type Impl } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { type TwinRun, expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type BinDir, addOutsideClient, connect, forwardingRules, privateBinDir, rulesOf, startServer } from "./portmap-helpers.js";
+import { type BinDir, addOutsideClient, connect, forwardingRules, privateBinDir, rulesOf, startServer, startUdpServer, udpQuery } from "./portmap-helpers.js";
 
 /**
  * portmap through libcni with the reference bridge + host-local below it. Side by side with
@@ -68,10 +68,13 @@ function conflist(node: SandboxNode, n: Names, opts: { version?: string; dual?: 
   };
 }
 
+const UDP_HOST_PORT = HOST_PORT + 10;
+const UDP_POD_PORT = 5353;
 const mappings = (outsideV4: string) => ({
   portMappings: [
     { hostPort: HOST_PORT, containerPort: POD_PORT, protocol: "tcp" },
     { hostPort: HOST_PORT + 1, containerPort: POD_PORT, protocol: "tcp", hostIP: outsideV4 },
+    { hostPort: UDP_HOST_PORT, containerPort: UDP_POD_PORT, protocol: "udp" },
   ],
 });
 
@@ -93,7 +96,13 @@ async function expectForwarded(node: SandboxNode, n: Names, a: Pod, b: Pod, outs
   }
   const got: string[] = [];
   for (const [what, from, host, port] of probes) got.push(`${what}: ${await connect(node, from, host, port)}`);
-  expect(got).toEqual(probes.map(([what]) => `${what}: pong a`));
+  const udp: [string, Pod | SandboxNode, string][] = [
+    ["udp outside -> node v4", outside.ns, outside.nodeV4],
+    ["udp node -> localhost", node, "127.0.0.1"],
+  ];
+  if (dual) udp.push(["udp outside -> node v6", outside.ns, outside.nodeV6]);
+  for (const [what, from, host] of udp) got.push(`${what}: ${await udpQuery(from, host, UDP_HOST_PORT)}`);
+  expect(got).toEqual([...probes, ...udp].map(([what]) => `${what}: pong a`));
 }
 
 async function expectNotForwarded(node: SandboxNode, outside: { ns: Pod; nodeV4: string }) {
@@ -123,6 +132,7 @@ describe("portmap (iptables) side by side with Debian's portmap", () => {
         expectOk(added, "ADD a with port mappings");
         expectOk(await node.cnitool("add", n.network, b), "ADD b without port mappings");
         await startServer(node, a, POD_PORT);
+        await startUdpServer(node, a, UDP_POD_PORT);
         await expectForwarded(node, n, a, b, outside, true);
         expect(rulesOf(await forwardingRules(node), a.containerId, chainName("DN-", n.network, a.containerId)).length).toBeGreaterThan(0);
         const deleted = await node.cnitool("del", n.network, a, { capArgs: mappings(outside.nodeV4) });
@@ -255,6 +265,7 @@ describe("portmap nftables backend (ours)", () => {
     expectOk(await node.cnitool("add", n.network, b, { capArgs: { portMappings: [{ hostPort: HOST_PORT + 5, containerPort: POD_PORT, protocol: "udp" }] } }));
     expectOk(await node.cnitool("check", n.network, a, { capArgs: mappings(outside.nodeV4) }), "CHECK (nftables)");
     await startServer(node, a, POD_PORT);
+    await startUdpServer(node, a, UDP_POD_PORT);
     await expectForwarded(node, n, a, b, outside, true);
     const before = await forwardingRules(node);
     // Everything that names a's address must carry a's ID as comment in a chain upstream's DEL
