@@ -192,6 +192,18 @@ describe("host-local: where ours deliberately differs", () => {
     expect(existsSync(sandbox().dataDir("empty-ours"))).toBe(false);
   });
 
+  it("a full range with an empty reservation file (crashed writer): Go is exhausted, ours reuses the address", async () => {
+    const dir = sandbox().dataDir("orphan");
+    const conf = { cniVersion: "0.4.0", name: "hl-orphan", ipam: { type: "host-local", dataDir: dir, ranges: [[{ subnet: "10.79.0.0/29" }]] } };
+    for (let i = 0; i < 5; i++) expect((await sandbox().run("reference", "ADD", conf, { containerId: `o${i}` })).status).toBe(0);
+    writeFileSync(join(dir, "hl-orphan", "10.79.0.4"), "");
+    const go = await sandbox().run("reference", "ADD", conf, { containerId: "late" });
+    expect(JSON.parse(go.stdout).msg).toBe("failed to allocate for range 0: no IP addresses available in range set: 10.79.0.1-10.79.0.6");
+    const ours = await sandbox().run("ours", "ADD", conf, { containerId: "late" });
+    expect(JSON.parse(ours.stdout).ips).toEqual([{ version: "4", address: "10.79.0.4/29", gateway: "10.79.0.1" }]);
+    expect((await sandbox().run("reference", "CHECK", conf, { containerId: "late" })).status).toBe(0);
+  });
+
   it("config errors are code 7 naming the field (Go: 999)", async () => {
     const conf = netConf("0.3.1", sandbox().dataDir("bad"));
     (conf.ipam.ranges[0]![0] as Record<string, unknown>).rangeStart = "10.77.5.1";

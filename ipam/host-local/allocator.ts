@@ -100,6 +100,16 @@ function allocateNext(
       return { ip: c.ip, range: c.range, fresh: true };
     }
   }
+  // Where upstream gives up, reuse an address whose file names nobody (a crashed writer's leftover).
+  for (const c of roundRobin(set, store.lastReserved(idx))) {
+    const name = formatIp(c.ip);
+    if (!store.isOrphan(name)) continue;
+    store.release(name);
+    if (store.reserve(c.ip, who.containerId, who.ifname)) {
+      store.setLastReserved(idx, c.ip);
+      return { ip: c.ip, range: c.range, fresh: true };
+    }
+  }
   throw allocFailure(`no IP addresses available in range set: ${setToString(set)}`);
 }
 

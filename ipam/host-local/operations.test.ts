@@ -78,6 +78,17 @@ describe("ADD", () => {
     );
   });
 
+  it("when the range is full, reuses a reservation file that names nobody (empty or garbage)", () => {
+    const c = conf(v4);
+    for (const id of ["a", "b", "c", "d", "e"]) addAddresses(c, who(id));
+    writeFileSync(join(store(), "10.0.0.4"), "");
+    writeFileSync(join(store(), "10.0.0.5"), "not an id");
+    expect(ips(addAddresses(c, who("f")))).toEqual(["10.0.0.4/29"]);
+    expect(ips(addAddresses(c, who("g")))).toEqual(["10.0.0.5/29"]);
+    expect(file("10.0.0.4")).toBe("f\r\neth0");
+    expect(cniErrorOf(() => addAddresses(c, who("h"))).message).toMatch(/no IP addresses available/);
+  });
+
   it("honours requested addresses, idempotently, with upstream's errors", () => {
     const c = conf(v4, { runtimeConfig: { ips: ["10.0.0.5"] } });
     expect(ips(addAddresses(c, who("a")))).toEqual(["10.0.0.5/29"]);

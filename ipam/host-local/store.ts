@@ -196,6 +196,19 @@ export class LockedStore {
     return { exact, legacy };
   }
 
+  /**
+   * A reservation file that names nobody (empty, whitespace or garbage): every writer fills its
+   * file before it releases the lock, so under the lock such a file is a crash leftover.
+   */
+  isOrphan(name: string): boolean {
+    if (this.owner(name) !== undefined) return false;
+    try {
+      return statSync(join(this.dir, name)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
   /** Whether the attachment (or its container, in legacy format) holds anything; stops at the first match. */
   holdsAny(containerId: string, ifname: string): boolean {
     return this.reservations().some((r) => {
