@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
+import { TEST_BIN, buildTestBin, chainPoints } from "./lib/faults-campaign.js";
 import { formatLoad, runLoad } from "./lib/faults-load.js";
 import { requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
@@ -44,4 +45,16 @@ describe("load", () => {
       expect(r.leaks).toEqual([]);
     },
   );
+
+  it(`flannel chain under crashes: ${PODS} pods x ${ROUNDS} rounds, a quarter of all ADDs and DELs SIGKILLed, DEL retried`, { timeout: 600_000 }, async () => {
+    buildTestBin();
+    const points = await chainPoints("flannel");
+    const node = await sandbox.node({ cniPath: [TEST_BIN] });
+    const r = await runLoad(node, { kind: "flannel", pods: PODS, rounds: ROUNDS, networks: 1, chaos: { add: points.ADD, del: points.DEL, rate: 0.25, seed: 7 } });
+    console.log(formatLoad(r));
+    expect(r.killed).toBeGreaterThan(0);
+    expect(r.failures).toEqual([]);
+    expect(r.duplicates).toEqual([]);
+    expect(r.leaks).toEqual([]);
+  });
 });

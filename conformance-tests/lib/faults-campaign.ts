@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { type ChainKind, setupChain } from "./faults-chains.js";
-import { type FaultFigures, FaultLab, type Recovery, type TrialResult, summarize } from "./faults-trials.js";
+import { type FaultFigures, FaultLab, type FaultPoint, type Recovery, type TrialResult, summarize } from "./faults-trials.js";
 import { REPO_ROOT } from "./paths.js";
 import { type SandboxNode, createNode } from "./sandbox.js";
 
@@ -127,4 +127,13 @@ export async function runColdCampaign(kind: ChainKind, recoveries: "alternate" |
     }
   }
   return { chain: kind, points: { ADD: points.length, DEL: 0 }, ...summarize(results), finalLeaks, finalDuplicates, ms: Date.now() - started };
+}
+
+/** The fault points of one warm ADD and DEL of a chain (enumerated on a fresh test-build node). */
+export async function chainPoints(kind: ChainKind): Promise<Record<"ADD" | "DEL", FaultPoint[]>> {
+  return onFreshNode(async (node) => {
+    const lab = new FaultLab(node, setupChain(node, kind));
+    await lab.addPods(1);
+    return lab.enumerate();
+  });
 }

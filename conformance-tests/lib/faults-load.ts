@@ -1,6 +1,6 @@
 import { type Chain, type ChainKind, podCapArgs, setupChain } from "./faults-chains.js";
 import { type LiveAttachment, auditNode } from "./faults-leaks.js";
-import { resultIps } from "./faults-trials.js";
+import { type FaultPoint, resultIps } from "./faults-trials.js";
 import { deleteNetns } from "./netns.js";
 import type { Pod, SandboxNode } from "./sandbox.js";
 
@@ -17,6 +17,11 @@ export interface LoadOptions {
    * holds one IPv4 gateway subnet, as upstream) and split its range, each with its own store.
    */
   networks: 1 | 2;
+  /**
+   * Crashes under load (the node must use the test build): this share of the ADDs and of the DELs
+   * is SIGKILLed at a point drawn from the lists; the runtime then retries DEL until it succeeds.
+   */
+  chaos?: { add: FaultPoint[]; del: FaultPoint[]; rate: number; seed: number };
 }
 
 export interface LoadRound {
@@ -37,6 +42,9 @@ export interface LoadResult {
   opts: LoadOptions;
   rounds: LoadRound[];
   failures: string[];
+  /** Operations killed on purpose (chaos), and DEL retries they needed. */
+  killed: number;
+  retries: number;
   leaks: string[];
   duplicates: string[];
   ms: number;
@@ -66,18 +74,37 @@ export async function runLoad(node: SandboxNode, opts: LoadOptions): Promise<Loa
   for (let i = 0; i < opts.pods; i++) pods.push(await node.addPod(`l${String(i).padStart(4, "0")}`));
   const chainOf = (i: number): Chain => chains[i % chains.length]!;
   const idPrefix = `cts-${node.token}-`;
-  const result: LoadResult = { opts, rounds: [], failures: [], leaks: [], duplicates: [], ms: 0 };
+  const result: LoadResult = { opts, rounds: [], failures: [], killed: 0, retries: 0, leaks: [], duplicates: [], ms: 0 };
+  let rand = opts.chaos?.seed ?? 1;
+  const next = (): number => ((rand = (rand * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const pick = (points: FaultPoint[] | undefined): FaultPoint | undefined =>
+    points && points.length > 0 && next() < (opts.chaos?.rate ?? 0) ? points[Math.floor(next() * points.length)] : undefined;
+  const faultEnv = (p: FaultPoint | undefined, pod: Pod, what: string): Record<string, string> =>
+    p ? { CNI_TS_FAULT: p.name, CNI_TS_FAULT_NTH: String(p.nth), CNI_TS_FAULT_LOG: `${node.workDir}/chaos-${pod.label}-${what}.log` } : {};
+  /** The runtime's answer to a failed operation: DEL with the same arguments until it succeeds. */
+  const retryDel = async (pod: Pod, i: number, round: number): Promise<void> => {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      result.retries++;
+      const o = await node.cnitool("del", chainOf(i).network, pod, { capArgs: podCapArgs(32000 + i) });
+      if (o.ok) return;
+      if (attempt === 3) result.failures.push(`round ${round} DEL retry of ${pod.containerId}: ${o.stderr.trim().slice(0, 300)}`);
+    }
+  };
   for (let round = 1; round <= opts.rounds; round++) {
     const live: LiveAttachment[] = [];
     const addTimes: number[] = [];
     const t0 = Date.now();
     await Promise.all(
       pods.map(async (pod, i) => {
+        const fault = pick(opts.chaos?.add);
         const s = Date.now();
-        const o = await node.cnitool("add", chainOf(i).network, pod, { capArgs: podCapArgs(32000 + i) });
+        const o = await node.cnitool("add", chainOf(i).network, pod, { capArgs: podCapArgs(32000 + i), env: faultEnv(fault, pod, `add${round}`) });
         addTimes.push(Date.now() - s);
         if (o.ok) live.push({ containerId: pod.containerId, ifname: "eth0", ips: resultIps(o.json), network: chainOf(i).network });
-        else result.failures.push(`round ${round} ADD ${pod.containerId}: ${o.stderr.trim().slice(0, 300)}`);
+        else if (fault) {
+          result.killed++;
+          await retryDel(pod, i, round);
+        } else result.failures.push(`round ${round} ADD ${pod.containerId}: ${o.stderr.trim().slice(0, 300)}`);
       }),
     );
     const addMs = Date.now() - t0;
@@ -88,10 +115,15 @@ export async function runLoad(node: SandboxNode, opts: LoadOptions): Promise<Loa
     const t1 = Date.now();
     await Promise.all(
       pods.map(async (pod, i) => {
+        const fault = live.some((a) => a.containerId === pod.containerId) ? pick(opts.chaos?.del) : undefined;
         const s = Date.now();
-        const o = await node.cnitool("del", chainOf(i).network, pod, { capArgs: podCapArgs(32000 + i) });
+        const o = await node.cnitool("del", chainOf(i).network, pod, { capArgs: podCapArgs(32000 + i), env: faultEnv(fault, pod, `del${round}`) });
         delTimes.push(Date.now() - s);
-        if (!o.ok) result.failures.push(`round ${round} DEL ${pod.containerId}: ${o.stderr.trim().slice(0, 300)}`);
+        if (o.ok) return;
+        if (fault) {
+          result.killed++;
+          await retryDel(pod, i, round);
+        } else result.failures.push(`round ${round} DEL ${pod.containerId}: ${o.stderr.trim().slice(0, 300)}`);
       }),
     );
     const delMs = Date.now() - t1;
@@ -105,7 +137,8 @@ export async function runLoad(node: SandboxNode, opts: LoadOptions): Promise<Loa
 }
 
 export function formatLoad(r: LoadResult): string {
-  const head = `${r.opts.kind} chain, ${r.opts.networks} network(s), ${r.opts.pods} pods x ${r.opts.rounds} rounds`;
+  const chaos = r.opts.chaos ? `, ${Math.round(r.opts.chaos.rate * 100)}% of operations SIGKILLed at a random point (${r.killed} kills, ${r.retries} DEL retries)` : "";
+  const head = `${r.opts.kind} chain, ${r.opts.networks} network(s), ${r.opts.pods} pods x ${r.opts.rounds} rounds${chaos}`;
   const rows = r.rounds.map(
     (x) =>
       `  round ${x.round}: ADD all ${x.addMs} ms (p50 ${x.addLatency.p50}, p95 ${x.addLatency.p95}, max ${x.addLatency.max}), ` +

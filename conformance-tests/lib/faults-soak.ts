@@ -3,11 +3,20 @@
  * sandboxed nodes; prints the figures and exits non-zero on any leak, duplicate, failure or crash.
  *   --quick   CI size (< 90 s): every fault point once, 12 pods x 2 rounds, 2,000 + 100 inputs
  *   (full)    every point x both recoveries x 2, plus every point of a node's first ADD x both recoveries,
- *             100 pods x 5 rounds (two scenarios), 10,000 + 500 inputs
+ *             100 pods x 5 rounds (two scenarios) + 2 rounds with 20% of operations SIGKILLed,
+ *             10,000 + 500 inputs
  */
 import { execFileSync } from "node:child_process";
 import { ensureCnitool } from "./cnitool-build.js";
-import { TEST_BIN, buildTestBin, type CampaignResult, describeCampaign, runColdCampaign, runFaultCampaign } from "./faults-campaign.js";
+import {
+  TEST_BIN,
+  buildTestBin,
+  type CampaignResult,
+  chainPoints,
+  describeCampaign,
+  runColdCampaign,
+  runFaultCampaign,
+} from "./faults-campaign.js";
 import type { ChainKind } from "./faults-chains.js";
 import { describeFailures, runFuzzSession } from "./faults-fuzz-session.js";
 import { landedPlugins } from "./faults-landed.js";
@@ -18,20 +27,20 @@ import { type SandboxNode, createNode } from "./sandbox.js";
 interface Plan {
   name: string;
   faults: { recoveries: "alternate" | "both"; repeat: number; cold: boolean };
-  load: { pods: number; rounds: number; twoNetworks: boolean };
+  load: { pods: number; rounds: number; twoNetworks: boolean; chaosRounds: number };
   fuzz: { inproc: number; exec: number };
 }
 
 const QUICK: Plan = {
   name: "quick",
   faults: { recoveries: "alternate", repeat: 1, cold: false },
-  load: { pods: 12, rounds: 2, twoNetworks: false },
+  load: { pods: 12, rounds: 2, twoNetworks: false, chaosRounds: 0 },
   fuzz: { inproc: 2000, exec: 100 },
 };
 const FULL: Plan = {
   name: "full",
   faults: { recoveries: "both", repeat: 2, cold: true },
-  load: { pods: 100, rounds: 5, twoNetworks: true },
+  load: { pods: 100, rounds: 5, twoNetworks: true, chaosRounds: 2 },
   fuzz: { inproc: 10_000, exec: 500 },
 };
 
@@ -101,6 +110,15 @@ async function main(): Promise<number> {
   loads.push(await withNode({}, (node) => runLoad(node, { kind: "flannel", pods: plan.load.pods, rounds: plan.load.rounds, networks: 1 })));
   if (plan.load.twoNetworks) {
     loads.push(await withNode({}, (node) => runLoad(node, { kind: "bridge", pods: plan.load.pods, rounds: plan.load.rounds, networks: 2 })));
+  }
+  if (plan.load.chaosRounds > 0) {
+    const points = await chainPoints("flannel");
+    const chaos = { add: points.ADD, del: points.DEL, rate: 0.2, seed };
+    loads.push(
+      await withNode({ cniPath: [TEST_BIN] }, (node) =>
+        runLoad(node, { kind: "flannel", pods: plan.load.pods, rounds: plan.load.chaosRounds, networks: 1, chaos }),
+      ),
+    );
   }
   const loadFailures = loads.reduce((n, l) => n + l.failures.length, 0);
   const loadLeaks = loads.reduce((n, l) => n + l.leaks.length, 0);
