@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { contains, hostAddress } from "./lib/cluster-addressing.js";
 import { linkNamed, nodeView, reservations } from "./lib/cluster-inspect.js";
 import { addPod, nodeByName } from "./lib/cluster-pods.js";
@@ -24,11 +24,15 @@ describe("podman (CNI backend) on a flannel node", () => {
   let remote: PodState;
   let rootBefore: RootSnapshot;
   let firewallBefore: string[];
+  let etcCniBefore: string[];
+  let sharedBefore: string[];
 
   beforeAll(async () => {
     await ensurePodmanPackages();
     const cnitool = await ensureCnitool();
     rootBefore = await rootSnapshot();
+    etcCniBefore = listing("/etc/cni/net.d");
+    sharedBefore = ["/var/lib/containers", "/run/libpod"].filter((d) => existsSync(d));
     state = await createCluster({ backend: "vxlan", pluginDir: OURS_BIN, cnitool });
     node1 = nodeByName(state, "node1");
     remote = await addPod(state, "node2", "remote");
@@ -101,9 +105,18 @@ describe("podman (CNI backend) on a flannel node", () => {
   it("the machine's root network namespace gained no link or route and kept its forwarding sysctls", async () => {
     expect(rootChanges(rootBefore, await rootSnapshot())).toEqual([]);
   });
+
+  it("podman's private configuration kept it out of /etc/cni, /var/lib/containers and /run/libpod", () => {
+    expect(listing("/etc/cni/net.d")).toEqual(etcCniBefore);
+    expect(["/var/lib/containers", "/run/libpod"].filter((d) => existsSync(d) && !sharedBefore.includes(d))).toEqual([]);
+  });
 });
 
 /** The nat table's frame and portmap's shared chains (CNI-HOSTPORT-*), which upstream also keeps. */
 function isSharedPortmapLine(line: string): boolean {
   return /^(\*nat|COMMIT|:[A-Z]+ ACCEPT)$/.test(line) || (line.includes("CNI-HOSTPORT-") && !line.includes("CNI-DN-"));
+}
+
+function listing(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
 }

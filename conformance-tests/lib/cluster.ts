@@ -67,7 +67,7 @@ export function nodeSubnetOf(state: ClusterState, node: NodeState): Cidr {
 export async function createCluster(opts: ClusterOptions): Promise<ClusterState> {
   const cluster = parseClusterCidr(opts.clusterCidr ?? "10.244.0.0/16");
   const nodeCount = opts.nodes ?? 2;
-  if (nodeCount < 1 || nodeCount >= subnetCount(cluster)) throw new Error(`cannot make ${nodeCount} nodes in ${formatCidr(cluster)}`);
+  if (nodeCount < 2 || nodeCount >= subnetCount(cluster)) throw new Error(`cannot make ${nodeCount} nodes in ${formatCidr(cluster)}`);
   const id = randomBytes(4).toString("hex");
   const underlay = underlayFor(id);
   if (contains(cluster, hostAddress(underlay, 0)) || contains(underlay, hostAddress(cluster, 0))) {
