@@ -88,6 +88,21 @@ describe("podman (CNI backend) on a flannel node", () => {
     expect(held).toEqual([a1, await podman.address("c2"), await podman.address("web")].sort());
   });
 
+  it("a container that exits by itself is released by conmon's cleanup (a DEL with a minimal environment)", async () => {
+    await podman.run("short", { command: ["/bin/true"] });
+    await podman.podman(["wait", "short"]);
+    // conmon runs `podman container cleanup` after the exit; give it a bounded moment.
+    const deadline = Date.now() + 15_000;
+    let held = reservations(await nodeView(node1));
+    while (held.length > 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      held = reservations(await nodeView(node1));
+    }
+    expect(held).toHaveLength(3); // c1, c2, web: the exited container's address is free again
+    expect((await nodeView(node1)).flannelFiles).toHaveLength(3);
+    await podman.podman(["rm", "short"]);
+  });
+
   it("podman rm releases the addresses, veths, saved configs, libcni cache and netns", async () => {
     await podman.podman(["rm", "-f", "-t", "0", "c1", "c2", "web"]);
     const view = await nodeView(node1);
