@@ -9,7 +9,7 @@ import { CHAINS, cnitoolJob, setUpChains } from "./chains.js";
 import { type Side, coldRun, concurrentRun, emptyMeasurements, memoryRun, sequentialRound, tracedRun } from "./measure.js";
 import { type BenchOptions, USAGE, UsageError, parseOptions } from "./options.js";
 import { type Meta, buildReport, renderMarkdown, renderText } from "./report.js";
-import { ensureFloor, ensureTimer, runBatch, setRealtime } from "./timer.js";
+import { abortBatches, ensureFloor, ensureTimer, runBatch, setRealtime, wasAborted } from "./timer.js";
 import { formatImportCosts, measureImportCosts } from "./import-cost.js";
 import { formatBreakdown } from "./trace-log.js";
 
@@ -97,15 +97,17 @@ async function bench(opts: BenchOptions): Promise<void> {
   const podCount = Math.max(0, ...opts.concurrency);
   const token = newToken();
   const nodes: SandboxNode[] = [];
-  let tornDown = false;
-  const teardown = async (): Promise<void> => {
-    if (tornDown) return;
-    tornDown = true;
-    for (const n of nodes) await n.teardown().catch((e: Error) => log(`teardown: ${e.message}`));
-  };
+  let tornDown: Promise<void> | undefined;
+  // One teardown, whoever asks first (the signal handler waits for the one already running).
+  const teardown = (): Promise<void> =>
+    (tornDown ??= (async () => {
+      for (const n of nodes) await n.teardown().catch((e: Error) => log(`teardown: ${e.message}`));
+    })());
   const onSignal = (sig: string): void => {
-    log(`${sig}: cleaning up`);
-    void teardown().finally(() => process.exit(130));
+    log(`${sig}: stopping the running batch, then cleaning up`);
+    void abortBatches()
+      .then(teardown)
+      .finally(() => process.exit(130));
   };
   process.once("SIGINT", () => onSignal("SIGINT"));
   process.once("SIGTERM", () => onSignal("SIGTERM"));
@@ -170,6 +172,12 @@ async function bench(opts: BenchOptions): Promise<void> {
     writeOut(opts.markdown, renderMarkdown(report, extra));
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // Speed is never asserted; a call of ours that failed is (the figures would compare nothing).
+  const ourFailures = m.failures.filter((f) => f.startsWith("ours "));
+  if (ourFailures.length > 0) {
+    log(`FAILED: ${ourFailures.length} kind(s) of our calls failed (listed above)`);
+    process.exitCode = 1;
+  }
 }
 
 /** The traced flannel-chain ADD through libcni with the median wall time. */
@@ -194,6 +202,8 @@ try {
     if (e.message) process.stderr.write(`bench: ${e.message}\n`);
     process.stderr.write(`${USAGE}\n`);
     process.exitCode = 2;
+  } else if (wasAborted()) {
+    process.exitCode = 130;
   } else {
     process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
     process.exitCode = 1;

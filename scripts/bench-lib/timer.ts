@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -124,7 +125,7 @@ export async function runBatch(node: SandboxNode, jobs: readonly Job[], concurre
     })),
   });
   const argv = realtimePriority === undefined ? [TIMER] : ["chrt", "-f", String(realtimePriority), TIMER];
-  const r = await node.exec(argv, { input, timeoutMs: 600_000, check: false });
+  const r = await runInGroup(["ip", "netns", "exec", node.name, ...argv], input);
   if (r.status !== 0) throw new Error(`bench timer failed (exit ${r.status}): ${r.stderr.trim()}`);
   const raw = JSON.parse(r.stdout) as { wallNs: number; results: RawOutcome[] };
   return {
@@ -139,4 +140,54 @@ export async function runBatch(node: SandboxNode, jobs: readonly Job[], concurre
       error: o.error,
     })),
   };
+}
+
+/** Timer process groups still running (the timer and every plugin it started share one group). */
+const running = new Set<ChildProcess>();
+
+/** Runs argv as the leader of a new process group, so abortBatches() can stop it with all its children. */
+function runInGroup(argv: string[], input: string): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: TOOL_PATH, LC_ALL: "C" }, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    running.add(child);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", (e) => {
+      running.delete(child);
+      reject(new Error(`cannot start ${argv[0]}: ${e.message}`));
+    });
+    child.on("close", (code, signal) => {
+      running.delete(child);
+      resolvePromise({ status: code ?? 128, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() + (signal ? ` (signal ${signal})` : "") });
+    });
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * Kills every running batch with the processes it started (Ctrl-C): none may still write into a
+ * sandbox while it is being removed. Resolves once each group leader has exited.
+ */
+let aborted = false;
+export function wasAborted(): boolean {
+  return aborted;
+}
+
+export async function abortBatches(): Promise<void> {
+  aborted = true;
+  const waits = [...running].map(
+    (child) =>
+      new Promise<void>((done) => {
+        child.once("close", () => done());
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          done(); // already gone
+        }
+      }),
+  );
+  await Promise.all(waits);
 }
