@@ -11,6 +11,7 @@ import {
   routes,
   sysctls,
 } from "./observe.js";
+import { settleLinks } from "./link-settle.js";
 import type { Netns } from "./netns.js";
 import type { SandboxNode } from "./sandbox.js";
 
@@ -42,13 +43,7 @@ export interface SandboxState {
 // Stable, user-visible link attributes worth comparing (timers, ids and counters are not).
 const BRIDGE_KEYS = ["forward_delay", "hello_time", "max_age", "ageing_time", "stp_state", "priority", "vlan_filtering", "vlan_protocol", "mcast_snooping"];
 const PORT_KEYS = ["state", "priority", "cost", "hairpin", "guard", "root_block", "fastleave", "learning", "flood", "proxy_arp", "proxy_arp_wifi", "mcast_flood", "isolated", "neigh_suppress"];
-const LINK_KEYS = ["flags", "mtu", "master", "promiscuity", "link_type", "txqlen", "qdisc", "inet6_addr_gen_mode"];
-/**
- * Carrier-derived state (operstate, LOWER_UP/NO-CARRIER, a route's "linkdown") is published by
- * the kernel's linkwatch up to a second after the change, so two runs of the same plugin differ
- * depending on timing. Compared: the admin state (UP) and the ports, which determine carrier.
- */
-const ASYNC_FLAGS = new Set(["LOWER_UP", "NO-CARRIER", "DORMANT"]);
+const LINK_KEYS = ["flags", "mtu", "operstate", "master", "promiscuity", "link_type", "txqlen", "qdisc", "inet6_addr_gen_mode"];
 /**
  * IPv6 link-local addresses (and their fe80 routes) appear when addrconf gets to the link, some
  * time after it came up, so they are timing too. Compared instead: the link's inet6_addr_gen_mode
@@ -57,6 +52,7 @@ const ASYNC_FLAGS = new Set(["LOWER_UP", "NO-CARRIER", "DORMANT"]);
 const isLinkLocal6 = (addr: string): boolean => addr.toLowerCase().startsWith("fe80:");
 
 export async function captureState(node: SandboxNode, opts: { firewall?: boolean } = {}): Promise<SandboxState> {
+  await settleLinks([node, ...node.pods]);
   const podStates: [string, NsState][] = [];
   const nodeLinks = await links(node);
   const roles = new Map<number, string>();
@@ -107,7 +103,6 @@ async function captureNs(ns: Netns, nsLinks: LinkInfo[], roles: Map<number, stri
   for (const l of nsLinks) {
     const entry: Record<string, unknown> = { kind: l.linkinfo?.info_kind ?? null };
     for (const k of LINK_KEYS) if (l[k] !== undefined) entry[k] = k === "master" ? nameOf(l.master) : l[k];
-    entry.flags = l.flags.filter((f) => !ASYNC_FLAGS.has(f));
     if (l.address !== undefined) entry.address = l.link_type === "ether" ? "<mac>" : l.address;
     if (l.linkinfo?.info_kind === "bridge") entry.bridge = pick(l.linkinfo.info_data, BRIDGE_KEYS);
     if (l.linkinfo?.info_slave_kind) entry.port = { kind: l.linkinfo.info_slave_kind, ...pick(l.linkinfo.info_slave_data, PORT_KEYS) };
@@ -150,8 +145,7 @@ export function routeLine(r: RouteEntry, nameOf: (n: string | undefined) => stri
   if (r.metric !== undefined) parts.push(`metric ${r.metric}`);
   if (typeof r.mtu === "number") parts.push(`mtu ${r.mtu}`);
   if (typeof r.advmss === "number") parts.push(`advmss ${r.advmss}`);
-  const flags = (r.flags ?? []).filter((f) => f !== "linkdown");
-  if (flags.length > 0) parts.push(flags.join(" "));
+  if (r.flags && r.flags.length > 0) parts.push(r.flags.join(" "));
   return parts.join(" ");
 }
 
