@@ -45,6 +45,8 @@ export interface Measurements {
   /** An empty program compiled like ours (the runtime's start-up floor), run beside our VERSION. */
   floor: Sample[];
   failures: string[];
+  /** How many of our calls failed (all kinds, beyond the listed first ones). */
+  oursFailed: number;
 }
 
 export interface Side {
@@ -73,6 +75,7 @@ export function emptyMeasurements(): Measurements {
     traced: [],
     floor: [],
     failures: [],
+    oursFailed: 0,
   };
 }
 
@@ -80,6 +83,7 @@ const MAX_FAILURES = 12;
 
 function noteFailure(m: Measurements, what: string, o: JobOutcome): void {
   if (o.status === 0) return;
+  if (what.startsWith("ours ")) m.oursFailed++;
   const text = (o.error || o.stderr.trim() || o.stdout.trim() || `exit ${o.status}`).split("\n").slice(0, 3).join(" | ");
   const line = `${what}: ${text}`;
   if (m.failures.length < MAX_FAILURES && !m.failures.includes(line)) m.failures.push(line);
