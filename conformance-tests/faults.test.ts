@@ -22,11 +22,12 @@ const CHAINS: ChainKind[] = ["flannel", "bridge"];
 
 describe("crash safety", () => {
   for (const kind of CHAINS) {
-    it(`${kind} chain: SIGKILL at every point of ADD and DEL, then DEL retry or GC, leaves nothing`, { timeout: 600_000 }, async () => {
+    it(`${kind} chain: SIGKILL at every point of ADD, DEL and GC, then DEL retry or GC, leaves nothing`, { timeout: 600_000 }, async () => {
       const node = await sandbox.node({ cniPath: [TEST_BIN] });
       const r = await runFaultCampaign(node, kind, { recoveries: "alternate", repeat: 1, bystanders: 2, afterwards: 5 });
       expect(r.points.ADD, "the ADD passed no fault point: is dist/test-bin a test build?").toBeGreaterThan(3);
       expect(r.points.DEL).toBeGreaterThan(3);
+      expect(r.points.GC).toBeGreaterThan(3);
       expect(r.reached, "most kills must happen (a point the chain no longer passes is a stale enumeration)").toBeGreaterThan(r.trials * 0.8);
       expect(r.leaks + r.finalLeaks.length, describeCampaign(r)).toBe(0);
       expect(r.duplicates + r.finalDuplicates.length, describeCampaign(r)).toBe(0);

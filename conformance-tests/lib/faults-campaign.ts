@@ -28,7 +28,7 @@ export interface CampaignOptions {
 
 export interface CampaignResult extends FaultFigures {
   chain: ChainKind;
-  points: { ADD: number; DEL: number };
+  points: { ADD: number; DEL: number; GC?: number };
   /** Problems found after the trials: the fresh pods, then the final delete-everything audit. */
   finalLeaks: string[];
   finalDuplicates: string[];
@@ -37,7 +37,8 @@ export interface CampaignResult extends FaultFigures {
 
 /**
  * Kills the chain at every point of ADD and DEL (the node must use TEST_BIN as CNI_PATH), recovers
- * as a runtime would, audits after each trial, then adds fresh pods and finally deletes everything.
+ * as a runtime would, audits after each trial; then kills GC at each of its points while it reclaims
+ * a pod whose DEL never came; then adds fresh pods and finally deletes everything.
  */
 export async function runFaultCampaign(node: SandboxNode, kind: ChainKind, opts: CampaignOptions): Promise<CampaignResult> {
   const started = Date.now();
@@ -54,6 +55,10 @@ export async function runFaultCampaign(node: SandboxNode, kind: ChainKind, opts:
       }
     }
   }
+  const gcPoints = await lab.enumerateGc();
+  for (let pass = 0; pass < opts.repeat; pass++) {
+    for (const point of gcPoints) results.push(await lab.gcTrial(point));
+  }
   const fresh = await lab.addPods(opts.afterwards);
   const afterAdd = await lab.newLeaks();
   const finalLeaks = [...afterAdd.leaks];
@@ -68,7 +73,7 @@ export async function runFaultCampaign(node: SandboxNode, kind: ChainKind, opts:
   for (const pod of [...bystanders, ...fresh]) await lab.removeSandbox(pod);
   return {
     chain: kind,
-    points: { ADD: points.ADD.length, DEL: points.DEL.length },
+    points: { ADD: points.ADD.length, DEL: points.DEL.length, GC: gcPoints.length },
     ...summarize(results),
     finalLeaks,
     finalDuplicates,

@@ -96,7 +96,8 @@ async function main(): Promise<number> {
   say(`FAULT TRIALS: ${trials} trials (${campaigns.reduce((n, c) => n + c.reached, 0)} killed at their point), leaks found ${leaks}, duplicates found ${dups}`);
   for (const c of campaigns) {
     const cold = c.points.DEL === 0 ? " (first ADD on a fresh node, one node per trial)" : "";
-    say(`  ${c.chain} chain${cold}: ${c.points.ADD} ADD points + ${c.points.DEL} DEL points, ${c.trials} trials in ${(c.ms / 1000).toFixed(1)} s`);
+    const gc = c.points.GC ? ` + ${c.points.GC} GC points` : "";
+    say(`  ${c.chain} chain${cold}: ${c.points.ADD} ADD points + ${c.points.DEL} DEL points${gc}, ${c.trials} trials in ${(c.ms / 1000).toFixed(1)} s`);
     const byCount = new Map<number, string[]>();
     for (const [k, n] of Object.entries(c.perPoint)) byCount.set(n, [...(byCount.get(n) ?? []), k.replace(`${c.chain} `, "")]);
     for (const [n, ks] of byCount) say(`    ${n} trial(s) each at: ${ks.join(", ")}`);

@@ -13,7 +13,7 @@ import type { Pod, SandboxNode } from "./sandbox.js";
  *   recovery "gc":  the runtime gives up on the pod, removes its namespace and later runs GC
  *                   (cniVersion 1.1.0, invoked directly) with the attachments still valid.
  */
-export type FaultVerb = "ADD" | "DEL";
+export type FaultVerb = "ADD" | "DEL" | "GC";
 export type Recovery = "del" | "gc";
 
 export interface FaultPoint {
@@ -100,12 +100,13 @@ export class FaultLab {
   }
 
   /** GC for every plugin of the list, as a 1.1.0 runtime sends it, keeping the live attachments. */
-  async gc(): Promise<string[]> {
+  async gc(point?: FaultPoint, log?: string): Promise<string[]> {
+    const env = this.faultEnv(point, log ?? (point ? this.scratchLog() : undefined));
     const failures: string[] = [];
     const valid = this.live.filter((a) => a.network === this.chain.network).map((a) => ({ containerID: a.containerId, ifname: a.ifname }));
     for (const plugin of this.chain.plugins) {
       const conf = { cniVersion: "1.1.0", name: this.chain.network, ...plugin, "cni.dev/valid-attachments": valid };
-      const o = await this.node.invoke(String(plugin.type), "GC", conf, null);
+      const o = await this.node.invoke(String(plugin.type), "GC", conf, null, { env });
       if (!o.ok) failures.push(`GC of ${String(plugin.type)} failed: ${o.stdout.trim()} ${o.stderr.trim()}`.slice(0, 400));
     }
     return failures;
@@ -134,7 +135,7 @@ export class FaultLab {
   }
 
   /** The points one ADD and one DEL pass, in order (with the pass number of repeated names). */
-  async enumerate(): Promise<Record<FaultVerb, FaultPoint[]>> {
+  async enumerate(): Promise<Record<"ADD" | "DEL", FaultPoint[]>> {
     const pod = await this.newPod();
     const addLog = this.scratchLog();
     const a = await this.add(pod, undefined, addLog);
@@ -144,6 +145,37 @@ export class FaultLab {
     if (!d.ok) throw new Error(`DEL without a fault failed: ${d.stderr}`);
     await this.removeSandbox(pod);
     return { ADD: readPoints(addLog), DEL: readPoints(delLog) };
+  }
+
+  /** The points one GC of the list passes while it reclaims a pod whose DEL never came. */
+  async enumerateGc(): Promise<FaultPoint[]> {
+    const pod = await this.newPod();
+    const a = await this.add(pod);
+    if (!a.ok) throw new Error(`ADD without a fault failed: ${a.stderr}`);
+    this.forget(pod);
+    await this.removeSandbox(pod);
+    const log = this.scratchLog();
+    const failures = await this.gc(undefined, log);
+    if (failures.length > 0) throw new Error(failures.join("\n"));
+    return readPoints(log);
+  }
+
+  /**
+   * A GC trial: a pod's DEL never came (its sandbox is gone), GC is killed at `point` while
+   * reclaiming it, and the runtime's next GC must finish the job.
+   */
+  async gcTrial(point: FaultPoint): Promise<TrialResult> {
+    const started = Date.now();
+    const pod = await this.newPod();
+    const problems: string[] = [];
+    const a = await this.add(pod);
+    if (!a.ok) problems.push(`ADD before the GC fault failed: ${a.stderr.trim().slice(0, 300)}`);
+    this.forget(pod);
+    await this.removeSandbox(pod);
+    const killed = await this.gc(point);
+    problems.push(...(await this.gc()));
+    const audit = await this.newLeaks();
+    return this.result("GC", point, "gc", killed.length > 0, [...problems, ...audit.leaks], audit.duplicates, started);
   }
 
   /** One trial: fault at `point` during `verb`, then `recovery`, then the audit. */
