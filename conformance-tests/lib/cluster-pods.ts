@@ -48,7 +48,9 @@ export async function addPod(state: ClusterState, nodeName: string, name: string
   state.pods.push(pod);
   saveState(state);
   await cnitool(state, pod, "add", LOOPBACK_NETWORK);
+  const started = performance.now();
   const out = await cnitool(state, pod, "add", state.networkName);
+  pod.addMs = Math.round(performance.now() - started);
   pod.address = podAddressFromResult(out.stdout, netnsPath(pod.netns));
   saveState(state);
   return pod;

@@ -30,6 +30,8 @@ export interface PodState {
   netns: string;
   containerId: string;
   address?: string;
+  /** How long the cluster network's ADD took through libcni (cnitool process included), ms. */
+  addMs?: number;
 }
 
 export interface ClusterState {
