@@ -17,6 +17,11 @@ export async function ping(from: Netns, address: string, opts: { count?: number;
   return { ok: r.status === 0, output: (r.stdout + r.stderr).trim() };
 }
 
+/** Whether `from` reaches `address` (CIDR or plain address) with one ping. */
+export async function connectivity(from: Netns, address: string): Promise<boolean> {
+  return (await ping(from, stripPrefix(address))).ok;
+}
+
 /** Throws with ping's output unless `from` reaches `address` (address without prefix length). */
 export async function expectReachable(from: Netns, address: string): Promise<void> {
   const r = await ping(from, stripPrefix(address));

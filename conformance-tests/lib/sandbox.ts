@@ -247,6 +247,9 @@ function readRootSysctls(): Record<string, string> {
 
 /** Creates a sandboxed node: netns `cts-<pid>-<n><rand>`, temp dir with net.d, data, cache, work, bin. */
 export async function createNode(opts: NodeOptions = {}): Promise<SandboxNode> {
+  if (process.getuid?.() !== 0) {
+    throw new Error("conformance tests create network namespaces and need root: run them as root (scripts/test does)");
+  }
   const impl = opts.impl ?? "ours";
   const token = opts.token ?? newToken();
   const name = `cts-${process.pid}-${++nodeCounter}${randomBytes(3).toString("hex")}`;
