@@ -89,8 +89,9 @@ export async function startUdpServer(node: SandboxNode, pod: Pod, port: number, 
 
 const UDP_CLIENT = `
 const dgram = require("dgram");
-const [host, port, ms] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const [host, port, ms, src] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4])];
 const sock = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
+if (src) sock.bind(src);
 const deadline = Date.now() + ms;
 sock.on("message", (m) => { process.stdout.write(m.toString()); process.exit(0); });
 const send = () => {
@@ -101,9 +102,13 @@ const send = () => {
 send();
 `;
 
-/** Sends UDP datagrams from inside `from` until a reply arrives; returns it or "ERR timeout". */
-export async function udpQuery(from: Netns, host: string, port: number, patienceMs = 4000): Promise<string> {
-  const r = await execIn(from, ["node", "-e", UDP_CLIENT, host, String(port), String(patienceMs)], { check: false, timeoutMs: 30_000 });
+/**
+ * Sends UDP datagrams from inside `from` until a reply arrives; returns it or "ERR timeout".
+ * `sourcePort` fixes the client's port, as a DNS or syslog client that keeps one socket would.
+ */
+export async function udpQuery(from: Netns, host: string, port: number, patienceMs = 4000, sourcePort = 0): Promise<string> {
+  const argv = ["node", "-e", UDP_CLIENT, host, String(port), String(patienceMs), String(sourcePort)];
+  const r = await execIn(from, argv, { check: false, timeoutMs: 30_000 });
   return r.stdout.trim() || `ERR exit ${r.status}: ${r.stderr.trim()}`;
 }
 

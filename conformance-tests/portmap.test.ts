@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chainName } from "../plugins/portmap/iptables-rules.js";
 import { expectOk } from "./lib/cni-calls.js";
@@ -226,6 +227,38 @@ describe("portmap (iptables) side by side with Debian's portmap", () => {
       { cniPathFor: (impl) => (impl === "ours" ? [binDir().dir] : [REFERENCE_BIN]) },
     );
     expectSameAsReference(withoutCounters(run), [IGNORE_TIMING], { allowUnused: true });
+  });
+});
+
+describe("portmap and stale UDP conntrack entries, side by side", () => {
+  const sandbox = useSandbox();
+
+  it("a UDP client that was sending to the host port before ADD reaches the pod right after ADD", async () => {
+    if (!existsSync("/usr/sbin/conntrack")) throw new Error("this test needs the conntrack tool: apt-get install conntrack");
+    const run = await runTwin(
+      sandbox,
+      async (node) => {
+        const n = names(node);
+        node.writeConflist(conflist(node, n, { dual: false }));
+        const outside = await addOutsideClient(node);
+        const a = await node.addPod("a");
+        const b = await node.addPod("b");
+        // Another pod's mapping first: the node now tracks connections (nat hooks are registered).
+        const bCaps = { portMappings: [{ hostPort: HOST_PORT + 20, containerPort: POD_PORT, protocol: "tcp" }] };
+        expectOk(await node.cnitool("add", n.network, b, { capArgs: bCaps }));
+        // Before a's mapping: the node itself answers nothing, but conntrack remembers the flow.
+        expect(await udpQuery(outside.ns, outside.nodeV4, UDP_HOST_PORT, 800, 40053)).toBe("ERR timeout");
+        const tracked = await node.exec(["conntrack", "-L", "-p", "udp", "--dport", String(UDP_HOST_PORT)], { check: false });
+        expect(tracked.stdout).toContain(`dport=${UDP_HOST_PORT}`);
+        expectOk(await node.cnitool("add", n.network, a, { capArgs: mappings(outside.nodeV4) }));
+        await startUdpServer(node, a, UDP_POD_PORT);
+        expect(await udpQuery(outside.ns, outside.nodeV4, UDP_HOST_PORT, 3000, 40053)).toBe("pong a");
+        expectOk(await node.cnitool("del", n.network, a, { capArgs: mappings(outside.nodeV4) }));
+        expectOk(await node.cnitool("del", n.network, b, { capArgs: bCaps }));
+      },
+      { cniPathFor: (impl) => (impl === "ours" ? [binDir().dir] : [REFERENCE_BIN]), firewall: false },
+    );
+    expectSameAsReference(run, [], { allowUnused: true });
   });
 });
 

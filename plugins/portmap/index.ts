@@ -6,6 +6,7 @@ import { addIptables, checkIptables, gcIptables, removeIptables } from "./iptabl
 import { haveBinary } from "../../shared/net/exec.js";
 import { addNft, checkNft, gcNft, removeNft } from "./nft-backend.js";
 import { enableRouteLocalnet } from "./route-localnet.js";
+import { flushUdpConntrack } from "./udp-conntrack.js";
 
 /**
  * portmap: forwards host ports to the container (DNAT from the node's addresses and from
@@ -39,6 +40,8 @@ async function add(inv: Invocation): Promise<Result> {
   await inv.trace.span(conf.backend, () =>
     conf.backend === "nftables" ? addNft(conf, inv.env.containerId, addrs) : addIptables(conf, inv.env.containerId, addrs),
   );
+  const skipped = flushUdpConntrack(conf.mappings, addrs);
+  if (skipped) inv.trace.note(`portmap: ${skipped}`);
   const v4 = addrs.find((a) => a.family === 4);
   if (conf.snat && v4) {
     const iface = enableRouteLocalnet(v4.ip);
