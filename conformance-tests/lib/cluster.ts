@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import {
   type Cidr,
   contains,
@@ -44,6 +44,11 @@ export interface ClusterOptions {
   /** Default "kube-flannel" (our flannel plugin); "rendered-delegate" drives bridge directly. */
   flavor?: Flavor;
   nodes?: number;
+  /**
+   * Install with this script (scripts/install.sh: `install.sh DEST`, takes its own checkout's
+   * dist/bin) instead of hard-linking pluginDir's files: the path a user takes.
+   */
+  installer?: string;
   /** Called after each setup step (demo progress output). */
   onStep?: (what: string) => void;
 }
@@ -92,8 +97,13 @@ export async function createCluster(opts: ClusterOptions): Promise<ClusterState>
   };
   saveState(state);
   try {
-    installPlugins(opts.pluginDir, state.binDir, state.flavor === "kube-flannel" ? PLUGINS : PLUGINS.filter((p) => p !== "flannel"));
-    opts.onStep?.(`installed plugins into ${state.binDir}`);
+    if (opts.installer) {
+      await sh([opts.installer, state.binDir]);
+      opts.onStep?.(`installed plugins into ${state.binDir} with ${relative(process.cwd(), opts.installer)}`);
+    } else {
+      installPlugins(opts.pluginDir, state.binDir, state.flavor === "kube-flannel" ? PLUGINS : PLUGINS.filter((p) => p !== "flannel"));
+      opts.onStep?.(`installed plugins into ${state.binDir}`);
+    }
     for (let i = 1; i <= nodeCount; i++) await createNode(state, i, underlay);
     await connectUnderlay(state);
     opts.onStep?.(`created ${nodeCount} node namespaces joined by an underlay on ${state.underlayCidr}`);

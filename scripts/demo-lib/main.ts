@@ -4,7 +4,7 @@ import { createCluster, teardownCluster } from "../../conformance-tests/lib/clus
 import { Interrupted, abortAll, isAborted } from "../../conformance-tests/lib/cluster-exec.js";
 import { type ClusterState, loadState } from "../../conformance-tests/lib/cluster-state.js";
 import { ensureCnitool } from "../../conformance-tests/lib/cnitool-build.js";
-import { OURS_BIN, REFERENCE_BIN } from "../../conformance-tests/lib/paths.js";
+import { OURS_BIN, REFERENCE_BIN, REPO_ROOT } from "../../conformance-tests/lib/paths.js";
 import { type DemoOptions, USAGE, parseOptions } from "./options.js";
 import { type Run, addPods, checkConnectivity, deleteAllPods, printKeepHelp, printSummary } from "./steps.js";
 import { Clock, ms } from "./table.js";
@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
       cnitool,
       flavor: opts.reference ? "rendered-delegate" : "kube-flannel",
       nodes: opts.nodes,
+      ...(opts.plugins || opts.reference ? {} : { installer: join(REPO_ROOT, "scripts", "install.sh") }),
       onStep: log,
     });
     log(`cluster ${state.id} is up (sandbox ${state.baseDir})`);
