@@ -52,7 +52,7 @@ describe("loadIpamConfig", () => {
     [{ ranges: [[{ subnet: "10.0.0.1/24" }]] }, /^invalid range set 0: Network has host bits set. For a subnet mask of length 24 the network address is 10.0.0.0 \(ipam.ranges\[0\]\[0\].subnet\)$/],
     [{ ranges: [[{ subnet: "10.0.0.0/31" }]] }, /^invalid range set 0: Network 10.0.0.0\/31 too small to allocate from/],
     [{ ranges: [[{ subnet: "10.0.0.0/24", rangeStart: "10.0.1.5" }]] }, /^invalid range set 0: RangeStart 10.0.1.5 not in network 10.0.0.0\/24 \(ipam.ranges\[0\]\[0\].rangeStart\)$/],
-    [{ ranges: [[{ subnet: "10.0.0.0/24", rangeStart: "10.0.0.50", rangeEnd: "10.0.0.20" }]] }, /RangeEnd 10.0.0.20 not in network 10.0.0.0\/24: it is before RangeStart 10.0.0.50 \(ipam.ranges\[0\]\[0\].rangeEnd\)/],
+    [{ ranges: [[{ subnet: "10.0.0.0/24", rangeStart: "10.0.0.50", rangeEnd: "10.0.0.20" }]] }, /^invalid range set 0: RangeStart 10.0.0.50 not in network 10.0.0.0\/24: it is after RangeEnd 10.0.0.20 \(ipam.ranges\[0\]\[0\].rangeStart\)$/],
     [{ ranges: [[{ subnet: "10.0.0.0/24", gateway: "10.9.0.1" }]] }, /Gateway 10.9.0.1 not in network 10.0.0.0\/24 \(ipam.ranges\[0\]\[0\].gateway\)/],
     [{ ranges: [[{ subnet: "10.0.0.0/24", rangeStart: "10.0.0.x" }]] }, /invalid IP address: 10.0.0.x \(ipam.ranges\[0\]\[0\].rangeStart\)/],
     [{ ranges: [[{ subnet: "10.0.0.0/24" }, { subnet: "fd00::/64" }]] }, /^invalid range set 0: mixed address families \(ipam.ranges\[0\]\[1\].subnet\)$/],

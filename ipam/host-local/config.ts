@@ -5,7 +5,7 @@ import { isPlainObject } from "../../shared/cni/json.js";
 import type { Route } from "../../shared/cni/result.js";
 import { atLeast } from "../../shared/cni/versions.js";
 import { type Ip, formatCidr, formatIp, parseCidr, parseIp } from "./ip.js";
-import { type RangeInput, type RangeSet, RangeSetError, canonicalizeRangeSet, setsOverlap } from "./range.js";
+import { type RangeInput, type RangeSet, RangeError, RangeSetError, canonicalizeRangeSet, checkGateway, setsOverlap } from "./range.js";
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 
@@ -154,6 +154,16 @@ function rangeSets(sources: readonly SetSource[], cniVersion: string): RangeSet[
       }
     }
   }
+  sets.forEach((set, i) =>
+    set.forEach((r, j) => {
+      try {
+        checkGateway(r);
+      } catch (e) {
+        if (e instanceof RangeError) throw invalid(`invalid range set ${i}: ${e.message} (${sources[i]!.field}[${j}].gateway)`);
+        throw e;
+      }
+    }),
+  );
   return sets;
 }
 

@@ -50,14 +50,16 @@ export function canonicalizeRange(input: RangeInput): Range {
   }
   const first = next(network);
   const gateway = input.gateway ?? first;
-  if (!inCidr(subnet, gateway) && !isV6LinkLocal(gateway)) {
-    // Upstream accepts any gateway; one outside the subnet is a typo, except an IPv6 link-local
-    // router address, which is a valid next hop for any prefix.
-    throw new RangeError(`Gateway ${formatIp(gateway)} not in network ${formatCidr(subnet)}`, "gateway");
-  }
   const start = input.rangeStart ?? first;
   if (!inCidr(subnet, start)) {
     throw new RangeError(`RangeStart ${formatIp(start)} not in network ${formatCidr(subnet)}`, "rangeStart");
+  }
+  // Upstream tests rangeStart against the configured rangeEnd too, and reports it first.
+  if (input.rangeStart && input.rangeEnd && inCidr(subnet, input.rangeEnd) && input.rangeEnd.n < start.n) {
+    throw new RangeError(
+      `RangeStart ${formatIp(start)} not in network ${formatCidr(subnet)}: it is after RangeEnd ${formatIp(input.rangeEnd)}`,
+      "rangeStart",
+    );
   }
   let end: Ip;
   if (input.rangeEnd) {
@@ -82,6 +84,17 @@ const V6_LINK_LOCAL: Cidr = { ip: { v6: true, n: 0xfe80n << 112n }, prefix: 10, 
 
 function isV6LinkLocal(ip: Ip): boolean {
   return inCidr(V6_LINK_LOCAL, ip);
+}
+
+/**
+ * Our one check beyond upstream's (which accepts any gateway), run after all of upstream's so
+ * their messages win: a gateway outside its subnet is a typo, except an IPv6 link-local router
+ * address, a valid next hop for any prefix.
+ */
+export function checkGateway(r: Range): void {
+  if (!inCidr(r.subnet, r.gateway) && !isV6LinkLocal(r.gateway)) {
+    throw new RangeError(`Gateway ${formatIp(r.gateway)} not in network ${formatCidr(r.subnet)}`, "gateway");
+  }
 }
 
 export function rangeContains(r: Range, ip: Ip): boolean {
