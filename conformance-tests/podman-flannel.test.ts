@@ -92,7 +92,7 @@ describe("podman (CNI backend) on a flannel node", () => {
     await podman.run("short", { command: ["/bin/true"] });
     await podman.podman(["wait", "short"]);
     // conmon runs `podman container cleanup` after the exit; give it a bounded moment.
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 30_000;
     let held = reservations(await nodeView(node1));
     while (held.length > 3 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
