@@ -47,6 +47,8 @@ export interface RunnerSummary {
   crashes: number;
   fileChanges: number;
   byCategory: Record<string, number>;
+  /** Every failing input counted by "plugin VERB [category] first problem". */
+  failureKinds: Record<string, number>;
   failures: RunnerFailure[];
   ms: number;
 }
@@ -115,7 +117,7 @@ export async function runFuzz(spec: RunnerSpec): Promise<RunnerSummary> {
     { weight: 1, arbitrary: oversizedCase(ctx) },
   );
   const cases = fc.sample(arb, { numRuns: spec.numRuns, seed: spec.seed }).filter((c) => spec.mode === "inproc" || execable(c));
-  const summary: RunnerSummary = { mode: spec.mode, tried: 0, failed: 0, crashes: 0, fileChanges: 0, byCategory: {}, failures: [], ms: 0 };
+  const summary: RunnerSummary = { mode: spec.mode, tried: 0, failed: 0, crashes: 0, fileChanges: 0, byCategory: {}, failureKinds: {}, failures: [], ms: 0 };
   const secret = readFileSync(ctx.secretFile, "utf8").trim();
   const shielded = shieldHostDirs();
   process.chdir(join(ctx.sandboxDir, "work")); // relative paths a plugin accepts land in the sandbox
@@ -144,6 +146,8 @@ export async function runFuzz(spec: RunnerSpec): Promise<RunnerSummary> {
     if (problems.some((p) => p.startsWith("crash"))) summary.crashes++;
     if (problems.length > 0) {
       summary.failed++;
+      const kind = `${c.plugin} ${c.verb} [${c.category}] ${problems[0]}`;
+      summary.failureKinds[kind] = (summary.failureKinds[kind] ?? 0) + 1;
       if (summary.failures.length < 40) {
         summary.failures.push({
           plugin: c.plugin,
