@@ -42,7 +42,7 @@ export interface Measurements {
   memory: Record<ChainId, Record<Impl, { add: number[]; del: number[] }>>;
   cold: { available: boolean; reason?: string; version: Record<Impl, number[]>; add: Record<Impl, number[]> };
   traced: TracedCall[];
-  /** An empty program compiled like ours (the runtime's start-up floor), run beside our VERSION. */
+  /** A read-stdin-write-stdout program compiled like ours (VERSION's floor), run beside our VERSION. */
   floor: Sample[];
   failures: string[];
   /** How many of our calls failed (all kinds, beyond the listed first ones). */
@@ -107,7 +107,7 @@ export async function sequentialRound(m: Measurements | null, sides: Record<Impl
       const withVersion = chainId === "bridge";
       const floor = withVersion && side.impl === "ours";
       const jobs: Job[] = [
-        ...(floor ? [{ argv: [FLOOR], env: {} }] : []),
+        ...(floor ? [{ argv: [FLOOR], env: {}, stdin: JSON.stringify({ cniVersion: "1.0.0" }) }] : []),
         ...(withVersion ? [versionJob(side.node, "bridge")] : []),
         cnitoolJob(side.node, chain, "add", side.pod),
         cnitoolJob(side.node, chain, "check", side.pod),

@@ -50,7 +50,7 @@ export interface Report {
   memory: Record<ChainId, Record<Impl, { addPeakMb: number | null; delPeakMb: number | null }>>;
   /** Peak RSS of each of our plugin processes, from the trace (MB). */
   oursTracePeakMb: Record<string, number>;
-  /** An empty program compiled like ours: the start-up floor VERSION is measured against. */
+  /** A minimal stdin->stdout program compiled like ours: the floor VERSION is measured against. */
   floor: Summary;
   floorCpuMs: number | null;
   cold: { available: boolean; reason?: string; version: Record<Impl, Summary>; add: Record<Impl, Summary>; versionRatio: number | null; addRatio: number | null };
@@ -209,7 +209,7 @@ export function evaluateTargets(r: Report): Target[] {
   const v = r.sequential.bridge.VERSION;
   const over = v.ours.median != null && r.floor.median != null ? v.ours.median - r.floor.median : null;
   t.push({
-    name: "VERSION as fast as start-up allows (ours - empty Bun program)",
+    name: "VERSION as fast as start-up allows (ours - minimal Bun stdin->stdout program)",
     limit: "<= 1.0 ms",
     value: over == null ? "-" : `${over.toFixed(2)} ms (ours ${f1(v.ours.median)}, floor ${f1(r.floor.median)}, reference ${f1(v.reference.median)})`,
     verdict: over == null ? "no data" : over <= 1.0 ? "met" : "missed",
@@ -242,7 +242,7 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
       seqRows.push([chain, verb, seqCell(s.reference), seqCell(s.ours), f2(s.ratio), f1(s.cpu.reference), f1(s.cpu.ours), f2(s.cpu.ratio)]);
     }
   }
-  if (r.floor.n > 0) seqRows.push(["-", "empty Bun program", "-", seqCell(r.floor), "-", "-", f1(r.floorCpuMs), "-"]);
+  if (r.floor.n > 0) seqRows.push(["-", "minimal Bun program (VERSION floor)", "-", seqCell(r.floor), "-", "-", f1(r.floorCpuMs), "-"]);
   const concRows: string[][] = [];
   for (const chain of CHAINS) {
     for (const [n, e] of Object.entries(r.concurrent[chain])) {

@@ -63,9 +63,12 @@ export async function ensureTimer(): Promise<string> {
 }
 
 /**
- * The start-up floor of our runtime: an empty program compiled exactly like dist/bin/cni-ts.
- * VERSION cannot be faster than this.
+ * The start-up floor of a VERSION answer in our runtime: a program that only reads stdin and writes
+ * one line to stdout (node:fs, synchronous), compiled exactly like dist/bin/cni-ts. VERSION cannot
+ * be faster than this.
  */
+const FLOOR_SOURCE = 'import { readFileSync, writeSync } from "node:fs";\nwriteSync(1, `{"stdinBytes":${readFileSync(0).length}}\\n`);\n';
+
 /** scripts/build.mjs's compiler flags (build-flags.test.ts keeps the two in step). */
 export const BUILD_FLAGS = [
   "--compile",
@@ -77,13 +80,13 @@ export const BUILD_FLAGS = [
   "--compile-jit-policy=1000",
 ];
 
-export const FLOOR = join(REPO, ".tmp", `bench-bun-floor-${createHash("sha256").update(BUILD_FLAGS.join(" ")).digest("hex").slice(0, 8)}`);
+export const FLOOR = join(REPO, ".tmp", `bench-bun-floor-${createHash("sha256").update(`${BUILD_FLAGS.join(" ")}\n${FLOOR_SOURCE}`).digest("hex").slice(0, 8)}`);
 
 export async function ensureFloor(): Promise<string> {
   if (existsSync(FLOOR)) return FLOOR;
   mkdirSync(dirname(FLOOR), { recursive: true });
   const src = `${FLOOR}.ts`;
-  writeFileSync(src, "process.exitCode = 0;\n");
+  writeFileSync(src, FLOOR_SOURCE);
   const tmp = `${FLOOR}.tmp-${process.pid}`;
   await runCommand(
     [join(REPO, "node_modules", ".bin", "bun"), "build", ...BUILD_FLAGS, src, "--outfile", tmp],
