@@ -285,6 +285,15 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
       ),
     );
   }
+  if (verb === "ADD" && (plugin === "bridge" || plugin === "flannel")) {
+    // A CNI_PATH where the delegate cannot be found (relative paths are left out: from the
+    // runtime's cwd they may well resolve to a real plugin directory).
+    out.push(
+      fc.constantFrom(`/nonexistent-${ctx.token}`, `/${"p".repeat(4096)}`, `/tmp\n/usr/lib/cni-${ctx.token}`, "::").map((p) =>
+        mk("delegate-not-found", [999], { ...env, CNI_PATH: p }, full),
+      ),
+    );
+  }
   if (plugin === "bridge" && verb === "CHECK") {
     const prev = prevResultFor(ctx, "1.1.0");
     out.push(
