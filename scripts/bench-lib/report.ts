@@ -308,6 +308,13 @@ export function renderMarkdown(r: Report, extra: string[] = []): string {
     `- Reference: ${r.meta.reference}`,
     `- Ours: ${r.meta.ours}`,
     ...r.meta.notes.map((n) => `- Note: ${n}`),
+    "",
+    "How to reproduce: as root on a Debian 12 machine with `golang-go`, `golang-github-appc-cni-dev`,",
+    "`containernetworking-plugins` and iproute2 installed, `npm ci && npm run build && scripts/bench --rt`",
+    "(`--quick` for a smoke run, `--help` for the options). Each call is timed from fork to reap by a small",
+    "Go timer running inside the sandbox node's namespace; \"CPU\" is user + system time of the whole process",
+    "tree of the call (libcni client, plugins, the processes they start), which other load on the machine",
+    "disturbs far less than wall time. Ratios are ours / reference of the medians of the same run.",
   ];
   for (const t of tables(r)) {
     out.push("", `## ${t.title}`, "", `| ${t.head.join(" | ")} |`, `|${t.head.map(() => "---").join("|")}|`);
