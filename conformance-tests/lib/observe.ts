@@ -130,6 +130,21 @@ export function interestingSysctls(ifnames: readonly string[]): string[] {
   return keys;
 }
 
+/**
+ * Links (with details), addresses and the routes of both families in every table from one
+ * `ip -batch` process (a batch has no preferred family, so `route show` lists IPv4 and IPv6),
+ * for callers that need all of them at once (state capture).
+ */
+export async function ipSnapshot(ns: Netns): Promise<{ links: LinkInfo[]; addresses: AddrEntry[]; routes: RouteEntry[] }> {
+  const r = await execIn(ns, ["ip", "-j", "-d", "-batch", "-"], { input: "link show\naddr show\nroute show table all\n" });
+  const parts = r.stdout
+    .split("\n")
+    .filter((l) => l.trim().startsWith("["))
+    .map((l) => JSON.parse(l) as unknown[]);
+  if (parts.length !== 3) throw new Error(`ip -batch in ${ns.name} printed ${parts.length} JSON arrays, expected 3:\n${r.stdout}`);
+  return { links: parts[0] as LinkInfo[], addresses: parts[1] as AddrEntry[], routes: parts[2] as RouteEntry[] };
+}
+
 /** `bridge -j -d link show`: one entry per bridge port with its flags (hairpin, learning, …). */
 export interface BridgePort {
   ifname: string;

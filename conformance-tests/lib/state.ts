@@ -1,14 +1,12 @@
 import {
   type LinkInfo,
   type RouteEntry,
-  addresses,
   bridgePorts,
   filesUnder,
   interestingSysctls,
+  ipSnapshot,
   iptablesRules,
-  links,
   nftRuleset,
-  routes,
   sysctls,
 } from "./observe.js";
 import { settleLinks } from "./link-settle.js";
@@ -54,19 +52,20 @@ const isLinkLocal6 = (addr: string): boolean => addr.toLowerCase().startsWith("f
 export async function captureState(node: SandboxNode, opts: { firewall?: boolean } = {}): Promise<SandboxState> {
   await settleLinks([node, ...node.pods]);
   const podStates: [string, NsState][] = [];
-  const nodeLinks = await links(node);
+  const nodeIp = await ipSnapshot(node);
+  const nodeLinks = nodeIp.links;
   const roles = new Map<number, string>();
   for (const pod of node.pods) {
-    const podLinks = await links(pod);
-    for (const [index, role] of vethRoles(pod.label, podLinks)) roles.set(index, role);
-    podStates.push([pod.label, await captureNs(pod, podLinks, new Map())]);
+    const podIp = await ipSnapshot(pod);
+    for (const [index, role] of vethRoles(pod.label, podIp.links)) roles.set(index, role);
+    podStates.push([pod.label, await captureNs(pod, podIp, new Map())]);
   }
   const renames: Record<string, string> = {};
   for (const l of nodeLinks) {
     const role = roles.get(l.ifindex);
     if (role) renames[l.ifname] = role;
   }
-  const nodeState = await captureNs(node, nodeLinks, roles);
+  const nodeState = await captureNs(node, nodeIp, roles);
   const firewall = opts.firewall ?? true;
   const split = (s: string): string[] => (s ? s.split("\n") : []);
   return {
@@ -90,7 +89,8 @@ export function vethRoles(podLabel: string, podLinks: readonly LinkInfo[]): Map<
   return out;
 }
 
-async function captureNs(ns: Netns, nsLinks: LinkInfo[], roles: Map<number, string>): Promise<NsState> {
+async function captureNs(ns: Netns, ip: Awaited<ReturnType<typeof ipSnapshot>>, roles: Map<number, string>): Promise<NsState> {
+  const nsLinks = ip.links;
   const rename = new Map<string, string>();
   for (const l of nsLinks) {
     const role = roles.get(l.ifindex);
@@ -110,15 +110,16 @@ async function captureNs(ns: Netns, nsLinks: LinkInfo[], roles: Map<number, stri
   }
 
   const addrMap: Record<string, string[]> = {};
-  for (const a of await addresses(ns)) {
+  for (const a of ip.addresses) {
     addrMap[nameOf(a.ifname)!] = a.addr_info
       .filter((i) => !(i.family === "inet6" && isLinkLocal6(i.local)))
       .map((i) => `${i.local}/${i.prefixlen} scope ${i.scope}`)
       .sort();
   }
 
-  const routes6 = (await routes(ns, 6, "all")).filter((r) => !isLinkLocal6(r.dst));
-  const routeLines = [...(await routes(ns, 4, "all")), ...routes6].map((r) => routeLine(r, nameOf)).sort();
+  const routeLines = ip.routes
+    .filter((r) => !isLinkLocal6(r.dst))
+    .map((r) => routeLine(r, nameOf)).sort();
 
   const sysMap: Record<string, string> = {};
   for (const [k, v] of Object.entries(await sysctls(ns, interestingSysctls(realNames)))) {
