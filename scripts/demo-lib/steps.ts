@@ -48,13 +48,26 @@ export async function checkConnectivity(run: Run): Promise<Reach[]> {
   const pods = run.state.pods;
   const pairs = pods.flatMap((a) => pods.filter((b) => b !== a).map((b) => [a, b] as const));
   const t = run.clock.elapsed();
-  const results = await Promise.all(
-    pairs.map(async ([a, b]) => ({ ...(await ping(a, b.address!)), fromPod: a, toPod: b, sameNode: a.node === b.node })),
-  );
+  const results = await inBatches(pairs, 16, async ([a, b]) => ({
+    ...(await ping(a, b.address!)),
+    fromPod: a,
+    toPod: b,
+    sameNode: a.node === b.node,
+  }));
   const ok = results.filter((r) => r.ok).length;
   run.log(`pinged ${pairs.length} pod pairs in ${ms(run.clock.elapsed() - t)}: ${ok} reached`);
   return results;
 }
+
+/** Runs `fn` over `items`, at most `width` at a time, keeping the order. */
+async function inBatches<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += width) out.push(...(await Promise.all(items.slice(i, i + width).map(fn))));
+  return out;
+}
+
+/** Beyond this many pods the who-reached-whom matrix is replaced by the list of failures. */
+const MATRIX_MAX_PODS = 10;
 
 export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
   const { state } = run;
@@ -103,17 +116,24 @@ export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
     }
   }
 
-  out.push("Who reached whom (ping, 3 echo requests; ok = replies came back)");
-  const header = ["from \\ to", ...state.pods.map(label)];
-  const rows = state.pods.map((a) => [
-    label(a),
-    ...state.pods.map((b) => {
-      if (a === b) return "-";
-      const r = reach.find((x) => x.fromPod === a && x.toPod === b)!;
-      return r.ok ? `ok ${r.rttMs?.toFixed(2) ?? "?"}ms` : "FAILED";
-    }),
-  ]);
-  out.push(table([header, ...rows]), "");
+  if (state.pods.length <= MATRIX_MAX_PODS) {
+    out.push("Who reached whom (ping, 3 echo requests; ok = replies came back)");
+    const header = ["from \\ to", ...state.pods.map(label)];
+    const rows = state.pods.map((a) => [
+      label(a),
+      ...state.pods.map((b) => {
+        if (a === b) return "-";
+        const r = reach.find((x) => x.fromPod === a && x.toPod === b)!;
+        return r.ok ? `ok ${r.rttMs?.toFixed(2) ?? "?"}ms` : "FAILED";
+      }),
+    ]);
+    out.push(table([header, ...rows]), "");
+  } else {
+    const failed = reach.filter((r) => !r.ok);
+    out.push(`Pings between all ${state.pods.length} pods (3 echo requests each): ${failed.length ? "these FAILED:" : "all answered"}`);
+    for (const f of failed) out.push(`  ${label(f.fromPod)} -> ${label(f.toPod)} (${f.to})`);
+    out.push("");
+  }
 
   const same = reach.filter((r) => r.sameNode);
   const cross = reach.filter((r) => !r.sameNode);
