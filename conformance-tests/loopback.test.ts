@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CniOutcome, expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { directAdd, directCheck, directDel, directGc, directStatus } from "./lib/direct-runtime.js";
@@ -8,7 +8,7 @@ import type { Impl } from "./lib/paths.js";
 import type { SandboxNode } from "./lib/sandbox.js";
 import { expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { privateBinDir } from "./portmap-helpers.js";
+import { type BinDir, privateBinDir } from "./portmap-helpers.js";
 
 /**
  * loopback through libcni, side by side with Debian's loopback: lo comes up in the pod, the
@@ -141,11 +141,12 @@ const LOOPBACK_ALLOWANCES = [
   },
 ];
 
-const loopbackOnlyOurs = (() => {
-  const bins = privateBinDir({ loopback: "ours" as Impl });
-  process.on("exit", () => bins.remove());
-  return bins;
-})();
+/** Our loopback with the reference bridge + host-local below it, for the chained test only. */
+let loopbackOnlyOurs: BinDir;
+beforeAll(() => {
+  loopbackOnlyOurs = privateBinDir({ loopback: "ours" as Impl });
+});
+afterAll(() => loopbackOnlyOurs?.remove());
 
 describe("loopback DEL tolerance and spec 1.1 (ours)", () => {
   const sandbox = useSandbox();
