@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { TEST_BIN, buildTestBin, describeCampaign, runColdCampaign, runFaultCampaign } from "./lib/faults-campaign.js";
+import { buildTestBin, describeCampaign, runColdCampaign, runFaultCampaign } from "./lib/faults-campaign.js";
 import type { ChainKind } from "./lib/faults-chains.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
@@ -13,9 +13,10 @@ import { useSandbox } from "./lib/use-sandbox.js";
  */
 const sandbox = useSandbox();
 
+let testBin = "";
 beforeAll(async () => {
   await ensureCnitool();
-  buildTestBin();
+  testBin = buildTestBin();
 }, 300_000);
 
 const CHAINS: ChainKind[] = ["flannel", "bridge"];
@@ -23,7 +24,7 @@ const CHAINS: ChainKind[] = ["flannel", "bridge"];
 describe("crash safety", () => {
   for (const kind of CHAINS) {
     it(`${kind} chain: SIGKILL at every point of ADD, DEL and GC, then DEL retry or GC, leaves nothing`, { timeout: 600_000 }, async () => {
-      const node = await sandbox.node({ cniPath: [TEST_BIN] });
+      const node = await sandbox.node({ cniPath: [testBin] });
       const r = await runFaultCampaign(node, kind, { recoveries: "alternate", repeat: 1, bystanders: 2, afterwards: 5 });
       expect(r.points.ADD, "the ADD passed no fault point: is dist/test-bin a test build?").toBeGreaterThan(3);
       expect(r.points.DEL).toBeGreaterThan(3);

@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { privateBinDir } from "./lib/faults-campaign.js";
 import { describeFailures, runFuzzSession } from "./lib/faults-fuzz-session.js";
 import { landedPlugins } from "./lib/faults-landed.js";
+import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
 /**
@@ -14,10 +16,15 @@ const sandbox = useSandbox();
 const SEED = Number(process.env.CNI_TS_FUZZ_SEED ?? 20261123);
 /** Plugins still being written are left out (named in the test title), never passed silently. */
 const plugins = landedPlugins();
+let bin = "";
+beforeAll(() => {
+  requireOursBuilt();
+  bin = privateBinDir(OURS_BIN);
+});
 
 describe(`bad input (plugins: ${plugins.join(", ")})`, () => {
   it("in-process: 2000 generated bad inputs all end in the right CNI error, node unchanged", { timeout: 600_000 }, async () => {
-    const node = await sandbox.node();
+    const node = await sandbox.node({ cniPath: [bin] });
     const { summary, namespaceChanges } = await runFuzzSession(node, { mode: "inproc", numRuns: 2000, seed: SEED, plugins });
     expect(summary.tried).toBeGreaterThan(1900);
     expect(summary.failed, describeFailures(summary)).toBe(0);
@@ -25,7 +32,7 @@ describe(`bad input (plugins: ${plugins.join(", ")})`, () => {
   });
 
   it("real executables: 200 generated bad inputs, node unchanged", { timeout: 600_000 }, async () => {
-    const node = await sandbox.node();
+    const node = await sandbox.node({ cniPath: [bin] });
     const { summary, namespaceChanges } = await runFuzzSession(node, { mode: "exec", numRuns: 200, seed: SEED + 1, plugins });
     expect(summary.tried).toBeGreaterThan(150);
     expect(summary.failed, describeFailures(summary)).toBe(0);

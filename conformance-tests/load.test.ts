@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { TEST_BIN, buildTestBin, chainPoints } from "./lib/faults-campaign.js";
+import { buildTestBin, chainPoints, privateBinDir } from "./lib/faults-campaign.js";
 import { formatLoad, runLoad } from "./lib/faults-load.js";
-import { requireOursBuilt } from "./lib/paths.js";
+import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
 /**
@@ -14,9 +14,12 @@ const sandbox = useSandbox();
 const PODS = Number(process.env.CNI_TS_LOAD_PODS ?? 30);
 const ROUNDS = Number(process.env.CNI_TS_LOAD_ROUNDS ?? 2);
 
+/** A private link of the build, so a concurrent `npm run build` cannot pull it away mid-round. */
+let bin = "";
 beforeAll(async () => {
   requireOursBuilt();
   await ensureCnitool();
+  bin = privateBinDir(OURS_BIN);
 }, 300_000);
 
 describe("load", () => {
@@ -24,7 +27,7 @@ describe("load", () => {
     `flannel chain: ${PODS} pods x ${ROUNDS} rounds concurrently`,
     { timeout: 600_000 },
     async () => {
-      const node = await sandbox.node();
+      const node = await sandbox.node({ cniPath: [bin] });
       const r = await runLoad(node, { kind: "flannel", pods: PODS, rounds: ROUNDS, networks: 1 });
       console.log(formatLoad(r));
       expect(r.failures).toEqual([]);
@@ -37,7 +40,7 @@ describe("load", () => {
     `two network names sharing one bridge: ${PODS} pods x ${ROUNDS} rounds concurrently`,
     { timeout: 600_000 },
     async () => {
-      const node = await sandbox.node();
+      const node = await sandbox.node({ cniPath: [bin] });
       const r = await runLoad(node, { kind: "bridge", pods: PODS, rounds: ROUNDS, networks: 2 });
       console.log(formatLoad(r));
       expect(r.failures).toEqual([]);
@@ -47,9 +50,9 @@ describe("load", () => {
   );
 
   it(`flannel chain under crashes: ${PODS} pods x ${ROUNDS} rounds, a quarter of all ADDs and DELs SIGKILLed, DEL retried`, { timeout: 600_000 }, async () => {
-    buildTestBin();
+    const testBin = buildTestBin();
     const points = await chainPoints("flannel");
-    const node = await sandbox.node({ cniPath: [TEST_BIN] });
+    const node = await sandbox.node({ cniPath: [testBin] });
     const r = await runLoad(node, { kind: "flannel", pods: PODS, rounds: ROUNDS, networks: 1, chaos: { add: points.ADD, del: points.DEL, rate: 0.25, seed: 7 } });
     console.log(formatLoad(r));
     expect(r.killed).toBeGreaterThan(0);

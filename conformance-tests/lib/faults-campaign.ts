@@ -1,18 +1,41 @@
 import { execFileSync } from "node:child_process";
+import { linkSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ChainKind, setupChain } from "./faults-chains.js";
 import { type FaultFigures, FaultLab, type FaultPoint, type Recovery, type TrialResult, summarize } from "./faults-trials.js";
 import { REPO_ROOT } from "./paths.js";
 import { type SandboxNode, createNode } from "./sandbox.js";
 
-/** The test build (fault hook compiled in): same hard-link names, separate directory. */
-export const TEST_BIN = join(REPO_ROOT, "dist", "test-bin");
+/** Where the test build (fault hook compiled in) is written: same hard-link names, separate directory. */
+const BUILT_TEST_BIN = join(REPO_ROOT, "dist", "test-bin");
+export const PLUGIN_NAMES = ["bridge", "host-local", "flannel", "loopback", "portmap"];
 
-export function buildTestBin(): void {
+/**
+ * A private copy of a build: hard links to the multi-call file under every plugin name, in a temp
+ * dir removed at exit. Other tests and helpers rebuild dist/ concurrently (a rebuild briefly
+ * unlinks the names); a trial must not see that, nor a binary changing under it.
+ */
+export function privateBinDir(builtDir: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "cni-ts-bins-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const multi = join(dir, "cni-ts");
+  linkSync(join(builtDir, "cni-ts"), multi); // the build renames a finished file into place: always whole
+  for (const name of PLUGIN_NAMES) linkSync(multi, join(dir, name));
+  return dir;
+}
+
+/** The test build's private directory for this process (built on first use). */
+export let TEST_BIN = BUILT_TEST_BIN;
+
+export function buildTestBin(): string {
+  if (TEST_BIN !== BUILT_TEST_BIN) return TEST_BIN;
   execFileSync(process.execPath.endsWith("bun") ? "node" : process.execPath, [join(REPO_ROOT, "scripts", "build.mjs"), "--test-hooks"], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "ignore", "inherit"],
   });
+  TEST_BIN = privateBinDir(BUILT_TEST_BIN);
+  return TEST_BIN;
 }
 
 export interface CampaignOptions {

@@ -8,10 +8,11 @@
  *             10,000 + 500 inputs
  */
 import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { ensureCnitool } from "./cnitool-build.js";
 import {
-  TEST_BIN,
   buildTestBin,
+  privateBinDir,
   type CampaignResult,
   chainPoints,
   describeCampaign,
@@ -73,9 +74,10 @@ async function main(): Promise<number> {
   };
   process.stderr.write("soak: building dist/bin, dist/test-bin and the libcni client…\n");
   execFileSync("node", ["scripts/build.mjs"], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  buildTestBin();
   await ensureCnitool();
   const landed = landedPlugins();
+  const bin = privateBinDir(join(REPO_ROOT, "dist", "bin")); // immune to concurrent rebuilds
+  const testBin = buildTestBin();
   say(`cni-ts soak (${plan.name}) ${new Date().toISOString()} commit ${git(["rev-parse", "--short", "HEAD"])}${git(["status", "--porcelain", "--untracked-files=no"]) ? " (+ uncommitted changes)" : ""}`);
   say(`plugins: ${landed.join(", ")}; fuzz seed ${seed}`);
 
@@ -84,7 +86,7 @@ async function main(): Promise<number> {
   const kinds: ChainKind[] = ["flannel", "bridge"];
   const campaigns: CampaignResult[] = await Promise.all(
     kinds.map((kind) =>
-      withNode({ cniPath: [TEST_BIN] }, (node) =>
+      withNode({ cniPath: [testBin] }, (node) =>
         runFaultCampaign(node, kind, { ...plan.faults, offset: seed, bystanders: 2, afterwards: 5 }),
       ),
     ),
@@ -109,15 +111,15 @@ async function main(): Promise<number> {
   // 2. Load.
   process.stderr.write("soak: load…\n");
   const loads: LoadResult[] = [];
-  loads.push(await withNode({}, (node) => runLoad(node, { kind: "flannel", pods: plan.load.pods, rounds: plan.load.rounds, networks: 1 })));
+  loads.push(await withNode({ cniPath: [bin] }, (node) => runLoad(node, { kind: "flannel", pods: plan.load.pods, rounds: plan.load.rounds, networks: 1 })));
   if (plan.load.twoNetworks) {
-    loads.push(await withNode({}, (node) => runLoad(node, { kind: "bridge", pods: plan.load.pods, rounds: plan.load.rounds, networks: 2 })));
+    loads.push(await withNode({ cniPath: [bin] }, (node) => runLoad(node, { kind: "bridge", pods: plan.load.pods, rounds: plan.load.rounds, networks: 2 })));
   }
   if (plan.load.chaosRounds > 0) {
     const points = await chainPoints("flannel");
     const chaos = { add: points.ADD, del: points.DEL, rate: 0.2, seed };
     loads.push(
-      await withNode({ cniPath: [TEST_BIN] }, (node) =>
+      await withNode({ cniPath: [testBin] }, (node) =>
         runLoad(node, { kind: "flannel", pods: plan.load.pods, rounds: plan.load.chaosRounds, networks: 1, chaos }),
       ),
     );
@@ -134,7 +136,7 @@ async function main(): Promise<number> {
 
   // 3. Bad input.
   process.stderr.write("soak: fuzzing…\n");
-  const fuzz = await withNode({}, async (node) => [
+  const fuzz = await withNode({ cniPath: [bin] }, async (node) => [
     await runFuzzSession(node, { mode: "inproc", numRuns: plan.fuzz.inproc, seed, plugins: landed }),
     await runFuzzSession(node, { mode: "exec", numRuns: plan.fuzz.exec, seed: seed + 1, plugins: landed }),
   ]);
