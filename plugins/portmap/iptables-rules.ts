@@ -16,10 +16,10 @@ import { mappingsFor } from "./config.js";
 export const TOP_DNAT_CHAIN = "CNI-HOSTPORT-DNAT";
 export const SETMARK_CHAIN = "CNI-HOSTPORT-SETMARK";
 export const MASQ_CHAIN = "CNI-HOSTPORT-MASQ";
-/** Entry chain of the per-container SNAT chains of old plugin versions (still torn down). */
-export const OLD_SNAT_CHAIN = "CNI-HOSTPORT-SNAT";
-
-/** iptables limits chain names to 28 characters; the hash fills what "CNI-" + prefix leaves. */
+/**
+ * iptables limits chain names to 28 characters; the hash fills what "CNI-" + prefix leaves.
+ * "SN-" chains (entered from CNI-HOSTPORT-SNAT) are what old plugin versions made; DEL still removes them.
+ */
 export function chainName(prefix: "DN-" | "SN-", network: string, containerId: string): string {
   const hash = createHash("sha512").update(network + containerId).digest("hex");
   return `CNI-${prefix}${hash.slice(0, 28 - 4 - prefix.length)}`;
@@ -141,7 +141,7 @@ export function addLines(table: SavedTable, conf: PortmapConf, containerId: stri
     if (ruleTarget(rule) === chain && ruleChain(rule) !== chain) lines.push(`-D${rule.slice(2)}`);
   }
   lines.push(...containerRules(conf, chain, addr));
-  // Prepended, so the newest container claiming a host port wins (upstream since v1.7).
+  // Prepended, so the newest container claiming a host port wins (as current upstream does).
   const entries = entryRuleArgs(conf, containerId, chain, addr.family);
   for (const args of entries.reverse()) lines.push(`-I ${TOP_DNAT_CHAIN} 1 ${args.map(quoteArg).join(" ")}`);
   return lines;
