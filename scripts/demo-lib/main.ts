@@ -39,8 +39,11 @@ async function main(argv: string[]): Promise<number> {
       interrupts === 1 ? `\n${sig}: stopping and removing what this run created…\n` : `${sig}: teardown is running, please wait\n`,
     );
   };
+  // A closed pipe (`scripts/demo | head`) must not kill the run before its teardown.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGHUP", () => onSignal("SIGHUP"));
 
   const pluginDir = opts.plugins ?? (opts.reference ? REFERENCE_BIN : OURS_BIN);
   printHeader(opts, pluginDir);
