@@ -6,7 +6,8 @@ import { ensureCnitool } from "../../conformance-tests/lib/cnitool-build.js";
 import { OURS_BIN, REFERENCE_BIN, REPO_ROOT, type Impl } from "../../conformance-tests/lib/paths.js";
 import { type SandboxNode, createNode, newToken } from "../../conformance-tests/lib/sandbox.js";
 import { CHAINS, cnitoolJob, setUpChains } from "./chains.js";
-import { type Side, coldRun, concurrentRun, emptyMeasurements, memoryRun, sequentialRound, tracedRun } from "./measure.js";
+import { ensureNoopPlugins, setUpNoopChain } from "./noop-chain.js";
+import { type Side, coldRun, concurrentRun, emptyMeasurements, memoryRun, noopRound, sequentialRound, tracedRun } from "./measure.js";
 import { type BenchOptions, USAGE, UsageError, parseOptions } from "./options.js";
 import { type Meta, buildReport, renderMarkdown, renderText } from "./report.js";
 import { abortBatches, ensureFloor, ensureTimer, runBatch, setRealtime, wasAborted } from "./timer.js";
@@ -90,7 +91,7 @@ function canonical(v: unknown): string {
 async function bench(opts: BenchOptions): Promise<void> {
   const started = Date.now();
   preflight();
-  await Promise.all([ensureCnitool(), ensureTimer(), ensureFloor()]);
+  const [, , , noopDirs] = await Promise.all([ensureCnitool(), ensureTimer(), ensureFloor(), ensureNoopPlugins()]);
   setRealtime(opts.realtime);
   const meta = describeRun(opts);
   const loadStart = loadavg()[0]!.toFixed(1);
@@ -128,6 +129,9 @@ async function bench(opts: BenchOptions): Promise<void> {
     for (let r = 0; r < opts.warmup; r++) await sequentialRound(null, sides, r);
     log(`sequential: ${opts.rounds} rounds`);
     for (let r = 0; r < opts.rounds; r++) await sequentialRound(m, sides, r);
+    log(`no-op two-plugin chain (Go vs Bun): ${opts.rounds} rounds`);
+    const noopChain = setUpNoopChain(ours.node);
+    for (let r = 0; r < opts.rounds; r++) await noopRound(m, ours, noopChain, noopDirs, r);
     for (const n of opts.concurrency) {
       for (const chain of CHAINS) {
         const reps = opts.concurrencyReps[n] ?? 1;

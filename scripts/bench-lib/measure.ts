@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Impl } from "../../conformance-tests/lib/paths.js";
 import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
 import { type Chain, type ChainId, CHAINS, type NodeChains, cnitoolJob, directJob, versionJob } from "./chains.js";
+import { NOOP_RUNTIMES, type NoopRuntime, noopJob } from "./noop-chain.js";
 import { FLOOR, type Job, type JobOutcome, runBatch } from "./timer.js";
 import { type TraceRecord, parseTraceLog } from "./trace-log.js";
 
@@ -44,6 +45,8 @@ export interface Measurements {
   traced: TracedCall[];
   /** A read-stdin-write-stdout program compiled like ours (VERSION's floor), run beside our VERSION. */
   floor: Sample[];
+  /** Two no-op plugins chained through libcni, per runtime: the floor of a two-plugin chain. */
+  noop: Record<NoopRuntime, { add: Sample[]; del: Sample[] }>;
   failures: string[];
   /** How many of our calls failed (all kinds, beyond the listed first ones). */
   oursFailed: number;
@@ -74,6 +77,7 @@ export function emptyMeasurements(): Measurements {
     cold: { available: true, version: perImpl(() => []), add: perImpl(() => []) },
     traced: [],
     floor: [],
+    noop: { go: { add: [], del: [] }, bun: { add: [], del: [] } },
     failures: [],
     oursFailed: 0,
   };
@@ -200,4 +204,15 @@ export async function tracedRun(m: Measurements, side: Side, chain: Chain, rep: 
     m.traced.push({ chain: chain.id, verb: c.verb, via: c.via, wallMs: o.ms, ok: o.status === 0, records: parseTraceLog(text) });
     noteFailure(m, `ours ${chain.id} traced ${c.via} ${c.verb}`, o);
   });
+}
+
+/** One round of the no-op chain (ADD then DEL) per runtime, alternating which goes first. */
+export async function noopRound(m: Measurements, side: Side, chain: Chain, dirs: Record<NoopRuntime, string>, round: number): Promise<void> {
+  const order = round % 2 === 0 ? NOOP_RUNTIMES : [...NOOP_RUNTIMES].reverse();
+  for (const rt of order) {
+    const { results } = await runBatch(side.node, [noopJob(side.node, chain, dirs[rt], "add", side.pod), noopJob(side.node, chain, dirs[rt], "del", side.pod)]);
+    m.noop[rt].add.push(sample(results[0]!));
+    m.noop[rt].del.push(sample(results[1]!));
+    noteFailure(m, `no-op ${rt} chain ADD`, results[0]!);
+  }
 }

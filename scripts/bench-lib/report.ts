@@ -53,6 +53,8 @@ export interface Report {
   /** A minimal stdin->stdout program compiled like ours: the floor VERSION is measured against. */
   floor: Summary;
   floorCpuMs: number | null;
+  /** Two no-op plugins through libcni (ADD, DEL), per runtime. */
+  noop: Record<"go" | "bun", { add: Summary; del: Summary; addCpuMs: number | null }>;
   cold: { available: boolean; reason?: string; version: Record<Impl, Summary>; add: Record<Impl, Summary>; versionRatio: number | null; addRatio: number | null };
   trace: Record<string, TraceSummary>;
   targets: Target[];
@@ -168,6 +170,10 @@ export function buildReport(m: Measurements, meta: Meta): Report {
     oursTracePeakMb,
     floor: sideSummary(m.floor),
     floorCpuMs: cpuMedian(m.floor),
+    noop: {
+      go: { add: sideSummary(m.noop.go.add), del: sideSummary(m.noop.go.del), addCpuMs: cpuMedian(m.noop.go.add) },
+      bun: { add: sideSummary(m.noop.bun.add), del: sideSummary(m.noop.bun.del), addCpuMs: cpuMedian(m.noop.bun.add) },
+    },
     cold: { available: m.cold.available, reason: m.cold.reason, version: coldVersion, add: coldAdd, versionRatio: ratio(coldVersion.ours.median, coldVersion.reference.median), addRatio: ratio(coldAdd.ours.median, coldAdd.reference.median) },
     trace,
     targets: [],
@@ -251,6 +257,12 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
       }
     }
   }
+  const noopRows: string[][] = [];
+  if (r.noop.go.add.n + r.noop.bun.add.n > 0) {
+    const fl = r.sequential.flannel;
+    noopRows.push(["ADD", seqCell(r.noop.go.add), seqCell(r.noop.bun.add), f1(r.noop.bun.add.median != null && r.noop.go.add.median != null ? r.noop.bun.add.median - r.noop.go.add.median : null), f1(fl.ADD.reference.median), f1(fl.ADD.ours.median)]);
+    noopRows.push(["DEL", seqCell(r.noop.go.del), seqCell(r.noop.bun.del), f1(r.noop.bun.del.median != null && r.noop.go.del.median != null ? r.noop.bun.del.median - r.noop.go.del.median : null), f1(fl.DEL.reference.median), f1(fl.DEL.ours.median)]);
+  }
   const memRows: string[][] = CHAINS.map((c) => [
     c,
     `${f1(r.memory[c].reference.addPeakMb)} / ${f1(r.memory[c].reference.delPeakMb)}`,
@@ -276,6 +288,11 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
       title: "Sequential calls through libcni, wall ms: median / p95, and CPU ms (user+sys of the whole process tree): median (VERSION: plugin executed directly)",
       head: ["chain", "verb", "reference", "ours", "ratio", "ref CPU", "ours CPU", "CPU ratio"],
       rows: seqRows,
+    },
+    {
+      title: "Floor of a two-plugin chain (what kube-flannel's flannel + portmap costs before any work): two no-op plugins through libcni, wall ms median / p95",
+      head: ["verb", "Go no-op pair", "Bun no-op pair", "Bun - Go", "reference flannel chain", "our flannel chain"],
+      rows: noopRows,
     },
     { title: "Concurrent calls, wall ms (median over repetitions; all released at once)", head: ["chain", "calls", "reference", "ours", "ratio"], rows: concRows },
     { title: "Peak memory per invocation, MB (chain's first plugin executed directly, ADD / DEL; delegates included)", head: ["chain", "reference", "ours"], rows: memRows },
