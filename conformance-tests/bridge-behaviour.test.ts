@@ -248,6 +248,10 @@ describe("our bridge", () => {
     const withA = await masqRules(node);
     expectOk(await directAdd(node, network, b), "ADD b");
     expectOk(await directStatus(node, network), "STATUS");
+    const noList = { cniVersion: "1.1.0", name: network, type: "bridge", bridge: net.bridge, isGateway: true, ipMasq: true, ipam: {} };
+    const withBoth = await masqRules(node);
+    expectOk(await node.invoke("bridge", "GC", noList, null), "GC without cni.dev/valid-attachments");
+    expect(await masqRules(node), "GC without a list removes nothing").toBe(withBoth);
     expectOk(await directGc(node, network, [{ containerID: a.containerId, ifname: "eth0" }]), "GC keeping a");
     expect(await masqRules(node)).toBe(withA);
     expect(reservations(node, network)).toHaveLength(1);

@@ -11,11 +11,14 @@ const AttachmentsSchema = z.nullish(z.array(z.looseObject({ containerID: z.strin
 export async function gc(inv: Invocation): Promise<void> {
   const conf = loadBridgeConf(inv, { forDel: true });
   const raw = inv.raw["cni.dev/valid-attachments"] ?? inv.raw["cni.dev/attachments"];
-  const valid = (parseWith(AttachmentsSchema, raw, "cni.dev/valid-attachments") ?? []).map((a) => ({
-    containerId: a.containerID,
-    ifname: a.ifname,
-  }));
+  const listed = parseWith(AttachmentsSchema, raw, "cni.dev/valid-attachments");
   if (conf.ipamType !== "") await delegate(inv, conf.ipamType, "GC", inv.stdin);
+  // Without the list nothing is known to be stale: removing every rule would cut live pods off.
+  if (listed === undefined || listed === null) {
+    inv.trace.note("GC without cni.dev/valid-attachments: masquerade rules left alone");
+    return;
+  }
+  const valid = listed.map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
   gcMasq(conf.name, valid, (m) => inv.trace.note(m));
 }
 
