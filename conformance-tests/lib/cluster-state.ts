@@ -69,7 +69,25 @@ export function loadState(id: string): ClusterState {
   if (!/^[a-z0-9]{4,16}$/.test(id)) throw new Error(`${JSON.stringify(id)} is not a cluster id (as printed by scripts/demo --keep)`);
   const path = join(baseDirFor(id), STATE_FILE);
   if (!existsSync(path)) throw new Error(`no cluster ${id}: ${path} does not exist (already torn down?)`);
-  return JSON.parse(readFileSync(path, "utf8")) as ClusterState;
+  const state = JSON.parse(readFileSync(path, "utf8")) as ClusterState;
+  // Teardown deletes what the file names: accept only this cluster's own names and directory.
+  const ours = (ns: unknown) => typeof ns === "string" && ns.startsWith(`${netnsPrefix(id)}-`);
+  const pods = Array.isArray(state.pods) ? state.pods : [];
+  if (
+    state.id !== id ||
+    state.baseDir !== baseDirFor(id) ||
+    !Array.isArray(state.netns) ||
+    !state.netns.every(ours) ||
+    !pods.every((p) => ours(p.netns))
+  ) {
+    throw new Error(`${path} does not describe cluster ${id} (names outside ${netnsPrefix(id)}-*): not touching anything`);
+  }
+  return state;
+}
+
+/** Every namespace of a cluster is named `flc-<id>-…`. */
+export function netnsPrefix(id: string): string {
+  return `flc-${id}`;
 }
 
 export function netnsPath(name: string): string {

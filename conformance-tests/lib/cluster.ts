@@ -27,7 +27,7 @@ import {
   writeSubnetEnv,
 } from "./cluster-flanneld.js";
 import { deletePod } from "./cluster-pods.js";
-import { type ClusterState, type Flavor, type NodeState, baseDirFor, netnsPath, saveState } from "./cluster-state.js";
+import { type ClusterState, type Flavor, type NodeState, baseDirFor, netnsPath, netnsPrefix, saveState } from "./cluster-state.js";
 
 /**
  * A two-node (or N-node) flannel cluster inside network namespaces: one namespace per node, an
@@ -135,7 +135,7 @@ async function createNode(state: ClusterState, index: number, underlay: Cidr): P
   const dir = join(state.baseDir, name);
   const node: NodeState = {
     name,
-    netns: `flc-${state.id}-${name}`,
+    netns: `${netnsPrefix(state.id)}-${name}`,
     subnetIndex: index,
     underlayIp: hostAddress(underlay, index),
     dir,
@@ -163,7 +163,7 @@ async function connectUnderlay(state: ClusterState): Promise<void> {
     await sh(["ip", "-n", first.netns, "link", "add", UNDERLAY_DEVICE, "mtu", String(UNDERLAY_MTU), "type", "veth",
       "peer", "name", UNDERLAY_DEVICE, "netns", second.netns]);
   } else if (more.length > 0) {
-    const sw = `flc-${state.id}-switch`;
+    const sw = `${netnsPrefix(state.id)}-switch`;
     await sh(["ip", "netns", "add", sw]);
     state.netns.push(sw);
     saveState(state);
