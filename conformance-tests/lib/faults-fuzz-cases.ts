@@ -294,6 +294,15 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
       ),
     );
   }
+  if ((verb === "ADD" || verb === "CHECK") && (plugin === "bridge" || plugin === "loopback" || plugin === "flannel")) {
+    // Well-formed paths that are not a network namespace, for the plugins that enter it (host-local
+    // and portmap never look at CNI_NETNS): nothing may be built before that is found out.
+    out.push(
+      fc.constantFrom(`/var/run/netns/nonexistent-${ctx.token}`, ctx.regularFile, ctx.sandboxDir).map((p) =>
+        mk("not-a-netns", [4, 8, 999], { ...env, CNI_NETNS: p }, full),
+      ),
+    );
+  }
   if (plugin === "bridge" && verb === "CHECK") {
     const prev = prevResultFor(ctx, "1.1.0");
     out.push(
@@ -316,6 +325,7 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
     if (verb !== "DEL") {
       out.push(
         badNetnsPath.map((p) => mk("netns-path", [4], { ...env, CNI_NETNS: p }, full)),
+        fc.constantFrom("/proc/self/ns/net").map((p) => mk("own-netns", [8], { ...env, CNI_NETNS: p }, full)),
         fc.constant(mk("missing-env", [4], { ...env, CNI_NETNS: "" }, full)),
       );
     }
