@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { ensureCnitool } from "../../conformance-tests/lib/cnitool-build.js";
@@ -30,8 +30,8 @@ function quiet(argv: string[]): string {
   }
 }
 
-function describeRun(opts: BenchOptions): Meta {
-  const bin = join(OURS_BIN, "cni-ts");
+function describeRun(opts: BenchOptions, oursDir: string): Meta {
+  const bin = join(oursDir, "bridge");
   const commit = quiet(["git", "-C", REPO_ROOT, "rev-parse", "--short", "HEAD"]);
   const dirty = quiet(["git", "-C", REPO_ROOT, "status", "--porcelain", "--untracked-files=no"]) ? " + uncommitted changes" : "";
   return {
@@ -49,8 +49,18 @@ function describeRun(opts: BenchOptions): Meta {
   };
 }
 
-async function makeSide(impl: Impl, token: string, podCount: number): Promise<Side> {
-  const node = await createNode({ impl, token });
+/**
+ * Our executables as of the start, hard-linked into a private directory: a concurrent
+ * `npm run build` renames a new file into dist/bin and must not switch builds mid-run.
+ */
+function snapshotOurs(): string {
+  const dir = mkdtempSync(join(REPO_ROOT, ".tmp", "bench-bin-"));
+  for (const name of ["bridge", "host-local", "flannel", "loopback", "portmap"]) linkSync(join(OURS_BIN, "cni-ts"), join(dir, name));
+  return dir;
+}
+
+async function makeSide(impl: Impl, token: string, podCount: number, cniPath?: string[]): Promise<Side> {
+  const node = await createNode({ impl, token, cniPath });
   const chains = setUpChains(node, impl);
   const pod = await node.addPod("p0");
   const pods = [];
@@ -93,7 +103,9 @@ async function bench(opts: BenchOptions): Promise<void> {
   preflight();
   const [, , , noopDirs] = await Promise.all([ensureCnitool(), ensureTimer(), ensureFloor(), ensureNoopPlugins()]);
   setRealtime(opts.realtime);
-  const meta = describeRun(opts);
+  mkdirSync(join(REPO_ROOT, ".tmp"), { recursive: true });
+  const oursDir = snapshotOurs();
+  const meta = describeRun(opts, oursDir);
   const loadStart = loadavg()[0]!.toFixed(1);
   const podCount = Math.max(0, ...opts.concurrency);
   const token = newToken();
@@ -103,6 +115,7 @@ async function bench(opts: BenchOptions): Promise<void> {
   const teardown = (): Promise<void> =>
     (tornDown ??= (async () => {
       for (const n of nodes) await n.teardown().catch((e: Error) => log(`teardown: ${e.message}`));
+      rmSync(oursDir, { recursive: true, force: true });
     })());
   const onSignal = (sig: string): void => {
     log(`${sig}: stopping the running batch, then cleaning up`);
@@ -119,7 +132,7 @@ async function bench(opts: BenchOptions): Promise<void> {
     log(`sandboxes: 2 nodes, ${podCount + 1} pods each`);
     const reference = await makeSide("reference", token, podCount);
     nodes.push(reference.node);
-    const ours = await makeSide("ours", token, podCount);
+    const ours = await makeSide("ours", token, podCount, [oursDir]);
     nodes.push(ours.node);
     const sides = { reference, ours };
 
