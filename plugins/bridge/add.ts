@@ -3,7 +3,7 @@ import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
 import { type Cidr, parseCidr } from "../../shared/net/cidr.js";
-import { EXISTS, IpBatchError, ipSteps, parseJsonStream, run } from "../../shared/net/exec.js";
+import { EXISTS, IpBatchError, assertBatchSafe, ipSteps, parseJsonStream, run } from "../../shared/net/exec.js";
 import { parseLink } from "../../shared/net/ip-json.js";
 import { ownLinkNames } from "../../shared/net/links.js";
 import { requireNetns } from "../../shared/net/netns.js";
@@ -33,6 +33,8 @@ export async function add(inv: Invocation): Promise<Result> {
   const conf = loadBridgeConf(inv);
   const { netns, containerId, ifname } = inv.env;
   requireNetns(netns);
+  // Names go into ip batches: refuse unusable ones before IPAM hands out a lease.
+  for (const name of [ifname, netns, conf.bridge]) assertBatchSafe(name);
   const undo: Undo = { ipam: false, veth: undefined, masq: false, spoof: false };
   try {
     return await addSteps(inv, conf, undo);

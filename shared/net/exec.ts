@@ -98,23 +98,27 @@ export function ipBatch(
   lines: readonly string[],
   opts: RunOptions & { json?: boolean; force?: boolean; details?: boolean } = {},
 ): RunResult {
-  for (const line of lines) {
-    // ip's batch parser treats these specially ('#' starts a comment, quotes group words): a name
-    // carrying one would silently change the command, e.g. "link del dev a#b" deletes "a".
-    if (/["'#\\\n]/.test(line)) {
-      throw new CniError(
-        ErrorCode.InvalidEnvironment,
-        `refusing to pass ${JSON.stringify(line)} to ip -batch: a name contains a quote, "#", backslash or newline`,
-        "interface names and namespace paths must not contain quotes, #, backslashes or newlines",
-      );
-    }
-  }
+  for (const line of lines) assertBatchSafe(line);
   const args = ["ip"];
   if (opts.json) args.push("-j");
   if (opts.details) args.push("-d");
   if (opts.force) args.push("-force");
   args.push("-batch", "-");
   return run(args, { ...opts, input: `${lines.join("\n")}\n` });
+}
+
+/**
+ * ip's batch parser treats quotes, '#' (comment) and backslashes specially: a name carrying one
+ * would silently change the command, e.g. "link del dev a#b" deletes "a". Such text is refused.
+ */
+export function assertBatchSafe(text: string): void {
+  if (/["'#\\\n]/.test(text)) {
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      `refusing to pass ${JSON.stringify(text)} to ip -batch: a name contains a quote, "#", backslash or newline`,
+      "interface names and namespace paths must not contain quotes, #, backslashes or newlines",
+    );
+  }
 }
 
 /** Parses the concatenated JSON arrays that `ip -j -batch` prints for several show commands. */
