@@ -7,7 +7,7 @@ import { addPod, deletePod, nodeByName, ping, podMtu } from "./lib/cluster-pods.
 import type { ClusterState, PodState } from "./lib/cluster-state.js";
 import { createCluster, leaseOf, nodeSubnetOf, rejoinNode, teardownCluster } from "./lib/cluster.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { OURS_BIN } from "./lib/paths.js";
+import { OURS_BIN, REFERENCE_BIN } from "./lib/paths.js";
 
 /**
  * The suite as operators meet it: two flannel nodes (network namespaces joined by an underlay,
@@ -127,3 +127,16 @@ for (const { backend, clusterCidr } of setups) {
     });
   });
 }
+
+describe("the same re-join with Debian's Go plugins (the config flannel would render)", () => {
+  it("fails the way upstream does (cni0 keeps the old gateway): the scenario above is the real one", async () => {
+    const state = await createCluster({ backend: "host-gw", pluginDir: REFERENCE_BIN, cnitool: await ensureCnitool(), flavor: "rendered-delegate" });
+    try {
+      await deletePod(state, await addPod(state, "node1", "before"));
+      await rejoinNode(state, "node1", 7);
+      await expect(addPod(state, "node1", "after")).rejects.toThrow(/"cni0" already has an IP address different from 10\.244\.7\.1\/24/);
+    } finally {
+      expect(await teardownCluster(state)).toEqual([]);
+    }
+  });
+});
