@@ -45,6 +45,8 @@ export interface Measurements {
   traced: TracedCall[];
   /** A read-stdin-write-stdout program compiled like ours (VERSION's floor), run beside our VERSION. */
   floor: Sample[];
+  /** performance.now() at the minimal program's first line: the runtime's part of our "startup" phase. */
+  floorFirstLineMs: number[];
   /** Two no-op plugins chained through libcni, per runtime: the floor of a two-plugin chain. */
   noop: Record<NoopRuntime, { add: Sample[]; del: Sample[] }>;
   failures: string[];
@@ -77,6 +79,7 @@ export function emptyMeasurements(): Measurements {
     cold: { available: true, version: perImpl(() => []), add: perImpl(() => []) },
     traced: [],
     floor: [],
+    floorFirstLineMs: [],
     noop: { go: { add: [], del: [] }, bun: { add: [], del: [] } },
     failures: [],
     oursFailed: 0,
@@ -119,7 +122,12 @@ export async function sequentialRound(m: Measurements | null, sides: Record<Impl
       ];
       const { results } = await runBatch(side.node, jobs);
       if (!m) continue;
-      if (floor) m.floor.push(sample(results.shift()!));
+      if (floor) {
+        const o = results.shift()!;
+        m.floor.push(sample(o));
+        const first = (JSON.parse(o.stdout || "{}") as { firstLineMs?: number }).firstLineMs;
+        if (typeof first === "number") m.floorFirstLineMs.push(first);
+      }
       const verbs: Verb[] = withVersion ? ["VERSION", "ADD", "CHECK", "DEL"] : ["ADD", "CHECK", "DEL"];
       verbs.forEach((verb, i) => {
         const o = results[i]!;

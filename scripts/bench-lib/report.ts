@@ -58,6 +58,8 @@ export interface Report {
   /** A minimal stdin->stdout program compiled like ours: the floor VERSION is measured against. */
   floor: Summary;
   floorCpuMs: number | null;
+  /** The trace's "startup" phase of a program with no modules of ours (Bun's own share of it). */
+  floorFirstLineMs: number | null;
   /** Two no-op plugins through libcni (ADD, DEL), per runtime. */
   noop: Record<"go" | "bun", { add: Summary; del: Summary; addCpuMs: number | null }>;
   cold: { available: boolean; reason?: string; version: Record<Impl, Summary>; add: Record<Impl, Summary>; versionRatio: number | null; addRatio: number | null };
@@ -175,6 +177,7 @@ export function buildReport(m: Measurements, meta: Meta): Report {
     oursTracePeakMb,
     floor: sideSummary(m.floor),
     floorCpuMs: cpuMedian(m.floor),
+    floorFirstLineMs: median(m.floorFirstLineMs),
     noop: {
       go: { add: sideSummary(m.noop.go.add), del: sideSummary(m.noop.go.del), addCpuMs: cpuMedian(m.noop.go.add) },
       bun: { add: sideSummary(m.noop.bun.add), del: sideSummary(m.noop.bun.del), addCpuMs: cpuMedian(m.noop.bun.add) },
@@ -186,6 +189,11 @@ export function buildReport(m: Measurements, meta: Meta): Report {
   };
   report.targets = evaluateTargets(report);
   return report;
+}
+
+function startupCell(t: TraceSummary): string {
+  const parts = Object.entries(t.phases).map(([plugin, ph]) => `${plugin} ${f1(ph.startup)}`);
+  return parts.length ? parts.join(", ") : "-";
 }
 
 function ratioTarget(name: string, r: number | null, limit: number): Target {
@@ -291,6 +299,7 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
     f1(t.wallMedianMs),
     f1(t.inProcessMedianMs),
     t.processesPerCall == null ? "-" : `${t.processesPerCall} (${t.pluginProcessesPerCall} plugin)`,
+    startupCell(t),
     t.peakRssKb == null ? "-" : f1(t.peakRssKb / 1024),
   ]);
   const targetRows = r.targets.map((t) => [t.name, t.limit, t.value, t.floorBound ?? "-", t.verdict]);
@@ -308,7 +317,11 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
     { title: "Concurrent calls, wall ms (median over repetitions; all released at once)", head: ["chain", "calls", "reference", "ours", "ratio"], rows: concRows },
     { title: "Peak memory per invocation, MB (chain's first plugin executed directly, ADD / DEL; delegates included)", head: ["chain", "reference", "ours"], rows: memRows },
     { title: "Cold start, ms (page cache dropped before each call): median / p95", head: ["call", "reference", "ours", "ratio"], rows: coldRows },
-    { title: "Our invocations traced (CNI_TS_DEBUG_LOG): medians", head: ["call", "wall ms", "in our code ms", "processes per call", "peak RSS MB"], rows: traceRows },
+    {
+      title: `Our invocations traced (CNI_TS_DEBUG_LOG): medians. "startup" is each plugin process's time before its trace began (module loading included); a program with no modules of ours reaches its first line at ${f1(r.floorFirstLineMs)} ms`,
+      head: ["call", "wall ms", "in our code ms", "processes per call", "startup ms per plugin", "peak RSS MB"],
+      rows: traceRows,
+    },
     {
       title:
         "Targets (median ratio ours/reference, same run). Runtime bound: the best ratio two Bun plugin processes can reach if our work cost exactly what the reference's does (Bun no-op pair + reference work) / reference",

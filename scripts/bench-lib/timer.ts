@@ -67,7 +67,9 @@ export async function ensureTimer(): Promise<string> {
  * one line to stdout (node:fs, synchronous), compiled exactly like dist/bin/cni-ts. VERSION cannot
  * be faster than this.
  */
-const FLOOR_SOURCE = 'import { readFileSync, writeSync } from "node:fs";\nwriteSync(1, `{"stdinBytes":${readFileSync(0).length}}\\n`);\n';
+const FLOOR_SOURCE =
+  'import { readFileSync, writeSync } from "node:fs";\nconst firstLineMs = performance.now();\n' +
+  'writeSync(1, `{"stdinBytes":${readFileSync(0).length},"firstLineMs":${firstLineMs}}\\n`);\n';
 
 /** scripts/build.mjs's compiler flags (build-flags.test.ts keeps the two in step). */
 export const BUILD_FLAGS = [
