@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { linkSync, mkdtempSync, rmSync } from "node:fs";
+import { linkSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ChainKind, setupChain } from "./faults-chains.js";
@@ -28,9 +28,37 @@ export function privateBinDir(builtDir: string): string {
 /** The test build's private directory for this process (built on first use). */
 export let TEST_BIN = BUILT_TEST_BIN;
 
+/** Newest modification time of anything the executable is built from. */
+function newestSource(): number {
+  let newest = 0;
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (name.endsWith(".ts") && !name.endsWith(".test.ts")) newest = Math.max(newest, st.mtimeMs);
+    }
+  };
+  for (const d of ["shared", "plugins", "ipam"]) walk(join(REPO_ROOT, d));
+  for (const f of ["package.json", "scripts/build.mjs"]) newest = Math.max(newest, statSync(join(REPO_ROOT, f)).mtimeMs);
+  return newest;
+}
+
+function testBuildIsFresh(): boolean {
+  try {
+    return statSync(join(BUILT_TEST_BIN, "cni-ts")).mtimeMs > newestSource();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Builds dist/test-bin unless it is newer than every source (several test files and helpers use
+ * it; rebuilding briefly unlinks its names), then takes this process's private copy.
+ */
 export function buildTestBin(): string {
   if (TEST_BIN !== BUILT_TEST_BIN) return TEST_BIN;
-  execFileSync(process.execPath.endsWith("bun") ? "node" : process.execPath, [join(REPO_ROOT, "scripts", "build.mjs"), "--test-hooks"], {
+  if (!testBuildIsFresh()) execFileSync(process.execPath.endsWith("bun") ? "node" : process.execPath, [join(REPO_ROOT, "scripts", "build.mjs"), "--test-hooks"], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "ignore", "inherit"],
   });
