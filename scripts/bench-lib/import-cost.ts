@@ -52,8 +52,8 @@ export interface ImportCost {
   cpuMs: number;
 }
 
-export function measureImportCosts(runs: number): { startupCpuMs: number; costs: ImportCost[] } {
-  const order = importOrder([...FIRST, ...ROOTS].map((r) => join(REPO_ROOT, r)));
+export function measureImportCosts(runs: number, roots: readonly string[] = ROOTS): { startupCpuMs: number; costs: ImportCost[] } {
+  const order = importOrder([...FIRST, ...roots].map((r) => join(REPO_ROOT, r)));
   const dir = join(REPO_ROOT, ".tmp", "import-cost");
   mkdirSync(dir, { recursive: true });
   const entry = join(dir, "probe.ts");
