@@ -150,6 +150,23 @@ describe("our bridge", () => {
     });
   }
 
+  it("the reference leaks the masquerade chain on DEL with the netns gone (plugins#810); a DEL by ours removes it", async () => {
+    const swap = swappablePlugins("reference");
+    const node = await sandbox.node({ cniPath: [swap.dir] });
+    node.onTeardown(() => swap.remove());
+    const net = bridgeNet(node);
+    const network = writeBridgeConf(node, net, "0.4.0", "v4", { ...flannelLike, ipMasq: true });
+    const before = await masqRules(node);
+    const pod = await node.addPod();
+    expectOk(await node.cnitool("add", network, pod), "ADD by the reference");
+    await deleteNetns(pod.name);
+    expectOk(await node.cnitool("del", network, pod), "DEL by the reference, netns gone");
+    expect(await masqRules(node), "the reference's leak (if this fails, upstream fixed plugins#810)").not.toBe(before);
+    swap.use("ours");
+    expectOk(await node.cnitool("del", network, pod), "DEL again by ours");
+    expect(await masqRules(node)).toBe(before);
+  });
+
   it("heals a bridge whose address belongs to an old subnet once no pod is attached; refuses while one is", async () => {
     const node = await sandbox.node();
     const net = bridgeNet(node);
