@@ -23,7 +23,10 @@ const RESULT = { cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: "/x"
 
 async function twoFakes(sandbox: ReturnType<typeof useSandbox>, cniVersion: string) {
   const node = await sandbox.node({ privateBin: true });
-  const first = writeFakePlugin(node.binDir, "fake-first", { addResult: { ...RESULT, cniVersion } });
+  // A well-formed result of the list's version (0.3.x/0.4.0 IPs carry "version"), as libcni
+  // re-marshals it through Go's types before handing it on as prevResult.
+  const ips = cniVersion.startsWith("0.") ? RESULT.ips.map((ip) => ({ ...ip, version: "4" })) : RESULT.ips;
+  const first = writeFakePlugin(node.binDir, "fake-first", { addResult: { ...RESULT, ips, cniVersion } });
   const second = writeFakePlugin(node.binDir, "fake-second");
   const network = node.uniqueName("fk-");
   node.writeConflist({
@@ -124,27 +127,33 @@ describe("libcni client (conformance-tests/cnitool)", () => {
 describe("direct runtime (for 1.1.0, GC, STATUS)", () => {
   const sandbox = useSandbox();
 
-  it("sends every plugin the same environment and config as libcni does", async () => {
-    const viaLibcni = await twoFakes(sandbox, "1.0.0");
-    const direct = await twoFakes(sandbox, "1.0.0");
-    const opts = { args: "IgnoreUnknown=1", capArgs: { portMappings: [], mac: "c2:11:22:33:44:55" } };
-    const podL = await viaLibcni.node.addPod("a");
-    const podD = await direct.node.addPod("a");
-    expectOk(await viaLibcni.node.cnitool("add", viaLibcni.network, podL, opts));
-    expectOk(await viaLibcni.node.cnitool("check", viaLibcni.network, podL, opts));
-    expectOk(await viaLibcni.node.cnitool("del", viaLibcni.network, podL, opts));
-    expectOk(await directAdd(direct.node, direct.network, podD, opts));
-    expectOk(await directCheck(direct.node, direct.network, podD, opts));
-    expectOk(await directDel(direct.node, direct.network, podD, opts));
+  for (const version of ["0.3.1", "1.0.0"]) {
+    it(`sends every plugin the same environment and config as libcni does [cniVersion ${version}]`, async () => {
+      const viaLibcni = await twoFakes(sandbox, version);
+      const direct = await twoFakes(sandbox, version);
+      const opts = { args: "IgnoreUnknown=1", capArgs: { portMappings: [], mac: "c2:11:22:33:44:55" } };
+      const podL = await viaLibcni.node.addPod("a");
+      const podD = await direct.node.addPod("a");
+      const withCheck = version !== "0.3.1";
+      expectOk(await viaLibcni.node.cnitool("add", viaLibcni.network, podL, opts));
+      if (withCheck) expectOk(await viaLibcni.node.cnitool("check", viaLibcni.network, podL, opts));
+      expectOk(await viaLibcni.node.cnitool("del", viaLibcni.network, podL, opts));
+      expectOk(await directAdd(direct.node, direct.network, podD, opts));
+      if (withCheck) expectOk(await directCheck(direct.node, direct.network, podD, opts));
+      else await expect(directCheck(direct.node, direct.network, podD, opts)).rejects.toThrow(/does not support the CHECK command/);
+      expectOk(await directDel(direct.node, direct.network, podD, opts));
 
-    const view = (s: { node: SandboxNode; network: string }, file: string) =>
-      fakePluginCalls(file).map((c) => ({
-        verb: c.env.CNI_COMMAND,
-        env: { ...c.env, CNI_NETNS: "<pod>", CNI_PATH: "<path>", CNI_CONTAINERID: c.env.CNI_CONTAINERID?.replace(s.node.token, "<t>") },
-        conf: JSON.parse(JSON.stringify(c.conf).replaceAll(s.network, "<net>")),
-      }));
-    expect(view(direct, direct.first)).toEqual(view(viaLibcni, viaLibcni.first));
-    expect(view(direct, direct.second)).toEqual(view(viaLibcni, viaLibcni.second));
-    expect(view(direct, direct.first).map((c) => c.verb)).toEqual(["ADD", "CHECK", "DEL"]);
-  });
+      const view = (s: { node: SandboxNode; network: string }, file: string) =>
+        fakePluginCalls(file).map((c) => ({
+          verb: c.env.CNI_COMMAND,
+          env: { ...c.env, CNI_NETNS: "<pod>", CNI_PATH: "<path>", CNI_CONTAINERID: c.env.CNI_CONTAINERID?.replace(s.node.token, "<t>") },
+          conf: JSON.parse(JSON.stringify(c.conf).replaceAll(s.network, "<net>")),
+        }));
+      expect(view(direct, direct.first)).toEqual(view(viaLibcni, viaLibcni.first));
+      expect(view(direct, direct.second)).toEqual(view(viaLibcni, viaLibcni.second));
+      expect(view(direct, direct.first).map((c) => c.verb)).toEqual(withCheck ? ["ADD", "CHECK", "DEL"] : ["ADD", "DEL"]);
+      const del = fakePluginCalls(direct.first).at(-1)!;
+      expect(del.conf?.prevResult === undefined).toBe(!withCheck);
+    });
+  }
 });

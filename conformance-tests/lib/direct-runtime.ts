@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import type { CallOptions, CniOutcome, CniVerb } from "./cni-calls.js";
 import type { Pod, SandboxNode } from "./sandbox.js";
+import { compareVersions } from "./spec-version.js";
 
 /**
  * A minimal runtime that executes a config list plugin by plugin the way libcni does (ADD in
@@ -70,7 +71,10 @@ export async function directAdd(node: SandboxNode, network: string, pod: Pod, op
   return last;
 }
 
+/** CHECK in order with the cached result; like libcni, refuses lists older than 0.4.0. */
 export async function directCheck(node: SandboxNode, network: string, pod: Pod, opts: CallOptions = {}): Promise<CniOutcome> {
+  const version = loadConflist(node, network).cniVersion;
+  if (compareVersions(version, "0.4.0") < 0) throw new Error(`configuration version "${version}" does not support the CHECK command`);
   return runEach(node, network, pod, "CHECK", opts, false);
 }
 
@@ -87,7 +91,8 @@ function cacheFileFor(node: SandboxNode, network: string, pod: Pod | null, opts:
 
 async function runEach(node: SandboxNode, network: string, pod: Pod | null, verb: CniVerb, opts: CallOptions, reverse: boolean): Promise<CniOutcome> {
   const list = loadConflist(node, network);
-  const prev = cachedResult(cacheFileFor(node, network, pod, opts));
+  // libcni sends no prevResult on DEL before 0.4.0 (the cache did not exist yet in the spec).
+  const prev = verb === "DEL" && compareVersions(list.cniVersion, "0.4.0") < 0 ? undefined : cachedResult(cacheFileFor(node, network, pod, opts));
   const plugins = reverse ? [...list.plugins].reverse() : list.plugins;
   let last: CniOutcome | undefined;
   for (const plugin of plugins) {

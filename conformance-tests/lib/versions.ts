@@ -2,6 +2,7 @@ import type { CallOptions, CniOutcome } from "./cni-calls.js";
 import { directAdd, directCheck, directDel } from "./direct-runtime.js";
 import type { Impl } from "./paths.js";
 import type { Pod, SandboxNode } from "./sandbox.js";
+import { compareVersions } from "./spec-version.js";
 
 /**
  * The run matrix: every conformance test runs for these cniVersions where the verb exists.
@@ -16,15 +17,7 @@ export const LIBCNI_MAX = "1.0.0";
 
 export type Verb = "ADD" | "DEL" | "CHECK" | "GC" | "STATUS";
 
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
+export { compareVersions };
 
 /** Whether the spec version defines the verb (CHECK since 0.4.0, GC/STATUS since 1.1.0). */
 export function verbExists(version: string, verb: Verb): boolean {
