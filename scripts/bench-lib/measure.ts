@@ -41,7 +41,7 @@ export interface Measurements {
   concurrent: Record<ChainId, Record<number, Record<Impl, { add: ConcurrentRun[]; del: ConcurrentRun[] }>>>;
   /** Peak RSS (kB) of the chain's first plugin executed directly (its delegates included). */
   memory: Record<ChainId, Record<Impl, { add: number[]; del: number[] }>>;
-  cold: { available: boolean; reason?: string; version: Record<Impl, number[]>; add: Record<Impl, number[]> };
+  cold: { available: boolean; reason?: string; version: Record<Impl, number[]>; add: Record<Impl, number[]>; floor: number[] };
   traced: TracedCall[];
   /** A read-stdin-write-stdout program compiled like ours (VERSION's floor), run beside our VERSION. */
   floor: Sample[];
@@ -76,7 +76,7 @@ export function emptyMeasurements(): Measurements {
     })),
     concurrent: perChain(() => ({})),
     memory: perChain(() => perImpl(() => ({ add: [], del: [] }))),
-    cold: { available: true, version: perImpl(() => []), add: perImpl(() => []) },
+    cold: { available: true, version: perImpl(() => []), add: perImpl(() => []), floor: [] },
     traced: [],
     floor: [],
     floorFirstLineMs: [],
@@ -179,6 +179,11 @@ export async function coldRun(m: Measurements, sides: Record<Impl, Side>, rep: n
     }
     if (v.status === 0) m.cold.version[side.impl].push(v.ms);
     noteFailure(m, `${side.impl} cold VERSION`, v);
+    if (side.impl === "ours") {
+      // The runtime's own cold start: the minimal Bun program, page cache dropped too.
+      const f = (await runBatch(side.node, [{ argv: [FLOOR], env: {}, stdin: "{}", dropCaches: true }])).results[0]!;
+      if (f.status === 0) m.cold.floor.push(f.ms);
+    }
     if (!withAdd) continue;
     const chain = side.chains.flannel;
     const add = { ...cnitoolJob(side.node, chain, "add", side.pod), dropCaches: true };

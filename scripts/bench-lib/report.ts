@@ -62,7 +62,15 @@ export interface Report {
   floorFirstLineMs: number | null;
   /** Two no-op plugins through libcni (ADD, DEL), per runtime. */
   noop: Record<"go" | "bun", { add: Summary; del: Summary; addCpuMs: number | null }>;
-  cold: { available: boolean; reason?: string; version: Record<Impl, Summary>; add: Record<Impl, Summary>; versionRatio: number | null; addRatio: number | null };
+  cold: {
+    available: boolean;
+    reason?: string;
+    version: Record<Impl, Summary>;
+    add: Record<Impl, Summary>;
+    floor: Summary;
+    versionRatio: number | null;
+    addRatio: number | null;
+  };
   trace: Record<string, TraceSummary>;
   targets: Target[];
   failures: string[];
@@ -182,7 +190,7 @@ export function buildReport(m: Measurements, meta: Meta): Report {
       go: { add: sideSummary(m.noop.go.add), del: sideSummary(m.noop.go.del), addCpuMs: cpuMedian(m.noop.go.add) },
       bun: { add: sideSummary(m.noop.bun.add), del: sideSummary(m.noop.bun.del), addCpuMs: cpuMedian(m.noop.bun.add) },
     },
-    cold: { available: m.cold.available, reason: m.cold.reason, version: coldVersion, add: coldAdd, versionRatio: ratio(coldVersion.ours.median, coldVersion.reference.median), addRatio: ratio(coldAdd.ours.median, coldAdd.reference.median) },
+    cold: { available: m.cold.available, reason: m.cold.reason, version: coldVersion, add: coldAdd, floor: summarize(m.cold.floor, m.cold.floor.length), versionRatio: ratio(coldVersion.ours.median, coldVersion.reference.median), addRatio: ratio(coldAdd.ours.median, coldAdd.reference.median) },
     trace,
     targets: [],
     failures: m.failures,
@@ -291,6 +299,7 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
   const coldRows: string[][] = r.cold.available
     ? [
         ["VERSION", seqCell(r.cold.version.reference), seqCell(r.cold.version.ours), f2(r.cold.versionRatio)],
+        ...(r.cold.floor.n > 0 ? [["minimal Bun program (VERSION floor)", "-", seqCell(r.cold.floor), "-"]] : []),
         ...(r.cold.add.reference.n + r.cold.add.ours.n > 0 ? [["flannel chain ADD (libcni)", seqCell(r.cold.add.reference), seqCell(r.cold.add.ours), f2(r.cold.addRatio)]] : []),
       ]
     : [["(unavailable)", r.cold.reason ?? "", "", ""]];
