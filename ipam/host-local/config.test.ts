@@ -74,6 +74,10 @@ describe("loadIpamConfig", () => {
     expect(cniErrorOf(() => loadIpamConfig({ name: "n" }, none)).message).toBe("IPAM config missing 'ipam' key");
     expect(cniErrorOf(() => loadStoreLocation({ name: "n" })).code).toBe(7);
     expect(loadStoreLocation({ name: "n", ipam: { DataDir: "/x" } })).toEqual({ name: "n", dataDir: "/x" });
+    // A dataDir of the wrong type is refused instead of falling back to the node's default store.
+    for (const dataDir of [123, true, ["/x"], { a: 1 }]) {
+      expect(cniErrorOf(() => loadStoreLocation({ name: "n", ipam: { type: "host-local", dataDir } })).code).toBe(7);
+    }
   });
 
   it("refuses two sets of one family before 0.3.0", () => {

@@ -247,6 +247,10 @@ export function loadStoreLocation(raw: Record<string, unknown>): { name: string;
   const ipam = canonicalKeys(top.ipam, ["dataDir"]);
   // Without an ipam object there is no store to act on: never fall back to the default dataDir.
   if (!isPlainObject(ipam)) throw invalid("IPAM config missing 'ipam' key", 'add an "ipam" object with "type": "host-local"');
+  // A dataDir of the wrong type must not send DEL to the default store of the node.
+  if (ipam.dataDir !== undefined && ipam.dataDir !== null && typeof ipam.dataDir !== "string") {
+    throw invalid("invalid ipam.dataDir: expected a string path", "set ipam.dataDir to a directory path or remove it");
+  }
   const dataDir = typeof ipam.dataDir === "string" && ipam.dataDir ? ipam.dataDir : DEFAULT_DATA_DIR;
   return { name: String(top.name ?? ""), dataDir };
 }
