@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, utimesSync } from "node:fs";
+import { basename, join } from "node:path";
 import { type Chain, podCapArgs } from "./faults-chains.js";
+import { listState } from "./faults-files.js";
 import { type Audit, type LiveAttachment, auditNode } from "./faults-leaks.js";
 import { deleteNetns } from "./netns.js";
 import type { Pod, SandboxNode } from "./sandbox.js";
@@ -202,6 +203,7 @@ export class FaultLab {
     }
     this.forget(pod);
     await this.removeSandbox(pod);
+    ageTempFiles(this.node.dataDir, GC_LATER_MS);
     problems.push(...(await this.gc()));
     const audit = await this.newLeaks();
     return this.result(verb, point, recovery, reached, [...problems, ...audit.leaks], audit.duplicates, started);
@@ -221,6 +223,22 @@ export class FaultLab {
       pods.push(pod);
     }
     return pods;
+  }
+}
+
+/**
+ * A runtime's GC comes long after a sandbox died (containerd and CRI-O run it periodically, minutes
+ * apart). Plugins may leave a young temp file alone because it could be a save still in progress
+ * (flannel reaps them after 10 minutes), so before a GC recovery the trial ages temp files by this
+ * much: what GC then leaves is a leak.
+ */
+const GC_LATER_MS = 15 * 60 * 1000;
+
+function ageTempFiles(root: string, byMs: number): void {
+  for (const f of listState(root)) {
+    if (f.isDir || !basename(f.path).startsWith(".")) continue;
+    const when = new Date(Date.now() - byMs);
+    utimesSync(f.path, when, when);
   }
 }
 
