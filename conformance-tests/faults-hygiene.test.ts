@@ -82,6 +82,18 @@ describe("state files and the debug log", () => {
       expect(saved).toHaveLength(2);
       for (const f of saved) expect(f.mode.toString(8), f.path).toBe("600");
 
+      // The switch's stderr form, on a direct call (what a runtime logs from a plugin).
+      const direct = await node.invoke(
+        "loopback",
+        "ADD",
+        { cniVersion: "1.0.0", name: "lo", type: "loopback" },
+        pods[0],
+        { env: { CNI_TS_DEBUG_LOG: "stderr", MY_API_TOKEN: secret } },
+      );
+      expectOk(direct, "loopback ADD");
+      expect(direct.stderr.length).toBeGreaterThan(0);
+      expect(direct.stdout + direct.stderr).not.toContain(secret);
+
       const log = readFileSync(debugLog, "utf8");
       expect(log.length).toBeGreaterThan(0);
       expect(log).not.toContain(secret);
