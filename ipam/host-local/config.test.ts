@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cniErrorOf } from "./expect-cni-error.js";
+import { cniErrorOf } from "../../shared/cni/expect-cni-error.js";
 import { loadIpamConfig, loadStoreLocation } from "./config.js";
 import { formatIp } from "./ip.js";
 import { setToString } from "./range.js";

@@ -16,4 +16,4 @@ export function invocationOf(conf: Record<string, unknown>, args = ""): Invocati
   return buildInvocation("ADD", env, stdin, {});
 }
 
-export { cniErrorOf as failure } from "../../ipam/host-local/expect-cni-error.js";
+export { cniErrorOf as failure } from "../../shared/cni/expect-cni-error.js";

@@ -2,20 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CniError } from "../../shared/cni/errors.js";
+import { cniErrorOf as errorOf } from "../../shared/cni/expect-cni-error.js";
 import { loadSubnetEnv, missingKeys, parseSubnetEnv } from "./subnet-env.js";
 
 const FLANNELD = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
-
-function errorOf(fn: () => unknown): CniError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error("expected a CniError");
-}
 
 describe("parseSubnetEnv", () => {
   it("reads what flanneld writes, subnet as its network address", () => {

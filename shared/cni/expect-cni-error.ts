@@ -1,4 +1,4 @@
-import { CniError } from "../../shared/cni/errors.js";
+import { CniError } from "./errors.js";
 
 /** Test support: runs `fn`, which must throw a CniError, and returns that error. */
 export function cniErrorOf(fn: () => unknown): CniError {
