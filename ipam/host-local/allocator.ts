@@ -1,6 +1,6 @@
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { IpConfig } from "../../shared/cni/result.js";
-import { type Ip, equal, formatIp, withPrefix } from "./ip.js";
+import { type Ip, equal, formatIp, withPrefix } from "../../shared/net/go-ip.js";
 import { type Range, type RangeSet, rangeFor, setContains, setToString } from "./range.js";
 import { roundRobin } from "./round-robin.js";
 import type { LockedStore, Reservation } from "./store.js";

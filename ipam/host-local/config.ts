@@ -4,7 +4,7 @@ import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { isPlainObject } from "../../shared/cni/json.js";
 import type { Route } from "../../shared/cni/result.js";
 import { atLeast } from "../../shared/cni/versions.js";
-import { type Ip, formatCidr, formatIp, parseCidr, parseIp } from "./ip.js";
+import { type Ip, formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/go-ip.js";
 import { type RangeInput, type RangeSet, RangeError, RangeSetError, canonicalizeRangeSet, checkGateway, setsOverlap } from "./range.js";
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";

@@ -1,4 +1,4 @@
-import { type Cidr, type Ip, equal, formatCidr, formatIp, inCidr, lastOf, networkOf, next } from "./ip.js";
+import { type Cidr, type Ip, equal, formatCidr, formatIp, inCidr, lastOf, networkOf, next } from "../../shared/net/go-ip.js";
 
 /** One canonical range: every field filled in with upstream's defaults. */
 export interface Range {

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { CONTAINER_ID_PATTERN } from "../../shared/cni/env.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { faultPoint } from "../../shared/cni/fault.js";
-import { type Ip, formatIp, parseIp } from "./ip.js";
+import { type Ip, formatIp, parseIp } from "../../shared/net/go-ip.js";
 import { withStoreLock } from "./lock.js";
 
 /**

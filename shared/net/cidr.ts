@@ -3,7 +3,7 @@
  * host-local's Go-compatible parser and printer. Pure; used by bridge (gateways, bridge address
  * rules) and firewall rule text.
  */
-import { formatIp as goFormatIp, parseIp as goParseIp } from "../../ipam/host-local/ip.js";
+import { formatIp as goFormatIp, parseIp as goParseIp } from "./go-ip.js";
 
 export type Family = 4 | 6;
 

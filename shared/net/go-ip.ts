@@ -1,7 +1,7 @@
 import { Address6 } from "ip-address";
 
 /**
- * An IP address as host-local sees it: a family and a number. IPv4-mapped IPv6 addresses are
+ * An IP address as Go's net package sees it (host-local's file names, comparisons): a family and a number. IPv4-mapped IPv6 addresses are
  * IPv4 (Go's To4() makes them so), which decides file names and comparisons.
  */
 export interface Ip {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatIp, parseCidr, parseIp } from "./ip.js";
+import { formatIp, parseCidr, parseIp } from "./go-ip.js";
 
 const roundTrip = (s: string) => {
   const ip = parseIp(s);
