@@ -55,6 +55,21 @@ async function withNode<T>(opts: Parameters<typeof createNode>[0], fn: (n: Sandb
   }
 }
 
+/** Comma-separated items in lines of at most `width` characters. */
+function wrap(items: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let cur = "";
+  for (const item of items) {
+    if (cur && cur.length + item.length + 2 > width) {
+      lines.push(`${cur},`);
+      cur = "";
+    }
+    cur = cur ? `${cur}, ${item}` : item;
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}
+
 function git(args: string[]): string {
   try {
     return execFileSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).trim();
@@ -103,7 +118,10 @@ async function main(): Promise<number> {
     say(`  ${c.chain} chain${cold}: ${c.points.ADD} ADD points + ${c.points.DEL} DEL points${gc}, ${c.trials} trials in ${(c.ms / 1000).toFixed(1)} s`);
     const byCount = new Map<number, string[]>();
     for (const [k, n] of Object.entries(c.perPoint)) byCount.set(n, [...(byCount.get(n) ?? []), k.replace(`${c.chain} `, "")]);
-    for (const [n, ks] of byCount) say(`    ${n} trial(s) each at: ${ks.join(", ")}`);
+    for (const [n, ks] of byCount) {
+      say(`    ${n} trial(s) each at ${ks.length} points:`);
+      for (const line of wrap(ks, 110)) say(`      ${line}`);
+    }
     const why = describeCampaign(c);
     if (why) say(why.split("\n").map((l) => `    LEAK ${l}`).join("\n"));
   }
