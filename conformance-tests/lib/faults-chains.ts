@@ -6,10 +6,12 @@ import type { SandboxNode } from "./sandbox.js";
  * The two chains the crash-safety and load tests drive, each confined to one sandbox node:
  * "flannel": kube-flannel's conflist (flannel → bridge → host-local, then portmap), with
  *            FLANNEL_IPMASQ=false so the bridge also installs masquerade rules;
+ * "flannel-dual": the same with an IPv6 subnet too (two range sets: a crash between them is the
+ *            classic half-allocated pod);
  * "bridge":  bridge + host-local with ipMasq, then portmap.
  * Every path (subnet.env, flannel dataDir, host-local dataDir) points into the sandbox.
  */
-export type ChainKind = "flannel" | "bridge";
+export type ChainKind = "flannel" | "flannel-dual" | "bridge";
 
 export interface Chain {
   kind: ChainKind;
@@ -40,21 +42,24 @@ export interface ChainOptions {
 }
 
 export function setupChain(node: SandboxNode, kind: ChainKind, opts: ChainOptions = {}): Chain {
-  const network = `${kind === "flannel" ? "cbr" : "br"}${node.token}${opts.suffix ?? ""}`;
+  const flannel = kind !== "bridge";
+  const network = `${flannel ? "cbr" : "br"}${node.token}${opts.suffix ?? ""}`;
   const bridge = opts.bridge ?? node.uniqueName("cb");
-  const subnet = node.subnet(opts.subnetIndex ?? (kind === "flannel" ? 1 : 2));
+  const subnet = node.subnet(opts.subnetIndex ?? (flannel ? 1 : 2));
   const gateway = subnet.replace(/\.0\/24$/, ".1");
   const ipamDataDir = join(node.dataDir, "networks");
   const portmap = { type: "portmap", capabilities: { portMappings: true } };
-  const cniVersion = opts.cniVersion ?? (kind === "flannel" ? "0.3.1" : "1.0.0");
+  const cniVersion = opts.cniVersion ?? (flannel ? "0.3.1" : "1.0.0");
   let plugins: Record<string, unknown>[];
   let extra: Partial<Chain> = {};
-  if (kind === "flannel") {
+  if (flannel) {
     const flannelDataDir = join(node.dataDir, "flannel");
     const subnetFile = join(node.dir, "run-flannel", `subnet${opts.suffix ?? ""}.env`);
     mkdirSync(join(node.dir, "run-flannel"), { recursive: true });
     const cluster = subnet.replace(/\.\d+\.0\/24$/, ".0.0/16");
-    writeFileSync(subnetFile, `FLANNEL_NETWORK=${cluster}\nFLANNEL_SUBNET=${gateway}/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
+    const v6 = kind === "flannel-dual" ? node.subnet6(1) : undefined;
+    const v6Lines = v6 ? `FLANNEL_IPV6_NETWORK=${v6.replace(/:[0-9a-f]+::\/64$/, "::/48")}\nFLANNEL_IPV6_SUBNET=${v6.replace(/::\/64$/, "::1/64")}\n` : "";
+    writeFileSync(subnetFile, `FLANNEL_NETWORK=${cluster}\nFLANNEL_SUBNET=${gateway}/24\n${v6Lines}FLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
     plugins = [
       {
         type: "flannel",

@@ -3,7 +3,8 @@
  * sandboxed nodes; prints the figures and exits non-zero on any leak, duplicate, failure or crash.
  *   --quick   CI size (< 90 s): every other fault point (which half rotates with the seed) once,
  *             12 pods x 2 rounds, 2,000 + 100 inputs
- *   (full)    every point x both recoveries x 2, plus every point of a node's first ADD x both recoveries,
+ *   (full)    every point x both recoveries x 2 (also a dual-stack flannel chain), plus every point of a
+ *             node's first ADD x both recoveries,
  *             100 pods x 5 rounds (two scenarios) + 2 rounds with 20% of operations SIGKILLed,
  *             10,000 + 500 inputs
  */
@@ -98,7 +99,7 @@ async function main(): Promise<number> {
 
   // 1. Crash safety, both chains in parallel (separate nodes).
   process.stderr.write("soak: fault trials…\n");
-  const kinds: ChainKind[] = ["flannel", "bridge"];
+  const kinds: ChainKind[] = plan.name === "full" ? ["flannel", "bridge", "flannel-dual"] : ["flannel", "bridge"];
   const campaigns: CampaignResult[] = await Promise.all(
     kinds.map((kind) =>
       withNode({ cniPath: [testBin] }, (node) =>
@@ -106,7 +107,10 @@ async function main(): Promise<number> {
       ),
     ),
   );
-  if (plan.faults.cold) campaigns.push(...(await Promise.all(kinds.map((kind) => runColdCampaign(kind, plan.faults.recoveries)))));
+  if (plan.faults.cold) {
+    const coldKinds: ChainKind[] = ["flannel", "bridge"];
+    campaigns.push(...(await Promise.all(coldKinds.map((kind) => runColdCampaign(kind, plan.faults.recoveries)))));
+  }
   const trials = campaigns.reduce((n, c) => n + c.trials, 0);
   const leaks = campaigns.reduce((n, c) => n + c.leaks + c.finalLeaks.length, 0);
   const dups = campaigns.reduce((n, c) => n + c.duplicates + c.finalDuplicates.length, 0);
