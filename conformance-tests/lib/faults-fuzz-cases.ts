@@ -303,6 +303,19 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
       ),
     );
   }
+  if (verb === "ADD" && (plugin === "bridge" || plugin === "host-local" || plugin === "flannel")) {
+    // CNI_ARGS: broken pairs (code 4), unparsable requested IPs (7), a requested IP outside the ranges.
+    const outside = "192.0.2.9";
+    out.push(
+      fc.constantFrom<[string, number[]]>(
+        ["novalue", [4]],
+        ["IgnoreUnknown=1;IP=not-an-ip", [7]],
+        ["IgnoreUnknown=1;IP=10.0.0.300", [7]],
+        [`IgnoreUnknown=1;IP=${"9".repeat(4096)}`, [7]],
+        [`IgnoreUnknown=1;IP=${outside}`, [7, 999]],
+      ).map(([args, codes]) => mk("cni-args", codes, { ...env, CNI_ARGS: args }, full)),
+    );
+  }
   if (plugin === "bridge" && verb === "CHECK") {
     const prev = prevResultFor(ctx, "1.1.0");
     out.push(
