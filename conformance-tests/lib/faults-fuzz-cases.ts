@@ -25,7 +25,6 @@ export interface FuzzContext {
   regularFile: string;
   /** A file whose content (SECRET) must never appear in any output. */
   secretFile: string;
-  secret: string;
   podNetns: string;
   cniPath: string;
   bridge: string;

@@ -47,7 +47,6 @@ export function fuzzContext(node: SandboxNode, podNetns: string, cniPath: string
     flannelDataDir: join(node.dataDir, "flannel"),
     subnetFile,
     secretFile,
-    secret,
     badSubnetFiles,
     regularFile: subnetFile,
     podNetns,
