@@ -134,7 +134,7 @@ export async function auditNode(
  * namespace is deleted, so a count above `expected` is re-read for a short while before it counts.
  */
 async function vethsSettled(node: SandboxNode, expected: number): Promise<string[]> {
-  const deadline = Date.now() + 3000;
+  const deadline = Date.now() + 10_000; // netns cleanup is a kernel work queue: slow on a busy machine
   for (;;) {
     const r = await execIn(node, ["ip", "-o", "link", "show", "type", "veth"]);
     const veths = r.stdout.split("\n").filter((l) => l.trim() !== "");
