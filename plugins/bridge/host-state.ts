@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../../shared/sys/crypto-lite.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { ipBatch, parseJsonStream, run } from "../../shared/net/exec.js";
 import { type LinkInfo, parseLink } from "../../shared/net/ip-json.js";

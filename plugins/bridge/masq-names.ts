@@ -1,12 +1,9 @@
-import { createHash } from "node:crypto";
+import { sha512Hex } from "../../shared/sys/crypto-lite.js";
 
-/**
+/*
  * Names and comments of the masquerade rules, identical to upstream's so that either
  * implementation finds and removes the other's rules.
  */
-function sha512Hex(text: string): string {
-  return createHash("sha512").update(text).digest("hex");
-}
 
 /** iptables chain: "CNI-" + the first 24 hex digits of sha512(name + containerID) (28 chars). */
 export function iptablesChainName(network: string, containerId: string): string {

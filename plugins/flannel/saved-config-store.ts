@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../../shared/sys/crypto-lite.js";
 import { join } from "node:path";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { faultPoint } from "../../shared/cni/fault.js";

@@ -2,11 +2,12 @@ import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
 import { type PortmapConf, containerAddresses, parsePortmapConf } from "./config.js";
-import { addIptables, checkIptables, gcIptables, removeIptables } from "./iptables-backend.js";
 import { haveBinary } from "../../shared/net/exec.js";
-import { addNft, checkNft, gcNft, removeNft } from "./nft-backend.js";
-import { enableRouteLocalnet } from "./route-localnet.js";
-import { flushUdpConntrack } from "./udp-conntrack.js";
+
+/* The rule machinery loads only when there is something to map: most pods have no hostPort,
+   and kube-flannel runs portmap for every one of them. */
+const iptablesBackend = () => import("./iptables-backend.js");
+const nftBackend = () => import("./nft-backend.js");
 
 /**
  * portmap: forwards host ports to the container (DNAT from the node's addresses and from
@@ -37,13 +38,17 @@ async function add(inv: Invocation): Promise<Result> {
     inv.trace.note(`portmap: prevResult has no address on ${inv.env.ifname} in the sandbox; no ports forwarded`);
     return passThrough;
   }
-  await inv.trace.span(conf.backend, () =>
-    conf.backend === "nftables" ? addNft(conf, inv.env.containerId, addrs) : addIptables(conf, inv.env.containerId, addrs),
+  await inv.trace.span(conf.backend, async () =>
+    conf.backend === "nftables"
+      ? (await nftBackend()).addNft(conf, inv.env.containerId, addrs)
+      : (await iptablesBackend()).addIptables(conf, inv.env.containerId, addrs),
   );
+  const { flushUdpConntrack } = await import("./udp-conntrack.js");
   const skipped = flushUdpConntrack(conf.mappings, addrs);
   if (skipped) inv.trace.note(`portmap: ${skipped}`);
   const v4 = addrs.find((a) => a.family === 4);
   if (conf.snat && v4) {
+    const { enableRouteLocalnet } = await import("./route-localnet.js");
     const iface = enableRouteLocalnet(v4.ip);
     if (!iface) inv.trace.note(`portmap: no route to ${v4.ip}; route_localnet not set, localhost:hostPort will not reach it`);
   }
@@ -58,12 +63,12 @@ async function del(inv: Invocation): Promise<void> {
   const conf = readConf(inv);
   inv.trace.mark("config");
   if (conf.mappings.length === 0) return;
-  const iptables = () => inv.trace.span("iptables", () => removeIptables(conf, inv.env.containerId));
-  const nftables = () => inv.trace.span("nftables", () => removeNft(inv.env.containerId));
+  const iptables = () => inv.trace.span("iptables", async () => (await iptablesBackend()).removeIptables(conf, inv.env.containerId));
+  const nftables = () => inv.trace.span("nftables", async () => (await nftBackend()).removeNft(inv.env.containerId));
   for (const remove of conf.backend === "nftables" ? [nftables, iptables] : [iptables, nftables]) await remove();
 }
 
-function check(inv: Invocation): void {
+async function check(inv: Invocation): Promise<void> {
   const conf = readConf(inv);
   const prev = inv.prevResult();
   if (!prev) {
@@ -71,7 +76,10 @@ function check(inv: Invocation): void {
   }
   if (conf.mappings.length === 0) return;
   const addrs = containerAddresses(prev, inv.env.ifname);
-  const problems = conf.backend === "nftables" ? checkNft(conf, inv.env.containerId, addrs) : checkIptables(conf, inv.env.containerId, addrs);
+  const problems =
+    conf.backend === "nftables"
+      ? (await nftBackend()).checkNft(conf, inv.env.containerId, addrs)
+      : (await iptablesBackend()).checkIptables(conf, inv.env.containerId, addrs);
   if (problems.length > 0) {
     throw new CniError(ErrorCode.Internal, problems.join("; "), "run DEL and ADD again for this container to restore its port mappings");
   }
@@ -81,8 +89,8 @@ function check(inv: Invocation): void {
 async function gc(inv: Invocation): Promise<void> {
   const conf = readConf(inv);
   const valid = validContainerIds(inv.raw["cni.dev/valid-attachments"]);
-  await inv.trace.span("iptables", () => gcIptables(conf, valid));
-  await inv.trace.span("nftables", () => gcNft(valid));
+  await inv.trace.span("iptables", async () => (await iptablesBackend()).gcIptables(conf, valid));
+  await inv.trace.span("nftables", async () => (await nftBackend()).gcNft(valid));
 }
 
 function validContainerIds(raw: unknown): Set<string> {

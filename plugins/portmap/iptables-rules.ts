@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha512Hex } from "../../shared/sys/crypto-lite.js";
 import type { IfAddress } from "./address.js";
 import { isUnspecified } from "./address.js";
 import { type SavedTable, ruleChain, ruleComment, ruleTarget } from "../../shared/net/iptables.js";
@@ -21,7 +21,7 @@ export const MASQ_CHAIN = "CNI-HOSTPORT-MASQ";
  * "SN-" chains (entered from CNI-HOSTPORT-SNAT) are what old plugin versions made; DEL still removes them.
  */
 export function chainName(prefix: "DN-" | "SN-", network: string, containerId: string): string {
-  const hash = createHash("sha512").update(network + containerId).digest("hex");
+  const hash = sha512Hex(network + containerId);
   return `CNI-${prefix}${hash.slice(0, 28 - 4 - prefix.length)}`;
 }
 

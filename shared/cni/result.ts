@@ -1,85 +1,94 @@
-import { isIP } from "node:net";
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "./errors.js";
 import { compact, goJson, isPlainObject, sortKeysDeep } from "./json.js";
 import { familyOf } from "./versions.js";
+import { parseCidr, parseIp } from "../net/go-ip.js";
 
-/** Go's net.ParseCIDR / net.ParseIP, as libcni applies them when it reads a result. */
-function isCidr(s: string): boolean {
-  const slash = s.indexOf("/");
-  if (slash < 0) return false;
-  const family = isIP(s.slice(0, slash));
-  const prefix = s.slice(slash + 1);
-  return family !== 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
-}
-const Cidr = z.string().check(z.refine(isCidr, "must be an address with prefix length, such as 10.1.2.3/24"));
-const Ip = z.string().check(z.refine((s) => isIP(s) !== 0, "must be an IP address"));
-
-/** One internal result type (the 1.1.0 shape); every version is printed from it. */
-const InterfaceSchema = z.object({
-  name: z.string(),
-  mac: z.optional(z.string()),
-  mtu: z.optional(z.number()),
-  sandbox: z.optional(z.string()),
-  socketPath: z.optional(z.string()),
-  pciID: z.optional(z.string()),
-});
-const IpSchema = z.object({
-  address: Cidr,
-  gateway: z.optional(Ip),
-  interface: z.optional(z.number()),
-});
-const RouteSchema = z.object({
-  dst: Cidr,
-  gw: z.optional(Ip),
-  mtu: z.optional(z.number()),
-  advmss: z.optional(z.number()),
-  priority: z.optional(z.number()),
-  table: z.optional(z.number()),
-  scope: z.optional(z.number()),
-});
 export const DnsSchema = z.object({
   nameservers: z.optional(z.array(z.string())),
   domain: z.optional(z.string()),
   search: z.optional(z.array(z.string())),
   options: z.optional(z.array(z.string())),
 });
-const Result100Schema = z.object({
-  cniVersion: z.optional(z.string()),
-  interfaces: z.optional(z.nullable(z.array(InterfaceSchema))),
-  ips: z.optional(z.nullable(z.array(IpSchema))),
-  routes: z.optional(z.nullable(z.array(RouteSchema))),
-  dns: z.optional(z.nullable(DnsSchema)),
-});
-const Ip040Schema = z.object({
-  version: z.optional(z.string()),
-  address: Cidr,
-  gateway: z.optional(Ip),
-  interface: z.optional(z.nullable(z.number())),
-});
-const Result040Schema = z.object({
-  cniVersion: z.optional(z.string()),
-  interfaces: z.optional(z.nullable(z.array(InterfaceSchema))),
-  ips: z.optional(z.nullable(z.array(Ip040Schema))),
-  routes: z.optional(z.nullable(z.array(RouteSchema))),
-  dns: z.optional(z.nullable(DnsSchema)),
-});
-const Route020Schema = z.object({ dst: Cidr, gw: z.optional(Ip) });
-const IpConfig020Schema = z.object({
-  ip: Cidr,
-  gateway: z.optional(Ip),
-  routes: z.optional(z.nullable(z.array(Route020Schema))),
-});
-const Result020Schema = z.object({
-  cniVersion: z.optional(z.string()),
-  ip4: z.optional(z.nullable(IpConfig020Schema)),
-  ip6: z.optional(z.nullable(IpConfig020Schema)),
-  dns: z.optional(z.nullable(DnsSchema)),
-});
 
-export type Interface = z.infer<typeof InterfaceSchema>;
-export type IpConfig = z.infer<typeof IpSchema>;
-export type Route = z.infer<typeof RouteSchema>;
+/**
+ * The schemas of every result version. Built on first use: a plugin that never reads a foreign
+ * result (VERSION, most DELs) does not pay for them at start-up.
+ */
+function buildSchemas() {
+  // Go's net.ParseCIDR / net.ParseIP, as libcni applies them when it reads a result.
+  const Cidr = z.string().check(
+    z.refine((s) => parseCidr(s) !== undefined, "must be an address with prefix length, such as 10.1.2.3/24"),
+  );
+  const Ip = z.string().check(z.refine((s) => parseIp(s) !== undefined, "must be an IP address"));
+  const InterfaceSchema = z.object({
+    name: z.string(),
+    mac: z.optional(z.string()),
+    mtu: z.optional(z.number()),
+    sandbox: z.optional(z.string()),
+    socketPath: z.optional(z.string()),
+    pciID: z.optional(z.string()),
+  });
+  const IpSchema = z.object({
+    address: Cidr,
+    gateway: z.optional(Ip),
+    interface: z.optional(z.number()),
+  });
+  const RouteSchema = z.object({
+    dst: Cidr,
+    gw: z.optional(Ip),
+    mtu: z.optional(z.number()),
+    advmss: z.optional(z.number()),
+    priority: z.optional(z.number()),
+    table: z.optional(z.number()),
+    scope: z.optional(z.number()),
+  });
+  const Result100Schema = z.object({
+    cniVersion: z.optional(z.string()),
+    interfaces: z.optional(z.nullable(z.array(InterfaceSchema))),
+    ips: z.optional(z.nullable(z.array(IpSchema))),
+    routes: z.optional(z.nullable(z.array(RouteSchema))),
+    dns: z.optional(z.nullable(DnsSchema)),
+  });
+  const Ip040Schema = z.object({
+    version: z.optional(z.string()),
+    address: Cidr,
+    gateway: z.optional(Ip),
+    interface: z.optional(z.nullable(z.number())),
+  });
+  const Result040Schema = z.object({
+    cniVersion: z.optional(z.string()),
+    interfaces: z.optional(z.nullable(z.array(InterfaceSchema))),
+    ips: z.optional(z.nullable(z.array(Ip040Schema))),
+    routes: z.optional(z.nullable(z.array(RouteSchema))),
+    dns: z.optional(z.nullable(DnsSchema)),
+  });
+  const Route020Schema = z.object({ dst: Cidr, gw: z.optional(Ip) });
+  const IpConfig020Schema = z.object({
+    ip: Cidr,
+    gateway: z.optional(Ip),
+    routes: z.optional(z.nullable(z.array(Route020Schema))),
+  });
+  const Result020Schema = z.object({
+    cniVersion: z.optional(z.string()),
+    ip4: z.optional(z.nullable(IpConfig020Schema)),
+    ip6: z.optional(z.nullable(IpConfig020Schema)),
+    dns: z.optional(z.nullable(DnsSchema)),
+  });
+  return { InterfaceSchema, IpSchema, RouteSchema, Result100Schema, Ip040Schema, Result040Schema, Route020Schema, IpConfig020Schema, Result020Schema };
+}
+
+let schemas: ReturnType<typeof buildSchemas> | undefined;
+function resultSchemas(): ReturnType<typeof buildSchemas> {
+  schemas ??= buildSchemas();
+  return schemas;
+}
+type Schemas = ReturnType<typeof buildSchemas>;
+
+/** One internal result type (the 1.1.0 shape); every version is printed from it. */
+export type Interface = z.infer<Schemas["InterfaceSchema"]>;
+export type IpConfig = z.infer<Schemas["IpSchema"]>;
+export type Route = z.infer<Schemas["RouteSchema"]>;
 export type Dns = z.infer<typeof DnsSchema>;
 export interface Result {
   cniVersion: string;
@@ -110,7 +119,7 @@ export function parseResult(raw: unknown, fallbackVersion: string, what = "resul
   const version = typeof raw.cniVersion === "string" && raw.cniVersion !== "" ? raw.cniVersion : fallbackVersion;
   const family = familyOf(version);
   if (family === "020") {
-    const parsed = Result020Schema.safeParse(raw);
+    const parsed = resultSchemas().Result020Schema.safeParse(raw);
     if (!parsed.success) throw invalid(what, z.prettifyError(parsed.error));
     const r = emptyResult(version);
     for (const cfg of [parsed.data.ip4, parsed.data.ip6]) {
@@ -121,6 +130,7 @@ export function parseResult(raw: unknown, fallbackVersion: string, what = "resul
     r.dns = parsed.data.dns ?? {};
     return r;
   }
+  const { Result040Schema, Result100Schema } = resultSchemas();
   const parsed = (family === "040" ? Result040Schema : Result100Schema).safeParse(raw);
   if (!parsed.success) throw invalid(what, z.prettifyError(parsed.error));
   const data = parsed.data;
