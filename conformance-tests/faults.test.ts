@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { buildTestBin, describeCampaign, runColdCampaign, runFaultCampaign } from "./lib/faults-campaign.js";
+import { buildTestBin, describeCampaign, removePrivateBinDirs, runColdCampaign, runFaultCampaign } from "./lib/faults-campaign.js";
 import type { ChainKind } from "./lib/faults-chains.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
@@ -18,6 +18,7 @@ beforeAll(async () => {
   await ensureCnitool();
   testBin = buildTestBin();
 }, 300_000);
+afterAll(removePrivateBinDirs);
 
 const CHAINS: ChainKind[] = ["flannel", "bridge"];
 

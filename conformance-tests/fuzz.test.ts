@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { privateBinDir } from "./lib/faults-campaign.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { privateBinDir, removePrivateBinDirs } from "./lib/faults-campaign.js";
 import { describeFailures, runFuzzSession } from "./lib/faults-fuzz-session.js";
 import { landedPlugins } from "./lib/faults-landed.js";
 import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
@@ -21,6 +21,7 @@ beforeAll(() => {
   requireOursBuilt();
   bin = privateBinDir(OURS_BIN);
 });
+afterAll(removePrivateBinDirs);
 
 describe(`bad input (plugins: ${plugins.join(", ")})`, () => {
   it("in-process: 2000 generated bad inputs all end in the right CNI error, node unchanged", { timeout: 600_000 }, async () => {

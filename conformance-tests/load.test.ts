@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { buildTestBin, chainPoints, privateBinDir } from "./lib/faults-campaign.js";
+import { buildTestBin, chainPoints, privateBinDir, removePrivateBinDirs } from "./lib/faults-campaign.js";
 import { formatLoad, runLoad } from "./lib/faults-load.js";
 import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
@@ -21,6 +21,7 @@ beforeAll(async () => {
   await ensureCnitool();
   bin = privateBinDir(OURS_BIN);
 }, 300_000);
+afterAll(removePrivateBinDirs);
 
 describe("load", () => {
   it(

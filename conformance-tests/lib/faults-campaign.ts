@@ -16,13 +16,23 @@ export const PLUGIN_NAMES = ["bridge", "host-local", "flannel", "loopback", "por
  * dir removed at exit. Other tests and helpers rebuild dist/ concurrently (a rebuild briefly
  * unlinks the names); a trial must not see that, nor a binary changing under it.
  */
+const privateDirs = new Set<string>();
+
 export function privateBinDir(builtDir: string): string {
   const dir = mkdtempSync(join(tmpdir(), "cni-ts-bins-"));
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  if (privateDirs.size === 0) process.once("exit", removePrivateBinDirs);
+  privateDirs.add(dir);
   const multi = join(dir, "cni-ts");
   linkSync(join(builtDir, "cni-ts"), multi); // the build renames a finished file into place: always whole
   for (const name of PLUGIN_NAMES) linkSync(multi, join(dir, name));
   return dir;
+}
+
+/** Removes this process's private copies (test files call it in afterAll: vitest workers may not see "exit"). */
+export function removePrivateBinDirs(): void {
+  for (const dir of privateDirs) rmSync(dir, { recursive: true, force: true });
+  privateDirs.clear();
+  TEST_BIN = BUILT_TEST_BIN;
 }
 
 /** The test build's private directory for this process (built on first use). */
