@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CniError, ErrorCode } from "../cni/errors.js";
 import { faultPoint } from "../cni/fault.js";
@@ -192,6 +192,27 @@ export function batchReason(stderr: string): string {
 }
 
 /**
+ * Resolves once process `pid` holds a NETLINK_ROUTE socket bound to multicast groups (its row in
+ * /proc/PID/net/netlink: protocol 0, port id = pid, groups != 0), or after `limitMs`.
+ */
+export async function subscribed(pid: number | undefined, limitMs: number): Promise<void> {
+  if (pid === undefined) return;
+  const until = performance.now() + limitMs;
+  const mine = new RegExp(`^\\S+\\s+0\\s+${pid}\\s+([0-9a-f]+)\\s`, "m");
+  while (performance.now() < until) {
+    let table = "";
+    try {
+      table = readFileSync(`/proc/${pid}/net/netlink`, "utf8");
+    } catch {
+      return; // the monitor is gone; the caller's exit handler decides
+    }
+    const row = mine.exec(table);
+    if (row && row[1] !== "00000000") return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
  * Event wait without sleeps: starts `ip -o monitor <objects>` (inside `netns` when given), then
  * calls `ready()`; while it is false, re-checks it after each event line until `timeoutMs` passes.
  * Returns whether `ready()` became true.
@@ -207,12 +228,13 @@ export async function waitForEvent(
   const started = performance.now();
   const child = spawn(full[0]!, full.slice(1), { stdio: ["ignore", "pipe", "ignore"], env: childEnv() });
   try {
-    // The monitor is subscribed once it has printed nothing and is running; a check made after the
-    // spawn cannot miss an event that happens after it, because the event also reaches the monitor.
     await new Promise<void>((resolve) => {
       child.once("spawn", () => resolve());
       child.once("error", () => resolve());
     });
+    // "spawn" only means the program started: an event before it joins the multicast groups would
+    // be missed and the wait would last until the timeout. Wait for the subscription itself.
+    await subscribed(child.pid, Math.min(opts.timeoutMs, 1000));
     if (ready()) return true;
     return await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(ready()), opts.timeoutMs);
