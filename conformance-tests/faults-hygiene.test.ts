@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
@@ -38,15 +38,22 @@ describe("no shell", () => {
 });
 
 describe("the fuzz runner's shield over the host's CNI directories", () => {
-  it("catches a write to /etc/cni inside the sandbox and keeps it off the host", async () => {
+  // The shield's mechanism, on directories of the test's own (the host's CNI directories may or may
+  // not exist on a given machine): an existing directory gets a private tmpfs, so a write inside
+  // the sandbox is seen but never reaches the host; a missing one is reported when created.
+  it("catches a write into a shielded directory and keeps it off the host; reports a created one", async () => {
     const node = await sandbox.node();
     const marker = `shield-${node.token}`;
-    const r = await node.exec([BUN, join(REPO_ROOT, "conformance-tests/lib/faults-host-shield.ts"), marker], { env: { HOME: node.workDir } });
+    const existing = join(node.workDir, "shielded");
+    const missing = join(node.workDir, "must-not-exist");
+    mkdirSync(existing);
+    const script = join(REPO_ROOT, "conformance-tests/lib/faults-host-shield.ts");
+    const r = await node.exec([BUN, script, marker, existing, missing], { env: { HOME: node.workDir } });
     const out = JSON.parse(r.stdout) as { shielded: string[]; before: string[]; after: string[] };
-    expect(out.shielded).toContain("/etc/cni");
+    expect(out.shielded).toEqual([existing]);
     expect(out.before).toEqual([]);
-    expect(out.after).toEqual([`/etc/cni/{${marker}}`]);
-    expect(existsSync(`/etc/cni/${marker}`)).toBe(false);
+    expect(out.after).toEqual([`${existing}/{${marker}}`, `${missing} (created)`]);
+    expect(readdirSync(existing)).toEqual([]);
   });
 });
 

@@ -32,11 +32,16 @@ export function hostDirChanges(shielded: readonly string[], dirs: readonly strin
   return changed;
 }
 
-// Self-check entry (faults-hygiene.test.ts): shield, write into a shielded dir, report.
-if (process.argv[1]?.endsWith("faults-host-shield.ts") && process.argv[2]) {
-  const { writeFileSync } = await import("node:fs");
-  const shielded = shieldHostDirs();
-  const before = hostDirChanges(shielded);
-  writeFileSync(`/etc/cni/${process.argv[2]}`, "x");
-  process.stdout.write(JSON.stringify({ shielded, before, after: hostDirChanges(shielded) }));
+// Self-check entry (faults-hygiene.test.ts): shield DIRS, write MARKER into the first (which must
+// exist) and create the second (which must not), report what hostDirChanges() saw.
+//   bun faults-host-shield.ts MARKER EXISTING_DIR MISSING_DIR
+if (process.argv[1]?.endsWith("faults-host-shield.ts") && process.argv[4]) {
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const [marker, existing, missing] = process.argv.slice(2) as [string, string, string];
+  const dirs = [existing, missing];
+  const shielded = shieldHostDirs(dirs);
+  const before = hostDirChanges(shielded, dirs);
+  writeFileSync(`${existing}/${marker}`, "x");
+  mkdirSync(missing);
+  process.stdout.write(JSON.stringify({ shielded, before, after: hostDirChanges(shielded, dirs) }));
 }
