@@ -28,7 +28,7 @@ export async function ensurePodmanPackages(): Promise<void> {
   if (!missing.length) return;
   const env = { DEBIAN_FRONTEND: "noninteractive" };
   await sh(["apt-get", "update", "-q"], { env, timeoutMs: 300_000 });
-  await sh(["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--path-exclude=/etc/cni/*", ...missing], { env, timeoutMs: 600_000 });
+  await sh(["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--path-exclude=/etc/cni", "-o", "Dpkg::Options::=--path-exclude=/etc/cni/*", ...missing], { env, timeoutMs: 600_000 });
 }
 
 export interface Container {

@@ -29,7 +29,7 @@ install_debian_packages() {
   for attempt in 1 2 3 4 5; do
     # shellcheck disable=SC2086 # word splitting of the package list is intended
     if apt-get update -q >&2 && apt-get install -y -q --no-install-recommends \
-        -o 'Dpkg::Options::=--path-exclude=/etc/cni/*' $missing >&2; then
+        -o 'Dpkg::Options::=--path-exclude=/etc/cni' -o 'Dpkg::Options::=--path-exclude=/etc/cni/*' $missing >&2; then
       return 0
     fi
     sleep $((attempt * 5))
