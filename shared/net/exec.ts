@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { CniError, ErrorCode } from "../cni/errors.js";
 import { faultPoint } from "../cni/fault.js";
 import { activeTrace } from "../cni/trace.js";
+import { assertHome, withNetns } from "../sys/netns-enter.js";
 
 /**
  * The one place that starts kernel-facing processes (ip, nsenter, sysctl, iptables, nft).
@@ -54,16 +55,24 @@ export function processCount(): number {
 }
 
 export function run(argv: readonly string[], opts: RunOptions = {}): RunResult {
-  const full = opts.netns ? ["nsenter", `--net=${opts.netns}`, "--", ...argv] : [...argv];
+  assertHome();
   runCount++;
   faultPoint(`exec#${runCount}:before`);
   const started = performance.now();
-  const r = spawnSync(full[0]!, full.slice(1), {
-    input: opts.input ?? "",
-    stdio: ["pipe", "pipe", "pipe"],
-    env: childEnv(),
-    maxBuffer: 64 << 20,
-  });
+  const spawnIt = (cmd: readonly string[]) =>
+    spawnSync(cmd[0]!, cmd.slice(1), {
+      input: opts.input ?? "",
+      stdio: ["pipe", "pipe", "pipe"],
+      env: childEnv(),
+      maxBuffer: 64 << 20,
+    });
+  // Under Bun the child is started from this thread inside the namespace (it inherits it): no nsenter.
+  let full = [...argv];
+  let r = opts.netns ? withNetns(opts.netns, () => spawnIt(argv))?.value : undefined;
+  if (r === undefined) {
+    if (opts.netns) full = ["nsenter", `--net=${opts.netns}`, "--", ...argv];
+    r = spawnIt(full);
+  }
   if (r.error) {
     throw new CniError(ErrorCode.Internal, `failed to run ${full[0]}: ${r.error.message}`, "is iproute2/util-linux installed?");
   }
@@ -91,7 +100,7 @@ function firstLine(s: string): string {
 }
 
 /**
- * Runs `ip -batch -` with the given lines (one process; inside `netns` through nsenter when given).
+ * Runs `ip -batch -` with the given lines (one process; inside `netns` when given, see `run`).
  * With `json`, show commands print JSON arrays, one per line of output.
  */
 export function ipBatch(

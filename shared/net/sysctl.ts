@@ -1,9 +1,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { CniError, ErrorCode } from "../cni/errors.js";
+import { withNetns } from "../sys/netns-enter.js";
 import { run } from "./exec.js";
 
 /**
- * sysctls: those of our own network namespace are files under /proc/sys (no process); those of
- * another namespace are written by one `sysctl` process inside it. Keys use "/" separators so that
+ * sysctls: files under /proc/sys; those of another namespace are written from inside it (setns
+ * under Bun, else one `sysctl` process). Keys use "/" separators so that
  * interface names containing dots stay intact.
  */
 function path(key: string): string {
@@ -39,9 +41,32 @@ export function ensureSysctl(key: string, value: string): boolean {
   return writeSysctl(key, value);
 }
 
-/** Sets several sysctls inside `netns` with one process; unknown keys are ignored (sysctl -e). */
+/** "EINVAL: invalid argument, write" → "Invalid argument", the way sysctl(8) words it. */
+function errnoText(e: Error): string {
+  const m = /^[A-Z0-9]+: ([^,]+)/.exec(e.message);
+  return m ? m[1]!.charAt(0).toUpperCase() + m[1]!.slice(1) : e.message;
+}
+
+/**
+ * Sets several sysctls inside `netns`; unknown keys are ignored (sysctl -e). Under Bun the files are
+ * written from inside the namespace (no process), elsewhere one `sysctl` process does it.
+ */
 export function writeNetnsSysctls(netns: string, entries: ReadonlyArray<readonly [string, string]>): void {
   if (entries.length === 0) return;
+  const failure = withNetns(netns, () => {
+    for (const [k, v] of entries) {
+      try {
+        writeSysctl(k, v);
+      } catch (e) {
+        return `setting key "${k}": ${errnoText(e as Error)}`;
+      }
+    }
+    return undefined;
+  });
+  if (failure) {
+    if (failure.value === undefined) return;
+    throw new CniError(ErrorCode.Internal, `failed to set sysctls in ${netns}: ${failure.value}`);
+  }
   run(["sysctl", "-q", "-e", "-w", ...entries.map(([k, v]) => `${k}=${v}`)], {
     netns,
     what: `failed to set sysctls in ${netns}`,
