@@ -1,3 +1,4 @@
+import type { Attachment } from "../../shared/cni/attachments.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { IpConfig } from "../../shared/cni/result.js";
 import { type Ip, equal, formatIp, withPrefix } from "../../shared/net/go-ip.js";
@@ -12,10 +13,7 @@ export interface Allocation {
   readonly fresh: boolean;
 }
 
-export interface Attachment {
-  readonly containerId: string;
-  readonly ifname: string;
-}
+export type { Attachment };
 
 export function toIpConfig(a: Allocation): IpConfig {
   return { address: withPrefix(a.ip, a.range.subnet.prefix), gateway: formatIp(a.range.gateway) };

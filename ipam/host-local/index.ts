@@ -1,5 +1,4 @@
-import * as z from "zod/mini";
-import { parseWith } from "../../shared/cni/config.js";
+import { validAttachments } from "../../shared/cni/attachments.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
 import type { Attachment } from "./allocator.js";
@@ -18,15 +17,6 @@ function attachment(inv: Invocation): Attachment {
 
 function config(inv: Invocation) {
   return loadIpamConfig(inv.raw, inv.cniArgs(ENV_ARGS));
-}
-
-const AttachmentsSchema = z.array(z.looseObject({ containerID: z.string(), ifname: z.string() }));
-
-/** The attachments GC must keep: spec 1.1's key, or libcni's older one; none given = none valid. */
-function validAttachments(raw: Record<string, unknown>): Attachment[] {
-  const key = "cni.dev/valid-attachments" in raw ? "cni.dev/valid-attachments" : "cni.dev/attachments";
-  const list = raw[key] === undefined || raw[key] === null ? [] : parseWith(AttachmentsSchema, raw[key], key);
-  return list.map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
 }
 
 export const plugin: Plugin = {
@@ -51,7 +41,7 @@ export const plugin: Plugin = {
     checkAddresses(config(inv), attachment(inv));
   },
   gc(inv) {
-    const released = collectGarbage(loadStoreLocation(inv.raw), validAttachments(inv.raw));
+    const released = collectGarbage(loadStoreLocation(inv.raw), validAttachments(inv.raw) ?? []);
     if (released.length > 0) inv.trace.note(`host-local: GC released ${released.join(" ")}`);
   },
   status(inv) {

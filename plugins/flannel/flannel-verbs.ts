@@ -3,7 +3,7 @@ import type { Verb } from "../../shared/cni/env.js";
 import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
-import { isValidAttachment, VALID_ATTACHMENTS_KEY, validAttachments } from "./attachments.js";
+import { attachmentsJson, isValidAttachment, VALID_ATTACHMENTS_KEY, validAttachments } from "../../shared/cni/attachments.js";
 import { buildDelegateConfig, delegateBytes, type DelegateConfig } from "./delegate-config.js";
 import { fallbackConfig } from "./fallback-config.js";
 import { parseFlannelConfig, type FlannelConfig } from "./flannel-config.js";
@@ -106,10 +106,11 @@ export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
 
   async function gc(inv: Invocation): Promise<void> {
     const conf = configOf(inv);
-    const valid = validAttachments(inv.raw);
+    // No list means none is valid (the spec's reading): the saved configs go with the leases.
+    const valid = validAttachments(inv.raw) ?? [];
     const store = new SavedConfigStore(conf.dataDir);
     const fallback = fallbackConfig(conf, store);
-    const config = withVersion(conf, fallback.config, { [VALID_ATTACHMENTS_KEY]: valid });
+    const config = withVersion(conf, fallback.config, { [VALID_ATTACHMENTS_KEY]: attachmentsJson(valid) });
     await delegateOrFail(run, inv, "GC", config, typeOf(config));
     // Pruned only after the delegate succeeded: until then a stale file may be the only config left.
     for (const { name, file } of store.list()) {

@@ -2,6 +2,7 @@ import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
 import { type PortmapConf, containerAddresses, parsePortmapConf } from "./config.js";
+import { validAttachments } from "../../shared/cni/attachments.js";
 import { haveBinary } from "../../shared/net/exec.js";
 
 /* The rule machinery loads only when there is something to map: most pods have no hostPort,
@@ -88,25 +89,21 @@ async function check(inv: Invocation): Promise<void> {
 /** Removes rules of attachments the runtime no longer knows (spec 1.1 GC). */
 async function gc(inv: Invocation): Promise<void> {
   const conf = readConf(inv);
-  const valid = validContainerIds(inv.raw["cni.dev/valid-attachments"]);
+  const valid = validContainerIds(inv.raw);
   await inv.trace.span("iptables", async () => (await iptablesBackend()).gcIptables(conf, valid));
   await inv.trace.span("nftables", async () => (await nftBackend()).gcNft(valid));
 }
 
-function validContainerIds(raw: unknown): Set<string> {
-  if (!Array.isArray(raw)) {
+function validContainerIds(raw: Record<string, unknown>): Set<string> {
+  const valid = validAttachments(raw);
+  if (valid === undefined) {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
       "GC needs cni.dev/valid-attachments",
       "the runtime must list the attachments to keep; without it nothing is removed",
     );
   }
-  const ids = new Set<string>();
-  for (const a of raw) {
-    const id = (a as { containerID?: unknown } | null)?.containerID;
-    if (typeof id === "string" && id !== "") ids.add(id);
-  }
-  return ids;
+  return new Set(valid.map((a) => a.containerId));
 }
 
 export const plugin: Plugin = {
