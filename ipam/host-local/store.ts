@@ -1,7 +1,6 @@
 import {
   closeSync,
   constants,
-  fsyncSync,
   linkSync,
   mkdirSync,
   openSync,
@@ -11,12 +10,12 @@ import {
   renameSync,
   statSync,
   unlinkSync,
-  writeSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { CONTAINER_ID_PATTERN } from "../../shared/cni/env.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { faultPoint } from "../../shared/cni/fault.js";
+import { fsyncDirectory, writeFileSynced } from "../../shared/sys/durable-file.js";
 import { type Ip, formatIp, parseIp } from "../../shared/net/go-ip.js";
 import { withStoreLock } from "./lock.js";
 
@@ -285,33 +284,21 @@ export class LockedStore {
       this.temp = undefined;
     }
     if (!this.dirty) return;
-    let fd: number | undefined;
     try {
-      fd = openSync(this.dir, constants.O_RDONLY | constants.O_DIRECTORY);
-      fsyncSync(fd);
+      fsyncDirectory(this.dir);
     } catch (e) {
       throw ioError(`failed to sync store directory ${this.dir}`, e);
-    } finally {
-      if (fd !== undefined) closeSync(fd);
     }
     this.dirty = false;
   }
 
   private writeTemp(content: string): string {
     const path = join(this.dir, `${TEMP_PREFIX}${process.pid}.${Math.random().toString(36).slice(2, 10)}`);
-    let fd: number | undefined;
     try {
-      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
-      const buf = Buffer.from(content);
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off);
-      fsyncSync(fd);
+      writeFileSynced(path, content, FILE_MODE);
     } catch (e) {
-      if (fd !== undefined) closeSync(fd);
-      this.unlinkQuiet(path);
       throw ioError(`failed to write in store directory ${this.dir}`, e);
     }
-    closeSync(fd);
     this.dirty = true;
     return path;
   }

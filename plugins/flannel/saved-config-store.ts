@@ -1,8 +1,9 @@
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { randomBytes } from "../../shared/sys/crypto-lite.js";
 import { join } from "node:path";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { faultPoint } from "../../shared/cni/fault.js";
+import { fsyncDirectory, writeFileSynced } from "../../shared/sys/durable-file.js";
 import { isPlainObject } from "../../shared/cni/json.js";
 
 /**
@@ -47,15 +48,6 @@ function ioError(what: string, e: unknown): CniError {
   return new CniError(ErrorCode.IoFailure, `${what}: ${(e as Error).message}`);
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export class SavedConfigStore {
   constructor(readonly dataDir: string) {}
 
@@ -70,17 +62,10 @@ export class SavedConfigStore {
     const tmp = join(this.dataDir, `${tempPrefix(containerId, ifname)}${process.pid}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`);
     try {
       mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
-      const fd = openSync(tmp, "wx", 0o600);
-      try {
-        let off = 0;
-        while (off < bytes.length) off += writeSync(fd, bytes, off);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      writeFileSynced(tmp, bytes, 0o600);
       faultPoint("flannel.save.before-rename");
       renameSync(tmp, file);
-      fsyncDir(this.dataDir);
+      fsyncDirectory(this.dataDir);
     } catch (e) {
       try {
         unlinkSync(tmp);
@@ -138,7 +123,7 @@ export class SavedConfigStore {
       throw ioError(`failed to remove the saved delegate config ${file}`, e);
     }
     try {
-      fsyncDir(this.dataDir);
+      fsyncDirectory(this.dataDir);
     } catch {
       // the removal itself succeeded
     }

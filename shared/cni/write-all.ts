@@ -5,8 +5,8 @@ import { writeSync } from "node:fs";
  * process.stderr: creating those streams costs a Bun executable about 11 ms per process (measured
  * by scripts/bench), as much as the rest of a VERSION call.
  */
-export function writeAll(fd: number, text: string): void {
-  const buf = Buffer.from(text);
+export function writeAll(fd: number, text: string | Buffer): void {
+  const buf = typeof text === "string" ? Buffer.from(text) : text;
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off);
 }
