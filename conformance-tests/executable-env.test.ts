@@ -1,3 +1,4 @@
+import { PLUGIN_NAMES } from "../shared/plugins.js";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +25,7 @@ describe("the executables ignore what a runtime's environment and working direct
     writeFileSync(join(dir, "preload.ts"), `require("node:fs").writeFileSync(${JSON.stringify(leaked)}, "preloaded");\n`);
     writeFileSync(join(dir, "bunfig.toml"), `preload = ["./preload.ts"]\n`);
     const hostile = { NODE_OPTIONS: "--require /nonexistent.js", NODE_EXTRA_CA_CERTS: "/nonexistent.pem" };
-    for (const plugin of ["bridge", "host-local", "flannel", "loopback", "portmap"]) {
+    for (const plugin of PLUGIN_NAMES) {
       const version = run(plugin, { ...hostile, CNI_COMMAND: "VERSION" }, '{"cniVersion":"1.0.0"}');
       expect(version.status, `${plugin} VERSION: ${version.stderr}`).toBe(0);
       expect(JSON.parse(version.stdout.toString()).supportedVersions).toContain("1.1.0");

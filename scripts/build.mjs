@@ -2,7 +2,7 @@
 // Builds one self-contained multi-call executable with Bun's compiler and hard-links it under
 // every plugin name in dist/bin. Usage: node scripts/build.mjs [--test-hooks]
 import { execFileSync } from "node:child_process";
-import { existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -10,7 +10,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = join(root, "node_modules", ".bin", "bun");
 const testHooks = process.argv.includes("--test-hooks");
 const outDir = join(root, testHooks ? "dist/test-bin" : "dist/bin");
-export const PLUGIN_NAMES = ["bridge", "host-local", "flannel", "loopback", "portmap"];
+export const PLUGIN_NAMES = JSON.parse(readFileSync(join(root, "shared/plugin-names.json"), "utf8"));
 const multi = join(outDir, "cni-ts");
 
 mkdirSync(outDir, { recursive: true });

@@ -6,7 +6,8 @@
 # file. Other plugins in DEST are left alone.
 set -euo pipefail
 
-ALL="bridge host-local flannel loopback portmap"
+ALL="$(tr -d '[]",' < "$(dirname "$0")/../shared/plugin-names.json")"
+ALL="$(echo $ALL)"
 plugins="$ALL"
 dest=""
 while [ $# -gt 0 ]; do

@@ -1,15 +1,13 @@
 import { basename } from "node:path";
 import { requestedVersion, versionJson } from "./cni/version-answer.js";
 import { writeAll } from "./cni/write-all.js";
+import { PLUGIN_NAMES, type PluginName, isPluginName } from "./plugins.js";
 
 /**
- * Every plugin this executable serves, by the name it is invoked as (one multi-call binary,
- * hard-linked). Everything beyond VERSION is imported lazily: a runtime calls VERSION often
- * and it should cost no more than the process start.
+ * Each plugin's module, by the name it is invoked as (one multi-call binary, hard-linked).
+ * Everything beyond VERSION is imported lazily: a runtime calls VERSION often and it should cost
+ * no more than the process start.
  */
-const PLUGIN_NAMES = ["bridge", "host-local", "flannel", "loopback", "portmap"] as const;
-type PluginName = (typeof PLUGIN_NAMES)[number];
-
 async function loadPlugin(name: PluginName) {
   switch (name) {
     case "bridge":
@@ -23,10 +21,6 @@ async function loadPlugin(name: PluginName) {
     case "portmap":
       return (await import("../plugins/portmap/index.js")).plugin;
   }
-}
-
-function isPluginName(s: string): s is PluginName {
-  return (PLUGIN_NAMES as readonly string[]).includes(s);
 }
 
 /** The invoked name; a symlink or hard link under a plugin name selects that plugin. */

@@ -1,3 +1,4 @@
+import { PLUGIN_NAMES } from "../../shared/plugins.js";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -53,7 +54,7 @@ export interface ClusterOptions {
   onStep?: (what: string) => void;
 }
 
-const PLUGINS = ["bridge", "host-local", "flannel", "loopback", "portmap"];
+const PLUGINS = PLUGIN_NAMES;
 
 export function leaseOf(state: ClusterState, node: NodeState): NodeLease {
   return {

@@ -1,3 +1,4 @@
+import { PLUGIN_NAMES } from "../../shared/plugins.js";
 import { execFileSync } from "node:child_process";
 import { linkSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { type SandboxNode, createNode } from "./sandbox.js";
 
 /** Where the test build (fault hook compiled in) is written: same hard-link names, separate directory. */
 const BUILT_TEST_BIN = join(REPO_ROOT, "dist", "test-bin");
-export const PLUGIN_NAMES = ["bridge", "host-local", "flannel", "loopback", "portmap"];
+export { PLUGIN_NAMES };
 
 /**
  * A private copy of a build: hard links to the multi-call file under every plugin name, in a temp

@@ -1,3 +1,4 @@
+import { PLUGIN_NAMES, type PluginName } from "../../shared/plugins.js";
 import * as fc from "fast-check";
 
 /**
@@ -6,8 +7,8 @@ import * as fc from "fast-check";
  * The bases point every path at the sandbox (dataDir, subnetFile, CNI_NETNS), so even a plugin
  * that wrongly accepted a case could only touch the sandbox.
  */
-export const FUZZ_PLUGINS = ["bridge", "host-local", "flannel", "loopback", "portmap"] as const;
-export type FuzzPlugin = (typeof FUZZ_PLUGINS)[number];
+export const FUZZ_PLUGINS = PLUGIN_NAMES;
+export type FuzzPlugin = PluginName;
 export type FuzzVerb = "ADD" | "DEL" | "CHECK" | "GC" | "STATUS";
 const VERBS: readonly FuzzVerb[] = ["ADD", "DEL", "CHECK", "GC", "STATUS"];
 

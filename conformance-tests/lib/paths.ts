@@ -1,3 +1,4 @@
+import { PLUGIN_NAMES } from "../../shared/plugins.js";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,7 +26,7 @@ export function binDirFor(impl: Impl): string {
 export const TOOL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Fails with what to do when our executables have not been built (never a silent skip). */
-export function requireOursBuilt(plugins: readonly string[] = ["bridge", "host-local", "loopback", "portmap", "flannel"]): void {
+export function requireOursBuilt(plugins: readonly string[] = PLUGIN_NAMES): void {
   const missing = plugins.filter((p) => !existsSync(join(OURS_BIN, p)));
   if (missing.length > 0) throw new Error(`${missing.join(", ")} missing in ${OURS_BIN}: run \`npm run build\` first`);
 }

@@ -1,3 +1,4 @@
+import { PLUGIN_NAMES } from "../../shared/plugins.js";
 import { execFileSync } from "node:child_process";
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -55,7 +56,7 @@ function describeRun(opts: BenchOptions, oursDir: string): Meta {
  */
 function snapshotOurs(): string {
   const dir = mkdtempSync(join(REPO_ROOT, ".tmp", "bench-bin-"));
-  for (const name of ["bridge", "host-local", "flannel", "loopback", "portmap"]) linkSync(join(OURS_BIN, "cni-ts"), join(dir, name));
+  for (const name of PLUGIN_NAMES) linkSync(join(OURS_BIN, "cni-ts"), join(dir, name));
   return dir;
 }
 
