@@ -32,11 +32,22 @@ function invokedName(): string {
   return basename(process.argv0 ?? "");
 }
 
+/** `cni-ts COMMAND …`: the node commands, loaded only when asked for. */
+async function runNodeCommand(name: string, args: string[]): Promise<number> {
+  const { NODE_COMMANDS, usage } = await import("./commands/index.js");
+  const [command, ...rest] = args;
+  const load = command === undefined ? undefined : NODE_COMMANDS[command];
+  if (load === undefined) {
+    writeAll(2, `cni-ts: invoked as "${name}"; install this file under one of: ${PLUGIN_NAMES.join(", ")}\n${usage()}`);
+    return command === undefined ? 1 : 2;
+  }
+  return (await load()).run(rest);
+}
+
 async function main(): Promise<void> {
   const name = invokedName();
   if (!isPluginName(name)) {
-    writeAll(2, `cni-ts: invoked as "${name}"; install this file under one of: ${PLUGIN_NAMES.join(", ")}\n`);
-    process.exitCode = 1;
+    process.exitCode = await runNodeCommand(name, process.argv.slice(2));
     return;
   }
   if (process.env.CNI_COMMAND === "VERSION") {

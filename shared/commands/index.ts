@@ -1,0 +1,20 @@
+/**
+ * The node commands: what `cni-ts COMMAND [flags]` runs when the executable is invoked under its
+ * own name rather than a plugin's (install, gc, doctor, …). Each entry loads its module lazily;
+ * a command's `run` gets the arguments after its name and returns the exit status.
+ */
+export interface NodeCommand {
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+type CommandLoader = () => Promise<NodeCommand>;
+
+export const NODE_COMMANDS: Record<string, CommandLoader> = {
+  // One line per command, e.g.  install: async () => (await import("./install.js")).command,
+};
+
+export function usage(): string {
+  const names = Object.keys(NODE_COMMANDS);
+  return names.length === 0 ? "" : `commands: ${names.join(", ")} (cni-ts COMMAND --help)\n`;
+}
