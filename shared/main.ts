@@ -20,6 +20,8 @@ async function loadPlugin(name: PluginName) {
       return (await import("../plugins/loopback/index.js")).plugin;
     case "portmap":
       return (await import("../plugins/portmap/index.js")).plugin;
+    case "bandwidth":
+      return (await import("../plugins/bandwidth/index.js")).plugin;
   }
 }
 

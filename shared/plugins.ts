@@ -5,7 +5,7 @@
  */
 import names from "./plugin-names.json" with { type: "json" };
 
-export type PluginName = "bridge" | "host-local" | "flannel" | "loopback" | "portmap";
+export type PluginName = "bridge" | "host-local" | "flannel" | "loopback" | "portmap" | "bandwidth";
 
 export const PLUGIN_NAMES: readonly PluginName[] = names as PluginName[];
 

@@ -77,6 +77,15 @@ export function baseConfig(plugin: FuzzPlugin, ctx: FuzzContext, cniVersion = "1
         runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: "tcp" }] },
         prevResult: prevResultFor(ctx, cniVersion),
       };
+    case "bandwidth":
+      return {
+        cniVersion,
+        name,
+        type: "bandwidth",
+        capabilities: { bandwidth: true },
+        runtimeConfig: { bandwidth: { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 8_000_000, egressBurst: 800_000 } },
+        prevResult: prevResultFor(ctx, cniVersion),
+      };
   }
 }
 
@@ -163,6 +172,10 @@ const TYPED_FIELDS: Record<FuzzPlugin, [string, "string" | "bool" | "number" | "
   flannel: [["subnetFile", "string"], ["dataDir", "string"], ["delegate", "object"], ["ipam", "object"]],
   loopback: [],
   portmap: [["snat", "bool"], ["runtimeConfig.portMappings", "array"], ["prevResult", "object"]],
+  bandwidth: [
+    ["runtimeConfig.bandwidth", "object"], ["runtimeConfig.bandwidth.ingressRate", "number"],
+    ["runtimeConfig.bandwidth.egressBurst", "number"], ["prevResult", "object"],
+  ],
 };
 
 /** Fields DEL reads to find what to undo: a wrong type there must fail, anything else may be ignored. */
@@ -277,7 +290,26 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
       ).map((pm) => mk("port-mappings", [7], env, text({ ...conf, runtimeConfig: { portMappings: pm } }))),
     );
   }
-  if (verb === "ADD" && plugin !== "loopback" && plugin !== "portmap") {
+  if (plugin === "bandwidth" && verb !== "GC" && verb !== "STATUS") {
+    // Upstream's rules (a rate needs a burst and the other way round, burst < 4 GB) and ours
+    // (whole, non-negative numbers of at least 8 bits; no subnet lists, which tbf cannot honour).
+    out.push(
+      fc.constantFrom<unknown>(
+        { ingressRate: 1_000_000 },
+        { egressBurst: 80_000 },
+        { ingressRate: 1_000_000, ingressBurst: 34_359_738_360 },
+        { egressRate: -8, egressBurst: 80_000 },
+        { ingressRate: 1.5, ingressBurst: 80_000 },
+        { ingressRate: 4, ingressBurst: 80_000 },
+        { egressRate: 1e300, egressBurst: 80_000 },
+        { ingressRate: "1M", ingressBurst: 80_000 },
+        { ingressRate: 1_000_000, ingressBurst: 80_000, shapedSubnets: ["10.0.0.0/8"], unshapedSubnets: ["10.1.0.0/16"] },
+        { ingressRate: 1_000_000, ingressBurst: 80_000, unshapedSubnets: ["not-a-cidr"] },
+        "not-an-object",
+      ).map((bw) => mk("bandwidth-values", [7], env, text({ ...conf, runtimeConfig: { bandwidth: bw } }))),
+    );
+  }
+  if (verb === "ADD" && plugin !== "loopback" && plugin !== "portmap" && plugin !== "bandwidth") {
     // Paths no file system can hold (NUL, over-long component) or that name a regular file.
     const key = plugin === "flannel" ? "dataDir" : "ipam.dataDir";
     out.push(
@@ -295,7 +327,7 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
       ),
     );
   }
-  if ((verb === "ADD" || verb === "CHECK") && (plugin === "bridge" || plugin === "loopback" || plugin === "flannel")) {
+  if ((verb === "ADD" || verb === "CHECK") && (plugin === "bridge" || plugin === "loopback" || plugin === "flannel" || plugin === "bandwidth")) {
     // Well-formed paths that are not a network namespace, for the plugins that enter it (host-local
     // and portmap never look at CNI_NETNS): nothing may be built before that is found out.
     out.push(

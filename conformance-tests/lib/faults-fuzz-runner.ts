@@ -59,6 +59,7 @@ const LOADERS: Record<FuzzPlugin, () => Promise<Plugin>> = {
   flannel: async () => (await import("../../plugins/flannel/index.js")).plugin,
   loopback: async () => (await import("../../plugins/loopback/index.js")).plugin,
   portmap: async () => (await import("../../plugins/portmap/index.js")).plugin,
+  bandwidth: async () => (await import("../../plugins/bandwidth/index.js")).plugin,
 };
 
 interface Outcome {

@@ -9,6 +9,7 @@ const SOURCES: Record<FuzzPlugin, string> = {
   flannel: "plugins/flannel/index.ts",
   loopback: "plugins/loopback/index.ts",
   portmap: "plugins/portmap/index.ts",
+  bandwidth: "plugins/bandwidth/index.ts",
 };
 
 /**

@@ -1,0 +1,118 @@
+/**
+ * Every kernel call bandwidth makes, in one module so that it can move to netlink as a whole:
+ * the pod veth's peer index (one `ip` in the pod), host link facts (sysfs, else one `ip`),
+ * the ifb device (one `ip -batch`), and the qdiscs and filter (one `tc -batch` per change or read).
+ */
+import { readFileSync } from "node:fs";
+import { CniError, ErrorCode } from "../../shared/cni/errors.js";
+import { EXISTS, GONE, assertBatchSafe, batchReason, failedLine, ipBatch, ipSteps, parseJsonStream, run } from "../../shared/net/exec.js";
+import { readSysfsLink, sysfsIsOwn } from "../../shared/net/links.js";
+
+export interface HostLink {
+  name: string;
+  index: number;
+  mtu: number;
+  txqlen: number;
+}
+
+interface IpLinkJson {
+  ifindex?: number;
+  ifname?: string;
+  link_index?: number;
+  mtu?: number;
+  txqlen?: number;
+  address?: string;
+  ifalias?: string;
+}
+
+/** The host-side ifindex of `ifname`'s veth peer, read inside the pod; undefined when it is no veth. */
+export function podPeerIndex(netns: string, ifname: string): { peer?: number; error?: string } {
+  assertBatchSafe(ifname);
+  const r = ipBatch([`link show dev ${ifname}`], { netns, json: true, check: false, what: `reading ${ifname} in ${netns}` });
+  if (r.status !== 0) return { error: batchReason(r.stderr) || `exit status ${r.status}` };
+  const link = (parseJsonStream(r.stdout)[0]?.[0] ?? {}) as IpLinkJson;
+  return link.link_index && link.link_index > 0 ? { peer: link.link_index } : { error: "link not found" };
+}
+
+/** The host link's index, MTU and queue length; undefined when there is no such link. */
+export function hostLink(name: string): HostLink | undefined {
+  if (sysfsIsOwn()) {
+    if (readSysfsLink(name) === undefined) return undefined;
+    try {
+      const read = (f: string) => Number(readFileSync(`/sys/class/net/${name}/${f}`, "utf8").trim());
+      return { name, index: read("ifindex"), mtu: read("mtu"), txqlen: read("tx_queue_len") };
+    } catch {
+      return undefined;
+    }
+  }
+  assertBatchSafe(name);
+  const r = ipBatch([`link show dev ${name}`], { json: true, check: false });
+  if (r.status !== 0) return undefined;
+  const l = (parseJsonStream(r.stdout)[0]?.[0] ?? {}) as IpLinkJson;
+  return { name, index: l.ifindex ?? 0, mtu: l.mtu ?? 0, txqlen: l.txqlen ?? 0 };
+}
+
+/**
+ * Creates the ifb device (up, the pod veth's MTU) and returns its MAC. An ifb left by an earlier
+ * ADD of the same attachment is reused. `alias` marks it as ours for GC.
+ */
+export function createIfb(name: string, mtu: number, alias: string | undefined): string {
+  const steps = [
+    { line: `link add name ${name} mtu ${mtu} type ifb`, tolerate: EXISTS },
+    { line: `link set dev ${name} mtu ${mtu} up` },
+    ...(alias ? [{ line: `link set dev ${name} alias ${alias}` }] : []),
+    { line: `link show dev ${name}` },
+  ];
+  const out = ipSteps(steps, { json: true, what: `creating ifb device ${name}` });
+  const link = (parseJsonStream(out).at(-1)?.[0] ?? {}) as IpLinkJson;
+  return link.address ?? "";
+}
+
+/** Deletes a link; true when it existed. */
+export function deleteLink(name: string): boolean {
+  assertBatchSafe(name);
+  const r = ipBatch([`link del dev ${name}`], { check: false, what: `deleting ${name}` });
+  if (r.status === 0) return true;
+  const reason = batchReason(r.stderr);
+  if (GONE.test(reason)) return false;
+  throw new CniError(ErrorCode.Internal, `deleting ${name}: ${reason}`, "delete the device by hand with `ip link del` if it is stuck");
+}
+
+/** ifb devices of this node: name and alias. */
+export function listIfbs(): Array<{ name: string; alias: string }> {
+  const r = ipBatch(["link show type ifb"], { json: true, details: true, what: "listing ifb devices" });
+  return (parseJsonStream(r.stdout)[0] ?? []).map((l) => ({ name: (l as IpLinkJson).ifname ?? "", alias: (l as IpLinkJson).ifalias ?? "" }));
+}
+
+/** One line of a tc batch; `tolerate` matches errors that mean "already done". */
+export interface TcStep {
+  line: string;
+  tolerate?: RegExp;
+}
+
+/** Runs `tc -batch -` (one process when nothing fails); tolerated failures skip to the next line. */
+export function tcSteps(steps: readonly TcStep[], opts: { json?: boolean; what: string }): string {
+  let start = 0;
+  let stdout = "";
+  while (start < steps.length) {
+    const part = steps.slice(start);
+    for (const s of part) assertBatchSafe(s.line);
+    const argv = opts.json ? ["tc", "-j", "-d", "-r", "-batch", "-"] : ["tc", "-batch", "-"];
+    const r = run(argv, { input: `${part.map((s) => s.line).join("\n")}\n`, check: false, what: opts.what });
+    stdout += r.stdout;
+    if (r.status === 0) return stdout;
+    const failed = failedLine(r.stderr);
+    const reason = batchReason(r.stderr);
+    const step = failed === undefined ? undefined : part[failed];
+    if (failed === undefined || step === undefined || !step.tolerate?.test(reason)) {
+      throw new CniError(ErrorCode.Internal, `${opts.what}: ${step ? `${step.line}: ` : ""}${reason || `exit status ${r.status}`}`);
+    }
+    start += failed + 1;
+  }
+  return stdout;
+}
+
+/** What `tc -j -d -r` reports for the qdiscs and filters of the given show lines, one array per line. */
+export function tcShow(lines: readonly string[], what: string): unknown[][] {
+  return parseJsonStream(tcSteps(lines.map((line) => ({ line })), { json: true, what }));
+}

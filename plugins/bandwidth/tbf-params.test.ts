@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { ifbName, isIfbName, tbfParams, tcBurstArgument, tickInUsec } from "./tbf-params.js";
+
+const PSCHED = "000003e8 00000040 000f4240 3b9aca00\n";
+const tick = tickInUsec(PSCHED);
+
+describe("tbf parameters", () => {
+  it("reads the tick rate from /proc/net/psched", () => {
+    expect(tick).toBe(15.625);
+  });
+
+  it("computes rate, buffer and limit as the Go plugin (1 Mbit/s, 100 kbit burst)", () => {
+    // rate 125000 B/s; burst 12500 B = 0.1 s = 100000 us = 1562500 ticks; limit = 25 ms of rate + burst.
+    expect(tbfParams({ rateBits: 1_000_000, burstBits: 100_000 }, tick)).toEqual({ rate: 125000, buffer: 1562500, limit: 15625, burstBytes: 12500 });
+  });
+
+  it("truncates like Go: bits to bytes, microseconds, ticks", () => {
+    const p = tbfParams({ rateBits: 8_000_007, burstBits: 80_007 }, tick);
+    expect(p.rate).toBe(1_000_000);
+    expect(p.burstBytes).toBe(10_000);
+    expect(p.buffer).toBe(156_250);
+    expect(p.limit).toBe(25_000 + 10_000);
+  });
+
+  it("wraps a buffer beyond 32 bits as Go's uint32 conversion does on amd64", () => {
+    // kubelet's "no burst limit" (MaxInt32 bits) at 1 Mbit/s: 2147 s of ticks do not fit.
+    const p = tbfParams({ rateBits: 1_000_000, burstBits: 2_147_483_647 }, tick);
+    expect(p.buffer).toBe(Number((BigInt(Math.trunc(268_435_455 * 1e6 / 125_000)) * 15625n / 1000n) & 0xffffffffn));
+  });
+
+  it("gives tc a burst whose ticks are Go's", () => {
+    for (const [rateBits, burstBits] of [[1_000_000, 100_000], [10_000_000, 2_147_483_647], [3_333_333, 777_777], [123, 456]] as const) {
+      const p = tbfParams({ rateBits, burstBits }, tick);
+      const size = tcBurstArgument(p, tick);
+      expect(Math.abs(size - p.burstBytes)).toBeLessThanOrEqual(2);
+    }
+  });
+});
+
+describe("ifb name", () => {
+  it("is bwp + 12 hex digits of sha512(network + container id)", () => {
+    const name = ifbName("cbr0", "abc");
+    expect(name).toMatch(/^bwp[0-9a-f]{12}$/);
+    expect(isIfbName(name)).toBe(true);
+    expect(ifbName("cbr0", "abd")).not.toBe(name);
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * The numbers the Go plugin hands the kernel for one token bucket, computed the same way (the same
+ * float64 operations in the same order, the same truncations to uint32), and the ifb device name.
+ */
+import { sha512Hex } from "../../shared/sys/crypto-lite.js";
+import type { Limit } from "./config.js";
+
+/** The queue a tbf may hold, expressed as time at the configured rate (upstream's constant). */
+const LATENCY_MS = 25;
+const TIME_UNITS_PER_SEC = 1_000_000;
+const IFB_PREFIX = "bwp";
+const IFNAME_MAX = 15;
+
+/** Kernel ticks per microsecond, from /proc/net/psched (15.625 on every current kernel). */
+export function tickInUsec(psched: string): number {
+  const [t2us, us2t, clockRes] = psched.trim().split(/\s+/).map((h) => Number.parseInt(h, 16)) as [number, number, number];
+  return (t2us / us2t) * (clockRes / TIME_UNITS_PER_SEC);
+}
+
+/** Go's uint32(x) for a non-negative float64 on amd64: truncate, then keep the low 32 bits. */
+function uint32(x: number): number {
+  return Number(BigInt(Math.trunc(x)) & 0xffffffffn);
+}
+
+export interface TbfParams {
+  /** bytes per second */
+  rate: number;
+  /** the bucket size in kernel ticks (what `tc -r` prints as burst_raw) */
+  buffer: number;
+  /** bytes queued at most */
+  limit: number;
+  /** the bucket size in bytes as configured (burst/8) */
+  burstBytes: number;
+}
+
+export function tbfParams(limit: Limit, tick: number): TbfParams {
+  const rate = Math.floor(limit.rateBits / 8);
+  const burstBytes = Math.floor(limit.burstBits / 8);
+  const buffer = goBuffer(rate, burstBytes, tick);
+  const latency = TIME_UNITS_PER_SEC * (LATENCY_MS / 1000.0);
+  const queue = uint32(uint32((rate * latency) / TIME_UNITS_PER_SEC) + burstBytes);
+  return { rate, buffer, limit: queue, burstBytes };
+}
+
+/** Go: time2Tick(uint32(burst * TIME_UNITS_PER_SEC / rate)). */
+function goBuffer(rate: number, burst: number, tick: number): number {
+  return uint32(uint32((burst * TIME_UNITS_PER_SEC) / rate) * tick);
+}
+
+/** tc: tc_core_time2tick(TIME_UNITS_PER_SEC * (size / rate)) — the same idea, another rounding. */
+function tcBuffer(rate: number, size: number, tick: number): number {
+  return uint32(uint32(TIME_UNITS_PER_SEC * (size / rate)) * tick);
+}
+
+/**
+ * The `burst` in bytes to give tc so that its own rounding lands on Go's tick count: the kernel
+ * stores only the ticks. Nearly always burstBytes itself; one byte off in rare rounding cases.
+ */
+export function tcBurstArgument(p: TbfParams, tick: number): number {
+  for (const candidate of [p.burstBytes, p.burstBytes + 1, p.burstBytes - 1, p.burstBytes + 2, p.burstBytes - 2]) {
+    if (candidate > 0 && tcBuffer(p.rate, candidate, tick) === p.buffer) return candidate;
+  }
+  return p.burstBytes;
+}
+
+/** "bwp" + 12 hex digits of sha512(network name + container id): upstream's ifb name. */
+export function ifbName(network: string, containerId: string): string {
+  return `${IFB_PREFIX}${sha512Hex(network + containerId)}`.slice(0, IFNAME_MAX);
+}
+
+export function isIfbName(name: string): boolean {
+  return name.length === IFNAME_MAX && name.startsWith(IFB_PREFIX) && /^[0-9a-f]+$/.test(name.slice(IFB_PREFIX.length));
+}
