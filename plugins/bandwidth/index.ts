@@ -91,7 +91,7 @@ function add(inv: Invocation): Result {
     const mac = createIfb(plan.ifb, host.mtu, ownerAlias(inv.conf.name, inv.env.containerId));
     result.interfaces.push({ name: plan.ifb, mac });
   }
-  tcSteps(shapingLines(plan, t).map((line) => ({ line })), { what: `shaping ${host.name}` });
+  tcSteps(shapingLines(plan).map((line) => ({ line })), { what: `shaping ${host.name}` });
   inv.trace.mark("tc");
   return result;
 }

@@ -53,12 +53,13 @@ export function hostLink(name: string): HostLink | undefined {
 }
 
 /**
- * Creates the ifb device (up, the pod veth's MTU) and returns its MAC. An ifb left by an earlier
- * ADD of the same attachment is reused. `alias` marks it as ours for GC.
+ * Creates the ifb device (up, the pod veth's MTU, queue length 0 as the Go plugin leaves it: the
+ * tbf on it keeps its own queue) and returns its MAC. An ifb left by an earlier ADD of the same
+ * attachment is reused. `alias` marks it as ours for GC.
  */
 export function createIfb(name: string, mtu: number, alias: string | undefined): string {
   const steps = [
-    { line: `link add name ${name} mtu ${mtu} type ifb`, tolerate: EXISTS },
+    { line: `link add name ${name} mtu ${mtu} txqueuelen 0 type ifb`, tolerate: EXISTS },
     { line: `link set dev ${name} mtu ${mtu} up` },
     ...(alias ? [{ line: `link set dev ${name} alias ${alias}` }] : []),
     { line: `link show dev ${name}` },

@@ -11,7 +11,7 @@ const both = planShaping(
 
 describe("tc layout", () => {
   it("puts ingress on the veth's root and egress behind a redirect to the ifb", () => {
-    expect(shapingLines(both, tick)).toEqual([
+    expect(shapingLines(both)).toEqual([
       "qdisc replace dev veth1 root handle 1: tbf rate 125000bps burst 12500 limit 15625",
       "qdisc replace dev veth1 handle ffff: ingress",
       "filter replace dev veth1 parent ffff: protocol all prio 1 handle 800::800 u32 match u32 0 0 classid 1:1 action mirred egress redirect dev bwp0123456789ab",
@@ -22,7 +22,7 @@ describe("tc layout", () => {
   it("makes no ifb for ingress-only shaping", () => {
     const plan = planShaping({ ingress: { rateBits: 1_000_000, burstBits: 100_000 } }, "veth1", "bwpx", tick);
     expect(plan.ifb).toBeUndefined();
-    expect(shapingLines(plan, tick)).toHaveLength(1);
+    expect(shapingLines(plan)).toHaveLength(1);
     expect(showLines(plan)).toEqual(["qdisc show dev veth1"]);
   });
 });

@@ -5,7 +5,7 @@
  * lines and judging what `tc -j -d -r` reports live here; running them is shaping-kernel's job.
  */
 import type { BandwidthConf } from "./config.js";
-import { type TbfParams, tbfParams, tcBurstArgument } from "./tbf-params.js";
+import { type TbfParams, tbfParams, tcBurst } from "./tbf-params.js";
 
 export interface ShapingPlan {
   hostDev: string;
@@ -22,19 +22,24 @@ export function planShaping(conf: BandwidthConf, hostDev: string, ifb: string, t
   };
 }
 
-function tbfLine(dev: string, p: TbfParams, tick: number): string {
-  return `qdisc replace dev ${dev} root handle 1: tbf rate ${p.rate}bps burst ${tcBurstArgument(p, tick)} limit ${p.limit}`;
+function tbfLine(dev: string, p: TbfParams): string {
+  return `qdisc replace dev ${dev} root handle 1: tbf rate ${p.rate}bps burst ${tcBurst(p).bytes} limit ${p.limit}`;
 }
 
-/** The tc batch for ADD. "replace" makes a repeated ADD converge instead of failing on "File exists". */
-export function shapingLines(plan: ShapingPlan, tick: number): string[] {
+/**
+ * The tc batch for ADD. "replace" makes a repeated ADD converge instead of failing on "File exists".
+ * The Go plugin's filter also carries a second redirect (its netlink library adds one for the
+ * filter's RedirIndex besides the explicit action) that never runs, as the first steals the packet;
+ * tc 6.1 cannot give a mirred the "pass" it has, and it changes nothing, so ours has one.
+ */
+export function shapingLines(plan: ShapingPlan): string[] {
   const lines: string[] = [];
-  if (plan.ingress) lines.push(tbfLine(plan.hostDev, plan.ingress, tick));
+  if (plan.ingress) lines.push(tbfLine(plan.hostDev, plan.ingress));
   if (plan.egress && plan.ifb) {
     lines.push(
       `qdisc replace dev ${plan.hostDev} handle ffff: ingress`,
       `filter replace dev ${plan.hostDev} parent ffff: protocol all prio 1 handle 800::800 u32 match u32 0 0 classid 1:1 action mirred egress redirect dev ${plan.ifb}`,
-      tbfLine(plan.ifb, plan.egress, tick),
+      tbfLine(plan.ifb, plan.egress),
     );
   }
   return lines;
@@ -66,7 +71,8 @@ function judgeTbf(qdiscs: unknown[], dev: string, want: TbfParams): string[] {
   const problems: string[] = [];
   if (o.rate !== want.rate) problems.push(`Rate doesn't match on ${dev} (${o.rate} != ${want.rate} bytes/s)`);
   const buffer = o.burst_raw === undefined ? undefined : Number.parseInt(o.burst_raw, 16);
-  if (buffer !== want.buffer) problems.push(`Buffer doesn't match on ${dev} (${buffer} != ${want.buffer} ticks)`);
+  const ticks = tcBurst(want).ticks;
+  if (buffer !== ticks) problems.push(`Buffer doesn't match on ${dev} (${buffer} != ${ticks} ticks)`);
   if (o.limit !== want.limit) problems.push(`Limit doesn't match on ${dev} (${o.limit} != ${want.limit} bytes)`);
   return problems;
 }

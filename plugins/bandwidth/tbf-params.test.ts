@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ifbName, isIfbName, tbfParams, tcBurstArgument, tickInUsec } from "./tbf-params.js";
+import { ifbName, isIfbName, kernelTicks, tbfParams, tcBurst, tickInUsec } from "./tbf-params.js";
 
 const PSCHED = "000003e8 00000040 000f4240 3b9aca00\n";
 const tick = tickInUsec(PSCHED);
@@ -28,12 +28,13 @@ describe("tbf parameters", () => {
     expect(p.buffer).toBe(Number((BigInt(Math.trunc(268_435_455 * 1e6 / 125_000)) * 15625n / 1000n) & 0xffffffffn));
   });
 
-  it("gives tc a burst whose ticks are Go's", () => {
-    for (const [rateBits, burstBits] of [[1_000_000, 100_000], [10_000_000, 2_147_483_647], [3_333_333, 777_777], [123, 456]] as const) {
-      const p = tbfParams({ rateBits, burstBits }, tick);
-      const size = tcBurstArgument(p, tick);
-      expect(Math.abs(size - p.burstBytes)).toBeLessThanOrEqual(2);
-    }
+  it("predicts the ticks the kernel derives from tc's burst bytes (values read back from a 6.18 kernel)", () => {
+    expect(kernelTicks(125_000, 12_500)).toBe(1_562_500);
+    expect(kernelTicks(416_667, 97_222)).toBe(0x37a17e);
+    const p = tbfParams({ rateBits: 3_333_337, burstBits: 777_779 }, tick);
+    // Go truncates to whole microseconds first: 0x37a174, 10 ticks (0.64 us) less than the kernel's own count.
+    expect(p.buffer).toBe(0x37a174);
+    expect(tcBurst(p)).toEqual({ bytes: 97_222, ticks: 0x37a17e });
   });
 });
 

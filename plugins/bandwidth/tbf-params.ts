@@ -47,20 +47,34 @@ function goBuffer(rate: number, burst: number, tick: number): number {
   return uint32(uint32((burst * TIME_UNITS_PER_SEC) / rate) * tick);
 }
 
-/** tc: tc_core_time2tick(TIME_UNITS_PER_SEC * (size / rate)) — the same idea, another rounding. */
-function tcBuffer(rate: number, size: number, tick: number): number {
-  return uint32(uint32(TIME_UNITS_PER_SEC * (size / rate)) * tick);
+/**
+ * The ticks the kernel stores when tc sends the burst in bytes (TCA_TBF_BURST, which tc always
+ * sends and which then wins over the tick count): psched_l2t_ns with the mult/shift pair
+ * psched_ratecfg_precompute derives from the rate, shifted down to ticks (PSCHED_SHIFT 6).
+ */
+export function kernelTicks(rateBytes: number, len: number): number {
+  const rate = BigInt(rateBytes);
+  let factor = 1_000_000_000n;
+  let mult = 0n;
+  let shift = 0n;
+  for (;;) {
+    mult = (factor / rate) & 0xffffffffn;
+    if (mult & (1n << 31n) || factor & (1n << 63n)) break;
+    factor <<= 1n;
+    shift++;
+  }
+  const ns = (BigInt(len) * mult) >> shift;
+  return Number((ns >> 6n) & 0xffffffffn);
 }
 
 /**
- * The `burst` in bytes to give tc so that its own rounding lands on Go's tick count: the kernel
- * stores only the ticks. Nearly always burstBytes itself; one byte off in rare rounding cases.
+ * The `burst` in bytes to give tc and the ticks the kernel will then hold (what CHECK expects).
+ * tc cannot hand over Go's tick count itself: the kernel recomputes it from the bytes, without
+ * Go's truncation to whole microseconds, so it comes out at most one microsecond (plus rounding)
+ * longer. A netlink layer could send Go's exact count.
  */
-export function tcBurstArgument(p: TbfParams, tick: number): number {
-  for (const candidate of [p.burstBytes, p.burstBytes + 1, p.burstBytes - 1, p.burstBytes + 2, p.burstBytes - 2]) {
-    if (candidate > 0 && tcBuffer(p.rate, candidate, tick) === p.buffer) return candidate;
-  }
-  return p.burstBytes;
+export function tcBurst(p: TbfParams): { bytes: number; ticks: number } {
+  return { bytes: p.burstBytes, ticks: kernelTicks(p.rate, p.burstBytes) };
 }
 
 /** "bwp" + 12 hex digits of sha512(network name + container id): upstream's ifb name. */
