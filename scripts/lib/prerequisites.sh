@@ -37,9 +37,17 @@ install_debian_packages() {
   return 1
 }
 
-# npm ci when node_modules is missing or older than the lock file.
+# npm ci when node_modules is missing or older than the lock file. A node_modules that is a
+# symlink (a git worktree sharing another checkout's) is left alone: npm ci would empty the
+# directory it points to, under every checkout that shares it, before replacing the link.
 ensure_node_modules() {
   local repo=$1
+  if [ -L "$repo/node_modules" ]; then
+    if ! cmp -s "$repo/package-lock.json" "$(readlink -f "$repo/node_modules")/../package-lock.json" 2>/dev/null; then
+      echo "note: node_modules is a shared symlink; not running npm ci (run it where it points if the lock file changed)" >&2
+    fi
+    return 0
+  fi
   if [ ! -d "$repo/node_modules" ] || [ ! "$repo/node_modules/.package-lock.json" -nt "$repo/package-lock.json" ] \
       || [ "$repo/package.json" -nt "$repo/node_modules/.package-lock.json" ]; then
     echo "installing npm dependencies (npm ci)" >&2
