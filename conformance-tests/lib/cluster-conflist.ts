@@ -31,6 +31,28 @@ export function kubeFlannelConflist(node: NodeState): object {
   };
 }
 
+/**
+ * The conflist k3s writes on every node (flannel with the delegate k3s renders, portmap,
+ * bandwidth), with the paths pointed into the sandbox.
+ */
+export function k3sConflist(node: NodeState): object {
+  return {
+    name: NETWORK_NAME,
+    cniVersion: "1.0.0",
+    plugins: [
+      {
+        type: "flannel",
+        subnetFile: node.subnetFile,
+        dataDir: node.flannelDataDir,
+        ipam: { dataDir: node.ipamDataDir },
+        delegate: { hairpinMode: true, forceAddress: true, isDefaultGateway: true },
+      },
+      { type: "portmap", capabilities: { portMappings: true } },
+      { type: "bandwidth", capabilities: { bandwidth: true } },
+    ],
+  };
+}
+
 export function renderedDelegateConflist(node: NodeState, cluster: Cidr, subnet: Cidr, backend: Backend): object {
   return {
     name: NETWORK_NAME,
@@ -62,7 +84,8 @@ export function loopbackConf(): object {
 
 export function writeNodeConfigs(node: NodeState, flavor: Flavor, cluster: Cidr, subnet: Cidr, backend: Backend): void {
   mkdirSync(node.confDir, { recursive: true });
-  const list = flavor === "kube-flannel" ? kubeFlannelConflist(node) : renderedDelegateConflist(node, cluster, subnet, backend);
+  const list =
+    flavor === "kube-flannel" ? kubeFlannelConflist(node) : flavor === "k3s" ? k3sConflist(node) : renderedDelegateConflist(node, cluster, subnet, backend);
   writeAtomically(join(node.confDir, CONFLIST_FILE), `${JSON.stringify(list, null, 2)}\n`);
   writeAtomically(join(node.confDir, "99-loopback.conf"), `${JSON.stringify(loopbackConf(), null, 2)}\n`);
 }

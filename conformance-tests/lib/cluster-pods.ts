@@ -16,6 +16,7 @@ function cniEnv(state: ClusterState, node: NodeState, pod: PodState, ifname: str
     CNI_CONTAINERID: pod.containerId,
     CNI_IFNAME: ifname,
     CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId}`,
+    ...(pod.capArgs && ifname === POD_IFNAME ? { CAP_ARGS: JSON.stringify(pod.capArgs) } : {}),
   };
 }
 
@@ -35,13 +36,14 @@ async function cnitool(state: ClusterState, pod: PodState, verb: "add" | "del", 
 }
 
 /** Creates the pod's namespace and runs ADD (loopback, then the cluster network); returns its address. */
-export async function addPod(state: ClusterState, nodeName: string, name: string): Promise<PodState> {
+export async function addPod(state: ClusterState, nodeName: string, name: string, capArgs?: Record<string, unknown>): Promise<PodState> {
   const node = nodeByName(state, nodeName);
   const pod: PodState = {
     name,
     node: node.name,
     netns: `${node.netns}-${name}`,
     containerId: `${state.id}-${node.name}-${name}`,
+    ...(capArgs && { capArgs }),
   };
   await sh(["ip", "netns", "add", pod.netns]);
   state.netns.push(pod.netns);

@@ -7,7 +7,8 @@ import type { Backend } from "./cluster-flanneld.js";
  * Everything one sandbox cluster created, persisted as <baseDir>/cluster.json after every
  * change so `scripts/demo --teardown ID` (or a crashed test's cleanup) removes exactly that.
  */
-export type Flavor = "kube-flannel" | "rendered-delegate";
+/** kube-flannel's conflist, k3s's (flannel + portmap + bandwidth), or the delegate flannel renders (reference plugins). */
+export type Flavor = "kube-flannel" | "k3s" | "rendered-delegate";
 
 export interface NodeState {
   name: string;
@@ -29,6 +30,8 @@ export interface PodState {
   node: string;
   netns: string;
   containerId: string;
+  /** Capability args the runtime sends with the cluster network's ADD and DEL (k3s: the bandwidth annotations). */
+  capArgs?: Record<string, unknown>;
   address?: string;
   /** How long the cluster network's ADD took through libcni (cnitool process included), ms. */
   addMs?: number;

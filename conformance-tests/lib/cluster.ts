@@ -42,7 +42,7 @@ export interface ClusterOptions {
   /** Directory holding bridge, host-local, flannel, loopback, portmap executables. */
   pluginDir: string;
   cnitool: string;
-  /** Default "kube-flannel" (our flannel plugin); "rendered-delegate" drives bridge directly. */
+  /** Default "kube-flannel" (our flannel plugin); "k3s" adds bandwidth; "rendered-delegate" drives bridge directly. */
   flavor?: Flavor;
   nodes?: number;
   /**
@@ -102,7 +102,7 @@ export async function createCluster(opts: ClusterOptions): Promise<ClusterState>
       await sh([opts.installer, state.binDir]);
       opts.onStep?.(`installed plugins into ${state.binDir} with ${relative(process.cwd(), opts.installer)}`);
     } else {
-      installPlugins(opts.pluginDir, state.binDir, state.flavor === "kube-flannel" ? PLUGINS : PLUGINS.filter((p) => p !== "flannel"));
+      installPlugins(opts.pluginDir, state.binDir, state.flavor !== "rendered-delegate" ? PLUGINS : PLUGINS.filter((p) => p !== "flannel"));
       opts.onStep?.(`installed plugins into ${state.binDir}`);
     }
     for (let i = 1; i <= nodeCount; i++) await createNode(state, i, underlay);

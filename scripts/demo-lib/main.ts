@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
       clusterCidr: opts.clusterCidr,
       pluginDir,
       cnitool,
-      flavor: opts.reference ? "rendered-delegate" : "kube-flannel",
+      flavor: opts.reference ? "rendered-delegate" : opts.flavour,
       nodes: opts.nodes,
       ...(opts.plugins || opts.reference ? {} : { installer: join(REPO_ROOT, "scripts", "install.sh") }),
       onStep: log,
@@ -97,7 +97,7 @@ function printHeader(opts: DemoOptions, pluginDir: string): void {
   const exe = join(pluginDir, "bridge");
   const built = existsSync(exe) ? `built ${statSync(exe).mtime.toISOString().replace(/\.\d+Z$/, "Z")}` : "missing!";
   process.stdout.write(
-    `cni-ts demo: ${opts.nodes} flannel nodes in network namespaces, backend ${opts.backend}, cluster CIDR ${opts.clusterCidr}, ` +
+    `cni-ts demo: ${opts.nodes} flannel nodes in network namespaces (${opts.reference ? "rendered delegate" : `${opts.flavour} conflist`}), backend ${opts.backend}, cluster CIDR ${opts.clusterCidr}, ` +
       `${opts.pods} pod${opts.pods === 1 ? "" : "s"} per node\nplugins: ${pluginDir} (${built}); runtime side: libcni 1.1.2 (conformance-tests/cnitool)\n\n`,
   );
 }

@@ -2,14 +2,17 @@ import { parseArgs } from "node:util";
 import * as z from "zod/mini";
 
 /** Command line of scripts/demo, validated. */
-export const USAGE = `usage: scripts/demo [--backend vxlan|host-gw] [--cluster-cidr CIDR] [--pods N] [--nodes N] [--keep]
+export const USAGE = `usage: scripts/demo [--flavour kube-flannel|k3s] [--backend vxlan|host-gw] [--cluster-cidr CIDR] [--pods N] [--nodes N] [--keep]
        scripts/demo --teardown ID
 
 Builds a two-node flannel cluster inside network namespaces on this machine, attaches pods with
 the suite's plugins through the libcni client, and shows which pods reach which.
 
+  --flavour kube-flannel|k3s  the conflist the nodes run: kube-flannel's (flannel + portmap, the
+                            default) or k3s's (flannel with forceAddress + portmap + bandwidth; the
+                            first pod of each node carries the bandwidth annotations, 10M each way)
   --backend vxlan|host-gw   flannel backend the nodes use (default vxlan)
-  --cluster-cidr CIDR       the cluster's pod network (default 10.244.0.0/16; k3s uses 10.42.0.0/16)
+  --cluster-cidr CIDR       the cluster's pod network (default 10.244.0.0/16; with k3s 10.42.0.0/16)
   --pods N                  pods per node (default 2, at most 20)
   --nodes N                 nodes (default 2, at most 8; more than 2 share an underlay switch)
   --keep                    leave the cluster running and print how to enter a pod and tear it down
@@ -20,6 +23,7 @@ the suite's plugins through the libcni client, and shows which pods reach which.
 `;
 
 const Options = z.object({
+  flavour: z.enum(["kube-flannel", "k3s"], { error: "must be kube-flannel or k3s" }),
   backend: z.enum(["vxlan", "host-gw"], { error: "must be vxlan or host-gw" }),
   clusterCidr: z.string().check(z.regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv4 CIDR such as 10.244.0.0/16")),
   pods: z.number({ error: "must be a number" }).check(z.int({ error: "must be a whole number" }), z.minimum(1, { error: "must be at least 1" }), z.maximum(20, { error: "must be at most 20" })),
@@ -36,8 +40,9 @@ export function parseOptions(argv: string[]): DemoOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
+      flavour: { type: "string", default: "kube-flannel" },
       backend: { type: "string", default: "vxlan" },
-      "cluster-cidr": { type: "string", default: "10.244.0.0/16" },
+      "cluster-cidr": { type: "string" },
       pods: { type: "string", default: "2" },
       nodes: { type: "string", default: "2" },
       keep: { type: "boolean", default: false },
@@ -49,8 +54,9 @@ export function parseOptions(argv: string[]): DemoOptions {
     strict: true,
   });
   const r = Options.safeParse({
+    flavour: values.flavour,
     backend: values.backend,
-    clusterCidr: values["cluster-cidr"],
+    clusterCidr: values["cluster-cidr"] ?? (values.flavour === "k3s" ? "10.42.0.0/16" : "10.244.0.0/16"),
     pods: Number(values.pods),
     nodes: Number(values.nodes),
     keep: values.keep,
@@ -59,6 +65,9 @@ export function parseOptions(argv: string[]): DemoOptions {
     reference: values.reference,
     help: values.help,
   });
+  if (r.success && r.data.reference && r.data.flavour === "k3s") {
+    throw new Error("--reference: Debian has no flannel, so the reference runs the rendered delegate; it has no k3s flavour");
+  }
   if (!r.success) {
     const msg = r.error.issues.map((i) => `--${String(i.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);
     throw new Error(msg.join("\n"));

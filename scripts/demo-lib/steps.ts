@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { nodeSubnetOf } from "../../conformance-tests/lib/cluster.js";
 import { formatCidr } from "../../conformance-tests/lib/cluster-addressing.js";
 import { type NodeView, formatRoute, linkNamed, nodeView, reservations } from "../../conformance-tests/lib/cluster-inspect.js";
-import { ipJson } from "../../conformance-tests/lib/cluster-exec.js";
+import { inNetns, ipJson, sh } from "../../conformance-tests/lib/cluster-exec.js";
 import { type PingResult, addPod, deletePod, ping, podMtu } from "../../conformance-tests/lib/cluster-pods.js";
 import type { ClusterState, PodState } from "../../conformance-tests/lib/cluster-state.js";
+import { ifbName } from "../../plugins/bandwidth/tbf-params.js";
 import { type Clock, ms, table } from "./table.js";
 
 /** The demo's steps after the cluster exists: pods, pings, the summary, DEL and its check. */
@@ -28,17 +29,26 @@ export interface Reach extends PingResult {
 const label = (p: PodState) => `${p.node}/${p.name}`;
 
 function chainOf(state: ClusterState): string {
+  if (state.flavor === "k3s") return "libcni -> flannel -> bridge -> host-local, then portmap, then bandwidth";
   return state.flavor === "kube-flannel" ? "libcni -> flannel -> bridge -> host-local, then portmap" : "libcni -> bridge -> host-local, then portmap";
 }
+
+/**
+ * What kubelet hands the runtime for kubernetes.io/ingress-bandwidth and egress-bandwidth: 10M
+ * (bits per second, a burst of MaxInt32 bits: "no limit"), in containerd's untagged spelling.
+ */
+const ANNOTATED = { bandwidth: { IngressRate: 10_000_000, IngressBurst: 2_147_483_647, EgressRate: 10_000_000, EgressBurst: 2_147_483_647 } };
 
 export async function addPods(run: Run, perNode: number): Promise<void> {
   run.baseline = new Map();
   for (const node of run.state.nodes) run.baseline.set(node.name, await nodeView(node));
   for (const node of run.state.nodes) {
     for (let i = 1; i <= perNode; i++) {
-      const pod = await addPod(run.state, node.name, `pod-${i}`);
+      const annotated = run.state.flavor === "k3s" && i === 1;
+      const pod = await addPod(run.state, node.name, `pod-${i}`, annotated ? ANNOTATED : undefined);
       run.addTimes.push(pod.addMs ?? 0);
-      run.log(`${node.name}: ADD ${pod.name} -> ${pod.address} (${ms(pod.addMs ?? 0)}: ${chainOf(run.state)})`);
+      const shaped = annotated ? "; bandwidth annotations 10M each way" : "";
+      run.log(`${node.name}: ADD ${pod.name} -> ${pod.address} (${ms(pod.addMs ?? 0)}: ${chainOf(run.state)}${shaped})`);
     }
   }
 }
@@ -64,6 +74,38 @@ async function inBatches<T, R>(items: readonly T[], width: number, fn: (item: T)
   const out: R[] = [];
   for (let i = 0; i < items.length; i += width) out.push(...(await Promise.all(items.slice(i, i + width).map(fn))));
   return out;
+}
+
+interface TcQdisc {
+  kind: string;
+  dev: string;
+  root?: boolean;
+  options?: { rate?: number };
+}
+
+const mbit = (bytesPerSecond = 0) => `${((bytesPerSecond * 8) / 1e6).toFixed(1)} Mbit/s`;
+
+/** For each pod the runtime sent bandwidth for: the tbf on its veth and on its ifb, as the kernel reports them. */
+async function shapingRows(state: ClusterState): Promise<string[][]> {
+  const rows = [["pod", "towards the pod (tbf on the host veth)", "from the pod (veth ingress -> ifb, tbf on the ifb)"]];
+  for (const pod of state.pods.filter((p) => p.capArgs)) {
+    const node = state.nodes.find((n) => n.name === pod.node)!;
+    const [eth0] = await ipJson<{ link_index?: number }>(pod.netns, ["link", "show", "dev", "eth0"]);
+    const hostLinks = await ipJson<{ ifindex: number; ifname: string }>(node.netns, ["link", "show"]);
+    const veth = hostLinks.find((l) => l.ifindex === eth0?.link_index)?.ifname ?? "?";
+    const tc = await sh(inNetns(node.netns, ["tc", "-j", "qdisc", "show"]), { duringTeardown: true });
+    const qdiscs = JSON.parse(tc.stdout || "[]") as TcQdisc[];
+    const tbfOn = (dev: string) => qdiscs.find((q) => q.dev === dev && q.kind === "tbf" && q.root);
+    const ifb = ifbName(state.networkName, pod.containerId);
+    const [towards, from] = [tbfOn(veth), tbfOn(ifb)];
+    const redirected = qdiscs.some((q) => q.dev === veth && q.kind === "ingress");
+    rows.push([
+      label(pod),
+      towards ? `${mbit(towards.options?.rate)} on ${veth}` : "none",
+      from && redirected ? `${mbit(from.options?.rate)} on ${ifb}` : "none",
+    ]);
+  }
+  return rows;
 }
 
 /** Beyond this many pods the who-reached-whom matrix is replaced by the list of failures. */
@@ -105,13 +147,15 @@ export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
     podRows.push([label(pod), pod.address ?? "?", String(await podMtu(pod)), formatCidr(nodeSubnetOf(state, node)), pod.netns]);
   }
   out.push("Pods", table(podRows), "");
+  const shaping = await shapingRows(state);
+  if (shaping.length > 1) out.push("Traffic shaping by bandwidth (tc on the node)", table(shaping), "");
   const first = state.pods[0];
   if (first) {
     const routes = await ipJson<Parameters<typeof formatRoute>[0]>(first.netns, ["route", "show"]);
     out.push(`Routes inside ${label(first)}: ${routes.map(formatRoute).join("; ")}`, "");
     const node = state.nodes.find((n) => n.name === first.node)!;
     const saved = join(node.flannelDataDir, first.containerId);
-    if (state.flavor === "kube-flannel" && existsSync(saved)) {
+    if (state.flavor !== "rendered-delegate" && existsSync(saved)) {
       out.push(`What flannel handed to bridge for ${label(first)} (saved as ${saved}):`, `  ${readFileSync(saved, "utf8").trim()}`, "");
     }
   }
@@ -176,7 +220,8 @@ export async function deleteAllPods(run: Run): Promise<boolean> {
   }
   for (const p of problems) run.log(`LEFT BEHIND: ${p}`);
   if (!problems.length) {
-    run.log("after DEL: no pod veth, reservation, saved flannel config, cached result or firewall rule is left on any node (cni0 stays, as with the reference bridge)");
+    const ifb = state.flavor === "k3s" ? ", ifb device" : "";
+    run.log(`after DEL: no pod veth${ifb}, reservation, saved flannel config, cached result or firewall rule is left on any node (cni0 stays, as with the reference bridge)`);
   }
   return problems.length === 0;
 }
