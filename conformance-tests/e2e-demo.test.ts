@@ -30,6 +30,17 @@ describe("scripts/demo", () => {
     expect(existsSync(baseDirFor(id!))).toBe(false);
   });
 
+  it("--flavour k3s: k3s's conflist on 10.42.0.0/16, the annotated pods shaped by bandwidth, nothing left behind", async () => {
+    const r = await demo(["--flavour", "k3s", "--pods", "1"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("(k3s conflist), backend vxlan, cluster CIDR 10.42.0.0/16");
+    expect(r.stdout).toContain("then portmap, then bandwidth; bandwidth annotations 10M each way");
+    expect(r.stdout).toMatch(/node1\/pod-1\s+10\.0 Mbit\/s on veth[0-9a-f]+\s+10\.0 Mbit\/s on bwp[0-9a-f]{12}/);
+    expect(r.stdout).toContain("Cross node: 2/2 pod pairs reached each other over flannel.1");
+    expect(r.stdout).toContain("after DEL: no pod veth, ifb device, reservation");
+    expect(r.stdout).toContain("nothing left behind");
+  });
+
   it("--keep leaves a host-gw cluster on k3s's network running; --teardown ID removes it", async () => {
     const r = await demo(["--keep", "--backend", "host-gw", "--cluster-cidr", "10.42.0.0/16", "--pods", "1"]);
     const id = /Cluster id: ([0-9a-f]{8})/.exec(r.stdout)?.[1];
