@@ -53,6 +53,19 @@ describe("leak audit", () => {
     for (const re of expectations) expect(leaks.some((l) => re.test(l)), `${re} in\n${leaks.join("\n")}`).toBe(true);
   });
 
+  it("is clean for a shaped k3s pod, and reports a stray ifb and a qdisc on the bridge", async () => {
+    const node = await sandbox.node();
+    const lab = new FaultLab(node, setupChain(node, "k3s"));
+    await lab.addPods(1);
+    expect(await lab.audit()).toEqual({ leaks: [], duplicates: [] });
+    await node.exec(["ip", "link", "add", "bwp0123456789ab", "type", "ifb"]);
+    await node.exec(["tc", "qdisc", "add", "dev", lab.chain.bridge, "root", "tbf", "rate", "1mbit", "burst", "10000", "limit", "20000"]);
+    const { leaks } = await lab.audit();
+    expect(leaks).toContain("ifb bwp0123456789ab without a live shaped pod");
+    expect(leaks).toContain(`tbf qdisc on ${lab.chain.bridge}, which is no pod's veth or ifb`);
+    for (const pod of [...node.pods]) await lab.del(pod);
+  });
+
   it("reports an address handed out twice", async () => {
     const node = await sandbox.node();
     const chain = setupChain(node, "bridge");

@@ -8,7 +8,7 @@ import { useSandbox } from "./lib/use-sandbox.js";
  * Crash safety: the chain is SIGKILLed at every fault point one ADD and one DEL pass (process
  * starts, delegations, state-file writes), then the runtime retries DEL or runs GC, and the node is
  * audited: no reservation without a pod, no veth, no masquerade/portmap rule, no saved flannel
- * config, no temp/empty file, and the pods added afterwards get unique addresses.
+ * config, no ifb or qdisc of bandwidth (k3s chain), no temp/empty file, and the pods added afterwards get unique addresses.
  * (scripts/soak runs every point with both recoveries, several times.)
  */
 const sandbox = useSandbox();
@@ -20,7 +20,7 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(removePrivateBinDirs);
 
-const CHAINS: ChainKind[] = ["flannel", "bridge"];
+const CHAINS: ChainKind[] = ["flannel", "bridge", "k3s"];
 
 describe("crash safety", () => {
   for (const kind of CHAINS) {

@@ -8,10 +8,12 @@ import type { SandboxNode } from "./sandbox.js";
  *            FLANNEL_IPMASQ=false so the bridge also installs masquerade rules;
  * "flannel-dual": the same with an IPv6 subnet too (two range sets: a crash between them is the
  *            classic half-allocated pod);
+ * "k3s":     k3s's conflist (flannel with forceAddress, then portmap, then bandwidth), every pod
+ *            shaped both ways (an ifb each), cniVersion 1.0.0;
  * "bridge":  bridge + host-local with ipMasq, then portmap.
  * Every path (subnet.env, flannel dataDir, host-local dataDir) points into the sandbox.
  */
-export type ChainKind = "flannel" | "flannel-dual" | "bridge";
+export type ChainKind = "flannel" | "flannel-dual" | "k3s" | "bridge";
 
 export interface Chain {
   kind: ChainKind;
@@ -49,7 +51,7 @@ export function setupChain(node: SandboxNode, kind: ChainKind, opts: ChainOption
   const gateway = subnet.replace(/\.0\/24$/, ".1");
   const ipamDataDir = join(node.dataDir, "networks");
   const portmap = { type: "portmap", capabilities: { portMappings: true } };
-  const cniVersion = opts.cniVersion ?? (flannel ? "0.3.1" : "1.0.0");
+  const cniVersion = opts.cniVersion ?? (flannel && kind !== "k3s" ? "0.3.1" : "1.0.0");
   let plugins: Record<string, unknown>[];
   let extra: Partial<Chain> = {};
   if (flannel) {
@@ -65,10 +67,11 @@ export function setupChain(node: SandboxNode, kind: ChainKind, opts: ChainOption
         type: "flannel",
         subnetFile,
         dataDir: flannelDataDir,
-        delegate: { hairpinMode: true, isDefaultGateway: true, bridge },
+        delegate: { hairpinMode: true, isDefaultGateway: true, bridge, ...(kind === "k3s" && { forceAddress: true }) },
         ipam: { dataDir: ipamDataDir },
       },
       portmap,
+      ...(kind === "k3s" ? [{ type: "bandwidth", capabilities: { bandwidth: true } }] : []),
     ];
     extra = { flannelDataDir, subnetFile };
   } else {
@@ -88,7 +91,14 @@ export function setupChain(node: SandboxNode, kind: ChainKind, opts: ChainOption
   return { kind, network, bridge, subnet, gateway, ipamDataDir, plugins, cniVersion, ...extra };
 }
 
-/** Capability args for one pod: a unique host port, so portmap installs rules to leak. */
+/**
+ * Capability args for one pod: a unique host port, so portmap installs rules to leak, and both
+ * directions shaped, so bandwidth makes an ifb and qdiscs to leak (only chains that declare the
+ * capability get it).
+ */
 export function podCapArgs(hostPort: number): Record<string, unknown> {
-  return { portMappings: [{ hostPort, containerPort: 80, protocol: "tcp" }] };
+  return {
+    portMappings: [{ hostPort, containerPort: 80, protocol: "tcp" }],
+    bandwidth: { ingressRate: 100_000_000, ingressBurst: 1_000_000, egressRate: 100_000_000, egressBurst: 1_000_000 },
+  };
 }

@@ -1,4 +1,5 @@
 import { basename, join } from "node:path";
+import { ifbName } from "../../plugins/bandwidth/tbf-params.js";
 import type { Chain } from "./faults-chains.js";
 import { hygieneProblems, listState } from "./faults-files.js";
 import { execIn } from "./netns.js";
@@ -108,6 +109,19 @@ export async function auditNode(
     if (veths.length !== live.length) {
       leaks.push(`${veths.length} veths in the node for ${live.length} live attachments: ${veths.map((l) => l.split(":")[1]?.trim()).join(", ")}`);
     }
+  }
+
+  // Shaping: every ifb belongs to a live attachment of a chain with bandwidth; qdiscs sit only on
+  // veths (counted above) and those ifbs.
+  const shaped = new Set(
+    live.filter((a) => chains.some((c) => c.network === a.network && c.plugins.some((p) => p.type === "bandwidth"))).map((a) => ifbName(a.network, a.containerId)),
+  );
+  const ifbs = JSON.parse((await execIn(node, ["ip", "-j", "link", "show", "type", "ifb"])).stdout || "[]") as Array<{ ifname: string }>;
+  for (const l of ifbs) if (!shaped.has(l.ifname)) leaks.push(`ifb ${l.ifname} without a live shaped pod`);
+  const qdiscs = JSON.parse((await execIn(node, ["tc", "-j", "qdisc", "show"])).stdout || "[]") as Array<{ kind: string; dev: string }>;
+  const veths = new Set((JSON.parse((await execIn(node, ["ip", "-j", "link", "show", "type", "veth"])).stdout || "[]") as Array<{ ifname: string }>).map((l) => l.ifname));
+  for (const q of qdiscs) {
+    if (["tbf", "ingress"].includes(q.kind) && !veths.has(q.dev) && !shaped.has(q.dev)) leaks.push(`${q.kind} qdisc on ${q.dev}, which is no pod's veth or ifb`);
   }
 
   // Firewall: no rule may name a gone container or a pod address nobody holds.

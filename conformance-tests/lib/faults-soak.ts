@@ -99,7 +99,7 @@ async function main(): Promise<number> {
 
   // 1. Crash safety, both chains in parallel (separate nodes).
   process.stderr.write("soak: fault trials…\n");
-  const kinds: ChainKind[] = plan.name === "full" ? ["flannel", "bridge", "flannel-dual"] : ["flannel", "bridge"];
+  const kinds: ChainKind[] = plan.name === "full" ? ["flannel", "bridge", "flannel-dual", "k3s"] : ["flannel", "bridge", "k3s"];
   const campaigns: CampaignResult[] = await Promise.all(
     kinds.map((kind) =>
       withNode({ cniPath: [testBin] }, (node) =>
