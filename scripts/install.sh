@@ -1,6 +1,6 @@
 #!/bin/bash
 # Installs the suite's executables into DEST (default /opt/cni/bin).
-#   scripts/install.sh [--plugins bridge,host-local,flannel,loopback,portmap] [DEST]
+#   scripts/install.sh [--plugins bridge,host-local,flannel,loopback,portmap,bandwidth] [DEST]
 # One copy of the multi-call executable (cni-ts) plus a hard link per plugin name. Every file is
 # replaced by rename, so running plugins keep their old inode and a runtime never sees a half-written
 # file. Other plugins in DEST are left alone.
