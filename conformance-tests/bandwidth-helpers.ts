@@ -122,8 +122,21 @@ export async function captureTc(node: SandboxNode, pods: readonly Pod[]): Promis
   return state;
 }
 
-/** Every ifb and every non-default qdisc the node has (what must be gone after DEL). */
+/**
+ * Every ifb and every non-default qdisc the node has (what must be gone after DEL). The kernel
+ * removes the host end of a veth (and its qdiscs) asynchronously after the pod's namespace is
+ * deleted, so leftovers are re-read for a while before they count.
+ */
 export async function shapingLeftovers(node: SandboxNode): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const left = await shapingState(node);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function shapingState(node: SandboxNode): Promise<string[]> {
   const out: string[] = [];
   const links = (await json(node, ["ip", "-j", "-d", "link", "show"])) as LinkJson[];
   for (const l of links) if (l.linkinfo?.info_kind === "ifb") out.push(`ifb ${l.ifname}`);

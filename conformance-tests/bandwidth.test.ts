@@ -154,6 +154,58 @@ describe("bandwidth against Debian's Go bandwidth 1.1.1", () => {
     });
   }
 
+  for (const version of ["0.3.1", "0.4.0", "1.0.0"]) {
+    it(`same ADD result bytes as the Go plugin for cniVersion ${version}`, async () => {
+      const token = newToken();
+      const bw = { capArgs: { bandwidth: { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 8_000_000, egressBurst: 800_000 } } };
+      const out: string[] = [];
+      for (const impl of ["reference", "ours"] as Impl[]) {
+        const node = await twinNode(impl, token);
+        const n = bwNames(node);
+        node.writeConflist(bandwidthConflist(node, n, {}, version));
+        const pod = await node.addPod("a");
+        const add = await node.cnitool("add", n.network, pod, bw);
+        expectOk(add, `${impl} ADD ${version}`);
+        out.push(add.stdout.replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"').replace(/veth[0-9a-f]{8}/g, "veth").replaceAll(node.path, "NODE").replaceAll(pod.path, "POD"));
+        expectOk(await node.cnitool("del", n.network, pod, bw));
+      }
+      expect(out[1]).toBe(out[0]);
+    });
+  }
+
+  it("re-ADD converges, GC removes only this network's ifbs of gone pods, STATUS succeeds", async () => {
+    const token = newToken();
+    const node = await twinNode("ours", token);
+    const n = bwNames(node);
+    node.writeConflist(bandwidthConflist(node, n));
+    const bw = { capArgs: { bandwidth: { egressRate: 8_000_000, egressBurst: 800_000 } } };
+    const [a, b] = [await node.addPod("a"), await node.addPod("b")];
+    const addA = expectOk(await node.cnitool("add", n.network, a, bw));
+    expectOk(await node.cnitool("add", n.network, b, bw));
+    // A second network on the same node whose ifbs GC of the first must not touch.
+    const other = { network: `${n.network}x`, bridge: node.uniqueName("cc") };
+    node.writeConflist(bandwidthConflist(node, other));
+    const c = await node.addPod("c");
+    expectOk(await node.cnitool("add", other.network, c, bw));
+    const before = await captureTc(node, [a, b, c]);
+    expect(before.ifbs).toHaveLength(3);
+
+    const conf = { cniVersion: "1.1.0", name: n.network, type: "bandwidth", capabilities: { bandwidth: true } };
+    const again = await node.invoke("bandwidth", "ADD", { ...conf, runtimeConfig: bw.capArgs, prevResult: addA }, a);
+    expectOk(again, "second ADD");
+    expect(await captureTc(node, [a, b, c])).toEqual(before);
+
+    const valid = [{ containerID: a.containerId, ifname: "eth0" }];
+    expectOk(await node.invoke("bandwidth", "GC", { ...conf, "cni.dev/valid-attachments": valid }, null), "GC");
+    const after = await captureTc(node, [a, b, c]);
+    expect(after.ifbs.map((l) => l.name).sort()).toEqual([ifbName(n.network, a.containerId), ifbName(other.network, c.containerId)].sort());
+    expect(await node.invoke("bandwidth", "GC", { ...conf }, null)).toMatchObject({ ok: false, json: { code: 7 } });
+    expectOk(await node.invoke("bandwidth", "STATUS", conf, null), "STATUS");
+
+    for (const [net, pod] of [[n.network, a], [n.network, b], [other.network, c]] as const) expectOk(await node.cnitool("del", net, pod, bw));
+    expect(await shapingLeftovers(node)).toEqual([]);
+  });
+
   it("CHECK notices a changed rate and a missing ifb, and says what to do", async () => {
     const s = SCENARIOS[0]!;
     const ours = await runSide("ours", newToken(), s);
