@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OURS_BIN, REFERENCE_BIN, type Impl } from "./lib/paths.js";
@@ -45,6 +45,37 @@ export function bandwidthConflist(node: SandboxNode, n: BwNames, bandwidth: Reco
       { type: "bandwidth", capabilities: { bandwidth: true }, ...bandwidth },
     ],
   };
+}
+
+/** k3s's node: FLANNEL_NETWORK 10.42.0.0/16, this node's lease 10.42.1.0/24. */
+export const K3S_NETWORK = "cbr0";
+const K3S_SUBNET_ENV = "FLANNEL_NETWORK=10.42.0.0/16\nFLANNEL_SUBNET=10.42.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
+
+/**
+ * The conflist k3s writes (flannel with the delegate k3s renders, portmap, bandwidth), unchanged
+ * but for the sandbox's paths and bridge name; writes the node's subnet.env beside it.
+ */
+export function k3sSandboxConflist(node: SandboxNode): { conflist: { name: string } & Record<string, unknown>; bridge: string } {
+  const runDir = join(node.dir, "run-flannel");
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, "subnet.env"), K3S_SUBNET_ENV);
+  const bridge = node.uniqueName("cni");
+  const conflist = {
+    name: K3S_NETWORK,
+    cniVersion: "1.0.0",
+    plugins: [
+      {
+        type: "flannel",
+        delegate: { hairpinMode: true, forceAddress: true, isDefaultGateway: true, bridge },
+        subnetFile: join(runDir, "subnet.env"),
+        dataDir: join(node.dataDir, "flannel"),
+        ipam: { dataDir: join(node.dataDir, "networks") },
+      },
+      { type: "portmap", capabilities: { portMappings: true } },
+      { type: "bandwidth", capabilities: { bandwidth: true } },
+    ],
+  };
+  return { conflist, bridge };
 }
 
 interface LinkJson {

@@ -1,5 +1,3 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { chainName } from "../plugins/portmap/iptables-rules.js";
 import { ifbName } from "../plugins/bandwidth/tbf-params.js";
@@ -8,7 +6,7 @@ import { ensureCnitool } from "./lib/cnitool-build.js";
 import { cidrsOf } from "./lib/observe.js";
 import { OURS_BIN } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { captureTc, shapingLeftovers } from "./bandwidth-helpers.js";
+import { K3S_NETWORK, captureTc, k3sSandboxConflist, shapingLeftovers } from "./bandwidth-helpers.js";
 import { connect, forwardingRules, rulesOf, startServer } from "./portmap-helpers.js";
 
 /**
@@ -22,8 +20,7 @@ beforeAll(async () => {
   await ensureCnitool();
 });
 
-const NETWORK = "cbr0";
-const SUBNET_ENV = "FLANNEL_NETWORK=10.42.0.0/16\nFLANNEL_SUBNET=10.42.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
+const NETWORK = K3S_NETWORK;
 const HOST_PORT = 18080;
 const POD_PORT = 8080;
 /** kubernetes.io/ingress-bandwidth: 10M, egress-bandwidth: 5M as kubelet hands them to containerd. */
@@ -37,28 +34,8 @@ describe("the k3s chain: flannel + portmap + bandwidth", () => {
 
   it("ADD with port mappings and bandwidth, CHECK, DEL — ours only, forceAddress on 10.42.0.0/16", async () => {
     const node = await sandbox.node({ impl: "ours", cniPath: [OURS_BIN] });
-    const runDir = join(node.dir, "run-flannel");
-    mkdirSync(runDir);
-    writeFileSync(join(runDir, "subnet.env"), SUBNET_ENV);
-    const bridge = node.uniqueName("cni");
-    node.writeConflist(
-      {
-        name: NETWORK,
-        cniVersion: "1.0.0",
-        plugins: [
-          {
-            type: "flannel",
-            delegate: { hairpinMode: true, forceAddress: true, isDefaultGateway: true, bridge },
-            subnetFile: join(runDir, "subnet.env"),
-            dataDir: join(node.dataDir, "flannel"),
-            ipam: { dataDir: join(node.dataDir, "networks") },
-          },
-          { type: "portmap", capabilities: { portMappings: true } },
-          { type: "bandwidth", capabilities: { bandwidth: true } },
-        ],
-      },
-      "10-flannel.conflist",
-    );
+    const { conflist, bridge } = k3sSandboxConflist(node);
+    node.writeConflist(conflist, "10-flannel.conflist");
     // The node's subnet moved (a re-registered k3s agent): forceAddress replaces the bridge's old address.
     await node.exec(["ip", "link", "add", bridge, "type", "bridge"]);
     await node.exec(["ip", "addr", "add", "10.42.7.1/24", "dev", bridge]);

@@ -5,7 +5,7 @@ import { ifbName } from "../plugins/bandwidth/tbf-params.js";
 import { type Containerd, startContainerd } from "./lib/containerd-sandbox.js";
 import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { shapingLeftovers } from "./bandwidth-helpers.js";
+import { K3S_NETWORK, k3sSandboxConflist, shapingLeftovers } from "./bandwidth-helpers.js";
 
 /**
  * containerd 1.6's CRI as the runtime (what a k3s node runs, minus kubelet): a pod sandbox with
@@ -17,8 +17,7 @@ import { shapingLeftovers } from "./bandwidth-helpers.js";
  */
 const sandbox = useSandbox();
 
-const NETWORK = "cbr0";
-const SUBNET_ENV = "FLANNEL_NETWORK=10.42.0.0/16\nFLANNEL_SUBNET=10.42.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
+const NETWORK = K3S_NETWORK;
 
 function k8sCgroups(): Set<string> {
   const root = "/sys/fs/cgroup";
@@ -39,30 +38,9 @@ describe("containerd CRI with k3s's conflist", () => {
   it("a pod with the bandwidth annotations is shaped as annotated; stop and remove leave nothing", { timeout: 180_000 }, async () => {
     requireOursBuilt();
     const node = await sandbox.node({ impl: "ours", cniPath: [OURS_BIN] });
-    const runDir = join(node.dir, "run-flannel");
-    mkdirSync(runDir);
-    writeFileSync(join(runDir, "subnet.env"), SUBNET_ENV);
     const confDir = join(node.dir, "cri-net.d");
     mkdirSync(confDir);
-    const bridge = node.uniqueName("cni");
-    writeFileSync(
-      join(confDir, "10-flannel.conflist"),
-      JSON.stringify({
-        name: NETWORK,
-        cniVersion: "1.0.0",
-        plugins: [
-          {
-            type: "flannel",
-            delegate: { hairpinMode: true, forceAddress: true, isDefaultGateway: true, bridge },
-            subnetFile: join(runDir, "subnet.env"),
-            dataDir: join(node.dataDir, "flannel"),
-            ipam: { dataDir: join(node.dataDir, "networks") },
-          },
-          { type: "portmap", capabilities: { portMappings: true } },
-          { type: "bandwidth", capabilities: { bandwidth: true } },
-        ],
-      }),
-    );
+    writeFileSync(join(confDir, "10-flannel.conflist"), JSON.stringify(k3sSandboxConflist(node).conflist));
     const trace = join(node.workDir, "cni-trace.log");
     let ctr: Containerd | undefined;
     let id: string | undefined;
