@@ -11,7 +11,7 @@ import type { Result } from "../../shared/cni/result.js";
 import { haveBinary } from "../../shared/net/exec.js";
 import { requireNetns } from "../../shared/net/netns.js";
 import { type BandwidthConf, isZero, parseBandwidthConf } from "./config.js";
-import { createIfb, deleteLink, type HostLink, hostLink, listIfbs, podPeerIndex, tcShow, tcSteps } from "./shaping-kernel.js";
+import { createIfb, deleteLink, type HostLink, hostLinks, listIfbs, podPeerIndex, tcShow, tcSteps } from "./shaping-kernel.js";
 import { judgeShaping, planShaping, shapingLines, showLines } from "./shaping.js";
 import { ifbName, tickInUsec } from "./tbf-params.js";
 
@@ -41,11 +41,8 @@ function hostInterface(inv: Invocation, prev: Result): HostLink {
   if (peer === undefined) {
     throw new CniError(ErrorCode.Internal, `container interface ${ifname} has no veth peer: ${error}`, "bandwidth shapes veth pairs only; CNI_IFNAME must be the pod end of one");
   }
-  for (const intf of prev.interfaces) {
-    if (intf.sandbox) continue;
-    const link = hostLink(intf.name);
-    if (link?.index === peer) return link;
-  }
+  const candidates = prev.interfaces.filter((i) => !i.sandbox).map((i) => i.name);
+  for (const link of hostLinks(candidates).values()) if (link.index === peer) return link;
   throw new CniError(
     ErrorCode.Internal,
     "no veth peer of container interface found in host ns",
@@ -109,7 +106,7 @@ function check(inv: Invocation): void {
   if (isZero(conf)) return;
   const host = hostInterface(inv, prev);
   const plan = planShaping(conf, host.name, ifbName(inv.conf.name, inv.env.containerId), tick());
-  if (plan.ifb && hostLink(plan.ifb) === undefined) {
+  if (plan.ifb && !hostLinks([plan.ifb]).has(plan.ifb)) {
     throw new CniError(ErrorCode.Internal, `get ifb device: Link not found: ${plan.ifb}`, "run DEL and ADD again for this container to restore its egress shaping");
   }
   const problems = judgeShaping(plan, tcShow(showLines(plan), `reading the qdiscs of ${host.name}`));

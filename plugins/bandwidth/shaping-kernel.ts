@@ -34,22 +34,29 @@ export function podPeerIndex(netns: string, ifname: string): { peer?: number; er
   return link.link_index && link.link_index > 0 ? { peer: link.link_index } : { error: "link not found" };
 }
 
-/** The host link's index, MTU and queue length; undefined when there is no such link. */
-export function hostLink(name: string): HostLink | undefined {
+/**
+ * The named host links' index, MTU and queue length (missing names are left out): from sysfs when
+ * it shows this namespace, else from one `ip -j link show` of every link.
+ */
+export function hostLinks(names: readonly string[]): Map<string, HostLink> {
+  const out = new Map<string, HostLink>();
   if (sysfsIsOwn()) {
-    if (readSysfsLink(name) === undefined) return undefined;
-    try {
-      const read = (f: string) => Number(readFileSync(`/sys/class/net/${name}/${f}`, "utf8").trim());
-      return { name, index: read("ifindex"), mtu: read("mtu"), txqlen: read("tx_queue_len") };
-    } catch {
-      return undefined;
+    for (const name of names) {
+      if (readSysfsLink(name) === undefined) continue;
+      try {
+        const read = (f: string) => Number(readFileSync(`/sys/class/net/${name}/${f}`, "utf8").trim());
+        out.set(name, { name, index: read("ifindex"), mtu: read("mtu"), txqlen: read("tx_queue_len") });
+      } catch {
+        // gone between the two reads
+      }
     }
+    return out;
   }
-  assertBatchSafe(name);
-  const r = ipBatch([`link show dev ${name}`], { json: true, check: false });
-  if (r.status !== 0) return undefined;
-  const l = (parseJsonStream(r.stdout)[0]?.[0] ?? {}) as IpLinkJson;
-  return { name, index: l.ifindex ?? 0, mtu: l.mtu ?? 0, txqlen: l.txqlen ?? 0 };
+  const r = ipBatch(["link show"], { json: true, what: "listing the node's links" });
+  for (const l of (parseJsonStream(r.stdout)[0] ?? []) as IpLinkJson[]) {
+    if (l.ifname && names.includes(l.ifname)) out.set(l.ifname, { name: l.ifname, index: l.ifindex ?? 0, mtu: l.mtu ?? 0, txqlen: l.txqlen ?? 0 });
+  }
+  return out;
 }
 
 /**
