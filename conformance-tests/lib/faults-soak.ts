@@ -99,7 +99,8 @@ async function main(): Promise<number> {
 
   // 1. Crash safety, both chains in parallel (separate nodes).
   process.stderr.write("soak: fault trials…\n");
-  const kinds: ChainKind[] = plan.name === "full" ? ["flannel", "bridge", "flannel-dual", "k3s"] : ["flannel", "bridge", "k3s"];
+  // The quick (CI) soak keeps its two chains within its 90 s; faults.test.ts runs the k3s chain in the suite.
+  const kinds: ChainKind[] = plan.name === "full" ? ["flannel", "bridge", "flannel-dual", "k3s"] : ["flannel", "bridge"];
   const campaigns: CampaignResult[] = await Promise.all(
     kinds.map((kind) =>
       withNode({ cniPath: [testBin] }, (node) =>
