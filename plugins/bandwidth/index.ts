@@ -3,7 +3,6 @@
  * its veth (upstream's layout and numbers, see shaping.ts). Processes per ADD: one `ip` in the pod
  * (its veth's peer), one `ip -batch` for the ifb (egress only), one `tc -batch`.
  */
-import { readFileSync } from "node:fs";
 import { validAttachments } from "../../shared/cni/attachments.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
@@ -11,9 +10,9 @@ import type { Result } from "../../shared/cni/result.js";
 import { haveBinary } from "../../shared/net/exec.js";
 import { requireNetns } from "../../shared/net/netns.js";
 import { type BandwidthConf, isZero, parseBandwidthConf } from "./config.js";
-import { createIfb, deleteLink, type HostLink, hostLinks, listIfbs, podPeerIndex, tcShow, tcSteps } from "./shaping-kernel.js";
+import { createIfb, deleteLink, type HostLink, hostLinks, listIfbs, podPeerIndex, tcShow, tcSteps, tick } from "./shaping-kernel.js";
 import { judgeShaping, planShaping, shapingLines, showLines } from "./shaping.js";
-import { ifbName, tickInUsec } from "./tbf-params.js";
+import { ifbName } from "./tbf-params.js";
 
 const ETH_HEADER = 14;
 const ALIAS_PREFIX = "cni-ts.bandwidth";
@@ -61,10 +60,6 @@ function requireBurstOverMtu(conf: BandwidthConf, link: HostLink): void {
       );
     }
   }
-}
-
-function tick(): number {
-  return tickInUsec(readFileSync("/proc/net/psched", "utf8"));
 }
 
 /** Marks the ifb as this network's for GC; skipped when the names make it longer than IFALIASZ. */

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { EXISTS, GONE, assertBatchSafe, batchReason, failedLine, ipBatch, ipSteps, parseJsonStream, run } from "../../shared/net/exec.js";
 import { readSysfsLink, sysfsIsOwn } from "../../shared/net/links.js";
+import { tickInUsec } from "./tbf-params.js";
 
 export interface HostLink {
   name: string;
@@ -23,6 +24,11 @@ interface IpLinkJson {
   txqlen?: number;
   address?: string;
   ifalias?: string;
+}
+
+/** The kernel's ticks per microsecond (/proc/net/psched), which tbf's bucket is counted in. */
+export function tick(): number {
+  return tickInUsec(readFileSync("/proc/net/psched", "utf8"));
 }
 
 /** The host-side ifindex of `ifname`'s veth peer, read inside the pod; undefined when it is no veth. */
