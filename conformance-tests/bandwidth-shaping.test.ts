@@ -119,4 +119,37 @@ describe("bandwidth shapes traffic (measured)", () => {
       expect(await shapingLeftovers(node)).toEqual([]);
     });
   }
+
+  it("ours: unshapedSubnets leaves traffic with the listed peer unshaped, both ways, and CHECK/DEL handle the htb", async () => {
+    const bin = bandwidthBinDir("ours");
+    bins.push(bin);
+    const node = await sandbox.node({ impl: "ours", cniPath: [bin.dir] });
+    const n = bwNames(node);
+    node.writeConflist(bandwidthConflist(node, n));
+    const [shaped, other, exempt] = [await node.addPod("a"), await node.addPod("b"), await node.addPod("c")];
+    expectOk(await node.cnitool("add", n.network, other));
+    expectOk(await node.cnitool("add", n.network, exempt));
+    const [ipB, ipC] = [await podIp(node, other), await podIp(node, exempt)];
+    const bw = { bandwidth: { ingressRate: RATE_BITS, ingressBurst: BURST_BITS, egressRate: RATE_BITS, egressBurst: BURST_BITS, unshapedSubnets: [`${ipC}/32`] } };
+    expectOk(await node.cnitool("add", n.network, shaped, { capArgs: bw }));
+    const ipA = await podIp(node, shaped);
+    expectOk(await node.cnitool("check", n.network, shaped, { capArgs: bw }), "CHECK of the htb layout");
+
+    const rates = {
+      "b -> a (shaped)": await transfer(node, other, shaped, ipA),
+      "a -> b (shaped)": await transfer(node, shaped, other, ipB),
+      "c -> a (listed)": await transfer(node, exempt, shaped, ipA),
+      "a -> c (listed)": await transfer(node, shaped, exempt, ipC),
+    };
+    measured.push(`ours with unshapedSubnets [c]: ${Object.entries(rates).map(([k, v]) => `${k} ${(v / limit).toFixed(3)}x`).join(", ")}`);
+    // htb lets a class borrow up to its ceiling (twice the rate, as upstream sets it).
+    for (const k of ["b -> a (shaped)", "a -> b (shaped)"] as const) {
+      expect(rates[k], k).toBeLessThanOrEqual(limit * 2 * 1.1);
+      expect(rates[k], k).toBeGreaterThanOrEqual(limit * 0.5);
+    }
+    for (const k of ["c -> a (listed)", "a -> c (listed)"] as const) expect(rates[k], k).toBeGreaterThan(limit * 3);
+
+    for (const pod of [shaped, other, exempt]) expectOk(await node.cnitool("del", n.network, pod, { capArgs: bw }));
+    expect(await shapingLeftovers(node)).toEqual([]);
+  });
 });

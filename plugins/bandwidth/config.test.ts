@@ -39,7 +39,6 @@ describe("bandwidth config", () => {
     [{ egressRate: "1M", egressBurst: 100_000 }, "must be a number"],
     [{ shapedSubnets: ["10.0.0.0/8"], unshapedSubnets: ["10.1.0.0/16"] }, "unshapedSubnets and shapedSubnets cannot be both specified"],
     [{ unshapedSubnets: ["10.0.0.0/33"] }, 'bad subnet "10.0.0.0/33" provided'],
-    [{ shapedSubnets: ["10.0.0.0/8"] }, "shapedSubnets and unshapedSubnets are not supported"],
   ])("refuses %j with code 7: %s", (bw, message) => {
     for (const [raw, runtime] of [[bw, undefined], [{}, { bandwidth: bw }]] as const) {
       const e = errorOf(() => parseBandwidthConf(raw as Record<string, unknown>, runtime));
@@ -47,6 +46,13 @@ describe("bandwidth config", () => {
       expect(e?.message).toContain(message);
       expect(e?.details).not.toBe("");
     }
+  });
+
+  it("reads the subnet lists: shapedSubnets shapes only those, unshapedSubnets all but those", () => {
+    const bw = { ingressRate: 8000, ingressBurst: 16000 };
+    expect(parseBandwidthConf({ ...bw, shapedSubnets: ["10.0.0.0/8", "fd00::/8"] }, undefined).subnets).toEqual({ cidrs: ["10.0.0.0/8", "fd00::/8"], only: true });
+    expect(parseBandwidthConf({}, { bandwidth: { ...bw, unshapedSubnets: ["192.0.2.0/24"] } }).subnets).toEqual({ cidrs: ["192.0.2.0/24"], only: false });
+    expect(parseBandwidthConf(bw, undefined).subnets).toBeUndefined();
   });
 
   it("accepts the largest burst below 4 GB", () => {

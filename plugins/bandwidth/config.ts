@@ -15,11 +15,19 @@ export interface Limit {
   burstBits: number;
 }
 
+/** shapedSubnets (only traffic with these shaped) or unshapedSubnets (all but these shaped). */
+export interface Subnets {
+  cidrs: string[];
+  only: boolean;
+}
+
 export interface BandwidthConf {
   /** Shaping of traffic towards the pod (a tbf on the host side of its veth). */
   ingress?: Limit;
   /** Shaping of traffic from the pod (its veth's ingress redirected to an ifb with a tbf). */
   egress?: Limit;
+  /** With subnet lists the shaper is an htb with a capped and an uncapped class (see shaping.ts). */
+  subnets?: Subnets;
 }
 
 const FIELDS = ["ingressRate", "ingressBurst", "egressRate", "egressBurst", "shapedSubnets", "unshapedSubnets"] as const;
@@ -83,7 +91,7 @@ function isCidr(s: string): boolean {
   return /^[0-9a-fA-F:.]+$/.test(addr) && addr.includes(":") && prefix <= 128;
 }
 
-function validateSubnets(e: Entry): void {
+function validateSubnets(e: Entry): Subnets | undefined {
   const shaped = e.shapedSubnets ?? [];
   const unshaped = e.unshapedSubnets ?? [];
   if (shaped.length > 0 && unshaped.length > 0) {
@@ -95,12 +103,9 @@ function validateSubnets(e: Entry): void {
   for (const s of [...unshaped, ...shaped]) {
     if (!isCidr(s)) throw invalid(`bad subnet "${s}" provided, details invalid CIDR address: ${s}`, "write subnets as CIDRs, e.g. 10.0.0.0/8");
   }
-  if (shaped.length > 0 || unshaped.length > 0) {
-    throw invalid(
-      "shapedSubnets and unshapedSubnets are not supported: this bandwidth shapes all of a pod's traffic with tbf, as upstream since v1.6.0",
-      "remove the subnet lists; upstream's htb shaper that read them was withdrawn (containernetworking/plugins#1105)",
-    );
-  }
+  if (shaped.length > 0) return { cidrs: shaped, only: true };
+  if (unshaped.length > 0) return { cidrs: unshaped, only: false };
+  return undefined;
 }
 
 /**
@@ -122,10 +127,10 @@ export function parseBandwidthConf(raw: Record<string, unknown>, runtimeConfig: 
     if (!(err instanceof CniError)) throw err;
     throw invalid(err.message, "rates are whole numbers of bits per second, bursts whole numbers of bits, subnets lists of CIDRs");
   }
-  validateSubnets(e);
+  const subnets = validateSubnets(e);
   const ingress = direction(e.ingressRate, e.ingressBurst, "ingress");
   const egress = direction(e.egressRate, e.egressBurst, "egress");
-  return { ...(ingress && { ingress }), ...(egress && { egress }) };
+  return { ...(ingress && { ingress }), ...(egress && { egress }), ...(subnets && { subnets }) };
 }
 
 function staticEntry(raw: Record<string, unknown>): Record<string, unknown> {

@@ -10,8 +10,8 @@ import type { Result } from "../../shared/cni/result.js";
 import { haveBinary } from "../../shared/net/exec.js";
 import { requireNetns } from "../../shared/net/netns.js";
 import { type BandwidthConf, isZero, parseBandwidthConf } from "./config.js";
-import { createIfb, deleteLink, type HostLink, hostLinks, listIfbs, podPeerIndex, tcShow, tcSteps, tick } from "./shaping-kernel.js";
-import { judgeShaping, planShaping, shapingLines, showLines } from "./shaping.js";
+import { createIfb, deleteLink, type HostLink, hostLinks, listIfbs, podPeerIndex, tcShow, tcSteps, tcText, tick } from "./shaping-kernel.js";
+import { type ShapingPlan, judgeShaping, planShaping, shapedDevices, shapingLines, showLines } from "./shaping.js";
 import { ifbName } from "./tbf-params.js";
 
 const ETH_HEADER = 14;
@@ -68,6 +68,15 @@ function ownerAlias(network: string, containerId: string): string | undefined {
   return alias.length < 256 ? alias : undefined;
 }
 
+/**
+ * 0 under a tbf, as the Go plugin leaves it (the tbf keeps its own queue). An htb's classes queue
+ * in pfifos as long as the device's queue length, so there it is the veth's, at least 1000 (what
+ * upstream's htb settled on after plugins#1097: with 0 every packet is dropped).
+ */
+function ifbQueueLength(plan: ShapingPlan, host: HostLink): number {
+  return plan.subnets ? Math.max(host.txqlen, 1000) : 0;
+}
+
 function add(inv: Invocation): Result {
   const conf = readConf(inv);
   inv.trace.mark("config");
@@ -80,10 +89,10 @@ function add(inv: Invocation): Result {
   const plan = planShaping(conf, host.name, ifbName(inv.conf.name, inv.env.containerId), t);
   inv.trace.mark("host interface");
   if (plan.ifb) {
-    const mac = createIfb(plan.ifb, host.mtu, ownerAlias(inv.conf.name, inv.env.containerId));
+    const mac = createIfb(plan.ifb, host.mtu, ifbQueueLength(plan, host), ownerAlias(inv.conf.name, inv.env.containerId));
     result.interfaces.push({ name: plan.ifb, mac });
   }
-  tcSteps(shapingLines(plan).map((line) => ({ line })), { what: `shaping ${host.name}` });
+  tcSteps(shapingLines(plan), { what: `shaping ${host.name}` });
   inv.trace.mark("tc");
   return result;
 }
@@ -100,11 +109,14 @@ function check(inv: Invocation): void {
   const prev = chained(inv, "must be called as a chained plugin");
   if (isZero(conf)) return;
   const host = hostInterface(inv, prev);
-  const plan = planShaping(conf, host.name, ifbName(inv.conf.name, inv.env.containerId), tick());
+  const t = tick();
+  const plan = planShaping(conf, host.name, ifbName(inv.conf.name, inv.env.containerId), t);
   if (plan.ifb && !hostLinks([plan.ifb]).has(plan.ifb)) {
     throw new CniError(ErrorCode.Internal, `get ifb device: Link not found: ${plan.ifb}`, "run DEL and ADD again for this container to restore its egress shaping");
   }
-  const problems = judgeShaping(plan, tcShow(showLines(plan), `reading the qdiscs of ${host.name}`));
+  const answers = tcShow(showLines(plan), `reading the qdiscs of ${host.name}`);
+  const classes = new Map(plan.subnets ? shapedDevices(plan).map((dev) => [dev, tcText([`class show dev ${dev}`], `reading the classes of ${dev}`)]) : []);
+  const problems = judgeShaping(plan, answers, classes, t);
   if (problems.length > 0) {
     throw new CniError(ErrorCode.Internal, problems.join("; "), "run DEL and ADD again for this container to restore its shaping");
   }

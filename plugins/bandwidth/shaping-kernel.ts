@@ -66,14 +66,13 @@ export function hostLinks(names: readonly string[]): Map<string, HostLink> {
 }
 
 /**
- * Creates the ifb device (up, the pod veth's MTU, queue length 0 as the Go plugin leaves it: the
- * tbf on it keeps its own queue) and returns its MAC. An ifb left by an earlier ADD of the same
- * attachment is reused. `alias` marks it as ours for GC.
+ * Creates the ifb device (up, the pod veth's MTU, the given queue length) and returns its MAC. An
+ * ifb left by an earlier ADD of the same attachment is reused. `alias` marks it as ours for GC.
  */
-export function createIfb(name: string, mtu: number, alias: string | undefined): string {
+export function createIfb(name: string, mtu: number, txqlen: number, alias: string | undefined): string {
   const steps = [
-    { line: `link add name ${name} mtu ${mtu} txqueuelen 0 type ifb`, tolerate: EXISTS },
-    { line: `link set dev ${name} mtu ${mtu} up` },
+    { line: `link add name ${name} mtu ${mtu} txqueuelen ${txqlen} type ifb`, tolerate: EXISTS },
+    { line: `link set dev ${name} mtu ${mtu} txqueuelen ${txqlen} up` },
     ...(alias ? [{ line: `link set dev ${name} alias ${alias}` }] : []),
     { line: `link show dev ${name}` },
   ];
@@ -105,13 +104,13 @@ export interface TcStep {
 }
 
 /** Runs `tc -batch -` (one process when nothing fails); tolerated failures skip to the next line. */
-export function tcSteps(steps: readonly TcStep[], opts: { json?: boolean; what: string }): string {
+export function tcSteps(steps: readonly TcStep[], opts: { json?: boolean; raw?: boolean; what: string }): string {
   let start = 0;
   let stdout = "";
   while (start < steps.length) {
     const part = steps.slice(start);
     for (const s of part) assertBatchSafe(s.line);
-    const argv = opts.json ? ["tc", "-j", "-d", "-r", "-batch", "-"] : ["tc", "-batch", "-"];
+    const argv = opts.json ? ["tc", "-j", "-d", "-r", "-batch", "-"] : opts.raw ? ["tc", "-d", "-r", "-batch", "-"] : ["tc", "-batch", "-"];
     const r = run(argv, { input: `${part.map((s) => s.line).join("\n")}\n`, check: false, what: opts.what });
     stdout += r.stdout;
     if (r.status === 0) return stdout;
@@ -129,4 +128,9 @@ export function tcSteps(steps: readonly TcStep[], opts: { json?: boolean; what: 
 /** What `tc -j -d -r` reports for the qdiscs and filters of the given show lines, one array per line. */
 export function tcShow(lines: readonly string[], what: string): unknown[][] {
   return parseJsonStream(tcSteps(lines.map((line) => ({ line })), { json: true, what }));
+}
+
+/** What `tc -d -r` prints for the show lines, as text (htb classes have no JSON form in tc 6.1). */
+export function tcText(lines: readonly string[], what: string): string {
+  return tcSteps(lines.map((line) => ({ line })), { raw: true, what });
 }

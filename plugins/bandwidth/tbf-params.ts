@@ -77,6 +77,14 @@ export function tcBurst(p: TbfParams): { bytes: number; ticks: number } {
   return { bytes: p.burstBytes, ticks: kernelTicks(p.rate, p.burstBytes) };
 }
 
+/**
+ * The ticks tc itself computes for `size` bytes at `rate` (tc_calc_xmittime): htb takes its bucket
+ * in ticks from tc, with no byte count for the kernel to convert.
+ */
+export function tcXmitTicks(rate: number, size: number, tick: number): number {
+  return uint32(uint32(TIME_UNITS_PER_SEC * (size / rate)) * tick);
+}
+
 /** "bwp" + 12 hex digits of sha512(network name + container id): upstream's ifb name. */
 export function ifbName(network: string, containerId: string): string {
   return `${IFB_PREFIX}${sha512Hex(network + containerId)}`.slice(0, IFNAME_MAX);
