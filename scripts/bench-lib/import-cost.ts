@@ -12,7 +12,7 @@ import { BUILD_FLAGS } from "./timer.js";
  * difference is that module's own cost (its top-level code, schemas it builds, builtins it pulls
  * in). CPU time rather than wall time, so other load on the machine barely moves the figures.
  */
-const ROOTS = ["plugins/bridge/index.ts", "ipam/host-local/index.ts", "plugins/flannel/index.ts", "plugins/loopback/index.ts", "plugins/portmap/index.ts"];
+const ROOTS = ["plugins/bridge/index.ts", "ipam/host-local/index.ts", "plugins/flannel/index.ts", "plugins/loopback/index.ts", "plugins/portmap/index.ts", "plugins/bandwidth/index.ts"];
 const FIRST = ["shared/cni/dispatch.ts", "shared/cni/delegate.ts"];
 
 /** Value imports of a module (type-only imports cost nothing at run time). */
