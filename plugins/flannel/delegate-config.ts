@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
+import { matchGoKeys } from "../../shared/cni/go-keys.js";
 import { goJson, isPlainObject, sortKeysDeep } from "../../shared/cni/json.js";
 import type { FlannelConfig } from "./flannel-config.js";
 import { formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/cidr.js";
@@ -38,10 +39,10 @@ function routesError(msg: string): CniError {
   );
 }
 
-/** The user's ipam.routes, decoded as Go decodes []types.Route (unknown keys dropped, addresses normalized). */
+/** The user's ipam.routes, decoded as Go decodes []types.Route (keys matched as Go does, unknown keys dropped, addresses normalized). */
 export function parseUserRoutes(value: unknown): GoRoute[] {
   if (value === undefined) return [];
-  const parsed = RoutesSchema.safeParse(value);
+  const parsed = RoutesSchema.safeParse(matchGoKeys(RoutesSchema, value));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw routesError(`${issue?.path.join(".") || "routes"}: ${issue?.message ?? "invalid"}`);

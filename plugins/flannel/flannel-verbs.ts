@@ -100,7 +100,7 @@ export function makeFlannelPlugin(run: DelegateFn = delegateToPlugin): Plugin {
     const conf = configOf(inv);
     const saved = new SavedConfigStore(conf.dataDir).load(inv.env.containerId, inv.env.ifname, conf.name);
     const base = saved?.config ?? buildDelegateConfig(conf, loadSubnetEnv(conf.subnetFile));
-    const config = withVersion(conf, base, { prevResult: inv.raw.prevResult });
+    const config = withVersion(conf, base, { prevResult: inv.conf.prevResult });
     await delegateOrFail(run, inv, "CHECK", config, typeOf(config));
   }
 

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "./errors.js";
 import { compact, goJson, isPlainObject, sortKeysDeep } from "./json.js";
+import { matchGoKeys } from "./go-keys.js";
 import { familyOf } from "./versions.js";
 import { parseCidr, parseIp } from "../net/go-ip.js";
 
@@ -119,7 +120,8 @@ export function parseResult(raw: unknown, fallbackVersion: string, what = "resul
   const version = typeof raw.cniVersion === "string" && raw.cniVersion !== "" ? raw.cniVersion : fallbackVersion;
   const family = familyOf(version);
   if (family === "020") {
-    const parsed = resultSchemas().Result020Schema.safeParse(raw);
+    const schema = resultSchemas().Result020Schema;
+    const parsed = schema.safeParse(matchGoKeys(schema, raw));
     if (!parsed.success) throw invalid(what, z.prettifyError(parsed.error));
     const r = emptyResult(version);
     for (const cfg of [parsed.data.ip4, parsed.data.ip6]) {
@@ -131,7 +133,8 @@ export function parseResult(raw: unknown, fallbackVersion: string, what = "resul
     return r;
   }
   const { Result040Schema, Result100Schema } = resultSchemas();
-  const parsed = (family === "040" ? Result040Schema : Result100Schema).safeParse(raw);
+  const schema = family === "040" ? Result040Schema : Result100Schema;
+  const parsed = schema.safeParse(matchGoKeys(schema, raw));
   if (!parsed.success) throw invalid(what, z.prettifyError(parsed.error));
   const data = parsed.data;
   return {
