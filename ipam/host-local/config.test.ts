@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cniErrorOf } from "../../shared/cni/expect-cni-error.js";
 import { loadIpamConfig, loadStoreLocation } from "./config.js";
-import { formatIp } from "../../shared/net/go-ip.js";
+import { formatIp } from "../../shared/net/ip.js";
 import { setToString } from "./range.js";
 
 const none = new Map<string, string>();

@@ -5,8 +5,8 @@ import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { isPlainObject } from "../../shared/cni/json.js";
 import type { Route } from "../../shared/cni/result.js";
 import { atLeast } from "../../shared/cni/versions.js";
-import { type Ip, formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/go-ip.js";
-import { type RangeInput, type RangeSet, RangeError, RangeSetError, canonicalizeRangeSet, checkGateway, setsOverlap } from "./range.js";
+import { type Ip, formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/ip.js";
+import { type RangeInput, type RangeSet, InvalidRangeError, RangeSetError, canonicalizeRangeSet, checkGateway, setsOverlap } from "./range.js";
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 
@@ -135,7 +135,7 @@ function rangeSets(sources: readonly SetSource[], cniVersion: string): RangeSet[
       throw invalid(`invalid range set ${i}: ${e.message} (${where})`);
     }
   });
-  const v4 = sets.filter((s) => !s[0]!.start.v6).length;
+  const v4 = sets.filter((s) => s[0]!.start.family === 4).length;
   if ((v4 > 1 || sets.length - v4 > 1) && !atLeast(cniVersion || "0.1.0", "0.3.0")) {
     throw invalid(
       `CNI version ${cniVersion} does not support more than 1 address per family`,
@@ -154,7 +154,7 @@ function rangeSets(sources: readonly SetSource[], cniVersion: string): RangeSet[
       try {
         checkGateway(r);
       } catch (e) {
-        if (e instanceof RangeError) throw invalid(`invalid range set ${i}: ${e.message} (${sources[i]!.field}[${j}].gateway)`);
+        if (e instanceof InvalidRangeError) throw invalid(`invalid range set ${i}: ${e.message} (${sources[i]!.field}[${j}].gateway)`);
         throw e;
       }
     }),
@@ -182,7 +182,7 @@ function requestedIps(
     add(ip);
   });
   runtimeIps.forEach((s, i) => {
-    const ip = parseIp(s) ?? parseCidr(s)?.ip;
+    const ip = parseIp(s) ?? parseCidr(s);
     if (!ip) throw invalid(`cannot understand ip: invalid IP address: ${s} (runtimeConfig.ips[${i}])`);
     add(ip);
   });

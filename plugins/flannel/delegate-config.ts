@@ -3,7 +3,7 @@ import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { matchGoKeys } from "../../shared/cni/go-keys.js";
 import { goJson, isPlainObject, sortKeysDeep } from "../../shared/cni/json.js";
 import type { FlannelConfig } from "./flannel-config.js";
-import { formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/cidr.js";
+import { formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/ip.js";
 import type { CompleteSubnetEnv } from "./subnet-env.js";
 
 /** A delegate config as a JSON object; `ipam.routes` holds GoRoute objects in Go's field order. */
@@ -55,7 +55,7 @@ export function parseUserRoutes(value: unknown): GoRoute[] {
     if (r.gw) {
       const gw = parseIp(r.gw);
       if (!gw) throw routesError(`invalid IP address: ${r.gw}`);
-      route.gw = formatIp(gw.family, gw.addr);
+      route.gw = formatIp(gw);
     }
     if (r.mtu) route.mtu = r.mtu;
     if (r.advmss) route.advmss = r.advmss;
