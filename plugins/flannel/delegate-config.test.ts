@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CniError } from "../../shared/cni/errors.js";
 import { buildDelegateConfig, buildReleaseConfig, delegateBytes, parseUserRoutes } from "./delegate-config.js";
-import { parseFlannelConfig } from "./flannel-config.js";
+import { parseFlannelConfig } from "./config.js";
 
 const parse = (c: Record<string, unknown>) => parseFlannelConfig(c, { checkDelegate: true });
 import { parseSubnetEnv, type CompleteSubnetEnv } from "./subnet-env.js";
