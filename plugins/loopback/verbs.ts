@@ -1,15 +1,15 @@
+/**
+ * loopback: brings `lo` up in the pod namespace (CNI_IFNAME is ignored, as upstream).
+ * One `ip -j -batch -` process inside the namespace does the change and reads the result back.
+ */
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
+import type { Invocation } from "../../shared/cni/plugin.js";
 import { emptyResult, type Result } from "../../shared/cni/result.js";
 import { ipBatch, parseJsonStream } from "../../shared/net/exec.js";
 import { probeNetns, requireNetns } from "../../shared/net/netns.js";
 import { loopbackAddresses, parseLoopbackLink } from "./lo-state.js";
 
-/**
- * loopback: brings `lo` up in the pod namespace (CNI_IFNAME is ignored, as upstream).
- * One `ip -j -batch -` process inside the namespace does the change and reads the result back.
- */
-function add(inv: Invocation): Result {
+export function add(inv: Invocation): Result {
   requireNetns(inv.env.netns);
   const out = ipBatch(["link set lo up", "addr show dev lo"], {
     netns: inv.env.netns,
@@ -27,7 +27,7 @@ function add(inv: Invocation): Result {
   return result;
 }
 
-function del(inv: Invocation): void {
+export function del(inv: Invocation): void {
   const netns = inv.env.netns;
   if (netns === "") return;
   const probe = probeNetns(netns);
@@ -38,7 +38,7 @@ function del(inv: Invocation): void {
   ipBatch(["link set lo down"], { netns, what: `setting lo down in ${netns}` });
 }
 
-function check(inv: Invocation): void {
+export function check(inv: Invocation): void {
   requireNetns(inv.env.netns);
   const out = ipBatch(["link show dev lo"], { netns: inv.env.netns, json: true, what: `reading lo in ${inv.env.netns}` });
   const lo = parseLoopbackLink(parseJsonStream(out.stdout));
@@ -47,13 +47,6 @@ function check(inv: Invocation): void {
   }
 }
 
-export const plugin: Plugin = {
-  name: "loopback",
-  about: "CNI loopback plugin (cni-ts)",
-  add,
-  del,
-  check,
-  // Spec 1.1 verbs: nothing to collect and no dependency to report, as upstream (success, no output).
-  gc: () => undefined,
-  status: () => undefined,
-};
+/** Spec 1.1 verbs: nothing to collect and no dependency to report, as upstream (success, no output). */
+export function gc(): void {}
+export function status(): void {}
