@@ -6,6 +6,7 @@
  * When several keys name one field the last wins, and an object decoded into a struct or map
  * field that already holds one merges into it, as Go decodes into the existing value. Keys inside
  * maps (z.record) and untyped values (z.unknown) are not fields: they stay exactly as written.
+ * Where this differs from Go (duplicate keys only): docs/parity.md.
  */
 import type * as z from "zod/mini";
 import { isPlainObject } from "./json.js";
