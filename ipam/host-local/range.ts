@@ -86,11 +86,7 @@ function isV6LinkLocal(ip: Ip): boolean {
   return inCidr(V6_LINK_LOCAL, ip);
 }
 
-/**
- * Our one check beyond upstream's (which accepts any gateway), run after all of upstream's so
- * their messages win: a gateway outside its subnet is a typo, except an IPv6 link-local router
- * address, a valid next hop for any prefix.
- */
+/** A gateway outside its subnet is a typo, except an IPv6 link-local router address (docs/parity.md#host-local). */
 export function checkGateway(r: Range): void {
   if (!inCidr(r.subnet, r.gateway) && !isV6LinkLocal(r.gateway)) {
     throw new InvalidRangeError(`Gateway ${formatIp(r.gateway)} not in network ${formatCidr(r.subnet)}`, "gateway");
