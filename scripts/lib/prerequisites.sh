@@ -8,6 +8,11 @@ DEMO_DEBIAN_PACKAGES="iproute2 iptables nftables iputils-ping util-linux procps 
 # The tests also use hyperfine and jq (bench), conntrack (portmap's UDP flush), and podman with runc,
 # busybox-static and catatonit (the real-runtime test).
 TEST_DEBIAN_PACKAGES="$DEMO_DEBIAN_PACKAGES hyperfine jq conntrack podman runc busybox-static catatonit"
+# The release (npm run release) and its tests: buildah and skopeo build and read the installer
+# image offline; libc6:arm64 goes into the arm64 image and, with qemu-user-static, runs the arm64
+# executables here; qemu-x86_64-static -cpu Nehalem proves the x86-64 minimum CPU.
+RELEASE_DEBIAN_PACKAGES="buildah skopeo qemu-user-static libc6:arm64"
+TEST_DEBIAN_PACKAGES="$TEST_DEBIAN_PACKAGES $RELEASE_DEBIAN_PACKAGES"
 
 missing_debian_packages() {
   local p missing=""
@@ -15,6 +20,21 @@ missing_debian_packages() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
   done
   echo "$missing"
+}
+
+# Packages named PACKAGE:ARCH need their architecture enabled first (idempotent: dpkg lists each
+# foreign architecture once); apt-get update then fetches its package lists.
+enable_foreign_architectures() {
+  local p arch
+  for p in "$@"; do
+    case "$p" in
+      *:*) arch=${p#*:}
+        if [ "$arch" != "$(dpkg --print-architecture)" ] && ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+          echo "enabling the $arch package architecture (dpkg --add-architecture $arch)" >&2
+          dpkg --add-architecture "$arch"
+        fi ;;
+    esac
+  done
 }
 
 # Installs the packages that are missing; retries while another dpkg holds the lock.
@@ -26,6 +46,8 @@ install_debian_packages() {
   [ -z "$missing" ] && return 0
   echo "installing Debian packages:$missing" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # shellcheck disable=SC2086
+  enable_foreign_architectures $missing
   for attempt in 1 2 3 4 5; do
     # shellcheck disable=SC2086 # word splitting of the package list is intended
     if apt-get update -q >&2 && apt-get install -y -q --no-install-recommends \
