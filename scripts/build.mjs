@@ -6,23 +6,25 @@ import { execFileSync } from "node:child_process";
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gitCommit } from "./lib/git-commit.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = join(root, "node_modules", ".bin", "bun");
 const testHooks = process.argv.includes("--test-hooks");
 const option = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 // x86-64: the baseline runtime (SSE4.2, no AVX), so a node from 2008 (Nehalem) runs it; README has the measurements.
-const target = option("target") ?? "bun-linux-x64-baseline";
+const targetFlag = option("target") ? `--target=${option("target")}` : "--target=bun-linux-x64-baseline";
+const target = targetFlag.split("=")[1];
 const outDir = option("outdir") ?? join(root, testHooks ? "dist/test-bin" : "dist/bin");
 const release = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
-const commit = gitCommit();
+const commit = gitCommit(root);
 export const PLUGIN_NAMES = JSON.parse(readFileSync(join(root, "shared/plugin-names.json"), "utf8"));
 const multi = join(outDir, "cni-ts");
 
 mkdirSync(outDir, { recursive: true });
 const tmp = `${multi}.tmp-${process.pid}`;
 const args = [
-  "build", "--compile", "--minify", "--bytecode", `--target=${target}`,
+  "build", "--compile", "--minify", "--bytecode", targetFlag,
   // A plugin runs with the runtime's working directory: never load .env or bunfig.toml (preload
   // scripts!) from it. Measured, not guessed (scripts/bench): these processes live ~10-60 ms, so
   // JIT tier-up only burns CPU (a 1000x tier-up threshold cut a portmap ADD from 23 to 15 CPU ms).
@@ -37,19 +39,9 @@ const started = Date.now();
 execFileSync(bun, args, { stdio: ["ignore", "ignore", "inherit"], cwd: root });
 renameSync(tmp, multi);
 for (const name of PLUGIN_NAMES) {
-  const target = join(outDir, name);
-  if (existsSync(target)) rmSync(target);
-  linkSync(multi, target);
+  const linkPath = join(outDir, name);
+  if (existsSync(linkPath)) rmSync(linkPath);
+  linkSync(multi, linkPath);
 }
 const mb = (statSync(multi).size / 1e6).toFixed(1);
 console.log(`built ${multi} v${release} ${commit} ${target} (${mb} MB) in ${Date.now() - started} ms; hard links: ${PLUGIN_NAMES.join(", ")}`);
-
-/** The short commit, "-dirty" when the tree has uncommitted changes; "unknown" outside a git checkout. */
-function gitCommit() {
-  try {
-    const git = (...a) => execFileSync("git", a, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    return git("rev-parse", "--short=12", "HEAD") + (git("status", "--porcelain", "--untracked-files=no") ? "-dirty" : "");
-  } catch {
-    return "unknown";
-  }
-}
