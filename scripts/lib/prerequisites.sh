@@ -31,7 +31,7 @@ enable_foreign_architectures() {
       *:*) arch=${p#*:}
         if [ "$arch" != "$(dpkg --print-architecture)" ] && ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
           echo "enabling the $arch package architecture (dpkg --add-architecture $arch)" >&2
-          dpkg --add-architecture "$arch"
+          dpkg --add-architecture "$arch" || return 1
         fi ;;
     esac
   done
@@ -46,11 +46,9 @@ install_debian_packages() {
   [ -z "$missing" ] && return 0
   echo "installing Debian packages:$missing" >&2
   export DEBIAN_FRONTEND=noninteractive
-  # shellcheck disable=SC2086
-  enable_foreign_architectures $missing
   for attempt in 1 2 3 4 5; do
     # shellcheck disable=SC2086 # word splitting of the package list is intended
-    if apt-get update -q >&2 && apt-get install -y -q --no-install-recommends \
+    if enable_foreign_architectures $missing && apt-get update -q >&2 && apt-get install -y -q --no-install-recommends \
         -o 'Dpkg::Options::=--path-exclude=/etc/cni' -o 'Dpkg::Options::=--path-exclude=/etc/cni/*' $missing >&2; then
       return 0
     fi
