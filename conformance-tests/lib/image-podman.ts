@@ -5,16 +5,19 @@ import type { CommandResult } from "./run-command.js";
 
 /**
  * Podman with a private image store (vfs under `dir`) for loading and running the release's
- * installer image: never the machine's container storage, which other tests use. Containers run
- * with `--network none`, so nothing here makes a network; runc's state directory /run/runc is
- * removed afterwards only if this store created it and it is empty.
+ * installer image: never the machine's container storage, which other tests use. podman (through
+ * containers/image) also writes a blob-info cache to /var/lib/containers/cache as root, whatever
+ * its storage configuration says, so every podman runs in a private mount namespace whose /var/lib
+ * is an overlay with a throwaway upper layer. Containers run with `--network none`, so nothing here
+ * makes a network; runc's state directory /run/runc is removed afterwards only if this store
+ * created it and it is empty.
  */
 export class ImagePodman {
   private readonly env: Record<string, string>;
   private readonly runcDirExisted = existsSync("/run/runc");
 
   constructor(readonly dir: string) {
-    for (const d of ["storage", "run", "tmp"]) mkdirSync(join(dir, d), { recursive: true });
+    for (const d of ["storage", "run", "tmp", "var-lib"]) mkdirSync(join(dir, d), { recursive: true });
     this.env = {
       HOME: dir,
       PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -40,13 +43,24 @@ export class ImagePodman {
   }
 
   podman(args: readonly string[], opts: { check?: boolean } = {}): Promise<CommandResult> {
-    return sh(["podman", ...args], { env: this.env, check: opts.check ?? true, timeoutMs: 180_000, duringTeardown: true });
+    return sh(this.argv(args), { env: this.env, check: opts.check ?? true, timeoutMs: 180_000, duringTeardown: true });
+  }
+
+  /** `podman ARGS` in a private mount namespace with a throwaway /var/lib (see the class comment). */
+  private argv(args: readonly string[]): string[] {
+    const setUp =
+      'mount -t tmpfs tmpfs "$0" && mkdir "$0/upper" "$0/work" && ' +
+      'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$0/upper,workdir=$0/work" /var/lib && exec podman "$@"';
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", setUp, join(this.dir, "var-lib"), ...args];
   }
 
   /** A shell script `SCRIPT BIN_DIR` that installs from the image into BIN_DIR (cluster.ts's installer hook). */
   writeInstallerScript(file: string, image: string): void {
-    const env = Object.entries(this.env).map(([k, v]) => `${k}='${v}'`).join(" ");
-    writeFileSync(file, `#!/bin/sh\nmkdir -p "$1" && exec env ${env} podman run --rm --network none -v "$1:/host/opt/cni/bin" '${image}'\n`, { mode: 0o755 });
+    const quote = (a: string) => `'${a}'`;
+    const env = Object.entries(this.env).map(([k, v]) => `${k}=${quote(v)}`).join(" ");
+    const podman = this.argv(["run", "--rm", "--network", "none", "-v", "BIN_DIR:/host/opt/cni/bin", image]).map(quote).join(" ");
+    const script = `#!/bin/sh\nmkdir -p "$1" && exec env ${env} ${podman.replace("'BIN_DIR:", `"$1"':`)}\n`;
+    writeFileSync(file, script, { mode: 0o755 });
   }
 
   async remove(): Promise<void> {

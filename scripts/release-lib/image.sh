@@ -5,8 +5,13 @@
 #   scripts/release-lib/image.sh VERSION OUT_DIR ARCH...
 # reads OUT_DIR/work/cni-ts-VERSION-linux-ARCH/cni-ts, writes OUT_DIR/cni-ts-VERSION.oci.tar.
 # Storage is private (a temp --root/--runroot, vfs driver): the machine's container storage, which
-# other tests use, is never touched.
+# other tests use, is never touched. containers/image also writes a blob-info cache to
+# /var/lib/containers/cache when run as root, whatever --root says, so this script runs in a private
+# mount namespace whose /var/lib is an overlay with a throwaway upper layer.
 set -euo pipefail
+if [ -z "${CNI_TS_IMAGE_PRIVATE_NS:-}" ]; then
+  exec unshare --mount --propagation private env CNI_TS_IMAGE_PRIVATE_NS=1 "$0" "$@"
+fi
 version=$1 out=$2
 shift 2
 archs=("$@")
@@ -21,9 +26,15 @@ containers=()
 cleanup() {
   local c
   for c in "${containers[@]}"; do buildah rm "$c" >/dev/null 2>&1 || true; done
+  umount /var/lib 2>/dev/null || true
+  umount "$store/var-lib" 2>/dev/null || true
   rm -rf "$store"
 }
 trap cleanup EXIT
+mkdir "$store/var-lib"
+mount -t tmpfs tmpfs "$store/var-lib"
+mkdir "$store/var-lib/upper" "$store/var-lib/work"
+mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$store/var-lib/upper,workdir=$store/var-lib/work" /var/lib
 epoch=${SOURCE_DATE_EPOCH:-$(date +%s)}
 list="localhost/cni-ts:$version"
 buildah manifest create "$list" >/dev/null
