@@ -61,6 +61,10 @@ describe("cni-ts install", () => {
     expect(again.stdout).toMatch(new RegExp(`: 0 changed, ${1 + PLUGIN_NAMES.length} unchanged\\n$`));
     const ours = await versionLine(join(OURS_BIN, "cni-ts"));
     expect(ours).toMatch(/^cni-ts v\d+\.\d+\.\d+\S* \(commit [0-9a-f]{7,}\S*, bun-linux-\S+\)$/);
+    const build = ours.slice("cni-ts ".length);
+    // The line a plugin prints when a person runs it (no CNI_COMMAND) names the same build.
+    const bare = await runCommand([join(node.binDir, "bridge")], { env: { PATH: TOOL_PATH } });
+    expect(bare.stderr.split("\n")[0]).toBe(`CNI bridge plugin (cni-ts) ${build}`);
 
     // The kube-flannel chain works from the installed layout, bridge in flannel's own process
     // although flannel is a separate file (one trace line per process: flannel and portmap only).
@@ -69,7 +73,7 @@ describe("cni-ts install", () => {
     await kubeFlannelAddCheckDel(node, await node.addPod("k"), { env: { CNI_TS_DEBUG_LOG: log } });
     const adds = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { plugin: string; verb: string; release: string });
     expect(adds.filter((l) => l.verb === "ADD").map((l) => l.plugin)).toEqual(["flannel", "portmap"]);
-    expect(ours).toContain(`v${adds[0]!.release} `);
+    expect(build).toContain(`v${adds[0]!.release} `);
 
     copyFileSync(join(REFERENCE_BIN, "bridge"), join(node.workDir, "go-flannel"));
     const cp = await runCommand(["cp", "-f", join(node.workDir, "go-flannel"), join(node.binDir, "flannel")], { env: { PATH: TOOL_PATH } });

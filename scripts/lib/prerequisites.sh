@@ -72,7 +72,7 @@ ensure_built() {
   local repo=$1
   ensure_node_modules "$repo"
   local exe="$repo/dist/bin/cni-ts"
-  if [ ! -x "$exe" ] || [ -n "$(cd "$repo" && find shared plugins ipam scripts/build.mjs package-lock.json \
+  if [ ! -x "$exe" ] || [ -n "$(cd "$repo" && find shared plugins ipam scripts/build.mjs scripts/lib/git-commit.mjs package-lock.json \
       -newer "$exe" \( -name '*.ts' -o -name '*.mjs' -o -name '*.json' \) ! -name '*.test.ts' -print -quit)" ]; then
     echo "building the plugins (npm run build)" >&2
     (cd "$repo" && npm run --silent build >&2)
