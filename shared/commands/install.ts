@@ -155,7 +155,8 @@ function installOurs(opts: InstallOptions, log: (line: string) => void, tally: T
   } else {
     const was = previously(multi);
     replaceWithCopy(opts.source, dir, MULTI, Math.floor(statSync(opts.source).mtimeMs / 1000));
-    log(`${multi}: installed ${buildDescription()} (${was})`);
+    const what = opts.source === process.execPath ? buildDescription() : `from ${opts.source}`;
+    log(`${multi}: installed ${what} (${was})`);
     tally.changed++;
   }
   const mtime = wholeSecondMtime(multi);
