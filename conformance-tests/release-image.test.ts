@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLUGIN_NAMES } from "../shared/plugins.js";
@@ -54,6 +54,24 @@ describe("the installer image", () => {
       expect(config.config.Cmd).toEqual(["install", "--bin-dir", "/host/opt/cni/bin"]);
       expect(config.config.Labels["org.opencontainers.image.version"]).toBe(RELEASE_VERSION);
     }
+  });
+
+  it("the arm64 image holds the loader and the four libraries its executable links, and runs from its root under qemu-aarch64-static -L", async () => {
+    const layout = join(scratch.dir, "layout");
+    const rootfs = join(scratch.dir, "rootfs-arm64");
+    mkdirSync(layout);
+    mkdirSync(rootfs);
+    await sh(["tar", "-xf", IMAGE_ARCHIVE, "-C", layout]);
+    const blob = (digest: string) => join(layout, "blobs", digest.replace(":", "/"));
+    const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
+    const list = JSON.parse(readFileSync(blob(index.manifests[0].digest), "utf8"));
+    const arm64 = list.manifests.find((m: { platform: { architecture: string } }) => m.platform.architecture === "arm64");
+    const manifest = JSON.parse(readFileSync(blob(arm64.digest), "utf8"));
+    for (const layer of manifest.layers) await sh(["tar", "-xzf", blob(layer.digest), "-C", rootfs]);
+    expect(readdirSync(join(rootfs, "lib", "aarch64-linux-gnu")).sort()).toEqual(["libc.so.6", "libdl.so.2", "libm.so.6", "libpthread.so.0"]);
+    expect(statSync(join(rootfs, "lib", "ld-linux-aarch64.so.1")).isFile()).toBe(true);
+    const r = await sh(["/usr/bin/qemu-aarch64-static", "-L", rootfs, join(rootfs, "cni-ts"), "--version"]);
+    expect(r.stdout).toMatch(new RegExp(`^cni-ts v${RELEASE_VERSION.replaceAll(".", "\\.")} \\(commit \\S+, bun-linux-arm64\\)\\n$`));
   });
 
   it("podman load, then its default command installs into a node's bin dir, and a container comes up through it", async () => {

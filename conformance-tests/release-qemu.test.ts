@@ -1,6 +1,7 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PLUGIN_NAMES } from "../shared/plugins.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { kubeFlannelAddCheckDel, writeKubeFlannelConflist } from "./lib/kube-flannel-node.js";
 import { TOOL_PATH } from "./lib/paths.js";
@@ -58,6 +59,16 @@ describe("release executables under qemu-user", () => {
       await kubeFlannelAddCheckDel(node, await node.addPod("q"));
     });
   }
+
+  it("the amd64 tarball holds the executable, the plugin names, install, README.md and LICENSE; its install lays out a bin dir", async () => {
+    const release = unpacked.get("amd64")!;
+    expect(readdirSync(release).sort()).toEqual(["LICENSE", "README.md", "cni-ts", "install", ...PLUGIN_NAMES].sort());
+    for (const name of PLUGIN_NAMES) expect(statSync(join(release, name)).ino).toBe(statSync(join(release, "cni-ts")).ino);
+    const bin = join(scratch.dir, "installed");
+    const r = await runCommand([join(release, "install"), "--bin-dir", bin], { env: { PATH: TOOL_PATH } });
+    expect(r.stdout).toContain(`${bin}: ${1 + PLUGIN_NAMES.length} changed, 0 unchanged`);
+    expect(readdirSync(bin).sort()).toEqual(["cni-ts", ...PLUGIN_NAMES].sort());
+  });
 
   it("amd64 needs SSE4.2: the same executable dies on a Penryn CPU model", async () => {
     const r = await runCommand(["/usr/bin/qemu-x86_64-static", "-cpu", "Penryn", join(unpacked.get("amd64")!, "cni-ts"), "--version"], {
