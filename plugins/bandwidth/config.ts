@@ -5,9 +5,8 @@
  * Rates are bits per second, bursts bits, as upstream.
  */
 import * as z from "zod/mini";
-import { canonicalKeys, getCaseInsensitive, parseWith } from "../../shared/cni/config.js";
+import { parseWith } from "../../shared/cni/config.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { isPlainObject } from "../../shared/cni/json.js";
 
 /** One direction's token bucket, in the units the runtime speaks. */
 export interface Limit {
@@ -29,8 +28,6 @@ export interface BandwidthConf {
   /** With subnet lists the shaper is an htb with a capped and an uncapped class (see shaping.ts). */
   subnets?: Subnets;
 }
-
-const FIELDS = ["ingressRate", "ingressBurst", "egressRate", "egressBurst", "shapedSubnets", "unshapedSubnets"] as const;
 
 /** uint64 in Go; beyond 2^53 JavaScript cannot hold the value exactly, and no link is that fast. */
 const bits = z.optional(
@@ -54,6 +51,8 @@ const EntrySchema = z.looseObject({
   unshapedSubnets: subnets,
 });
 type Entry = z.infer<typeof EntrySchema>;
+/** Keys match as Go's encoding/json matches them (parseWith): containerd sends "IngressRate". */
+const RuntimeSchema = z.looseObject({ bandwidth: z.optional(z.nullable(EntrySchema)) });
 
 /** burst/8 must stay below 2^32-1 bytes: tbf's buffer and limit are 32-bit. */
 const MAX_BURST_BYTES = 0xffffffff;
@@ -111,18 +110,12 @@ function validateSubnets(e: Entry): Subnets | undefined {
 /**
  * The limits to apply. runtimeConfig.bandwidth (what the runtime derived from the pod's
  * annotations) replaces the static fields when present; upstream prefers the static fields.
- * Keys are matched case-insensitively: containerd sends "IngressRate".
  */
 export function parseBandwidthConf(raw: Record<string, unknown>, runtimeConfig: unknown): BandwidthConf {
-  const runtime = getCaseInsensitive(runtimeConfig, "bandwidth");
-  const fromRuntime = runtime !== undefined && runtime !== null;
-  const source = fromRuntime ? canonicalKeys(runtime, FIELDS) : staticEntry(raw);
-  if (fromRuntime && !isPlainObject(source)) {
-    throw invalid("invalid runtimeConfig.bandwidth: expected an object", "the runtime must send {\"ingressRate\":…,\"ingressBurst\":…,…}");
-  }
   let e: Entry;
   try {
-    e = parseWith(EntrySchema, source, fromRuntime ? "runtimeConfig.bandwidth" : "bandwidth config");
+    const runtime = parseWith(RuntimeSchema, runtimeConfig ?? {}, "runtimeConfig").bandwidth;
+    e = runtime ?? parseWith(EntrySchema, raw, "bandwidth config");
   } catch (err) {
     if (!(err instanceof CniError)) throw err;
     throw invalid(err.message, "rates are whole numbers of bits per second, bursts whole numbers of bits, subnets lists of CIDRs");
@@ -131,12 +124,6 @@ export function parseBandwidthConf(raw: Record<string, unknown>, runtimeConfig: 
   const ingress = direction(e.ingressRate, e.ingressBurst, "ingress");
   const egress = direction(e.egressRate, e.egressBurst, "egress");
   return { ...(ingress && { ingress }), ...(egress && { egress }), ...(subnets && { subnets }) };
-}
-
-function staticEntry(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of FIELDS) if (f in raw) out[f] = raw[f];
-  return out;
 }
 
 export function isZero(c: BandwidthConf): boolean {
