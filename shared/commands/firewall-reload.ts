@@ -11,7 +11,7 @@ import { type Cidr, parseCidr } from "../net/cidr.js";
 import { writeAll } from "../cni/write-all.js";
 import { type CachedAttachment, type ChainPlugin, liveness, readCachedAttachments } from "./cached-attachments.js";
 import type { NodeCommand } from "./index.js";
-import { PATH_FLAGS_USAGE, parseNodePaths } from "./node-paths.js";
+import { PATH_FLAGS_USAGE, withNodePaths } from "./node-paths.js";
 
 export interface ReloadLine {
   status: "restored" | "intact" | "skipped" | "failed";
@@ -106,18 +106,10 @@ export function formatReload(lines: readonly ReloadLine[]): string {
 
 export const command: NodeCommand = {
   summary: "re-apply the masquerade rules and port mappings of every live attachment (after a firewall reload or flush)",
-  async run(args) {
-    const flags = parseNodePaths(args);
-    if (flags.help) {
-      writeAll(1, USAGE);
-      return 0;
-    }
-    if ("error" in flags) {
-      writeAll(2, `cni-ts firewall-reload: ${flags.error}\n${USAGE}`);
-      return 2;
-    }
-    const lines = await firewallReload(flags.paths.confDir, flags.paths.cacheDir);
-    writeAll(1, formatReload(lines));
-    return lines.some((l) => l.status === "failed") ? 1 : 0;
-  },
+  run: (args) =>
+    withNodePaths("firewall-reload", USAGE, args, async ({ confDir, cacheDir }) => {
+      const lines = await firewallReload(confDir, cacheDir);
+      writeAll(1, formatReload(lines));
+      return lines.some((l) => l.status === "failed") ? 1 : 0;
+    }),
 };

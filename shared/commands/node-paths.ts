@@ -4,6 +4,7 @@
  * standard locations as defaults.
  */
 import { parseArgs } from "node:util";
+import { writeAll } from "../cni/write-all.js";
 import { DEFAULT_CACHE_DIR, DEFAULT_CONF_DIR } from "./cached-attachments.js";
 
 export interface NodePaths {
@@ -39,4 +40,18 @@ export function parseNodePaths(args: string[]): ParsedFlags {
   } catch (e) {
     return { help: false, error: (e as Error).message };
   }
+}
+
+/** Runs a node command's body with its parsed paths; --help prints `usage`, a bad flag exits 2. */
+export async function withNodePaths(command: string, usage: string, args: string[], body: (paths: NodePaths) => Promise<number>): Promise<number> {
+  const flags = parseNodePaths(args);
+  if (flags.help) {
+    writeAll(1, usage);
+    return 0;
+  }
+  if ("error" in flags) {
+    writeAll(2, `cni-ts ${command}: ${flags.error}\n${usage}`);
+    return 2;
+  }
+  return body(flags.paths);
 }
