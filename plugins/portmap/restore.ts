@@ -19,9 +19,8 @@ import { enableRouteLocalnet } from "./route-localnet.js";
 export interface RestoreOutcome {
   /** e.g. "portmap iptables ipv4" */
   what: string;
-  restored: boolean;
-  /** What was missing (restored) or why nothing was done. */
-  detail: string;
+  /** What was missing and has been put back; empty when everything was there. */
+  missing: string[];
 }
 
 export interface PortmapAttachment {
@@ -43,18 +42,16 @@ export function restorePortmap(att: PortmapAttachment): RestoreOutcome[] {
   for (const addr of containerAddresses(att.result, att.ifname)) {
     const what = `portmap ${conf.backend} ipv${addr.family}`;
     const problems = missing(conf.backend, conf, att.containerId, addr);
-    if (problems.length === 0) {
-      out.push({ what, restored: false, detail: "all rules present" });
-      continue;
+    if (problems.length > 0) {
+      if (conf.backend === "nftables") addNft(conf, att.containerId, [addr]);
+      else addIptables(conf, att.containerId, [addr]);
     }
-    if (conf.backend === "nftables") addNft(conf, att.containerId, [addr]);
-    else addIptables(conf, att.containerId, [addr]);
-    out.push({ what, restored: true, detail: `${problems.length} missing: ${problems[0]}${problems.length > 1 ? ", …" : ""}` });
+    out.push({ what, missing: problems });
   }
   const v4 = containerAddresses(att.result, att.ifname).find((a) => a.family === 4);
   if (conf.snat && v4) {
     enableRouteLocalnet(v4.ip);
-    if (ensureLocalnetGuard(conf.backend)) out.push({ what: `portmap ${conf.backend} localnet guard`, restored: true, detail: "drop rule for martian 127.0.0.0/8 traffic" });
+    if (ensureLocalnetGuard(conf.backend)) out.push({ what: `portmap ${conf.backend} localnet guard`, missing: ["the drop rule for martian traffic to 127.0.0.0/8"] });
   }
   return out;
 }

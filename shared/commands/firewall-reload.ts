@@ -40,6 +40,13 @@ async function bridgeConfigOf(plugin: ChainPlugin, att: CachedAttachment): Promi
   return saved && (saved.type ?? "bridge") === "bridge" ? saved : undefined;
 }
 
+/** "restored" with what was missing (the first item, shortened, and how many), or "intact". */
+function outcome(what: string, missing: readonly string[]): Omit<ReloadLine, "attachment"> {
+  if (missing.length === 0) return { status: "intact", what, detail: "all rules present" };
+  const first = missing[0]!.length > 100 ? `${missing[0]!.slice(0, 99)}…` : missing[0]!;
+  return { status: "restored", what, detail: missing.length === 1 ? first : `${missing.length} missing, e.g. ${first}` };
+}
+
 async function restoreBridgeMasq(conf: Record<string, unknown>, att: CachedAttachment, result: Result): Promise<Array<Omit<ReloadLine, "attachment">>> {
   if (conf.ipMasq !== true) return [];
   const configured = conf.ipMasqBackend;
@@ -51,22 +58,16 @@ async function restoreBridgeMasq(conf: Record<string, unknown>, att: CachedAttac
   const { chooseBackend, restoreMasq } = await import("../../plugins/bridge/masq.js");
   const backend = chooseBackend(configured ?? undefined);
   const network = typeof conf.name === "string" ? conf.name : att.network;
-  return restoreMasq(backend, network, { containerId: att.containerId, ifname: att.ifname }, ips).map(({ family, missing }) => ({
-    status: missing.length > 0 ? "restored" : "intact",
-    what: `bridge ipMasq ${backend}${family === "inet" ? "" : ` ipv${family}`}`,
-    detail: missing.length > 0 ? `${missing.length} missing: ${missing[0]}${missing.length > 1 ? ", …" : ""}` : "all rules present",
-  }));
+  return restoreMasq(backend, network, { containerId: att.containerId, ifname: att.ifname }, ips).map(({ family, missing }) =>
+    outcome(`bridge ipMasq ${backend}${family === "inet" ? "" : ` ipv${family}`}`, missing),
+  );
 }
 
 async function restorePlugin(plugin: ChainPlugin, att: CachedAttachment, result: Result): Promise<Array<Omit<ReloadLine, "attachment">>> {
   if (plugin.type === "portmap") {
     const { restorePortmap } = await import("../../plugins/portmap/restore.js");
     const raw = plugin.raw;
-    return restorePortmap({ raw, network: att.network, containerId: att.containerId, ifname: att.ifname, result }).map((o) => ({
-      status: o.restored ? "restored" : "intact",
-      what: o.what,
-      detail: o.detail,
-    }));
+    return restorePortmap({ raw, network: att.network, containerId: att.containerId, ifname: att.ifname, result }).map((o) => outcome(o.what, o.missing));
   }
   const bridge = await bridgeConfigOf(plugin, att);
   return bridge ? restoreBridgeMasq(bridge, att, result) : [];
