@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
@@ -5,7 +7,7 @@ import { requireOursBuilt } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 import { type Backend, type FirewallNode, HOST_PORT, OUTSIDE_PORT, firewallNode, firewallReload, firewallText } from "./firewall-helpers.js";
-import { connect } from "./portmap-helpers.js";
+import { addOutsideClient, connect, startServer } from "./portmap-helpers.js";
 
 /**
  * `cni-ts firewall-reload` on a sandboxed node with live pods (our bridge with ipMasq, host-local,
@@ -20,7 +22,7 @@ beforeAll(async () => {
 });
 
 /** Every probe of the hostPorts and of masquerading, as "what: answer". */
-async function probes(f: FirewallNode, patienceMs = 4000): Promise<string[]> {
+async function probes(f: FirewallNode): Promise<string[]> {
   const { node, outside, a, b, gw4 } = f;
   const list: [string, Pod | SandboxNode, string, number][] = [
     ["outside -> node v4", outside.ns, outside.nodeV4, HOST_PORT],
@@ -32,7 +34,7 @@ async function probes(f: FirewallNode, patienceMs = 4000): Promise<string[]> {
     ["pod a -> outside (masqueraded)", a, outside.nodeV4.replace(/\.1$/, ".2"), OUTSIDE_PORT],
   ];
   const out: string[] = [];
-  for (const [what, from, host, port] of list) out.push(`${what}: ${await connect(node, from, host, port, patienceMs)}`);
+  for (const [what, from, host, port] of list) out.push(`${what}: ${await connect(node, from, host, port)}`);
   return out;
 }
 
@@ -70,11 +72,12 @@ describe("cni-ts firewall-reload", () => {
       const before = await firewallText(node);
 
       await wipe(node, backend);
-      const broken = await probes(f, 1200);
-      expect(broken[0]).toMatch(/^outside -> node v4: ERR /);
-      expect(broken[2]).toMatch(/^node -> localhost: ERR /);
-      expect(broken[6], "without masquerading the outside sees the pod's own address").toMatch(/^pod a -> outside \(masqueraded\): pong ext from 10\./);
-      expect(broken[6]).not.toContain(f.outside.nodeV4);
+      // Broken (a refusal is expected, so little patience): from outside, from the node, masquerading.
+      expect(await connect(node, f.outside.ns, f.outside.nodeV4, HOST_PORT, 1200)).toMatch(/^ERR /);
+      expect(await connect(node, node, "127.0.0.1", HOST_PORT, 1200)).toMatch(/^ERR /);
+      const unmasqueraded = await connect(node, f.a, f.outside.nodeV4.replace(/\.1$/, ".2"), OUTSIDE_PORT);
+      expect(unmasqueraded, "without masquerading the outside sees the pod's own address").toMatch(/^pong ext from 10\./);
+      expect(unmasqueraded).not.toContain(f.outside.nodeV4);
 
       const first = await firewallReload(node);
       expect(first.status, first.stdout).toBe(0);
@@ -96,4 +99,59 @@ describe("cni-ts firewall-reload", () => {
       expect(left).not.toMatch(/cts-|localnet/);
     });
   }
+
+  it("kube-flannel conflist (flannel -> bridge with ipMasq from subnet.env, then portmap): masquerading comes back from flannel's saved delegate config", async () => {
+    const node = await sandbox.node({ impl: "ours" });
+    const runDir = join(node.dir, "run-flannel");
+    mkdirSync(runDir);
+    // FLANNEL_IPMASQ=false: flanneld does not masquerade, so flannel asks bridge to (ipMasq: true).
+    writeFileSync(join(runDir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
+    const network = "cbr0";
+    node.writeConflist({
+      name: network,
+      cniVersion: "0.3.1",
+      plugins: [
+        {
+          type: "flannel",
+          delegate: { hairpinMode: true, isDefaultGateway: true, bridge: node.uniqueName("cni") },
+          subnetFile: join(runDir, "subnet.env"),
+          dataDir: join(node.dataDir, "flannel"),
+          ipam: { dataDir: join(node.dataDir, "networks") },
+        },
+        { type: "portmap", capabilities: { portMappings: true } },
+      ],
+    });
+    node.writeConflist({ name: "lo", cniVersion: "0.3.1", plugins: [{ type: "loopback" }] });
+    const index = [2, 3, 4, 5].find((i) => !node.subnet(i).startsWith("10.244.")) ?? 2;
+    const outside = await addOutsideClient(node, "ext", index);
+    const outsideAddr = outside.nodeV4.replace(/\.1$/, ".2");
+    const a = await node.addPod("a");
+    const caps = { portMappings: [{ hostPort: HOST_PORT, containerPort: 8080, protocol: "tcp" }] };
+    expectOk(await node.cnitool("add", "lo", a, { ifname: "lo" }), "loopback ADD");
+    expectOk(await node.cnitool("add", network, a, { capArgs: caps }), "ADD a");
+    await startServer(node, a, 8080);
+    await startServer(node, outside.ns, OUTSIDE_PORT, "ext", true);
+    const check = async (patienceMs = 4000) => [
+      await connect(node, outside.ns, outside.nodeV4, HOST_PORT, patienceMs),
+      await connect(node, a, outsideAddr, OUTSIDE_PORT, patienceMs),
+    ];
+    expect(await check()).toEqual(["pong a", `pong ext from ${outside.nodeV4}`]);
+    const before = await firewallText(node);
+
+    await wipe(node, "iptables");
+    const broken = await check(1200);
+    expect(broken[0]).toMatch(/^ERR /);
+    expect(broken[1]).toMatch(/^pong ext from 10\.244\.1\./);
+
+    const reload = await firewallReload(node);
+    expect(reload.status, reload.stdout).toBe(0);
+    expect(reload.stdout).toMatch(/^restored cbr0\/cts-\S+-a\/eth0 +bridge ipMasq iptables ipv4: /m);
+    expect(reload.stdout).toMatch(/^restored cbr0\/cts-\S+-a\/eth0 +portmap iptables ipv4: /m);
+    expect(reload.stdout, "the loopback attachment has no rules to restore").not.toMatch(/^\S+ +lo\//m);
+    expect(await check()).toEqual(["pong a", `pong ext from ${outside.nodeV4}`]);
+    expect(await firewallText(node)).toEqual(before);
+
+    expectOk(await node.cnitool("del", network, a, { capArgs: caps }), "DEL a");
+    expectOk(await node.cnitool("del", "lo", a, { ifname: "lo" }), "loopback DEL");
+  });
 });
