@@ -7,7 +7,7 @@
  * nothing that is not ours is touched. Acts in the network namespace it runs in.
  */
 import type { Result } from "../cni/result.js";
-import { type Cidr, parseCidr } from "../net/cidr.js";
+import { type Cidr, parseCidr } from "../net/ip.js";
 import { writeAll } from "../cni/write-all.js";
 import { type CachedAttachment, type ChainPlugin, liveness, readCachedAttachments } from "./cached-attachments.js";
 import type { NodeCommand } from "./index.js";
@@ -33,7 +33,7 @@ function attachmentName(att: CachedAttachment): string {
 async function bridgeConfigOf(plugin: ChainPlugin, att: CachedAttachment): Promise<Record<string, unknown> | undefined> {
   if (plugin.type === "bridge") return plugin.raw;
   if (plugin.type !== "flannel") return undefined;
-  const { parseFlannelConfig } = await import("../../plugins/flannel/flannel-config.js");
+  const { parseFlannelConfig } = await import("../../plugins/flannel/config.js");
   const { SavedConfigStore } = await import("../../plugins/flannel/saved-config-store.js");
   const conf = parseFlannelConfig(plugin.raw, { checkDelegate: false });
   const saved = new SavedConfigStore(conf.dataDir).load(att.containerId, att.ifname, att.network)?.config;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { canonicalizeRangeSet } from "../../../ipam/host-local/range.js";
-import { parseCidr, parseIp } from "../../net/go-ip.js";
+import { parseCidr, parseIp } from "../../net/ip.js";
 import { exposition } from "./exposition.js";
 import { holderIndex, isLeaked } from "./leaked-fallback.js";
 import { allocatable } from "./network-pools.js";

@@ -29,8 +29,8 @@ export interface PoolProblem {
 export function allocatable(set: RangeSet): bigint {
   let n = 0n;
   for (const r of set) {
-    n += r.end.n - r.start.n + 1n;
-    if (r.gateway.v6 === r.start.v6 && r.gateway.n >= r.start.n && r.gateway.n <= r.end.n) n -= 1n;
+    n += r.end.addr - r.start.addr + 1n;
+    if (r.gateway.family === r.start.family && r.gateway.addr >= r.start.addr && r.gateway.addr <= r.end.addr) n -= 1n;
   }
   return n;
 }
@@ -38,7 +38,7 @@ export function allocatable(set: RangeSet): bigint {
 /** The host-local config (whole plugin config with `ipam`) behind one plugin of a chain, if any. */
 async function hostLocalConfig(type: string, raw: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
   if (type === "flannel") {
-    const { parseFlannelConfig } = await import("../../../plugins/flannel/flannel-config.js");
+    const { parseFlannelConfig } = await import("../../../plugins/flannel/config.js");
     const { loadSubnetEnv } = await import("../../../plugins/flannel/subnet-env.js");
     const { buildDelegateConfig } = await import("../../../plugins/flannel/delegate-config.js");
     const conf = parseFlannelConfig(raw, { checkDelegate: false });
@@ -59,7 +59,7 @@ export async function networkPools(confDir: string): Promise<{ pools: NetworkPoo
         const ipam = loadIpamConfig(raw, new Map());
         const size: NetworkPool["size"] = {};
         for (const set of ipam.rangeSets) {
-          const family: FamilyLabel = set[0]?.start.v6 ? "ipv6" : "ipv4";
+          const family: FamilyLabel = set[0]?.start.family === 6 ? "ipv6" : "ipv4";
           size[family] = (size[family] ?? 0n) + allocatable(set);
         }
         pools.push({ network, dir: storeDir(ipam.dataDir, ipam.name || network), size });
