@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
+import { deleteNetns } from "./lib/netns.js";
 import { requireOursBuilt } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
@@ -100,7 +101,7 @@ describe("cni-ts firewall-reload", () => {
     });
   }
 
-  it("kube-flannel conflist (flannel -> bridge with ipMasq from subnet.env, then portmap): masquerading comes back from flannel's saved delegate config", async () => {
+  it("kube-flannel conflist (flannel -> bridge with ipMasq from subnet.env, then portmap): masquerading comes back from flannel's saved delegate config; a pod whose namespace vanished is skipped", async () => {
     const node = await sandbox.node({ impl: "ours" });
     const runDir = join(node.dir, "run-flannel");
     mkdirSync(runDir);
@@ -137,6 +138,10 @@ describe("cni-ts firewall-reload", () => {
     ];
     expect(await check()).toEqual(["pong a", `pong ext from ${outside.nodeV4}`]);
     const before = await firewallText(node);
+    // Pod g's namespace vanishes without DEL: its rules must not come back.
+    const g = await node.addPod("g");
+    expectOk(await node.cnitool("add", network, g, { capArgs: { portMappings: [{ hostPort: HOST_PORT + 7, containerPort: 8080, protocol: "tcp" }] } }), "ADD g");
+    await deleteNetns(g.name);
 
     await wipe(node, "iptables");
     const broken = await check(1200);
@@ -148,8 +153,13 @@ describe("cni-ts firewall-reload", () => {
     expect(reload.stdout).toMatch(/^restored cbr0\/cts-\S+-a\/eth0 +bridge ipMasq iptables ipv4: /m);
     expect(reload.stdout).toMatch(/^restored cbr0\/cts-\S+-a\/eth0 +portmap iptables ipv4: /m);
     expect(reload.stdout, "the loopback attachment has no rules to restore").not.toMatch(/^\S+ +lo\//m);
+    expect(reload.stdout).toMatch(new RegExp(`^skipped +cbr0/${g.containerId}/eth0 +attachment: pod network namespace is gone`, "m"));
     expect(await check()).toEqual(["pong a", `pong ext from ${outside.nodeV4}`]);
-    expect(await firewallText(node)).toEqual(before);
+    // The flush left g's (now empty) chains; GC removes those. No rule of g came back.
+    const rulesOf = (text: string) => text.split("\n").filter((l) => l.startsWith("-A "));
+    const after = await firewallText(node);
+    expect(after).not.toContain(g.containerId);
+    expect(rulesOf(after), "a's and the shared rules, exactly as before g existed").toEqual(rulesOf(before));
 
     expectOk(await node.cnitool("del", network, a, { capArgs: caps }), "DEL a");
     expectOk(await node.cnitool("del", "lo", a, { ifname: "lo" }), "loopback DEL");
