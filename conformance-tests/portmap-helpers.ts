@@ -177,3 +177,34 @@ export async function forwardingRules(node: SandboxNode): Promise<string[]> {
 export function rulesOf(lines: readonly string[], containerId: string, chain: string): string[] {
   return lines.filter((l) => l.includes(chain) || l.includes(`"${containerId}"`) || l.includes(`id: \\"${containerId}\\"`));
 }
+
+const GUARD_COMMENT = "cni-ts portmap: drop martian traffic to 127.0.0.0/8 (route_localnet)";
+/** The guard's iptables rule as nft shows it (iptables-nft's comment match is not printed). */
+const GUARD_AS_NFT = /^\t\tiifname != "lo" ip saddr != 127\.0\.0\.0\/8 ip daddr 127\.0\.0\.0\/8 .*drop$/;
+const isGuard = (l: string) => l.includes(GUARD_COMMENT) || GUARD_AS_NFT.test(l);
+
+/**
+ * A captured state without portmap's localnet guard (ours alone; tested on its own): the guard
+ * rule, its nft chain, and the iptables filter table (iptables-save's block, iptables-nft's
+ * `table ip filter`) when it holds nothing else — the guard created it; a real node always has one.
+ */
+export function withoutLocalnetGuard(state: { iptables?: string[]; nft?: string[] }): { iptables?: string[]; nft?: string[] } {
+  const out = { ...state };
+  if (out.iptables) out.iptables = withoutBlock(out.iptables, "*filter", (l) => l === "COMMIT", (l) => l.startsWith("-A "));
+  if (out.nft) {
+    const nft = withoutBlock(out.nft, "\tchain localnet_guard {", (l) => l === "\t}", () => false);
+    out.nft = withoutBlock(nft, "table ip filter {", (l) => l === "}", (l) => l.startsWith("\t\t") && !l.startsWith("\t\ttype "));
+  }
+  return out;
+}
+
+/** Guard lines removed; the block from `open` to `closes` removed whole when it has no other rule. */
+function withoutBlock(lines: readonly string[], open: string, closes: (l: string) => boolean, isRule: (l: string) => boolean): string[] {
+  const kept = lines.filter((l) => !isGuard(l));
+  const start = kept.indexOf(open);
+  if (start < 0) return kept;
+  let end = start + 1;
+  while (end < kept.length && !closes(kept[end]!)) end++;
+  if (kept.slice(start + 1, end).some(isRule)) return kept;
+  return [...kept.slice(0, start), ...kept.slice(end + 1)];
+}

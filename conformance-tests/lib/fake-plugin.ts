@@ -3,7 +3,7 @@ import { join } from "node:path";
 
 /**
  * A scriptable test double for a CNI plugin (the idea of libcni's "noop" plugin): an executable
- * Node script that records every call (CNI_* environment and stdin) and answers as told. Put its
+ * Node script that records every call (CNI_* and trace-context environment, stdin) and answers as told. Put its
  * directory first on a node's cniPath to stand in for a delegate (e.g. a fake IPAM).
  */
 export interface FakeBehaviour {
@@ -31,7 +31,7 @@ const fs = require("node:fs");
 const behaviour = JSON.parse(fs.readFileSync(__filename + ".json", "utf8"));
 const stdin = fs.readFileSync(0, "utf8");
 const env = {};
-for (const [k, v] of Object.entries(process.env)) if (k.startsWith("CNI_")) env[k] = v;
+for (const [k, v] of Object.entries(process.env)) if (k.startsWith("CNI_") || k === "TRACEPARENT" || k === "TRACESTATE") env[k] = v;
 fs.appendFileSync(__filename + ".calls.jsonl", JSON.stringify({ env, stdin }) + "\n");
 let conf = {};
 try { conf = JSON.parse(stdin); } catch {}

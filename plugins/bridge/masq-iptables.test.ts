@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseCidr } from "../../shared/net/ip.js";
 import { parseSavedTable } from "../../shared/net/iptables.js";
-import { iptablesContainersOf, iptablesSetupLines, iptablesTeardownLines } from "./masq-iptables.js";
+import { iptablesContainersOf, iptablesMissingRules, iptablesSetupLines, iptablesTeardownLines } from "./masq-iptables.js";
 
 /** `iptables-save -t nat` after Debian's bridge 1.1.1 ADD (network masqnet, container refcid1). */
 const REFERENCE_SAVE = `*nat
@@ -18,6 +18,15 @@ COMMIT
 const EMPTY = parseSavedTable("*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n", "nat");
 
 describe("iptables masquerade rules", () => {
+  it("firewall-reload: nothing missing when the reference's rules are there; everything after a flush", () => {
+    const ip = [parseCidr("10.99.1.2/24")!];
+    expect(iptablesMissingRules(parseSavedTable(REFERENCE_SAVE, "nat"), "masqnet", "refcid1", ip)).toEqual([]);
+    const flushed = parseSavedTable("*nat\n:POSTROUTING ACCEPT [0:0]\n:CNI-f0f8ede036b89110ee8dc9f6 - [0:0]\nCOMMIT\n", "nat");
+    const missing = iptablesMissingRules(flushed, "masqnet", "refcid1", ip);
+    expect(missing).toHaveLength(3);
+    expect(new Set(missing)).toEqual(new Set(parseSavedTable(REFERENCE_SAVE, "nat").rules));
+  });
+
   it("setup writes exactly the rules the reference has, in iptables-save's own form", () => {
     const saved = parseSavedTable(REFERENCE_SAVE, "nat");
     const lines = iptablesSetupLines(EMPTY, "masqnet", "refcid1", [parseCidr("10.99.1.2/24")!]);

@@ -78,3 +78,16 @@ export function iptablesGc(family: Family, network: string, valid: ReadonlySet<s
   restoreTable(family, "nat", lines);
   return stale;
 }
+
+/** Rules of the attachment's masquerade setup that `saved` lacks, as save lines ([] when intact). */
+export function iptablesMissingRules(saved: SavedTable, network: string, containerId: string, ips: readonly Cidr[]): string[] {
+  return iptablesSetupLines(saved, network, containerId, ips).filter((l) => l.startsWith("-A ") && !saved.rules.includes(l));
+}
+
+/** Re-creates the attachment's chain and jumps when something is missing; returns what was missing. */
+export function iptablesRestore(family: Family, network: string, containerId: string, ips: readonly Cidr[]): string[] {
+  const saved = saveTable(family, "nat");
+  const missing = iptablesMissingRules(saved, network, containerId, ips);
+  if (missing.length > 0) restoreTable(family, "nat", iptablesSetupLines(saved, network, containerId, ips));
+  return missing;
+}

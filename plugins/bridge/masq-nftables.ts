@@ -1,5 +1,5 @@
 import { type Cidr, formatCidr, formatIp, networkOf } from "../../shared/net/ip.js";
-import { nftApply, nftListChain, nftQuote, type NftRule } from "../../shared/net/nft.js";
+import { nftApply, nftListChain, nftListTable, nftQuote, type NftRule } from "../../shared/net/nft.js";
 import { nftComment, nftInstanceHash, nftNetworkHash } from "./masq-names.js";
 
 /**
@@ -65,4 +65,27 @@ export function nftGc(network: string, valid: ReadonlyArray<{ containerId: strin
   const stale = listMasqChecks().filter((r) => r.comment?.startsWith(prefix) && !keep.has(r.comment));
   if (stale.length > 0) nftApply(nftDeleteScript(stale), "failed to remove stale nftables masquerade rules");
   return stale.length;
+}
+
+/**
+ * What the attachment's nftables masquerade lacks: its rules in masq_checks (one per address,
+ * by comment) and the postrouting chain's three rules. Empty when intact.
+ */
+export function nftMissing(network: string, ifname: string, containerId: string, ips: readonly Cidr[]): string[] {
+  const table = nftListTable("inet", MASQ_TABLE);
+  if (!table) return [`table inet ${MASQ_TABLE}`];
+  const comment = nftComment(network, ifname, containerId);
+  const problems: string[] = [];
+  const mine = table.rules.filter((r) => r.chain === MASQ_CHAIN && r.comment === comment).length;
+  if (mine < ips.length) problems.push(`${ips.length - mine} rule(s) in ${MASQ_CHAIN}`);
+  const base = table.rules.filter((r) => r.chain === "postrouting").length;
+  if (base < 3) problems.push(`${3 - base} rule(s) in postrouting`);
+  return problems;
+}
+
+/** Re-creates the attachment's masquerade rules when something is missing; returns what was missing. */
+export function nftRestore(network: string, ifname: string, containerId: string, ips: readonly Cidr[]): string[] {
+  const missing = nftMissing(network, ifname, containerId, ips);
+  if (missing.length > 0) nftSetup(network, ifname, containerId, ips);
+  return missing;
 }

@@ -3,8 +3,8 @@ import type { Cidr, Family } from "../../shared/net/ip.js";
 import { iptablesAvailable } from "../../shared/net/iptables.js";
 import { nftAvailable } from "../../shared/net/nft.js";
 import type { MasqBackend } from "./config.js";
-import { iptablesGc, iptablesSetup, iptablesTeardown } from "./masq-iptables.js";
-import { nftGc, nftSetup, nftTeardown } from "./masq-nftables.js";
+import { iptablesGc, iptablesRestore, iptablesSetup, iptablesTeardown } from "./masq-iptables.js";
+import { nftGc, nftRestore, nftSetup, nftTeardown } from "./masq-nftables.js";
 
 /** Which backend ADD uses: the configured one, else iptables unless only nft is installed. */
 export function chooseBackend(configured: MasqBackend | undefined): MasqBackend {
@@ -68,4 +68,19 @@ export function gcMasq(network: string, valid: readonly Attachment[], note: (msg
     const n = nftGc(network, valid);
     if (n > 0) note(`GC removed ${n} nftables masquerade rule(s)`);
   }
+}
+
+/**
+ * Puts back the attachment's masquerade rules where something removed them (firewall-reload),
+ * per backend family; returns per family what was missing ([] when intact). Never duplicates:
+ * the attachment's own chain (iptables) or rules (nftables) are rewritten whole.
+ */
+export function restoreMasq(backend: MasqBackend, network: string, att: Attachment, ips: readonly Cidr[]): Array<{ family: Family | "inet"; missing: string[] }> {
+  if (backend === "nftables") return [{ family: "inet", missing: nftRestore(network, att.ifname, att.containerId, ips) }];
+  const out: Array<{ family: Family; missing: string[] }> = [];
+  for (const family of [4, 6] as const) {
+    const mine = ips.filter((ip) => ip.family === family);
+    if (mine.length > 0) out.push({ family, missing: iptablesRestore(family, network, att.containerId, mine) });
+  }
+  return out;
 }

@@ -52,6 +52,8 @@ async function add(inv: Invocation): Promise<Result> {
     const { enableRouteLocalnet } = await import("./route-localnet.js");
     const iface = enableRouteLocalnet(v4.ip);
     if (!iface) inv.trace.note(`portmap: no route to ${v4.ip}; route_localnet not set, localhost:hostPort will not reach it`);
+    const { ensureLocalnetGuard } = await import("./localnet-guard.js");
+    await inv.trace.span("localnet guard", () => ensureLocalnetGuard(conf.backend));
   }
   return passThrough;
 }
@@ -67,6 +69,17 @@ async function del(inv: Invocation): Promise<void> {
   const iptables = () => inv.trace.span("iptables", async () => (await iptablesBackend()).removeIptables(conf, inv.env.containerId));
   const nftables = () => inv.trace.span("nftables", async () => (await nftBackend()).removeNft(inv.env.containerId));
   for (const remove of conf.backend === "nftables" ? [nftables, iptables] : [iptables, nftables]) await remove();
+  await releaseGuard(inv);
+}
+
+/** The localnet guard goes with the node's last IPv4 port mapping; failing to look is only a note. */
+async function releaseGuard(inv: Invocation): Promise<void> {
+  try {
+    const { releaseLocalnetGuard } = await import("./localnet-guard.js");
+    await inv.trace.span("localnet guard", () => releaseLocalnetGuard());
+  } catch (e) {
+    inv.trace.note(`portmap: could not check whether the localnet guard is still needed: ${(e as Error).message}`);
+  }
 }
 
 async function check(inv: Invocation): Promise<void> {
@@ -92,6 +105,7 @@ async function gc(inv: Invocation): Promise<void> {
   const valid = validContainerIds(inv.raw);
   await inv.trace.span("iptables", async () => (await iptablesBackend()).gcIptables(conf, valid));
   await inv.trace.span("nftables", async () => (await nftBackend()).gcNft(valid));
+  await releaseGuard(inv);
 }
 
 function validContainerIds(raw: Record<string, unknown>): Set<string> {

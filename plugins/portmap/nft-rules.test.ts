@@ -53,6 +53,9 @@ describe("nftables rules in the upstream layout", () => {
       { rule: { family: "ip", table: "cni_hostport", chain: "masquerading", handle: 13, comment: "cid1", expr: [] } },
       { rule: { family: "ip", table: "cni_hostport", chain: "masquerading", handle: 14, comment: "cid1", expr: [] } },
       { rule: { family: "ip", table: "cni_hostport", chain: "prerouting", handle: 4, expr: [] } },
+      { rule: { family: "ip", table: "cni_hostport", chain: "prerouting", handle: 5, expr: [] } },
+      { rule: { family: "ip", table: "cni_hostport", chain: "output", handle: 6, expr: [] } },
+      { rule: { family: "ip", table: "cni_hostport", chain: "output", handle: 7, expr: [] } },
     ],
   });
 
@@ -73,5 +76,11 @@ describe("nftables rules in the upstream layout", () => {
       'missing hostport rules in "hostip_hostports" chain of ip cni_hostport (0 of 1)',
       'missing hostport rules in "masquerading" chain of ip cni_hostport (0 of 2)',
     ]);
+  });
+
+  it("CHECK notices base chains that lost their jumps (a flushed prerouting or output chain)", () => {
+    const v4 = parseIfAddress("10.0.0.2/24")!;
+    const flushed = parseRules(listing).filter((r) => r.chain !== "output");
+    expect(checkProblems(flushed, conf(), "cid1", v4)).toEqual(['missing jumps in "output" chain of ip cni_hostport (0 of 2)']);
   });
 });

@@ -137,5 +137,10 @@ export function checkProblems(rules: readonly NftRule[], conf: PortmapConf, cont
     const have = mine(chain);
     if (have < n) problems.push(`missing hostport rules in "${chain}" chain of ${familyName(addr.family)} ${TABLE} (${have} of ${n})`);
   }
+  // The base chains' two jumps (to hostip_hostports and, for local addresses, to hostports).
+  for (const chain of ["prerouting", "output"]) {
+    const have = rules.filter((r) => r.chain === chain).length;
+    if (maps.length > 0 && have < 2) problems.push(`missing jumps in "${chain}" chain of ${familyName(addr.family)} ${TABLE} (${have} of 2)`);
+  }
   return problems;
 }

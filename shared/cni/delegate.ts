@@ -8,6 +8,7 @@ import { goJson, isPlainObject } from "./json.js";
 import type { Invocation, Plugin } from "./plugin.js";
 import { buildInvocation, invokeVerb } from "./invocation.js";
 import { parseResult, type Result } from "./result.js";
+import { withValidTraceContext } from "./trace-context.js";
 
 type Loader = () => Promise<Plugin>;
 const inProcess = new Map<string, Loader>();
@@ -99,7 +100,8 @@ async function delegateNow(parent: Invocation, type: string, verb: Verb, stdin: 
 }
 
 function execPlugin(file: string, verb: Verb, stdin: Buffer, parent: Invocation): Result | undefined {
-  const env = { ...parent.processEnv, CNI_COMMAND: verb };
+  // The caller's environment, with W3C trace context only when well-formed.
+  const env = { ...withValidTraceContext(parent.processEnv), CNI_COMMAND: verb };
   const started = parent.trace.enabled ? performance.now() : 0;
   const run = spawnSync(file, [], { env, input: stdin, stdio: ["pipe", "pipe", "inherit"], maxBuffer: 16 << 20 });
   if (parent.trace.enabled) parent.trace.process(`${file} (${verb} delegate)`, performance.now() - started, run.status ?? -1);

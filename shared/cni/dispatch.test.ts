@@ -238,3 +238,33 @@ describe("handler failures", () => {
     expect(o.stderr).toMatch(/TypeError: boom/);
   });
 });
+
+describe("trace context in the debug trace", () => {
+  const PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const traced = async (extra: Record<string, string>) => {
+    const { mkdtempSync, readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const log = join(mkdtempSync(join(tmpdir(), "cni-ts-trace-")), "trace.log");
+    const o = await invoke({ ...baseEnv, SECRET_TOKEN: "do-not-log", ...extra }, conf({ debugLog: log }));
+    return { o, line: readFileSync(log, "utf8") };
+  };
+
+  it("records a valid TRACEPARENT/TRACESTATE and nothing else from the environment", async () => {
+    const { o, line } = await traced({ TRACEPARENT: PARENT, TRACESTATE: "congo=t61rcWkgMzE" });
+    expect(o.status).toBe(0);
+    const rec = JSON.parse(line);
+    expect(rec.traceparent).toBe(PARENT);
+    expect(rec.tracestate).toBe("congo=t61rcWkgMzE");
+    expect(line).not.toContain("do-not-log");
+  });
+
+  it("leaves out malformed values and says so", async () => {
+    const { line } = await traced({ TRACEPARENT: "00-zz-evil\",\"injected\":\"1", TRACESTATE: "a=1" });
+    const rec = JSON.parse(line);
+    expect(rec.traceparent).toBeUndefined();
+    expect(rec.tracestate).toBeUndefined();
+    expect(line).not.toContain("injected");
+    expect(rec.notes).toEqual(["malformed TRACEPARENT and TRACESTATE ignored (not logged, not passed to delegates)"]);
+  });
+});

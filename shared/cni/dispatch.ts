@@ -6,6 +6,7 @@ import type { Plugin } from "./plugin.js";
 import { buildInvocation, invokeVerb } from "./invocation.js";
 import { formatResult } from "./result.js";
 import { Trace } from "./trace.js";
+import { traceContext } from "./trace-context.js";
 import { writeAll } from "./write-all.js";
 import { LATEST_VERSION, SUPPORTED_VERSIONS } from "./versions.js";
 import { requestedVersion, versionJson } from "./version-answer.js";
@@ -78,6 +79,16 @@ export async function runPlugin(plugin: Plugin, env: NodeJS.ProcessEnv = process
     record.error = { code: err.code, msg: err.message, details: err.details || undefined };
     return 1;
   } finally {
+    // Known only now: the config's debugLog may be what enabled the trace.
+    if (trace.enabled && (env.TRACEPARENT !== undefined || env.TRACESTATE !== undefined)) recordTraceContext(trace, record, env);
     trace.write(record);
   }
+}
+
+/** W3C trace context into the trace line, validated; a malformed value is named, never written. */
+function recordTraceContext(trace: Trace, record: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const ctx = traceContext(env);
+  if (ctx.traceparent !== undefined) record.traceparent = ctx.traceparent;
+  if (ctx.tracestate !== undefined) record.tracestate = ctx.tracestate;
+  if (ctx.dropped.length > 0) trace.note(`malformed ${ctx.dropped.join(" and ")} ignored (not logged, not passed to delegates)`);
 }
