@@ -1,0 +1,77 @@
+/**
+ * One bridge-plugin-shaped kernel call sequence in a given node and pod namespace, printing what
+ * the kernel layer read back as JSON. kernel.test.ts runs it in-process under Node (the `ip
+ * -batch` path) and under Bun (the netlink path) and compares the two. Usage: NODE_NS POD_NS.
+ */
+import { EXISTS, GONE } from "./exec.js";
+import { kernel, KernelStepError } from "./kernel.js";
+
+export function scenario(node: string, pod: string): unknown {
+  kernel(
+    [
+      { op: { op: "bridge-add", name: "kbr0", address: "02:00:00:00:0a:01", mtu: 1400 } },
+      { op: { op: "link-set", dev: "kbr0", up: true } },
+      { op: { op: "link-set", dev: "kbr0", promisc: true } },
+      {
+        op: {
+          op: "veth-add",
+          name: "vethk0",
+          mtu: 1400,
+          txqlen: 0,
+          peer: { name: "eth0", mtu: 1400, txqlen: 0, address: "0a:58:0a:63:00:02", netns: pod },
+        },
+      },
+      { op: { op: "link-set", dev: "vethk0", master: "kbr0" } },
+      { op: { op: "port-set", dev: "vethk0", hairpin: true, isolated: false } },
+      { op: { op: "link-set", dev: "vethk0", up: true } },
+      { op: { op: "addr-add", dev: "kbr0", cidr: "10.99.0.1/24" } },
+      { op: { op: "addr-add", dev: "kbr0", cidr: "10.99.0.1/24" }, tolerate: EXISTS },
+      { op: { op: "addr-add", dev: "kbr0", cidr: "10.98.0.1/24" } },
+      { op: { op: "addr-del", dev: "kbr0", cidr: "10.98.0.1/24" } },
+      { op: { op: "addr-del", dev: "kbr0", cidr: "10.98.0.1/24" }, tolerate: GONE },
+      { op: { op: "link-set", dev: "kbr0", address: "02:00:00:00:0a:09" } },
+    ],
+    [],
+    { netns: node },
+  );
+  const [podLink, routes] = kernel(
+    [
+      { op: { op: "addr-add", dev: "eth0", cidr: "10.99.0.2/24" } },
+      { op: { op: "addr-add", dev: "eth0", cidr: "fd99::2/64" } },
+      { op: { op: "link-set", dev: "eth0", up: true } },
+      { op: { op: "route-append", dev: "eth0", dst: "10.0.0.0/8", gw: "10.99.0.1" } },
+      { op: { op: "route-append", dev: "eth0", dst: "0.0.0.0/0", gw: "10.99.0.1", metric: 5 } },
+      { op: { op: "route-append", dev: "eth0", dst: "192.168.0.0/16", gw: "10.99.0.254", table: 100, mtu: 1300, advmss: 1260 } },
+      { op: { op: "route-append", dev: "eth0", dst: "172.16.0.0/12" } },
+    ],
+    [
+      { q: "addrs", dev: "eth0" },
+      { q: "routes", dev: "eth0" },
+    ],
+    { netns: pod },
+  );
+  const [bridge, ports, veth, missing, noPorts] = kernel(
+    [],
+    [
+      { q: "addrs", dev: "kbr0" },
+      { q: "ports", master: "kbr0" },
+      { q: "link", dev: "vethk0" },
+      { q: "link", dev: "nosuch0" },
+      { q: "ports", master: "nosuch0" },
+    ],
+    { netns: node },
+  );
+  let refused: unknown;
+  try {
+    kernel([{ op: { op: "link-set", dev: "vethk0", master: "nosuch0" } }], [], { netns: node });
+  } catch (e) {
+    refused = e instanceof KernelStepError ? { index: e.index, gone: GONE.test(e.reason) } : String(e);
+  }
+  kernel([{ op: { op: "link-del", dev: "vethk0" } }, { op: { op: "link-del", dev: "vethk0" }, tolerate: GONE }], [], { netns: node });
+  const [afterDel] = kernel([], [{ q: "link", dev: "eth0" }], { netns: pod });
+  return { podLink, routes, bridge, ports, veth, missing, noPorts, refused, afterDel };
+}
+
+if (process.argv[1]?.endsWith("kernel-scenario.ts") && process.argv.length === 4) {
+  console.log(JSON.stringify(scenario(process.argv[2]!, process.argv[3]!)));
+}
