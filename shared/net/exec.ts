@@ -206,16 +206,19 @@ export async function waitForEvent(
     await subscribed(child.pid, Math.min(opts.timeoutMs, 1000));
     if (ready()) return true;
     return await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(ready()), opts.timeoutMs);
+      // Once settled, later events (the monitor's own exit when we stop it) must not call ready() again.
+      let settled = false;
+      const settle = (ok: boolean) => {
+        settled = true;
+        clearTimeout(timer);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => settle(ready()), opts.timeoutMs);
       child.stdout.on("data", () => {
-        if (ready()) {
-          clearTimeout(timer);
-          resolve(true);
-        }
+        if (!settled && ready()) settle(true);
       });
       child.once("exit", () => {
-        clearTimeout(timer);
-        resolve(ready());
+        if (!settled) settle(ready());
       });
     });
   } finally {

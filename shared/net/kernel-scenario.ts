@@ -3,8 +3,9 @@
  * the kernel layer read back as JSON. kernel.test.ts runs it in-process under Node (the `ip
  * -batch` path) and under Bun (the netlink path) and compares the two. Usage: NODE_NS POD_NS.
  */
+import { spawn } from "node:child_process";
 import { EXISTS, GONE } from "./exec.js";
-import { kernel, KernelStepError } from "./kernel.js";
+import { kernel, KernelStepError, waitForKernel } from "./kernel.js";
 
 export function scenario(node: string, pod: string): unknown {
   kernel(
@@ -72,6 +73,23 @@ export function scenario(node: string, pod: string): unknown {
   return { podLink, routes, bridge, ports, veth, missing, noPorts, refused, afterDel };
 }
 
-if (process.argv[1]?.endsWith("kernel-scenario.ts") && process.argv.length === 4) {
-  console.log(JSON.stringify(scenario(process.argv[2]!, process.argv[3]!)));
+/**
+ * The wait for a link to come up: another process sets it up after a delay while we wait for the
+ * event. Returns whether the wait saw it and how long it took (the timeout is far longer).
+ */
+export async function waitScenario(node: string): Promise<{ ok: boolean; ms: number; timeoutMs: number }> {
+  kernel([{ op: { op: "bridge-add", name: "kw0" } }], [], { netns: node });
+  const isUp = () => kernel([], [{ q: "link", dev: "kw0" }], { netns: node })[0]?.flags.includes("UP") === true;
+  const started = performance.now();
+  const timeoutMs = 20000;
+  const child = spawn("nsenter", [`--net=${node}`, "--", "sh", "-c", "sleep 0.3; ip link set kw0 up"], { stdio: "ignore" });
+  const ok = await waitForKernel("link", isUp, { netns: node, timeoutMs });
+  await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(undefined)));
+  return { ok, ms: performance.now() - started, timeoutMs };
+}
+
+const args = process.argv.slice(2);
+if (process.argv[1]?.endsWith("kernel-scenario.ts")) {
+  if (args[0] === "wait" && args[1]) console.log(JSON.stringify(await waitScenario(args[1])));
+  else if (args.length === 2) console.log(JSON.stringify(scenario(args[0]!, args[1]!)));
 }

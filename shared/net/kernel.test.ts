@@ -3,16 +3,20 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { haveNetlink } from "./netlink/socket.js";
-import { scenario } from "./kernel-scenario.js";
+import { scenario, waitScenario } from "./kernel-scenario.js";
 
 const root = process.getuid?.() === 0;
 const bun = join(__dirname, "../../node_modules/.bin/bun");
 
+const FIXED_MACS = ["02:00:00:00:0a:09", "0a:58:0a:63:00:02"];
+
 /** What both paths must agree on: indexes, the kernel-chosen veth MAC and DAD timing aside. */
 function normalise(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v), (key, value) => {
-    if (key === "ifindex" || key === "linkIndex" || key === "tentative") return undefined;
-    if (key === "address" && typeof value === "string" && !value.startsWith("0")) return "(kernel's)";
+    // Carrier (operstate, LOWER_UP, NO-CARRIER) follows linkwatch's timing, not the path.
+    if (key === "ifindex" || key === "linkIndex" || key === "tentative" || key === "operstate") return undefined;
+    if (key === "flags" && Array.isArray(value)) return value.filter((f) => f !== "LOWER_UP" && f !== "NO-CARRIER");
+    if (key === "address" && typeof value === "string" && !FIXED_MACS.includes(value)) return "(kernel's)";
     if (key === "addrs" && Array.isArray(value)) return value.filter((a: { local: string }) => !a.local.startsWith("fe80:"));
     if (key === "routes" && Array.isArray(value)) {
       // IPv6 local routes appear when DAD ends: timing, not the path.
@@ -52,6 +56,17 @@ describe("kernel layer", () => {
       expect(r.refused).toEqual({ index: 0, gone: true });
       expect(r.missing).toBeUndefined();
       expect(r.afterDel).toBeUndefined();
+    });
+
+    it("waits for a link to come up on its event, through ip monitor (Node) and a netlink subscription (Bun)", async () => {
+      const viaIp = await waitScenario(netns("w1"));
+      const viaNetlink = JSON.parse(execFileSync(bun, [join(__dirname, "kernel-scenario.ts"), "wait", netns("w2")], { encoding: "utf8" })) as typeof viaIp;
+      for (const r of [viaIp, viaNetlink]) {
+        expect(r.ok).toBe(true);
+        // Woken by the event (0.3 s after the start), not by the timeout; generous for a loaded machine.
+        expect(r.ms).toBeLessThan(r.timeoutMs / 2);
+        expect(r.ms).toBeGreaterThanOrEqual(250);
+      }
     });
   });
 });
