@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CniError, ErrorCode } from "../cni/errors.js";
 import { faultPoint } from "../cni/fault.js";
 import { activeTrace } from "../cni/trace.js";
+import { childProcess } from "../sys/child-process.js";
 import { assertHome, withNetns } from "../sys/netns-enter.js";
 
 /**
@@ -60,7 +60,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): RunResult {
   faultPoint(`exec#${runCount}:before`);
   const started = performance.now();
   const spawnIt = (cmd: readonly string[]) =>
-    spawnSync(cmd[0]!, cmd.slice(1), {
+    childProcess().spawnSync(cmd[0]!, cmd.slice(1), {
       input: opts.input ?? "",
       stdio: ["pipe", "pipe", "pipe"],
       env: childEnv(),
@@ -195,7 +195,7 @@ export async function waitForEvent(
   const full = opts.netns ? ["nsenter", `--net=${opts.netns}`, "--", ...argv] : argv;
   runCount++;
   const started = performance.now();
-  const child = spawn(full[0]!, full.slice(1), { stdio: ["ignore", "pipe", "ignore"], env: childEnv() });
+  const child = childProcess().spawn(full[0]!, full.slice(1), { stdio: ["ignore", "pipe", "ignore"], env: childEnv() });
   try {
     await new Promise<void>((resolve) => {
       child.once("spawn", () => resolve());

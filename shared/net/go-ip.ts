@@ -1,4 +1,4 @@
-import { Address6 } from "ip-address";
+import { parseIpv6 } from "./ipv6-text.js";
 
 /**
  * An IP address as Go's net package sees it (host-local's file names, comparisons): a family and a number. IPv4-mapped IPv6 addresses are
@@ -32,11 +32,8 @@ export function parseIp(text: string): Ip | undefined {
   }
   if (!text.includes(":") || /[%/\s]/.test(text) || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
   if (text.includes(".") && !V4_DOTTED.test(text.slice(text.lastIndexOf(":") + 1))) return undefined;
-  try {
-    return canonical({ v6: true, n: new Address6(text).bigInt() });
-  } catch {
-    return undefined;
-  }
+  const n = parseIpv6(text);
+  return n === undefined ? undefined : canonical({ v6: true, n });
 }
 
 /** IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes IPv4, as canonicalizeIP/To4 do upstream. */
