@@ -5,9 +5,9 @@
 # iptables(-restore), nft, ping, nsenter, sysctl, Go + Debian's libcni source (cnitool), the
 # reference plugins (/usr/lib/cni).
 DEMO_DEBIAN_PACKAGES="iproute2 iptables nftables iputils-ping util-linux procps golang-go golang-github-appc-cni-dev containernetworking-plugins"
-# The tests also use hyperfine and jq (bench), conntrack (portmap's UDP flush), and podman with runc,
-# busybox-static and catatonit (the real-runtime test).
-TEST_DEBIAN_PACKAGES="$DEMO_DEBIAN_PACKAGES hyperfine jq conntrack podman runc busybox-static catatonit"
+# The tests also use hyperfine, jq and strace (bench: processes per call), conntrack (portmap's UDP
+# flush), and podman with runc, busybox-static and catatonit (the real-runtime test).
+TEST_DEBIAN_PACKAGES="$DEMO_DEBIAN_PACKAGES hyperfine jq strace conntrack podman runc busybox-static catatonit"
 
 missing_debian_packages() {
   local p missing=""
