@@ -8,6 +8,7 @@
  */
 import { openSync, closeSync } from "node:fs";
 import { CniError, ErrorCode } from "../cni/errors.js";
+import { faultPoint } from "../cni/fault.js";
 import { activeTrace } from "../cni/trace.js";
 import { batchReason, failedLine, ipBatch, parseJsonStream, waitForEvent, GONE } from "./exec.js";
 import { type LinkInfo, parseLink, parseRoute, type RouteInfo } from "./ip-json.js";
@@ -152,6 +153,9 @@ export function kernel<const Qs extends readonly KernelQuery[]>(
   }
 }
 
+/** Changes made by this process (fault points of the crash trials are named after them). */
+let changes = 0;
+
 /** One socket's session: names resolved to indexes once, each request traced as its ip line. */
 class Netlink {
   private readonly indexes = new Map<string, number>();
@@ -177,6 +181,8 @@ class Netlink {
       });
       this.sock.request(msg);
       if (step.op.op === "link-del") this.indexes.delete(step.op.dev);
+      // Crash trials stop the chain after each change, as they do around each process.
+      faultPoint(`netlink#${++changes}`);
     } catch (e) {
       const reason = e instanceof NetlinkError ? errnoText(e.errno) : (e as Error).message;
       status = e instanceof NetlinkError ? e.errno : -1;
