@@ -14,10 +14,10 @@ describe("renderChart", () => {
     const fl = report.sequential.flannel.ADD;
     expect(svg).toContain(`${fl.reference.median!.toFixed(1)} ms`);
     expect(svg).toContain(`x${(fl.ours.median! / fl.reference.median!).toFixed(2)}`);
-    expect(svg).toContain("flannel ADD: work beyond floor");
+    expect(svg).toContain("flannel ADD beyond the floor");
     expect(svg).toContain("34.3 ms");
     // Bars to scale: our flannel ADD bar is longer than the reference's by the ratio.
-    const widths = [...svg.matchAll(/<rect x="150" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    const widths = [...svg.matchAll(/<rect x="200" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
     expect(widths.length).toBe(16);
     expect(widths[1]! / widths[0]!).toBeCloseTo(fl.ours.median! / fl.reference.median!, 1);
   });

@@ -8,8 +8,8 @@ import type { Report } from "./report.js";
  * no dependency; the figures are the report's own.
  */
 const WIDTH = 760;
-const LABEL = 150;
-const RIGHT = 120;
+const LABEL = 200;
+const RIGHT = 110;
 const BAR = 13;
 const ROW = 2 * BAR + 14;
 const COLORS = { reference: "#4e79a7", ours: "#f28e2b" } as const;
@@ -33,13 +33,13 @@ function rowsOf(r: Report): Row[] {
         label: `${chain} ${verb}`,
         reference: s.reference.median,
         ours: s.ours.median,
-        note: s.reference.failedOnly ? "reference fails (time to failure)" : undefined,
+        note: s.reference.failedOnly ? "reference fails: time to failure" : undefined,
       });
     }
   }
   for (const verb of ["add", "del"] as const) {
     const w = r.workBeyondFloor[verb];
-    rows.push({ label: `flannel ${verb.toUpperCase()}: work beyond floor`, reference: w.reference, ours: w.ours });
+    rows.push({ label: `flannel ${verb.toUpperCase()} beyond the floor`, reference: w.reference, ours: w.ours });
   }
   return rows;
 }
@@ -53,10 +53,10 @@ export function renderChart(r: Report): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
-    `<text x="10" y="20" font-size="15" font-weight="bold">cni-ts vs the Go plugins: median wall time per call through libcni</text>`,
-    `<text x="10" y="38" fill="#555">${esc(r.meta.date)}; ratio = ours / reference (lower is better)</text>`,
-    `<rect x="${WIDTH - 230}" y="28" width="10" height="10" fill="${COLORS.reference}"/><text x="${WIDTH - 215}" y="37">reference (Go)</text>`,
-    `<rect x="${WIDTH - 125}" y="28" width="10" height="10" fill="${COLORS.ours}"/><text x="${WIDTH - 110}" y="37">ours (Bun)</text>`,
+    `<text x="10" y="20" font-size="15" font-weight="bold">cni-ts vs the Go plugins: median wall time per call</text>`,
+    `<text x="10" y="38" fill="#555">${esc(r.meta.date)}; ratio = ours / reference (lower is better); "beyond the floor": minus a do-nothing plugin pair</text>`,
+    `<rect x="${WIDTH - 230}" y="8" width="10" height="10" fill="${COLORS.reference}"/><text x="${WIDTH - 215}" y="17">reference (Go)</text>`,
+    `<rect x="${WIDTH - 125}" y="8" width="10" height="10" fill="${COLORS.ours}"/><text x="${WIDTH - 110}" y="17">ours (Bun)</text>`,
   ];
   rows.forEach((row, i) => {
     const y = top + i * ROW;
