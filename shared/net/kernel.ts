@@ -223,7 +223,7 @@ class Netlink {
       case "ports": {
         const master = this.link(q.master);
         if (!master) return [];
-        const links = this.sock.request(dumpLinks(this.sock.nextSeq())).map((m) => parseLinkMessage(m.payload));
+        const links = this.sock.request(dumpLinks(this.sock.nextSeq(), master.ifindex)).map((m) => parseLinkMessage(m.payload));
         return links.filter((l) => l.masterIndex === master.ifindex).map((l) => plain({ ...l, master: master.ifname }));
       }
       case "routes": {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EXISTS, GONE } from "../exec.js";
-import { encodeOp, formatMac, type KernelOp, macBytes, parseAddrMessage, parseLinkMessage, parseRouteMessage, type Resolve } from "./rtnl.js";
+import { dumpLinks, encodeOp, formatMac, type KernelOp, macBytes, parseAddrMessage, parseLinkMessage, parseRouteMessage, type Resolve } from "./rtnl.js";
 import { attrStr, attrU32, attrU8, decodeAttrs, decodeMessages, encodeAttrs, encodeMessage, errnoText, type Attrs } from "./wire.js";
 
 const resolve: Resolve = { index: (n) => ({ cni0: 3, veth0: 7, eth0: 2 })[n] ?? 99, netnsFd: () => 42 };
@@ -76,6 +76,13 @@ describe("rtnetlink requests", () => {
     const metrics = decodeAttrs(la.get(8)!);
     expect([attrU32(metrics.get(2)), attrU32(metrics.get(8))]).toEqual([1400, 1360]);
     expect(encode({ op: "route-append", dev: "eth0", dst: "10.0.0.0/8", scope: 0 }).payload[6]).toBe(0);
+  });
+
+  it("a port dump asks the kernel for one bridge's ports only", () => {
+    const [m] = decodeMessages(dumpLinks(9, 3));
+    expect([m!.type, m!.flags]).toEqual([18, 0x301]);
+    expect(attrU32(decodeAttrs(m!.payload.subarray(16)).get(10))).toBe(3);
+    expect(decodeMessages(dumpLinks(9))[0]!.payload.length).toBe(16);
   });
 
   it("refuses malformed input instead of sending it", () => {

@@ -289,8 +289,10 @@ export function getLinkByName(seq: number, name: string): Uint8Array {
 export function getLinkByIndex(seq: number, index: number): Uint8Array {
   return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfomsg(index));
 }
-export function dumpLinks(seq: number): Uint8Array {
-  return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, ifinfomsg());
+/** A link dump; with `masterIndex`, the kernel lists only that bridge's ports (callers filter too). */
+export function dumpLinks(seq: number, masterIndex?: number): Uint8Array {
+  const attrs: Attr[] = masterIndex === undefined ? [] : [{ type: IFLA_MASTER, u32: masterIndex }];
+  return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, ifinfomsg(), attrs);
 }
 export function dumpAddrs(seq: number): Uint8Array {
   return encodeMessage(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq, new Uint8Array(8));

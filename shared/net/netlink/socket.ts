@@ -6,7 +6,7 @@
  * the acknowledgement (or the end of a dump).
  */
 import { withNetns } from "../../sys/netns-enter.js";
-import { classify, decodeMessages, type Message } from "./wire.js";
+import { classify, decodeMessages, type Message, NLM_F_DUMP_INTR } from "./wire.js";
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -18,6 +18,8 @@ const MSG_DONTWAIT = 0x40;
 const POLLIN = 0x1;
 const EINTR = 4;
 const EAGAIN = 11;
+const ENOBUFS = 105;
+const DUMP_TRIES = 5;
 
 interface Libc {
   socket(domain: number, type: number, proto: number): number;
@@ -127,8 +129,19 @@ export class RtnlSocket {
     return this.seq;
   }
 
-  /** Sends one request and collects its data messages until the ack or NLMSG_DONE; throws NetlinkError. */
+  /**
+   * Sends one request and collects its data messages until the ack or NLMSG_DONE; throws
+   * NetlinkError. A dump that the kernel marks as interrupted (the table changed meanwhile, e.g.
+   * concurrent ADDs adding ports) is asked for again: its answer may be missing entries.
+   */
   request(msg: Uint8Array): Message[] {
+    for (let attempt = 1; ; attempt++) {
+      const { data, interrupted } = this.once(msg);
+      if (!interrupted || attempt >= DUMP_TRIES) return data;
+    }
+  }
+
+  private once(msg: Uint8Array): { data: Message[]; interrupted: boolean } {
     const seq = new DataView(msg.buffer, msg.byteOffset).getUint32(8, true);
     for (;;) {
       const n = this.c.send(this.fd, msg, msg.length, 0);
@@ -137,13 +150,15 @@ export class RtnlSocket {
       throw new NetlinkError(n < 0 ? this.c.errno() : 90);
     }
     const data: Message[] = [];
+    let interrupted = false;
     for (;;) {
       for (const m of this.receive(0)) {
         if (m.seq !== seq) continue; // an answer to an earlier, abandoned request
+        if ((m.flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
         const a = classify(m);
         if (a.kind === "data") data.push(a.message);
         else if (a.kind === "error") throw new NetlinkError(a.errno);
-        else return data;
+        else return { data, interrupted };
       }
     }
   }
@@ -170,11 +185,21 @@ export class RtnlSocket {
     return r > 0;
   }
 
-  /** Reads and discards every queued event (the caller re-reads the state it waits for). */
+  /**
+   * Reads and discards every queued event (the caller re-reads the state it waits for). Events
+   * lost to a full receive buffer (ENOBUFS, many links changing at once) need no special care
+   * for the same reason.
+   */
   drain(): number {
     let n = 0;
-    while (this.receive(MSG_DONTWAIT).length > 0) n++;
-    return n;
+    for (;;) {
+      try {
+        if (this.receive(MSG_DONTWAIT).length === 0) return n;
+      } catch (e) {
+        if (!(e instanceof NetlinkError && e.errno === ENOBUFS)) throw e;
+      }
+      n++;
+    }
   }
 
   close(): void {

@@ -8,6 +8,8 @@ const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
 
 export const NLM_F_REQUEST = 0x1;
+/** Set on dump answers when the table changed while it was being dumped: the answer may be incomplete. */
+export const NLM_F_DUMP_INTR = 0x10;
 export const NLM_F_ACK = 0x4;
 export const NLM_F_DUMP = 0x300;
 export const NLM_F_EXCL = 0x200;
