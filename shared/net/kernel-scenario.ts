@@ -3,7 +3,7 @@
  * the kernel layer read back as JSON. kernel.test.ts runs it in-process under Node (the `ip
  * -batch` path) and under Bun (the netlink path) and compares the two. Usage: NODE_NS POD_NS.
  */
-import { spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { EXISTS, GONE } from "./exec.js";
 import { kernel, KernelStepError, waitForKernel } from "./kernel.js";
 
@@ -74,17 +74,18 @@ export function scenario(node: string, pod: string): unknown {
 }
 
 /**
- * The wait for a link to come up: another process sets it up after a delay while we wait for the
- * event. Returns whether the wait saw it and how long it took (the timeout is far longer).
+ * The wait for a link to come up: a timer sets it up (with an ip process) 0.3 s into the wait,
+ * so the wait must keep the event loop turning. Returns whether the wait saw the change and how
+ * long it took (the timeout is far longer).
  */
 export async function waitScenario(node: string): Promise<{ ok: boolean; ms: number; timeoutMs: number }> {
   kernel([{ op: { op: "bridge-add", name: "kw0" } }], [], { netns: node });
   const isUp = () => kernel([], [{ q: "link", dev: "kw0" }], { netns: node })[0]?.flags.includes("UP") === true;
   const started = performance.now();
   const timeoutMs = 20000;
-  const child = spawn("nsenter", [`--net=${node}`, "--", "sh", "-c", "sleep 0.3; ip link set kw0 up"], { stdio: "ignore" });
+  const timer = setTimeout(() => execFileSync("nsenter", [`--net=${node}`, "--", "ip", "link", "set", "kw0", "up"]), 300);
   const ok = await waitForKernel("link", isUp, { netns: node, timeoutMs });
-  await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(undefined)));
+  clearTimeout(timer);
   return { ok, ms: performance.now() - started, timeoutMs };
 }
 

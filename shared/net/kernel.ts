@@ -344,11 +344,13 @@ export async function waitForKernel(
     for (;;) {
       const left = until - performance.now();
       if (left <= 0) return ready();
-      if (sock.readable(Math.min(left, 50))) {
+      // Short polls, with a turn of the event loop between them, keep timers and I/O alive.
+      if (sock.readable(Math.min(left, 5))) {
         sock.drain();
         batches++;
+        if (ready()) return true;
       }
-      if (ready()) return true;
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     sock.close();
