@@ -4,7 +4,7 @@
  * route messages decoded into the views `ip -d -j` parsing gives (ip-json.ts), so callers do not
  * care which path ran. Names are resolved to indexes by the caller (the `Resolve` function).
  */
-import { type Family, parseCidr, parseIp, formatIp } from "../cidr.js";
+import { type Family, formatIp, parseCidr, parseIp } from "../ip.js";
 import type { AddrInfo, LinkInfo, RouteInfo } from "../ip-json.js";
 import {
   type Attr,
@@ -149,7 +149,7 @@ function ipFromBytes(b: Uint8Array): { family: Family; text: string } {
   let v = 0n;
   for (const x of b) v = (v << 8n) | BigInt(x);
   const family: Family = b.length === 4 ? 4 : 6;
-  return { family, text: formatIp(family, v) };
+  return { family, text: formatIp({ family, addr: v }) };
 }
 
 function mustCidr(text: string) {
