@@ -277,7 +277,7 @@ describe("our bridge", () => {
     expect(reservations(node, network)).toEqual([]);
   });
 
-  it("ADD starts 2 processes for the first pod and 3 after (plus an event wait if the port is not up yet), DEL 1; pod sysctls need none", async () => {
+  it("ADD and DEL start no process: every kernel change is a netlink request, listed in the trace as its ip command line", async () => {
     const node = await sandbox.node();
     const net = bridgeNet(node);
     const network = writeBridgeConf(node, net, "0.3.1", "v4", flannelLike);
@@ -287,12 +287,18 @@ describe("our bridge", () => {
     expectOk(await node.cnitool("add", network, a, { env }), "ADD a");
     expectOk(await node.cnitool("add", network, b, { env }), "ADD b");
     expectOk(await node.cnitool("del", network, b, { env }), "DEL b");
-    const records = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { verb: string; processes: { cmd: string }[] });
+    type Rec = { verb: string; processes: { cmd: string }[]; netlink: { cmd: string; status: number }[] };
+    const records = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Rec);
     const mine = records.filter((r) => r.verb !== "");
-    const counts = mine.map((r) => `${r.verb}:${r.processes.filter((p) => !p.cmd.includes("(event wait)")).length}`);
-    expect(counts).toEqual(["ADD:2", "ADD:3", "DEL:1"]);
-    // The pod's sysctls are written from inside its namespace (setns), not by sysctl or nsenter.
-    expect(mine.flatMap((r) => r.processes.map((p) => p.cmd)).filter((c) => /^(sysctl|nsenter)\b/.test(c))).toEqual([]);
-    for (const r of mine) expect(r.processes.filter((p) => p.cmd.includes("(event wait)")).length).toBeLessThanOrEqual(1);
+    expect(mine.map((r) => `${r.verb}:${r.processes.length}`)).toEqual(["ADD:0", "ADD:0", "DEL:0"]);
+    const [first, second, del] = mine.map((r) => r.netlink.map((s) => s.cmd)) as [string[], string[], string[]];
+    // The steps an operator would type, in upstream's order; the pod end is created in the pod's namespace.
+    expect(first[0]).toMatch(/^ip link add \S+ address \S+ mtu \d+ type bridge$/);
+    expect(first).toContainEqual(expect.stringMatching(new RegExp(`^ip link add veth[0-9a-f]{8} mtu \\d+ txqlen 0 type veth peer name eth0 mtu \\d+ txqlen 0 netns ${a.path}$`)));
+    expect(second[0]).toMatch(/^ip -d -j addr show dev /);
+    expect(second.filter((c) => c.startsWith(`nsenter --net=${b.path} -- ip addr add `))).toHaveLength(1);
+    expect(del).toEqual([`nsenter --net=${b.path} -- ip link del dev eth0`]);
+    for (const r of mine) expect(r.netlink.filter((s) => s.cmd.includes("(event wait")).length).toBeLessThanOrEqual(1);
+    expect(mine.flatMap((r) => r.netlink).filter((s) => s.status !== 0 && !s.cmd.includes("(event wait"))).toEqual([]);
   });
 });

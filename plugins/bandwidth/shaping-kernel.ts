@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { EXISTS, GONE, assertBatchSafe, batchReason, failedLine, ipBatch, ipSteps, parseJsonStream, run } from "../../shared/net/exec.js";
+import { EXISTS, GONE, assertBatchSafe, batchReason, failedLine, ipBatch, parseJsonStream, run } from "../../shared/net/exec.js";
 import { readSysfsLink, sysfsIsOwn } from "../../shared/net/links.js";
 import { tickInUsec } from "./tbf-params.js";
 
@@ -76,7 +76,7 @@ export function createIfb(name: string, mtu: number, txqlen: number, alias: stri
     ...(alias ? [{ line: `link set dev ${name} alias ${alias}` }] : []),
     { line: `link show dev ${name}` },
   ];
-  const out = ipSteps(steps, { json: true, what: `creating ifb device ${name}` });
+  const out = batchSteps(["ip", "-j", "-batch", "-"], steps, `creating ifb device ${name}`);
   const link = (parseJsonStream(out).at(-1)?.[0] ?? {}) as IpLinkJson;
   return link.address ?? "";
 }
@@ -105,20 +105,25 @@ export interface TcStep {
 
 /** Runs `tc -batch -` (one process when nothing fails); tolerated failures skip to the next line. */
 export function tcSteps(steps: readonly TcStep[], opts: { json?: boolean; raw?: boolean; what: string }): string {
+  const argv = opts.json ? ["tc", "-j", "-d", "-r", "-batch", "-"] : opts.raw ? ["tc", "-d", "-r", "-batch", "-"] : ["tc", "-batch", "-"];
+  return batchSteps(argv, steps, opts.what);
+}
+
+/** Runs a `-batch -` tool over the lines; a failed line its `tolerate` matches is skipped and the rest run again. */
+function batchSteps(argv: readonly string[], steps: readonly TcStep[], what: string): string {
   let start = 0;
   let stdout = "";
   while (start < steps.length) {
     const part = steps.slice(start);
     for (const s of part) assertBatchSafe(s.line);
-    const argv = opts.json ? ["tc", "-j", "-d", "-r", "-batch", "-"] : opts.raw ? ["tc", "-d", "-r", "-batch", "-"] : ["tc", "-batch", "-"];
-    const r = run(argv, { input: `${part.map((s) => s.line).join("\n")}\n`, check: false, what: opts.what });
+    const r = run(argv, { input: `${part.map((s) => s.line).join("\n")}\n`, check: false, what });
     stdout += r.stdout;
     if (r.status === 0) return stdout;
     const failed = failedLine(r.stderr);
     const reason = batchReason(r.stderr);
     const step = failed === undefined ? undefined : part[failed];
     if (failed === undefined || step === undefined || !step.tolerate?.test(reason)) {
-      throw new CniError(ErrorCode.Internal, `${opts.what}: ${step ? `${step.line}: ` : ""}${reason || `exit status ${r.status}`}`);
+      throw new CniError(ErrorCode.Internal, `${what}: ${step ? `${step.line}: ` : ""}${reason || `exit status ${r.status}`}`);
     }
     start += failed + 1;
   }

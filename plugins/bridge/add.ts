@@ -3,8 +3,8 @@ import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
 import { type Cidr, parseCidr } from "../../shared/net/ip.js";
-import { EXISTS, IpBatchError, assertBatchSafe, ipSteps, parseJsonStream, run } from "../../shared/net/exec.js";
-import { parseLink } from "../../shared/net/ip-json.js";
+import { EXISTS, assertBatchSafe, run } from "../../shared/net/exec.js";
+import { kernel, KernelStepError } from "../../shared/net/kernel.js";
 import { ownLinkNames } from "../../shared/net/links.js";
 import { requireNetns } from "../../shared/net/netns.js";
 import { ensureSysctl, writeNetnsSysctls, writeSysctl } from "../../shared/net/sysctl.js";
@@ -59,16 +59,18 @@ async function addSteps(inv: Invocation, conf: BridgeConf, undo: Undo): Promise<
   const host = inv.trace.span("host", () => setupHost(inv, conf, gws, undo));
   const { veth, vlanGwIface } = await host;
 
-  // Pod side: one sysctl process, one ip batch (addresses, up, routes, and the MAC).
+  // Pod side: sysctls, then addresses, up, routes, and the MAC read back (netlink in this process;
+  // one sysctl and one ip batch process where there is no FFI).
   const pod = await inv.trace.span("pod", () => {
     // upstream sets the pod sysctls on the layer-3 path only.
     if (conf.ipamType !== "") writeNetnsSysctls(netns, podSysctls(ifname, gws.ips, conf.enabledad));
     const steps = planPod(ifname, gws.ips, gws.routes, !conf.disableContainerInterface);
     try {
-      const out = ipSteps(steps, { netns, json: true, what: `failed to configure "${ifname}" in ${netns}` });
-      return parseLink(parseJsonStream(out).at(-1)?.[0]);
+      const [link] = kernel(steps, [{ q: "link", dev: ifname }], { netns, what: `failed to configure "${ifname}" in ${netns}` });
+      if (!link) throw new CniError(ErrorCode.Internal, `failed to configure "${ifname}" in ${netns}: the link is gone`);
+      return link;
     } catch (e) {
-      throw podError(e, ifname);
+      throw e instanceof KernelStepError ? e.toCniError() : toCniError(e);
     }
   });
   if (conf.enabledad && gws.ips.some((ip) => ip.gateway?.includes(":"))) await settleAddresses(netns, ifname);
@@ -106,7 +108,7 @@ async function addSteps(inv: Invocation, conf: BridgeConf, undo: Undo): Promise<
 }
 
 /**
- * Bridge, veth pair, port flags, gateway addresses: one `ip -batch` (plus one inspect when the
+ * Bridge, veth pair, port flags, gateway addresses: one kernel call (plus one inspection when the
  * bridge exists). A concurrent ADD creating the bridge or its address first is not an error: the
  * batch is re-planned against what now exists.
  */
@@ -141,9 +143,9 @@ function setupHost(
       addrs,
     });
     try {
-      ipSteps(plan.steps, { what: `failed to set up bridge "${conf.bridge}"` });
+      kernel(plan.steps, [], { what: `failed to set up bridge "${conf.bridge}"` });
     } catch (e) {
-      if (!(e instanceof IpBatchError)) throw e;
+      if (!(e instanceof KernelStepError)) throw e;
       if (e.index > plan.vethStep) undo.veth = veth;
       const exists = EXISTS.test(e.reason);
       if (e.index === 0 && !state.bridge && exists) {
@@ -160,7 +162,7 @@ function setupHost(
           `"${ifname}" already exists in ${netns}: the pod was added before without DEL; run DEL first`,
         );
       }
-      throw hostError(e, conf, veth);
+      throw e.toCniError();
     }
     undo.veth = veth;
     for (const n of plan.notes) inv.trace.note(n);
@@ -175,33 +177,6 @@ function setupHost(
     return { veth, vlanGwIface: vlanGw };
   }
   throw new CniError(ErrorCode.Internal, "failed to find a unique veth name", "retry the ADD");
-}
-
-function hostError(e: IpBatchError, conf: BridgeConf, veth: string): CniError {
-  const line = e.line;
-  if (line.startsWith("link add") && line.includes("type bridge")) {
-    return new CniError(ErrorCode.Internal, `failed to create bridge "${conf.bridge}": could not add "${conf.bridge}": ${e.reason}`);
-  }
-  if (line.includes(" master ")) {
-    return new CniError(ErrorCode.Internal, `failed to connect "${veth}" to bridge ${conf.bridge}: ${e.reason}`);
-  }
-  if (line.includes("bridge_slave")) return new CniError(ErrorCode.Internal, `failed to setup hairpin mode for ${veth}: ${e.reason}`);
-  if (line.startsWith("addr add")) {
-    return new CniError(ErrorCode.Internal, `failed to set bridge addr: could not add IP address ${line.split(" ")[2]} to "${conf.bridge}": ${e.reason}`);
-  }
-  if (line.startsWith("link add") && line.includes("type veth")) {
-    return new CniError(ErrorCode.Internal, `failed to make veth pair: ${e.reason}`);
-  }
-  return new CniError(ErrorCode.Internal, `failed to set up bridge "${conf.bridge}": ${line}: ${e.reason}`);
-}
-
-function podError(e: unknown, ifname: string): CniError {
-  if (!(e instanceof IpBatchError)) return toCniError(e);
-  const parts = e.line.split(" ");
-  if (e.line.startsWith("addr add")) return new CniError(ErrorCode.Internal, `failed to add IP addr ${parts[2]} to "${ifname}": ${e.reason}`);
-  if (e.line.startsWith("link set")) return new CniError(ErrorCode.Internal, `failed to set "${ifname}" UP: ${e.reason}`);
-  if (e.line.startsWith("route")) return new CniError(ErrorCode.Internal, `failed to add route '${parts.slice(2).join(" ")}': ${e.reason}`);
-  return new CniError(ErrorCode.Internal, `failed to configure "${ifname}": ${e.line}: ${e.reason}`);
 }
 
 /** Undo after a failed ADD: firewall rules, the veth pair (its pod end goes with it), the IPAM lease. */

@@ -3,8 +3,8 @@ import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
 import { canonical, familyOf } from "../../shared/net/ip.js";
-import { ipBatch, parseJsonStream } from "../../shared/net/exec.js";
-import { type LinkInfo, parseLink, parseRoute, type RouteInfo } from "../../shared/net/ip-json.js";
+import type { LinkInfo, RouteInfo } from "../../shared/net/ip-json.js";
+import { kernel } from "../../shared/net/kernel.js";
 import { ownLinkNames } from "../../shared/net/links.js";
 import { requireNetns } from "../../shared/net/netns.js";
 import { type BridgeConf, loadBridgeConf } from "./config.js";
@@ -45,17 +45,17 @@ interface PodView {
 
 function inspectHost(bridge: string): HostView {
   if (!ownLinkNames().has(bridge)) return { bridge: undefined, ports: [] };
-  const out = parseJsonStream(
-    ipBatch([`link show dev ${bridge}`, `link show master ${bridge}`], { json: true, details: true, what: "failed to inspect the bridge" }).stdout,
-  );
-  return { bridge: out[0]?.[0] ? parseLink(out[0][0]) : undefined, ports: (out[1] ?? []).map(parseLink) };
+  const [link, ports] = kernel([], [{ q: "link", dev: bridge }, { q: "ports", master: bridge }], { what: "failed to inspect the bridge" });
+  return { bridge: link, ports };
 }
 
 function inspectPod(netns: string, ifname: string): PodView {
-  const r = ipBatch([`addr show dev ${ifname}`, `route show table all dev ${ifname}`], { json: true, details: true, netns, check: false });
-  const out = parseJsonStream(r.stdout);
-  if (out.length < 2) return { link: undefined, routes: [] };
-  return { link: out[0]?.[0] ? parseLink(out[0][0]) : undefined, routes: (out[1] ?? []).map(parseRoute) };
+  try {
+    const [link, routes] = kernel([], [{ q: "addrs", dev: ifname }, { q: "routes", dev: ifname }], { netns });
+    return { link, routes: link ? routes : [] };
+  } catch {
+    return { link: undefined, routes: [] };
+  }
 }
 
 /** Every difference, as upstream words it where upstream checks it. Pure, for unit tests. */

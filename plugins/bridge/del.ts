@@ -3,7 +3,8 @@ import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
 import { type Family, familyOf } from "../../shared/net/ip.js";
-import { GONE, ipBatch } from "../../shared/net/exec.js";
+import { GONE } from "../../shared/net/exec.js";
+import { kernel, KernelStepError } from "../../shared/net/kernel.js";
 import { ownLinkNames } from "../../shared/net/links.js";
 import { probeNetns } from "../../shared/net/netns.js";
 import { loadBridgeConf } from "./config.js";
@@ -45,16 +46,12 @@ function removePodLink(inv: Invocation, bridge: string, note: (m: string) => voi
   const { netns, ifname } = inv.env;
   const probe = netns === "" ? undefined : probeNetns(netns);
   if (probe?.state === "ok") {
-    let r;
     try {
-      r = ipBatch([`link del dev ${ifname}`], { netns, check: false });
+      kernel([{ op: { op: "link-del", dev: ifname }, tolerate: GONE, fail: (r) => new CniError(ErrorCode.Internal, `failed to delete "${ifname}" in ${netns}: ${r}`) }], [], { netns });
     } catch (e) {
       // A name ip -batch cannot carry: ADD refused it too, so no link of ours has it.
       if (e instanceof CniError && e.code === ErrorCode.InvalidEnvironment) return note(`DEL: ${e.message}; nothing to remove`);
-      throw e;
-    }
-    if (r.status !== 0 && !GONE.test(r.stderr)) {
-      throw toCniError(new Error(`failed to delete "${ifname}" in ${netns}: ${r.stderr.trim().split("\n")[0]}`));
+      throw e instanceof KernelStepError ? e.toCniError() : e;
     }
     return;
   }

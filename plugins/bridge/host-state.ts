@@ -1,7 +1,8 @@
 import { randomBytes } from "../../shared/sys/crypto-lite.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { ipBatch, parseJsonStream, run } from "../../shared/net/exec.js";
-import { type LinkInfo, parseLink } from "../../shared/net/ip-json.js";
+import { GONE } from "../../shared/net/exec.js";
+import type { LinkInfo } from "../../shared/net/ip-json.js";
+import { kernel, type KernelQuery } from "../../shared/net/kernel.js";
 import { ownLinkNames, readSysfsLink } from "../../shared/net/links.js";
 
 export interface BridgeState {
@@ -14,18 +15,20 @@ export interface BridgeState {
 
 /**
  * The bridge as it is now: nothing to ask when /proc/self/net/dev does not list it (fresh node),
- * else one `ip -d -j -batch` process for its addresses, its ports and the VLAN gateway interface.
+ * else its addresses, its ports and the VLAN gateway interface (one kernel call).
  */
 export function inspectBridge(bridge: string, vlanGw: string | undefined): BridgeState {
   const names = ownLinkNames();
   if (!names.has(bridge)) return { bridge: undefined, ports: [], vlanGw: undefined };
-  const lines = [`addr show dev ${bridge}`, `link show master ${bridge}`];
   const withVlan = vlanGw !== undefined && names.has(vlanGw);
-  if (withVlan) lines.push(`addr show dev ${vlanGw}`);
-  const out = parseJsonStream(ipBatch(lines, { json: true, details: true, what: `failed to inspect bridge "${bridge}"` }).stdout);
-  const br = out[0]?.[0];
-  if (br === undefined) return { bridge: undefined, ports: [], vlanGw: undefined };
-  const link = parseLink(br);
+  const queries: KernelQuery[] = [{ q: "addrs", dev: bridge }, { q: "ports", master: bridge }];
+  if (withVlan) queries.push({ q: "addrs", dev: vlanGw });
+  const [link, ports, gw] = kernel([], queries, { what: `failed to inspect bridge "${bridge}"` }) as [
+    LinkInfo | undefined,
+    LinkInfo[],
+    LinkInfo | undefined,
+  ];
+  if (link === undefined) return { bridge: undefined, ports: [], vlanGw: undefined };
   if (link.kind !== "bridge") {
     throw new CniError(
       ErrorCode.Internal,
@@ -33,11 +36,7 @@ export function inspectBridge(bridge: string, vlanGw: string | undefined): Bridg
       `a ${link.kind || "non-bridge"} link named "${bridge}" exists; rename it or set "bridge" in the config to another name`,
     );
   }
-  return {
-    bridge: link,
-    ports: (out[1] ?? []).map(parseLink),
-    vlanGw: withVlan && out[2]?.[0] !== undefined ? parseLink(out[2][0]) : undefined,
-  };
+  return { bridge: link, ports, vlanGw: withVlan ? gw : undefined };
 }
 
 /** A host veth name as upstream makes it: "veth" + 8 hex digits from 4 random bytes. */
@@ -52,7 +51,7 @@ export function randomMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 }
 
-/** MAC and operstate of host links, from sysfs when it shows our namespace, else one `ip -j` process. */
+/** MAC and operstate of host links, from sysfs when it shows our namespace, else from the kernel. */
 export function readHostLinks(names: readonly string[]): Map<string, { address: string; operstate: string; mtu: number }> {
   const out = new Map<string, { address: string; operstate: string; mtu: number }>();
   const missing: string[] = [];
@@ -62,20 +61,13 @@ export function readHostLinks(names: readonly string[]): Map<string, { address: 
     else missing.push(n);
   }
   if (missing.length > 0) {
-    const shown = parseJsonStream(
-      ipBatch(missing.map((n) => `link show dev ${n}`), { json: true, what: "failed to read host links" }).stdout,
-    );
-    for (const arr of shown) {
-      for (const raw of arr) {
-        const l = parseLink(raw);
-        out.set(l.ifname, { address: l.address, operstate: l.operstate, mtu: l.mtu });
-      }
-    }
+    const shown = kernel([], missing.map((dev) => ({ q: "link", dev }) as const), { what: "failed to read host links" });
+    for (const l of shown) if (l) out.set(l.ifname, { address: l.address, operstate: l.operstate, mtu: l.mtu });
   }
   return out;
 }
 
 /** Best-effort removal of a host link after a failed ADD. */
 export function deleteHostLink(name: string): void {
-  run(["ip", "link", "del", "dev", name], { check: false });
+  kernel([{ op: { op: "link-del", dev: name }, tolerate: GONE }], []);
 }

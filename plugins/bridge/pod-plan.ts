@@ -1,4 +1,5 @@
-import type { IpStep } from "../../shared/net/exec.js";
+import { CniError, ErrorCode } from "../../shared/cni/errors.js";
+import { ipLine, type KernelOp, type KernelStep } from "../../shared/net/kernel.js";
 import type { IpConfig, Route } from "../../shared/cni/result.js";
 import { familyOf } from "../../shared/net/ip.js";
 
@@ -19,32 +20,39 @@ export function podSysctls(ifname: string, ips: readonly IpConfig[], enabledad: 
 }
 
 /**
- * The pod-namespace `ip -batch` (upstream's ConfigureIface): addresses, link up, routes in result
- * order (appended, as RouteAddEcmp does; a route without gw goes via its family's first gateway),
- * then a `link show` for the interface MAC.
+ * The pod-namespace steps (upstream's ConfigureIface): addresses, link up, routes in result order
+ * (appended, as RouteAddEcmp does; a route without gw goes via its family's first gateway), each
+ * with upstream's message.
  */
-export function planPod(ifname: string, ips: readonly IpConfig[], routes: readonly Route[], up: boolean): IpStep[] {
-  const steps: IpStep[] = ips.map((ip) => ({ line: `addr add ${ip.address} dev ${ifname}` }));
-  if (up) steps.push({ line: `link set ${ifname} up` });
+export function planPod(ifname: string, ips: readonly IpConfig[], routes: readonly Route[], up: boolean): KernelStep[] {
+  const fail = (msg: string) => new CniError(ErrorCode.Internal, msg);
+  const steps: KernelStep[] = ips.map((ip) => ({
+    op: { op: "addr-add", cidr: ip.address, dev: ifname },
+    fail: (r) => fail(`failed to add IP addr ${ip.address} to "${ifname}": ${r}`),
+  }));
+  if (up) steps.push({ op: { op: "link-set", dev: ifname, up: true }, fail: (r) => fail(`failed to set "${ifname}" UP: ${r}`) });
   const firstGw: Record<4 | 6, string | undefined> = { 4: undefined, 6: undefined };
   for (const ip of ips) {
     const f = familyOf(ip.address);
     if (ip.gateway && firstGw[f] === undefined) firstGw[f] = ip.gateway;
   }
-  for (const r of routes) steps.push({ line: routeLine(r, ifname, firstGw[familyOf(r.dst)]) });
-  steps.push({ line: `link show dev ${ifname}` });
+  for (const r of routes) {
+    const op = routeOp(r, ifname, firstGw[familyOf(r.dst)]);
+    steps.push({ op, fail: (reason) => fail(`failed to add route '${ipLine(op).slice("route append ".length)}': ${reason}`) });
+  }
   return steps;
 }
 
-export function routeLine(r: Route, ifname: string, familyGw: string | undefined): string {
-  const gw = r.gw || familyGw;
-  let line = `route append ${r.dst}`;
-  if (gw) line += ` via ${gw}`;
-  line += ` dev ${ifname}`;
-  if (r.priority) line += ` metric ${r.priority}`;
-  if (r.table) line += ` table ${r.table}`;
-  if (r.scope !== undefined) line += ` scope ${r.scope}`;
-  if (r.mtu) line += ` mtu ${r.mtu}`;
-  if (r.advmss) line += ` advmss ${r.advmss}`;
-  return line;
+export function routeOp(r: Route, ifname: string, familyGw: string | undefined): KernelOp {
+  return {
+    op: "route-append",
+    dst: r.dst,
+    gw: r.gw || familyGw || undefined,
+    dev: ifname,
+    metric: r.priority || undefined,
+    table: r.table || undefined,
+    scope: r.scope,
+    mtu: r.mtu || undefined,
+    advmss: r.advmss || undefined,
+  };
 }

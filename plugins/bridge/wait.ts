@@ -1,6 +1,5 @@
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { ipBatch, parseJsonStream, waitForEvent } from "../../shared/net/exec.js";
-import { parseLink } from "../../shared/net/ip-json.js";
+import { kernel, waitForKernel } from "../../shared/net/kernel.js";
 import { readHostLinks } from "./host-state.js";
 
 const WAIT_MS = 5000;
@@ -15,7 +14,7 @@ export async function waitPortUp(names: readonly string[], veth: string): Promis
   let links = readHostLinks(names);
   const up = () => links.get(veth)?.operstate === "UP";
   if (up()) return links;
-  const ok = await waitForEvent(["link"], () => {
+  const ok = await waitForKernel("link", () => {
     links = readHostLinks(names);
     return up();
   }, { timeoutMs: WAIT_MS });
@@ -33,8 +32,8 @@ export async function waitPortUp(names: readonly string[], veth: string): Promis
 export async function settleAddresses(netns: string, ifname: string): Promise<void> {
   let state = "";
   const settled = () => {
-    const out = ipBatch([`addr show dev ${ifname}`], { json: true, netns, what: `failed to read addresses of "${ifname}"` });
-    const link = parseLink(parseJsonStream(out.stdout)[0]?.[0]);
+    const [link] = kernel([], [{ q: "addrs", dev: ifname }], { netns, what: `failed to read addresses of "${ifname}"` });
+    if (!link) throw new CniError(ErrorCode.Internal, `failed to read addresses of "${ifname}": the link is gone`);
     const v6 = link.addrs.filter((a) => a.family === 6 && a.scope === "global");
     const failed = v6.find((a) => a.dadfailed);
     if (failed) throw new CniError(ErrorCode.Internal, `link ${ifname} has address ${failed.local}/${failed.prefixlen} in DADFAILED state`);
@@ -42,7 +41,7 @@ export async function settleAddresses(netns: string, ifname: string): Promise<vo
     return !v6.some((a) => a.tentative);
   };
   if (settled()) return;
-  const ok = await waitForEvent(["address"], settled, { netns, timeoutMs: WAIT_MS });
+  const ok = await waitForKernel("address", settled, { netns, timeoutMs: WAIT_MS });
   if (!ok && state === "UP") {
     throw new CniError(ErrorCode.Internal, `link ${ifname} still has tentative IPv6 addresses after ${WAIT_MS} ms`);
   }

@@ -55,7 +55,13 @@ export class SavedConfigStore {
     return join(this.dataDir, savedName(containerId, ifname));
   }
 
-  /** Writes atomically and durably: a crash leaves the old file or the new one, never a partial one. */
+  /**
+   * Writes atomically: a crash leaves the old file or the new one, never a partial one. The content
+   * is synced before the rename; the directory is not: after a power loss the new name may be
+   * missing (never empty or torn), and a missing file is what DEL already handles by rebuilding
+   * the config from subnet.env and releasing the lease (host-local's reservations are durable).
+   * That saves one fsync per ADD without weakening any guarantee (docs/crash-safety.md).
+   */
   save(containerId: string, ifname: string, bytes: Buffer): string {
     const file = this.path(containerId, ifname);
     this.removeTemps(containerId, ifname);
@@ -65,7 +71,6 @@ export class SavedConfigStore {
       writeFileSynced(tmp, bytes, 0o600);
       faultPoint("flannel.save.before-rename");
       renameSync(tmp, file);
-      fsyncDirectory(this.dataDir);
     } catch (e) {
       try {
         unlinkSync(tmp);

@@ -1,12 +1,5 @@
-import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-
-const AddrInfoSchema = z.looseObject({ family: z.string(), local: z.string(), prefixlen: z.number() });
-const LinkSchema = z.looseObject({
-  ifname: z.string(),
-  flags: z.optional(z.array(z.string())),
-  addr_info: z.optional(z.array(AddrInfoSchema)),
-});
+import type { LinkInfo } from "../../shared/net/ip-json.js";
 
 export interface LoopbackLink {
   up: boolean;
@@ -15,16 +8,13 @@ export interface LoopbackLink {
   v6: string[];
 }
 
-/** Finds `lo` in the JSON arrays printed by `ip -j -batch` (link or addr show). */
-export function parseLoopbackLink(arrays: readonly unknown[][]): LoopbackLink {
-  for (const entry of arrays.flat()) {
-    const parsed = LinkSchema.safeParse(entry);
-    if (!parsed.success || parsed.data.ifname !== "lo") continue;
-    const addrs = parsed.data.addr_info ?? [];
-    const cidrs = (family: string) => addrs.filter((a) => a.family === family).map((a) => `${a.local}/${a.prefixlen}`);
-    return { up: (parsed.data.flags ?? []).includes("UP"), v4: cidrs("inet"), v6: cidrs("inet6") };
+/** The pod's `lo` as the kernel layer read it (with its addresses when asked for them). */
+export function loopbackOf(link: LinkInfo | undefined): LoopbackLink {
+  if (!link || link.ifname !== "lo") {
+    throw new CniError(ErrorCode.Internal, "no lo interface found in the namespace", "the kernel did not list lo; is CNI_NETNS a network namespace?");
   }
-  throw new CniError(ErrorCode.Internal, "no lo interface found in the namespace", "ip did not list lo; is CNI_NETNS a network namespace?");
+  const cidrs = (family: 4 | 6) => link.addrs.filter((a) => a.family === family).map((a) => `${a.local}/${a.prefixlen}`);
+  return { up: link.flags.includes("UP"), v4: cidrs(4), v6: cidrs(6) };
 }
 
 function isLoopbackAddress(cidr: string): boolean {

@@ -1,22 +1,33 @@
 /**
- * loopback: brings `lo` up in the pod namespace (CNI_IFNAME is ignored, as upstream).
- * One `ip -j -batch -` process inside the namespace does the change and reads the result back.
+ * loopback: brings `lo` up in the pod namespace (CNI_IFNAME is ignored, as upstream). One kernel
+ * call inside the namespace does the change and reads the result back (netlink in this process;
+ * one `ip -batch` process where there is no FFI).
  */
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import { emptyResult, type Result } from "../../shared/cni/result.js";
-import { ipBatch, parseJsonStream } from "../../shared/net/exec.js";
+import { kernel, type KernelStep, KernelStepError } from "../../shared/net/kernel.js";
 import { probeNetns, requireNetns } from "../../shared/net/netns.js";
-import { loopbackAddresses, parseLoopbackLink } from "./lo-state.js";
+import { loopbackAddresses, loopbackOf } from "./lo-state.js";
+
+function setLo(netns: string, up: boolean): KernelStep {
+  const what = `setting lo ${up ? "up" : "down"} in ${netns}`;
+  return { op: { op: "link-set", dev: "lo", up }, fail: (r) => new CniError(ErrorCode.Internal, `${what}: ${r}`) };
+}
+
+function onLo<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw e instanceof KernelStepError ? e.toCniError() : e;
+  }
+}
 
 export function add(inv: Invocation): Result {
-  requireNetns(inv.env.netns);
-  const out = ipBatch(["link set lo up", "addr show dev lo"], {
-    netns: inv.env.netns,
-    json: true,
-    what: `setting lo up in ${inv.env.netns}`,
-  });
-  const lo = parseLoopbackLink(parseJsonStream(out.stdout));
+  const netns = inv.env.netns;
+  requireNetns(netns);
+  const [link] = onLo(() => kernel([setLo(netns, true)], [{ q: "addrs", dev: "lo" }], { netns, what: `setting lo up in ${netns}` }));
+  const lo = loopbackOf(link);
   const { v4, v6 } = loopbackAddresses(lo);
   const prev = inv.prevResult();
   if (prev) return { ...prev, cniVersion: inv.cniVersion };
@@ -35,13 +46,13 @@ export function del(inv: Invocation): void {
     inv.trace.note(`loopback DEL: ${netns} is ${probe.state === "missing" ? "gone" : "not a network namespace"}; nothing to set down`);
     return;
   }
-  ipBatch(["link set lo down"], { netns, what: `setting lo down in ${netns}` });
+  onLo(() => kernel([setLo(netns, false)], [], { netns, what: `setting lo down in ${netns}` }));
 }
 
 export function check(inv: Invocation): void {
   requireNetns(inv.env.netns);
-  const out = ipBatch(["link show dev lo"], { netns: inv.env.netns, json: true, what: `reading lo in ${inv.env.netns}` });
-  const lo = parseLoopbackLink(parseJsonStream(out.stdout));
+  const [link] = kernel([], [{ q: "link", dev: "lo" }], { netns: inv.env.netns, what: `reading lo in ${inv.env.netns}` });
+  const lo = loopbackOf(link);
   if (!lo.up) {
     throw new CniError(ErrorCode.Internal, "loopback interface is down", `run ADD again to bring lo up in ${inv.env.netns}`);
   }

@@ -2,7 +2,7 @@ import { PLUGIN_NAMES } from "../../shared/plugins.js";
 import { execFileSync } from "node:child_process";
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { ensureCnitool } from "../../conformance-tests/lib/cnitool-build.js";
 import { OURS_BIN, REFERENCE_BIN, REPO_ROOT, type Impl } from "../../conformance-tests/lib/paths.js";
 import { type SandboxNode, createNode, newToken } from "../../conformance-tests/lib/sandbox.js";
@@ -12,7 +12,9 @@ import { type Side, coldRun, concurrentRun, emptyMeasurements, memoryRun, noopRo
 import { type BenchOptions, USAGE, UsageError, parseOptions } from "./options.js";
 import { type Meta, buildReport, renderMarkdown, renderText } from "./report.js";
 import { abortBatches, ensureFloor, ensureTimer, runBatch, setRealtime, wasAborted } from "./timer.js";
+import { renderChart } from "./chart.js";
 import { formatImportCosts, measureImportCosts } from "./import-cost.js";
+import { processCountRun } from "./process-count.js";
 import { formatBreakdown } from "./trace-log.js";
 
 const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
@@ -164,6 +166,10 @@ async function bench(opts: BenchOptions): Promise<void> {
     }
     log(`trace: ${opts.traceReps}x our ADD/CHECK/DEL per chain with CNI_TS_DEBUG_LOG`);
     for (let rep = 0; rep < opts.traceReps; rep++) for (const chain of CHAINS) await tracedRun(m, ours, ours.chains[chain], rep);
+    if (existsSync("/usr/bin/strace")) {
+      log("processes per call: one ADD/CHECK/DEL per chain and side under strace");
+      for (const chain of CHAINS) for (const side of [reference, ours]) await processCountRun(m.processes, side, chain);
+    } else log("processes per call: skipped (apt-get install strace)");
   } finally {
     await teardown();
   }
@@ -182,12 +188,15 @@ async function bench(opts: BenchOptions): Promise<void> {
   if (importText) process.stdout.write(`\n${importText}\n`);
   if (opts.trace) process.stdout.write(`\n${breakdown ?? "no successful traced ADD of ours to break down"}\n`);
   if (opts.json) writeOut(opts.json, `${JSON.stringify({ ...report, breakdown, imports }, null, 2)}\n`);
+  const svg = opts.svg ?? (opts.markdown ? opts.markdown.replace(/\.md$/, "") + ".svg" : undefined);
+  if (svg) writeOut(svg, renderChart(report));
   if (opts.markdown) {
+    const chartRef = svg ? relative(dirname(opts.markdown), svg) : undefined;
     const extra = [
       ...(breakdown ? ["", "## Where one of our flannel-chain ADDs spends its time (trace)", "", "```", breakdown, "```"] : []),
       ...(importText ? ["", "## Start-up cost per module (CPU ms)", "", "```", importText, "```"] : []),
     ];
-    writeOut(opts.markdown, renderMarkdown(report, extra));
+    writeOut(opts.markdown, renderMarkdown(report, extra, chartRef));
   }
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   // Speed is never asserted; a call of ours that failed is (the figures would compare nothing).

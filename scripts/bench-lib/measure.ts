@@ -5,6 +5,7 @@ import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
 import { type Chain, type ChainId, CHAINS, type NodeChains, cnitoolJob, directJob, versionJob } from "./chains.js";
 import { NOOP_RUNTIMES, type NoopRuntime, noopJob } from "./noop-chain.js";
 import { FLOOR, type Job, type JobOutcome, runBatch } from "./timer.js";
+import type { ProcessCounts } from "./process-count.js";
 import { type TraceRecord, parseTraceLog } from "./trace-log.js";
 
 /** Raw measurements; report.ts turns them into medians, ratios and verdicts. */
@@ -49,6 +50,8 @@ export interface Measurements {
   floorFirstLineMs: number[];
   /** Two no-op plugins chained through libcni, per runtime: the floor of a two-plugin chain. */
   noop: Record<NoopRuntime, { add: Sample[]; del: Sample[] }>;
+  /** Processes started per call (strace pass), plugins and the others they started. */
+  processes: ProcessCounts;
   failures: string[];
   /** How many of our calls failed (all kinds, beyond the listed first ones). */
   oursFailed: number;
@@ -81,6 +84,7 @@ export function emptyMeasurements(): Measurements {
     floor: [],
     floorFirstLineMs: [],
     noop: { go: { add: [], del: [] }, bun: { add: [], del: [] } },
+    processes: {},
     failures: [],
     oursFailed: 0,
   };

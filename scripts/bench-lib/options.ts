@@ -17,13 +17,15 @@ export interface BenchOptions {
   trace: boolean;
   json?: string;
   markdown?: string;
+  /** The chart (SVG); defaults to the Markdown file's name with .svg. */
+  svg?: string;
   /** SCHED_FIFO priority for every measured process (--rt). */
   realtime?: number;
   command: string;
 }
 
 export const USAGE = `usage: scripts/bench [--quick] [--rounds N] [--concurrency 20,100] [--no-cold] [--trace] [--rt]
-                    [--no-imports] [--json FILE] [--markdown FILE]
+                    [--no-imports] [--json FILE] [--markdown FILE] [--svg FILE]
 Runs the Go reference plugins (/usr/lib/cni) and ours (dist/bin) side by side through the libcni
 client, in sandboxed node namespaces, and prints median/p95 per verb, concurrent ADD/DEL wall
 times, peak memory, cold start and ours/reference ratios.
@@ -36,7 +38,8 @@ times, peak memory, cold start and ours/reference ratios.
   --rt              run every measured process under SCHED_FIFO (chrt -f 10), so other load on a
                     shared machine does not distort the wall times (both sides alike)
   --json FILE       write the machine-readable results
-  --markdown FILE   write the results as a Markdown report (docs/bench-latest.md)`;
+  --markdown FILE   write the results as a Markdown report (docs/bench-latest.md)
+  --svg FILE        write the chart of the side-by-side medians (default: the Markdown file with .svg)`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const quick = argv.includes("--quick");
@@ -89,6 +92,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case "--markdown":
         opts.markdown = value();
+        break;
+      case "--svg":
+        opts.svg = value();
         break;
       case "-h":
       case "--help":

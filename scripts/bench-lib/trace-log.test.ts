@@ -9,6 +9,10 @@ const flannel = {
     { cmd: "ip -batch - (6 lines)", ms: 3, status: 0 },
     { cmd: "ip -j -batch - (5 lines) in /var/run/netns/p", ms: 2.5, status: 0 },
   ],
+  netlink: [
+    { cmd: "ip link set cni0 up", ms: 0.25, status: 0 },
+    { cmd: "nsenter --net=/var/run/netns/p -- ip addr add 10.0.0.2/24 dev eth0", ms: 0.5, status: 0 },
+  ],
   maxRssKb: 37000,
 };
 const portmap = { plugin: "portmap", verb: "ADD", ms: { startup: 11, total: 13 }, processes: [], maxRssKb: 34000 };
@@ -31,5 +35,7 @@ describe("debug trace log", () => {
     const text = formatBreakdown(parseTraceLog(JSON.stringify(flannel)), 40, "t");
     expect(text).toContain("processes started: 2 (5.50 ms waiting for them)");
     expect(text).toContain("wall 40.00 ms = 30.00 ms in our code + 10.00 ms outside it");
+    expect(text).toContain("netlink requests: 2 (0.75 ms in the kernel)");
+    expect(text).toContain("0.50 ms  nsenter --net=/var/run/netns/p -- ip addr add 10.0.0.2/24 dev eth0");
   });
 });

@@ -14,6 +14,8 @@ export interface TraceRecord {
   /** Phases in the order they were logged; "total" is the in-process time up to the log line. */
   ms: Record<string, number>;
   processes: TraceProcess[];
+  /** Netlink requests made in-process, each as its equivalent ip command line. */
+  netlink: TraceProcess[];
   maxRssKb?: number;
   error?: { code: number; msg: string };
 }
@@ -29,6 +31,7 @@ export function parseTraceLog(text: string): TraceRecord[] {
         verb: String(r.verb ?? "?"),
         ms: r.ms ?? {},
         processes: Array.isArray(r.processes) ? r.processes : [],
+        netlink: Array.isArray(r.netlink) ? r.netlink : [],
         maxRssKb: r.maxRssKb,
         error: r.error,
       });
@@ -63,6 +66,11 @@ export function formatBreakdown(records: readonly TraceRecord[], wallMs: number,
     const procMs = r.processes.reduce((s, p) => s + p.ms, 0);
     lines.push(`    processes started: ${r.processes.length} (${fmt(procMs)} ms waiting for them)`);
     for (const p of r.processes) lines.push(`      ${fmt(p.ms).padStart(7)} ms  ${p.cmd}${p.status !== 0 ? ` (exit ${p.status})` : ""}`);
+    if (r.netlink.length > 0) {
+      const nlMs = r.netlink.reduce((s, p) => s + p.ms, 0);
+      lines.push(`    netlink requests: ${r.netlink.length} (${fmt(nlMs)} ms in the kernel)`);
+      for (const p of r.netlink) lines.push(`      ${fmt(p.ms).padStart(7)} ms  ${p.cmd}${p.status !== 0 ? ` (errno ${p.status})` : ""}`);
+    }
   }
   const inside = inProcessMs(records);
   lines.push(

@@ -5,10 +5,10 @@
 # iptables(-restore), nft, ping, nsenter, sysctl, Go + Debian's libcni source (cnitool), the
 # reference plugins (/usr/lib/cni).
 DEMO_DEBIAN_PACKAGES="iproute2 iptables nftables iputils-ping util-linux procps golang-go golang-github-appc-cni-dev containernetworking-plugins"
-# The tests also use hyperfine and jq (bench), conntrack (portmap's UDP flush), podman with runc,
-# busybox-static and catatonit (the real-runtime test), and containerd (the CRI test; its pause
-# image is built from busybox-static).
-TEST_DEBIAN_PACKAGES="$DEMO_DEBIAN_PACKAGES hyperfine jq conntrack podman runc busybox-static catatonit containerd"
+# The tests also use hyperfine, jq and strace (bench: processes per call), conntrack (portmap's UDP
+# flush), podman with runc, busybox-static and catatonit (the real-runtime test), and containerd (the
+# CRI test; its pause image is built from busybox-static).
+TEST_DEBIAN_PACKAGES="$DEMO_DEBIAN_PACKAGES hyperfine jq strace conntrack podman runc busybox-static catatonit containerd"
 # The release (npm run release) and its tests: buildah and skopeo build and read the installer
 # image offline; libc6:arm64 goes into the arm64 image and, with qemu-user-static, runs the arm64
 # executables here; qemu-x86_64-static -cpu Nehalem proves the x86-64 minimum CPU.

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { childProcess } from "../sys/child-process.js";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Verb } from "./env.js";
@@ -103,7 +103,7 @@ function execPlugin(file: string, verb: Verb, stdin: Buffer, parent: Invocation)
   // The caller's environment, with W3C trace context only when well-formed.
   const env = { ...withValidTraceContext(parent.processEnv), CNI_COMMAND: verb };
   const started = parent.trace.enabled ? performance.now() : 0;
-  const run = spawnSync(file, [], { env, input: stdin, stdio: ["pipe", "pipe", "inherit"], maxBuffer: 16 << 20 });
+  const run = childProcess().spawnSync(file, [], { env, input: stdin, stdio: ["pipe", "pipe", "inherit"], maxBuffer: 16 << 20 });
   if (parent.trace.enabled) parent.trace.process(`${file} (${verb} delegate)`, performance.now() - started, run.status ?? -1);
   if (run.error) throw new CniError(ErrorCode.Internal, `failed to run plugin "${file}": ${run.error.message}`);
   const out = run.stdout.toString("utf8");

@@ -22,13 +22,15 @@ interface ProcessRecord {
 /**
  * The debugging switch: when a log file is named (config "debugLog" or env CNI_TS_DEBUG_LOG,
  * "stderr" for standard error), every invocation appends one JSON line with its verb, ids,
- * per-phase timings, the processes it started (command, ms, exit status), its peak RSS and its
+ * per-phase timings, the processes it started (command, ms, exit status), the netlink requests it made
+ * (each as the equivalent `ip` command line), its peak RSS and its
  * outcome. Nothing else from the environment is written.
  */
 export class Trace {
   private readonly phases: Array<[string, number]> = [];
   private readonly notes: string[] = [];
   private readonly processes: ProcessRecord[] = [];
+  private readonly kernelSteps: ProcessRecord[] = [];
   private last = performance.now();
   readonly startedAt = performance.now();
   target: string | undefined;
@@ -69,6 +71,14 @@ export class Trace {
     this.processes.push({ cmd, ms: Math.round(ms * 100) / 100, status });
   }
 
+  /**
+   * Records one rtnetlink request made in this process, as the `ip` command line that does the
+   * same (replayable by hand), with its time and 0 or the errno it failed with.
+   */
+  kernel(cmd: string, ms: number, status: number): void {
+    this.kernelSteps.push({ cmd, ms: Math.round(ms * 1000) / 1000, status });
+  }
+
   /** A human note for the log (what was healed, what was skipped); also goes to stderr. */
   note(message: string): void {
     this.notes.push(message);
@@ -95,6 +105,7 @@ export class Trace {
       notes: this.notes,
       ms: phases,
       processes: this.processes,
+      netlink: this.kernelSteps,
       maxRssKb: usage.maxRSS,
     })}\n`;
     try {

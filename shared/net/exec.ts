@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CniError, ErrorCode } from "../cni/errors.js";
 import { faultPoint } from "../cni/fault.js";
 import { activeTrace } from "../cni/trace.js";
+import { childProcess } from "../sys/child-process.js";
 import { assertHome, withNetns } from "../sys/netns-enter.js";
 
 /**
@@ -60,7 +60,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): RunResult {
   faultPoint(`exec#${runCount}:before`);
   const started = performance.now();
   const spawnIt = (cmd: readonly string[]) =>
-    spawnSync(cmd[0]!, cmd.slice(1), {
+    childProcess().spawnSync(cmd[0]!, cmd.slice(1), {
       input: opts.input ?? "",
       stdio: ["pipe", "pipe", "pipe"],
       env: childEnv(),
@@ -140,49 +140,9 @@ export function parseJsonStream(text: string): unknown[][] {
   return out;
 }
 
-/** One failed line of an `ip -batch` run: which line (0-based) and the kernel's message. */
-export class IpBatchError extends Error {
-  constructor(
-    readonly index: number,
-    readonly line: string,
-    readonly reason: string,
-  ) {
-    super(`${line}: ${reason}`);
-  }
-}
-
-/** A line of an ip batch; `tolerate` matches errors that mean "already done" (EEXIST races). */
-export interface IpStep {
-  line: string;
-  tolerate?: RegExp;
-}
-
+/** Kernel answers that mean "already done" when adding / removing (ip's and Go's wordings alike). */
 export const EXISTS = /File exists|already assigned|already exists/i;
-export const GONE = /Cannot find device|does not exist|No such device|No such process|Cannot assign requested address/i;
-
-/**
- * Runs the steps as `ip -batch` (one process when nothing fails). A failed step whose error its
- * `tolerate` matches is skipped and the rest is run again; any other failure throws IpBatchError.
- */
-export function ipSteps(steps: readonly IpStep[], opts: RunOptions & { json?: boolean } = {}): string {
-  let start = 0;
-  let stdout = "";
-  while (start < steps.length) {
-    const part = steps.slice(start);
-    const r = ipBatch(part.map((s) => s.line), { ...opts, check: false });
-    stdout += r.stdout;
-    if (r.status === 0) return stdout;
-    const failed = failedLine(r.stderr);
-    if (failed === undefined || failed >= part.length) {
-      throw new CniError(ErrorCode.Internal, `${opts.what ?? "ip -batch"}: ${r.stderr.trim().split("\n")[0] || `exit ${r.status}`}`);
-    }
-    const step = part[failed]!;
-    const reason = batchReason(r.stderr);
-    if (!step.tolerate?.test(reason)) throw new IpBatchError(start + failed, step.line, reason);
-    start += failed + 1;
-  }
-  return stdout;
-}
+export const GONE = /Cannot find device|does not exist|No such device|No such process|Cannot assign requested address|Address not found/i;
 
 /** The 0-based index of the line `ip -batch` reports as failed ("Command failed -:N"). */
 export function failedLine(stderr: string): number | undefined {
@@ -235,7 +195,7 @@ export async function waitForEvent(
   const full = opts.netns ? ["nsenter", `--net=${opts.netns}`, "--", ...argv] : argv;
   runCount++;
   const started = performance.now();
-  const child = spawn(full[0]!, full.slice(1), { stdio: ["ignore", "pipe", "ignore"], env: childEnv() });
+  const child = childProcess().spawn(full[0]!, full.slice(1), { stdio: ["ignore", "pipe", "ignore"], env: childEnv() });
   try {
     await new Promise<void>((resolve) => {
       child.once("spawn", () => resolve());
@@ -246,16 +206,19 @@ export async function waitForEvent(
     await subscribed(child.pid, Math.min(opts.timeoutMs, 1000));
     if (ready()) return true;
     return await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(ready()), opts.timeoutMs);
+      // Once settled, later events (the monitor's own exit when we stop it) must not call ready() again.
+      let settled = false;
+      const settle = (ok: boolean) => {
+        settled = true;
+        clearTimeout(timer);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => settle(ready()), opts.timeoutMs);
       child.stdout.on("data", () => {
-        if (ready()) {
-          clearTimeout(timer);
-          resolve(true);
-        }
+        if (!settled && ready()) settle(true);
       });
       child.once("exit", () => {
-        clearTimeout(timer);
-        resolve(ready());
+        if (!settled) settle(ready());
       });
     });
   } finally {

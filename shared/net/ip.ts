@@ -3,7 +3,7 @@
  * number), one `Cidr` (an `Ip` with a prefix, the address kept as written), BigInt arithmetic for
  * masks, +1, containment and overlap. Pure; every plugin reads and writes addresses through it.
  */
-import { Address6 } from "ip-address";
+import { parseIpv6 } from "./ipv6-text.js";
 
 export type Family = 4 | 6;
 
@@ -42,12 +42,8 @@ export function parseIp(text: string): Ip | undefined {
   }
   if (!text.includes(":") || /[%/\s]/.test(text) || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
   if (text.includes(".") && !V4_DOTTED.test(text.slice(text.lastIndexOf(":") + 1))) return undefined;
-  let addr: bigint;
-  try {
-    addr = new Address6(text).bigInt();
-  } catch {
-    return undefined;
-  }
+  const addr = parseIpv6(text);
+  if (addr === undefined) return undefined;
   // IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes IPv4, as canonicalizeIP/To4 do upstream.
   return addr >> 32n === 0xffffn ? { family: 4, addr: addr & 0xffffffffn } : { family: 6, addr };
 }

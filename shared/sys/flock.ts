@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { childProcess } from "./child-process.js";
 
 /**
  * Whole-file advisory locks with flock(2) semantics, interoperable with Go's go-filemutex (the
@@ -51,7 +51,7 @@ function bunFlock(): FlockCall | null {
 
 function flockCommand(fd: number, op: number): void {
   if (op === LOCK_UN) return; // closing the descriptor releases the lock
-  const r = spawnSync("flock", ["-x", "3"], { stdio: ["ignore", "ignore", "pipe", fd] });
+  const r = childProcess().spawnSync("flock", ["-x", "3"], { stdio: ["ignore", "ignore", "pipe", fd] });
   if (r.error) throw new Error(`cannot run flock(1): ${r.error.message}`);
   if (r.status !== 0) throw new Error(`flock(1) failed: ${r.stderr.toString().trim() || `exit status ${r.status}`}`);
 }

@@ -1,0 +1,81 @@
+import { chmodSync, linkSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildSync } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PLUGIN_NAMES } from "../shared/plugins.js";
+import { expectOk } from "./lib/cni-calls.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { REPO_ROOT } from "./lib/paths.js";
+import { runBridgeBasic } from "./lib/scenarios/bridge-basic.js";
+import { expectSameAsReference, runTwin } from "./lib/twin.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
+/**
+ * The kernel layer's other path: where there is no FFI (Node), the same typed steps run as
+ * `ip -batch` processes (through nsenter for the pod) and the port wait as `ip monitor`. The
+ * plugins are bundled for Node here and run side by side with Debian's Go plugins, as the Bun
+ * executable is in bridge-basic.test.ts and loopback.test.ts; the trace shows which path ran.
+ */
+let binDir = "";
+
+beforeAll(async () => {
+  await ensureCnitool();
+  binDir = mkdtempSync(join(tmpdir(), "cni-ts-node-"));
+  const main = join(binDir, "cni-ts");
+  buildSync({
+    entryPoints: [join(REPO_ROOT, "shared/main.ts")],
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    external: ["bun:ffi"],
+    banner: { js: "#!/usr/bin/env node" },
+    outfile: main,
+    logLevel: "error",
+  });
+  chmodSync(main, 0o755);
+  for (const name of PLUGIN_NAMES) linkSync(main, join(binDir, name));
+}, 120_000);
+
+afterAll(() => {
+  if (binDir) rmSync(binDir, { recursive: true, force: true });
+});
+
+describe("the plugins under Node (ip -batch and nsenter instead of netlink)", () => {
+  const sandbox = useSandbox();
+
+  it("bridge + host-local ADD, CHECK, DEL: same as the reference [cniVersion 1.0.0]", async () => {
+    const run = await runTwin(sandbox, (node, record) => runBridgeBasic(node, "1.0.0", record), {
+      cniPathFor: (impl) => (impl === "ours" ? [binDir] : undefined),
+    });
+    expectSameAsReference(run, []);
+  });
+
+  it("runs ip processes where the Bun build makes netlink requests, for bridge and loopback alike", async () => {
+    const node = await sandbox.node({ impl: "ours", cniPath: [binDir] });
+    const log = join(node.workDir, "trace.jsonl");
+    const network = node.uniqueName("br-");
+    node.writeConflist({
+      cniVersion: "1.0.0",
+      name: network,
+      plugins: [{ type: "bridge", bridge: node.uniqueName("b"), isGateway: true, ipam: { type: "host-local", subnet: node.subnet(), dataDir: node.dataDir } }],
+    });
+    const lo = node.uniqueName("lo-");
+    node.writeConflist({ cniVersion: "1.0.0", name: lo, plugins: [{ type: "loopback" }] });
+    const pod = await node.addPod("a");
+    const env = { CNI_TS_DEBUG_LOG: log };
+    expectOk(await node.cnitool("add", lo, pod, { ifname: "lo", env }), "loopback ADD");
+    expectOk(await node.cnitool("add", network, pod, { env }), "bridge ADD");
+    expectOk(await node.cnitool("del", network, pod, { env }), "bridge DEL");
+    type Rec = { plugin: string; verb: string; processes: { cmd: string }[]; netlink?: unknown[] };
+    const records = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Rec);
+    const mine = records.filter((r) => r.plugin === "bridge" || r.plugin === "loopback");
+    expect(mine.map((r) => `${r.plugin} ${r.verb}`)).toEqual(["loopback ADD", "bridge ADD", "bridge DEL"]);
+    for (const r of mine) {
+      expect(r.netlink ?? []).toEqual([]);
+      expect(r.processes.some((p) => p.cmd.startsWith("ip -j -d -batch -")), `${r.plugin} ${r.verb}: ${JSON.stringify(r.processes)}`).toBe(true);
+    }
+    expect(mine[0]!.processes.every((p) => p.cmd.endsWith(`in ${pod.path}`))).toBe(true);
+  });
+});

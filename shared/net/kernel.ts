@@ -1,0 +1,359 @@
+/**
+ * The plugins' one kernel layer for links, addresses and routes. A call is a list of typed steps
+ * (changes) and queries; each step renders as the `ip` command line that does the same, carries
+ * the upstream error message it fails with and which kernel answers mean "already done". Under
+ * Bun the steps are rtnetlink requests made in this process (no process started); where there is
+ * no FFI (Node) the same lines run as one `ip -d -j -batch` process (through nsenter for another
+ * namespace). The debug trace lists every step as its `ip` line either way.
+ */
+import { openSync, closeSync } from "node:fs";
+import { CniError, ErrorCode } from "../cni/errors.js";
+import { faultPoint } from "../cni/fault.js";
+import { activeTrace } from "../cni/trace.js";
+import { batchReason, failedLine, ipBatch, parseJsonStream, waitForEvent, GONE } from "./exec.js";
+import { type LinkInfo, parseLink, parseRoute, type RouteInfo } from "./ip-json.js";
+import { NetlinkError, RtnlSocket } from "./netlink/socket.js";
+import {
+  dumpAddrs,
+  dumpLinks,
+  dumpRoutes,
+  encodeOp,
+  getLinkByIndex,
+  getLinkByName,
+  type KernelOp,
+  type NlLink,
+  parseAddrMessage,
+  parseLinkMessage,
+  parseRouteMessage,
+  RTMGRP_IPV6_IFADDR,
+  RTMGRP_LINK,
+} from "./netlink/rtnl.js";
+import { errnoText } from "./netlink/wire.js";
+
+export type { KernelOp } from "./netlink/rtnl.js";
+
+/** One change: what it does, which failures mean "already so", and the message any other failure gets. */
+export interface KernelStep {
+  op: KernelOp;
+  tolerate?: RegExp;
+  fail?: (reason: string) => CniError;
+}
+
+/** A read: one link, a link with its addresses, the ports of a bridge, the routes via a link. */
+export type KernelQuery =
+  | { q: "link"; dev: string }
+  | { q: "addrs"; dev: string }
+  | { q: "ports"; master: string }
+  | { q: "routes"; dev: string };
+
+type QueryResult<Q extends KernelQuery> = Q extends { q: "ports" } ? LinkInfo[] : Q extends { q: "routes" } ? RouteInfo[] : LinkInfo | undefined;
+export type Results<Qs extends readonly KernelQuery[]> = { [K in keyof Qs]: QueryResult<Qs[K]> };
+
+/** A step the kernel refused (and its `tolerate` did not excuse): which one and the kernel's reason. */
+export class KernelStepError extends Error {
+  constructor(
+    readonly index: number,
+    readonly step: KernelStep,
+    readonly reason: string,
+  ) {
+    super(`${ipLine(step.op)}: ${reason}`);
+  }
+
+  toCniError(): CniError {
+    return this.step.fail?.(this.reason) ?? new CniError(ErrorCode.Internal, this.message);
+  }
+}
+
+const onOff = (b: boolean) => (b ? "on" : "off");
+
+/** The `ip` batch line (without the leading "ip") that makes the same change. */
+export function ipLine(op: KernelOp): string {
+  switch (op.op) {
+    case "bridge-add":
+      return `link add ${op.name}${op.address ? ` address ${op.address}` : ""}${op.mtu ? ` mtu ${op.mtu}` : ""} type bridge${op.vlanFiltering ? " vlan_filtering 1" : ""}`;
+    case "veth-add": {
+      const end = (o: { mtu?: number; txqlen?: number; address?: string; netns?: string }) =>
+        `${o.mtu ? ` mtu ${o.mtu}` : ""}${o.txqlen !== undefined ? ` txqlen ${o.txqlen}` : ""}${o.address ? ` address ${o.address}` : ""}${o.netns ? ` netns ${o.netns}` : ""}`;
+      return `link add ${op.name}${end(op)} type veth peer name ${op.peer.name}${end(op.peer)}`;
+    }
+    case "link-set": {
+      let line = `link set ${op.dev}`;
+      if (op.mtu) line += ` mtu ${op.mtu}`;
+      if (op.promisc !== undefined) line += ` promisc ${onOff(op.promisc)}`;
+      if (op.master !== undefined) line += ` master ${op.master}`;
+      if (op.address !== undefined) line += ` address ${op.address}`;
+      if (op.up !== undefined) line += op.up ? " up" : " down";
+      return line;
+    }
+    case "port-set":
+      return `link set ${op.dev} type bridge_slave hairpin ${onOff(op.hairpin)} isolated ${onOff(op.isolated)}`;
+    case "link-del":
+      return `link del dev ${op.dev}`;
+    case "addr-add":
+      return `addr add ${op.cidr} dev ${op.dev}`;
+    case "addr-del":
+      return `addr del ${op.cidr} dev ${op.dev}`;
+    case "route-append": {
+      let line = `route append ${op.dst}`;
+      if (op.gw) line += ` via ${op.gw}`;
+      line += ` dev ${op.dev}`;
+      if (op.metric) line += ` metric ${op.metric}`;
+      if (op.table) line += ` table ${op.table}`;
+      if (op.scope !== undefined) line += ` scope ${op.scope}`;
+      if (op.mtu) line += ` mtu ${op.mtu}`;
+      if (op.advmss) line += ` advmss ${op.advmss}`;
+      return line;
+    }
+  }
+}
+
+function queryLine(q: KernelQuery): string {
+  switch (q.q) {
+    case "link":
+      return `link show dev ${q.dev}`;
+    case "addrs":
+      return `addr show dev ${q.dev}`;
+    case "ports":
+      return `link show master ${q.master}`;
+    case "routes":
+      return `route show table all dev ${q.dev}`;
+  }
+}
+
+/** How a step or query shows in the trace: a command line an operator can run as it is. */
+function traceLine(line: string, netns: string | undefined): string {
+  return netns ? `nsenter --net=${netns} -- ip ${line}` : `ip ${line}`;
+}
+
+export interface KernelOptions {
+  /** Act inside this network namespace (a path such as /var/run/netns/x or /proc/PID/ns/net). */
+  netns?: string;
+  /** What the caller was doing, for failures no step explains. */
+  what?: string;
+}
+
+/**
+ * Makes the changes in order (a step whose failure its `tolerate` matches is skipped), then
+ * answers the queries. A missing link reads as undefined (no ports, no routes). Throws
+ * KernelStepError for a refused step.
+ */
+export function kernel<const Qs extends readonly KernelQuery[]>(
+  steps: readonly KernelStep[],
+  queries: Qs,
+  opts: KernelOptions = {},
+): Results<Qs> {
+  const sock = RtnlSocket.open(opts.netns);
+  if (!sock) return viaIp(steps, queries, opts) as Results<Qs>;
+  try {
+    const nl = new Netlink(sock, opts.netns);
+    steps.forEach((step, i) => nl.step(step, i));
+    return queries.map((q) => nl.query(q)) as Results<Qs>;
+  } finally {
+    sock.close();
+  }
+}
+
+/** Changes made by this process (fault points of the crash trials are named after them). */
+let changes = 0;
+
+/** One socket's session: names resolved to indexes once, each request traced as its ip line. */
+class Netlink {
+  private readonly indexes = new Map<string, number>();
+  private readonly trace = activeTrace();
+
+  constructor(
+    private readonly sock: RtnlSocket,
+    private readonly netns: string | undefined,
+  ) {}
+
+  step(step: KernelStep, i: number): void {
+    const started = performance.now();
+    let status = 0;
+    const fds: number[] = [];
+    try {
+      const msg = encodeOp(step.op, this.sock.nextSeq(), {
+        index: (name) => this.index(name),
+        netnsFd: (path) => {
+          const fd = openSync(path, "r");
+          fds.push(fd);
+          return fd;
+        },
+      });
+      this.sock.request(msg);
+      if (step.op.op === "link-del") this.indexes.delete(step.op.dev);
+      // Crash trials stop the chain after each change, as they do around each process.
+      faultPoint(`netlink#${++changes}`);
+    } catch (e) {
+      const reason = e instanceof NetlinkError ? errnoText(e.errno) : (e as Error).message;
+      status = e instanceof NetlinkError ? e.errno : -1;
+      if (!(e instanceof NetlinkError) && (e as NodeJS.ErrnoException).code === undefined) throw e;
+      if (!step.tolerate?.test(reason)) throw new KernelStepError(i, step, reason);
+    } finally {
+      for (const fd of fds) closeSync(fd);
+      this.trace?.kernel(traceLine(ipLine(step.op), this.netns), performance.now() - started, status);
+    }
+  }
+
+  query(q: KernelQuery): LinkInfo | undefined | LinkInfo[] | RouteInfo[] {
+    const started = performance.now();
+    let status = 0;
+    try {
+      return this.answer(q);
+    } catch (e) {
+      if (e instanceof NetlinkError) status = e.errno;
+      throw e;
+    } finally {
+      this.trace?.kernel(traceLine(`-d -j ${queryLine(q)}`, this.netns), performance.now() - started, status);
+    }
+  }
+
+  private answer(q: KernelQuery): LinkInfo | undefined | LinkInfo[] | RouteInfo[] {
+    switch (q.q) {
+      case "link":
+        return this.link(q.dev);
+      case "addrs": {
+        const link = this.link(q.dev);
+        if (!link) return undefined;
+        for (const m of this.sock.request(dumpAddrs(this.sock.nextSeq()))) {
+          const a = parseAddrMessage(m.payload);
+          if (a.index === link.ifindex) link.addrs.push(a.addr);
+        }
+        return link;
+      }
+      case "ports": {
+        const master = this.link(q.master);
+        if (!master) return [];
+        const links = this.sock.request(dumpLinks(this.sock.nextSeq(), master.ifindex)).map((m) => parseLinkMessage(m.payload));
+        return links.filter((l) => l.masterIndex === master.ifindex).map((l) => plain({ ...l, master: master.ifname }));
+      }
+      case "routes": {
+        const link = this.link(q.dev);
+        if (!link) return [];
+        return this.sock
+          .request(dumpRoutes(this.sock.nextSeq()))
+          .map((m) => parseRouteMessage(m.payload))
+          .filter((r) => r.oif === link.ifindex)
+          .map((r) => r.route);
+      }
+    }
+  }
+
+  private link(name: string): LinkInfo | undefined {
+    let found: NlLink;
+    try {
+      const [m] = this.sock.request(getLinkByName(this.sock.nextSeq(), name));
+      if (!m) return undefined;
+      found = parseLinkMessage(m.payload);
+    } catch (e) {
+      if (e instanceof NetlinkError && GONE.test(errnoText(e.errno))) return undefined;
+      throw e;
+    }
+    this.indexes.set(name, found.ifindex);
+    if (found.masterIndex !== undefined) {
+      const [m] = this.sock.request(getLinkByIndex(this.sock.nextSeq(), found.masterIndex));
+      found.master = m ? parseLinkMessage(m.payload).ifname : undefined;
+    }
+    return plain(found);
+  }
+
+  private index(name: string): number {
+    let i = this.indexes.get(name);
+    if (i === undefined) {
+      const [m] = this.sock.request(getLinkByName(this.sock.nextSeq(), name));
+      if (!m) throw new NetlinkError(19);
+      i = parseLinkMessage(m.payload).ifindex;
+      this.indexes.set(name, i);
+    }
+    return i;
+  }
+}
+
+function plain(l: NlLink): LinkInfo {
+  const { masterIndex: _, ...info } = l;
+  return info;
+}
+
+/**
+ * The same call as one `ip -d -j -batch` process. Every successful query line prints one JSON
+ * array, so outputs are matched to queries in order; a query whose link is missing reads as
+ * nothing and the batch goes on after it.
+ */
+function viaIp(steps: readonly KernelStep[], queries: readonly KernelQuery[], opts: KernelOptions): unknown[] {
+  const lines = [...steps.map((s) => ipLine(s.op)), ...queries.map(queryLine)];
+  const answers: unknown[][] = [];
+  const missing = new Set<number>();
+  let start = 0;
+  let oneByOne = false;
+  while (start < lines.length) {
+    const part = lines.slice(start, oneByOne ? start + 1 : undefined);
+    const r = ipBatch(part, { netns: opts.netns, json: true, details: true, check: false, what: opts.what });
+    const printed = parseJsonStream(r.stdout);
+    answers.push(...printed);
+    if (r.status === 0) {
+      start += part.length;
+      continue;
+    }
+    // ip stops the whole batch without naming the line when an argument names no device (e.g.
+    // "master X"): among queries each success printed one array, so the count tells; among
+    // steps, the rest runs one line per process to find it.
+    const failed = failedLine(r.stderr) ?? (start >= steps.length || part.length === 1 ? printed.length : undefined);
+    if (failed === undefined) {
+      answers.length -= printed.length;
+      oneByOne = true;
+      continue;
+    }
+    if (start + failed >= lines.length) {
+      throw new CniError(ErrorCode.Internal, `${opts.what ?? "ip -batch"}: ${r.stderr.trim().split("\n")[0] || `exit ${r.status}`}`);
+    }
+    const at = start + failed;
+    const reason = batchReason(r.stderr);
+    if (at >= steps.length) {
+      if (!GONE.test(reason)) throw new CniError(ErrorCode.Internal, `${opts.what ?? "ip"}: ${lines[at]}: ${reason}`);
+      missing.add(at - steps.length);
+    } else if (!steps[at]!.tolerate?.test(reason)) {
+      throw new KernelStepError(at, steps[at]!, reason);
+    }
+    start = at + 1;
+  }
+  let next = 0;
+  return queries.map((q, i) => {
+    const out = missing.has(i) ? undefined : answers[next++];
+    if (q.q === "ports") return (out ?? []).map(parseLink);
+    if (q.q === "routes") return (out ?? []).map(parseRoute);
+    return out?.[0] === undefined ? undefined : parseLink(out[0]);
+  });
+}
+
+/**
+ * Event wait without sleeps: subscribes to link (or IPv6 address) events of our namespace or
+ * `netns`, then calls `ready()`; while it is false, re-checks it after each batch of events until
+ * `timeoutMs` passes. Returns whether `ready()` became true. Without netlink: `ip monitor`.
+ */
+export async function waitForKernel(
+  events: "link" | "address",
+  ready: () => boolean,
+  opts: { netns?: string; timeoutMs: number },
+): Promise<boolean> {
+  const sock = RtnlSocket.open(opts.netns, events === "link" ? RTMGRP_LINK : RTMGRP_IPV6_IFADDR);
+  if (!sock) return waitForEvent([events], ready, opts);
+  const started = performance.now();
+  let batches = 0;
+  try {
+    const until = started + opts.timeoutMs;
+    if (ready()) return true;
+    for (;;) {
+      const left = until - performance.now();
+      if (left <= 0) return ready();
+      // Short polls, with a turn of the event loop between them, keep timers and I/O alive.
+      if (sock.readable(Math.min(left, 5))) {
+        sock.drain();
+        batches++;
+        if (ready()) return true;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    sock.close();
+    activeTrace()?.kernel(`${traceLine(`monitor ${events}`, opts.netns)} (event wait, ${batches} event batches)`, performance.now() - started, 0);
+  }
+}
