@@ -91,13 +91,15 @@ export function sameOwner(a: Owner | undefined, b: Owner | undefined): boolean {
 
 /**
  * Releases, under the store lock the caller holds, each candidate that is still what it was when
- * judged (same owner) and still leaked by the same scan, re-read from disk now. Returns the released.
+ * judged (same owner) and still leaked by the same scan, re-read from disk now. Returns the
+ * released (with `dryRun`, those it would release, touching nothing).
  */
 export function releaseLeaked(
   store: LockedStore,
   candidates: readonly ReservationInfo[],
   scan: HolderScan,
   graceMs: number,
+  opts: { dryRun?: boolean } = {},
 ): ReservationInfo[] {
   const released: ReservationInfo[] = [];
   for (const c of candidates) {
@@ -112,7 +114,7 @@ export function releaseLeaked(
     const owner = store.owner(c.address);
     if (!sameOwner(owner, c.owner)) continue;
     if (judge({ address: c.address, mtimeMs }, scan, graceMs).kind !== "leaked") continue;
-    store.release(c.address);
+    if (!opts.dryRun) store.release(c.address);
     released.push({ ...c, mtimeMs });
   }
   return released;
