@@ -63,33 +63,40 @@ function isExhaustion(e: unknown): e is CniError {
 
 /**
  * One scan of the node's namespaces (without the lock: it starts a process per namespace), then,
- * under the lock, the release of what is still leaked and a second allocation. Without anything
- * reclaimable the original error is thrown, with what the scan found in its details.
+ * under the lock, the release of what is still leaked and a second allocation (also when nothing
+ * was leaked: a concurrent reclamation or DEL may have freed addresses meanwhile). A range full
+ * of recent reservations needs no scan, since none of them can be leaked yet. The error, when the
+ * second try fails too, says what the scan found.
  */
 function reclaimThenAllocate(conf: IpamConfig, dir: string, who: Attachment, exhausted: CniError, opts: AddOptions) {
-  // A range full of recent reservations (a busy node) needs no scan: nothing there can be leaked yet.
   const oldest = Math.min(...listReservations(dir).map((r) => r.mtimeMs));
-  if (!(Date.now() - oldest > DEFAULT_GRACE_MS)) {
-    throw new CniError(exhausted.code, exhausted.message, `every reservation is less than ${DEFAULT_GRACE_MS / 60000} minutes old; DEL stale containers or widen the range`);
-  }
-  const scan = (opts.scan ?? scanHolders)();
-  const judged = judgeStore(dir, scan);
+  const scan = Date.now() - oldest > DEFAULT_GRACE_MS ? (opts.scan ?? scanHolders)() : undefined;
+  const judged = scan ? judgeStore(dir, scan) : [];
   const leaked = judged.filter((r) => r.verdict.kind === "leaked");
-  if (leaked.length === 0) throw explainExhaustion(exhausted, judged, scan.failures);
-  return withLockedStore(dir, (store) => {
-    const released = releaseLeaked(store, leaked, scan, DEFAULT_GRACE_MS);
-    if (released.length > 0) {
-      opts.note?.(`host-local: range exhausted; reclaimed ${released.map((r) => describeLeak(r, scan.startedAt - r.mtimeMs)).join(", ")}`);
-    }
-    return allocate(store, conf.rangeSets, conf.requested, who);
-  });
+  try {
+    return withLockedStore(dir, (store) => {
+      if (scan && leaked.length > 0) {
+        const released = releaseLeaked(store, leaked, scan, DEFAULT_GRACE_MS);
+        if (released.length > 0) {
+          opts.note?.(`host-local: range exhausted; reclaimed ${released.map((r) => describeLeak(r, scan.startedAt - r.mtimeMs)).join(", ")}`);
+        }
+      }
+      return allocate(store, conf.rangeSets, conf.requested, who);
+    });
+  } catch (e) {
+    if (!isExhaustion(e)) throw e;
+    throw explainExhaustion(e, scan ? { judged, failures: scan.failures } : undefined);
+  }
 }
 
-function explainExhaustion(e: CniError, judged: readonly JudgedReservation[], failures: readonly string[]): CniError {
-  const count = (kind: string) => judged.filter((r) => r.verdict.kind === kind).length;
-  const why = failures.length > 0
-    ? `nothing was reclaimed because the namespace scan was incomplete: ${failures[0]}`
-    : `${count("held")} reserved addresses are in use in a network namespace, ${count("young")} were reserved less than ${DEFAULT_GRACE_MS / 60000} minutes ago`;
+function explainExhaustion(e: CniError, found: { judged: readonly JudgedReservation[]; failures: readonly string[] } | undefined): CniError {
+  const minutes = DEFAULT_GRACE_MS / 60000;
+  const count = (kind: string) => found?.judged.filter((r) => r.verdict.kind === kind).length ?? 0;
+  const why = found === undefined
+    ? `every reservation is less than ${minutes} minutes old, so none can be reclaimed yet`
+    : found.failures.length > 0
+      ? `nothing was reclaimed because the namespace scan was incomplete: ${found.failures[0]}`
+      : `${count("held")} reserved addresses are in use in a network namespace, ${count("young")} were reserved less than ${minutes} minutes ago`;
   return new CniError(e.code, e.message, `${why}; DEL stale containers, run \`cni-ts gc\`, or widen the range`);
 }
 
