@@ -1,6 +1,7 @@
 import { writeAll } from "../cni/write-all.js";
 import { DEFAULT_GRACE_MS } from "../../ipam/host-local/leaks.js";
 import { type ApplyStep, type GcPlan, type LeakedAttachment, type Leftover, applyItem, planGc } from "../node/gc-plan.js";
+import { natTable, parseNatRules } from "../node/nat-rules.js";
 import { scanHolders } from "../node/netns-scan.js";
 import { loadNodeConfig } from "../node/node-config.js";
 import type { NodeCommand } from "./index.js";
@@ -38,6 +39,7 @@ function alsoOwned(item: LeakedAttachment | Leftover): string[] {
   const parts: string[] = [];
   if (item.savedConfig) parts.push(`flannel config ${item.savedConfig}`);
   if (item.cached) parts.push(`cached result ${item.cached.file}`);
+  if (item.kind === "leftover" && item.rules) parts.push(`${item.rules.join(" and ")} rules`);
   if (item.owner) parts.push(`the DEL of ${[...item.network.plugins].reverse().map((p) => p.type).join(", ")}`);
   return parts;
 }
@@ -49,7 +51,8 @@ function describe(item: LeakedAttachment | Leftover, plan: GcPlan): string {
     return `${addrs} of network ${item.network.name}: ${owner(item)}, reserved ${Math.round(age / 1000)} s ago, ` +
       `in none of the ${plan.scan.namespaces} network namespaces on this node; with it: ${alsoOwned(item).join(", ") || "nothing else"}`;
   }
-  return `leftovers of ${owner(item)} in network ${item.network.name} (no reservation, ${Math.round(item.ageMs / 1000)} s old): ${alsoOwned(item).join(", ")}`;
+  const age = Number.isFinite(item.ageMs) ? `, ${Math.round(item.ageMs / 1000)} s old` : "";
+  return `leftovers of ${owner(item)} in network ${item.network.name} (no reservation${age}): ${alsoOwned(item).join(", ")}`;
 }
 
 function report(step: ApplyStep, plan: GcPlan): boolean {
@@ -84,7 +87,7 @@ async function run(args: string[]): Promise<number> {
   const config = loadNodeConfig(flags.paths);
   for (const p of config.problems) out(`skipped ${p.file}: ${p.problem}`);
   const scan = scanHolders();
-  const plan = planGc(config, scan, grace * 1000, flags.values.network);
+  const plan = planGc(config, scan, grace * 1000, flags.values.network, parseNatRules(natTable()));
   if (flags.values.network !== undefined && plan.networks.length === 0) {
     writeAll(2, `cni-ts gc: no network ${JSON.stringify(flags.values.network)} with a host-local store in ${flags.paths.confDir}\n`);
     return 2;

@@ -23,6 +23,7 @@ export interface DelOutcome {
   steps: string[];
 }
 
+const PLACEHOLDER_MAPPING = { hostPort: 1, containerPort: 1, protocol: "tcp" };
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 function versionAtLeast(v: string, want: [number, number, number]): boolean {
@@ -43,6 +44,11 @@ export function delStdin(net: NodeNetwork, index: number, cached: CachedAttachme
   const runtimeConfig: Record<string, unknown> = {};
   for (const [cap, on] of Object.entries(caps)) {
     if (on === true && cached && cap in cached.capabilityArgs) runtimeConfig[cap] = cached.capabilityArgs[cap];
+  }
+  // portmap skips a DEL without mappings, and its rules are found by container, not by mapping:
+  // without the runtime's cached arguments a placeholder mapping makes it look for them.
+  if ((caps as Record<string, unknown>).portMappings === true && !("portMappings" in runtimeConfig)) {
+    runtimeConfig.portMappings = [PLACEHOLDER_MAPPING];
   }
   if (Object.keys(runtimeConfig).length > 0) conf.runtimeConfig = runtimeConfig;
   return conf;

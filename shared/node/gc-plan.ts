@@ -45,7 +45,16 @@ export interface Leftover {
   owner: Attachment & { ifname: string };
   savedConfig?: string;
   cached?: CachedAttachment;
+  /** Firewall rules naming the container ("masquerade", "hostPort"). */
+  rules?: string[];
   ageMs: number;
+}
+
+/** A firewall rule naming a network and a container (state-check.ts parses them from the nat table). */
+export interface ContainerRule {
+  network: string;
+  containerId: string;
+  kind: string;
 }
 
 export interface NetworkSummary {
@@ -82,7 +91,13 @@ function savedConfigsOf(net: NodeNetwork): Map<string, { file: string; mtimeMs: 
   return out;
 }
 
-export function planGc(config: NodeConfig, scan: HolderScan, graceMs = DEFAULT_GRACE_MS, onlyNetwork?: string): GcPlan {
+export function planGc(
+  config: NodeConfig,
+  scan: HolderScan,
+  graceMs = DEFAULT_GRACE_MS,
+  onlyNetwork?: string,
+  rules: readonly ContainerRule[] = [],
+): GcPlan {
   const plan: GcPlan = { scan, graceMs, networks: [], leaked: [], leftovers: [] };
   const cache = listCache(config.paths.cacheDir);
   const seenStores = new Set<string>();
@@ -143,6 +158,13 @@ export function planGc(config: NodeConfig, scan: HolderScan, graceMs = DEFAULT_G
       if (!l) continue;
       l.cached = c;
       l.ageMs = Math.min(l.ageMs, scan.startedAt - c.mtimeMs);
+    }
+    // Rules are made after the reservation and removed after it: no ADD in progress has rules
+    // without a reservation, so they need no grace period.
+    for (const r of rules) {
+      if (r.network !== net.name || judged.some((j) => j.owner?.containerId === r.containerId)) continue;
+      const l = [...candidates.values()].find((c) => c.owner.containerId === r.containerId) ?? leftover(r.containerId, "eth0");
+      if (l) l.rules = [...new Set([...(l.rules ?? []), r.kind])];
     }
     for (const l of candidates.values()) if (l.ageMs > graceMs) plan.leftovers.push(l);
   }
