@@ -117,7 +117,8 @@ export async function crashPod(f: FlannelNode, pod: Pod): Promise<void> {
 }
 
 export async function natRules(f: FlannelNode): Promise<string> {
-  return (await f.node.exec(["iptables-save", "-t", "nat"])).stdout;
+  // Without iptables-save's time-stamped comment lines, so two dumps compare equal.
+  return (await f.node.exec(["iptables-save", "-t", "nat"])).stdout.split("\n").filter((l) => !l.startsWith("#")).join("\n");
 }
 
 /** The addresses on the pod's eth0. */

@@ -1,5 +1,6 @@
 import { loadSubnetEnv } from "../../../plugins/flannel/subnet-env.js";
 import { run } from "../../net/exec.js";
+import { networkOf, next, parseCidr, withPrefix } from "../../net/go-ip.js";
 import { readSysctl } from "../../net/sysctl.js";
 import type { NodeConfig, NodeNetwork } from "../node-config.js";
 import { type Finding, error, info, shellArg, warning } from "./finding.js";
@@ -22,6 +23,12 @@ function linkInfo(name: string): LinkInfo | undefined {
   const [link] = JSON.parse(r.stdout || "[]") as Array<{ mtu: number; addr_info?: Array<{ family: string; local: string; prefixlen: number }> }>;
   if (!link) return undefined;
   return { mtu: link.mtu, addresses: (link.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`) };
+}
+
+/** The bridge's address for a node subnet: its first address (host-local's default gateway). */
+function gatewayOf(subnet: string | undefined): string | undefined {
+  const c = subnet === undefined ? undefined : parseCidr(subnet);
+  return c && !c.ip.v6 ? withPrefix(next(networkOf(c)), c.prefix) : undefined;
 }
 
 export function bridgeOf(net: NodeNetwork): string {
@@ -62,11 +69,12 @@ export function checkFlannel(config: NodeConfig, hostPortsInUse: boolean): Findi
     if (!link) {
       findings.push(info("flannel", `${bridge} does not exist yet: the first pod's ADD creates it`));
     } else {
-      if (env.subnet && link.addresses.length > 0 && !link.addresses.includes(env.subnet)) {
+      const gateway = gatewayOf(env.subnet);
+      if (gateway && link.addresses.length > 0 && !link.addresses.includes(gateway)) {
         findings.push(
           error(
             "flannel",
-            `${bridge} has ${link.addresses.join(", ")} but subnet.env says ${env.subnet}: pods get addresses the bridge does not route (the node's lease changed)`,
+            `${bridge} has ${link.addresses.join(", ")} but subnet.env's FLANNEL_SUBNET ${env.subnet} makes it ${gateway}: pods get addresses the bridge does not route (the node's lease changed)`,
             `drain the node's pods, then: ip link delete ${shellArg(bridge)}  (the next ADD recreates it; cni-ts bridge also replaces it by itself once no pod is attached)`,
           ),
         );
@@ -77,7 +85,7 @@ export function checkFlannel(config: NodeConfig, hostPortsInUse: boolean): Findi
       const rl = readSysctl(`net/ipv4/conf/${bridge}/route_localnet`);
       if (hostPortsInUse && rl === "0") {
         findings.push(
-          warning("flannel", `hostPorts are mapped but route_localnet is off on ${bridge}: connections to localhost:hostPort fail`, `sysctl -w net.ipv4.conf.${bridge}.route_localnet=1`),
+          warning("kernel", `hostPorts are mapped but route_localnet is off on ${bridge}: connections to localhost:hostPort fail`, `sysctl -w net.ipv4.conf.${bridge}.route_localnet=1`),
         );
       }
     }
