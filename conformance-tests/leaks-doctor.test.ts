@@ -1,9 +1,7 @@
 import { linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
-import { useSandbox } from "./lib/use-sandbox.js";
+import { describe, expect, it } from "vitest";
+import { OURS_BIN } from "./lib/paths.js";
 import {
   type FlannelNode,
   NETWORK,
@@ -12,6 +10,7 @@ import {
   backdate,
   crashPod,
   flannelNode,
+  leakSuite,
   nodeCommand,
   pathFlags,
 } from "./leaks-helpers.js";
@@ -21,12 +20,7 @@ import {
  * (exit 0); each broken state the issue lists is reported with its severity and fix, and the
  * errors make doctor exit 1. Run inside the node's namespace with the node's path flags.
  */
-beforeAll(async () => {
-  requireOursBuilt();
-  await ensureCnitool();
-});
-
-const sandbox = useSandbox();
+const sandbox = leakSuite();
 
 interface Finding {
   area: string;

@@ -1,10 +1,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { requireOursBuilt } from "./lib/paths.js";
-import { useSandbox } from "./lib/use-sandbox.js";
 import {
   NETWORK,
   TEN_MINUTES,
@@ -12,6 +9,7 @@ import {
   backdate,
   crashPod,
   flannelNode,
+  leakSuite,
   ls,
   natRules,
   nodeCommand,
@@ -27,12 +25,7 @@ import {
  * them and everything they owned while live pods keep everything. A reservation whose ADD is still
  * in progress is never released.
  */
-beforeAll(async () => {
-  requireOursBuilt();
-  await ensureCnitool();
-});
-
-const sandbox = useSandbox();
+const sandbox = leakSuite();
 
 describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
   it("after a crash: the dry run lists exactly the dead pods; --apply releases them and all they owned; live pods untouched", async () => {

@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect } from "vitest";
+import { beforeAll, expect } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
-import { OURS_BIN } from "./lib/paths.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
+import { type SandboxScope, useSandbox } from "./lib/use-sandbox.js";
 
 /**
  * A kube-flannel node in a sandbox for the leak tests: kube-flannel's stock 0.3.1 conflist
@@ -76,13 +78,22 @@ export async function addFlannelPod(f: FlannelNode, label: string, hostPort?: nu
   return { pod, address: ips[0]!.address.split("/")[0]! };
 }
 
-export function pathFlags(f: FlannelNode): string[] {
-  return ["--conf-dir", f.node.confDir, "--bin-dir", OURS_BIN, "--cache-dir", f.node.cacheDir];
+export function pathFlags(f: FlannelNode, binDir = OURS_BIN): string[] {
+  return ["--conf-dir", f.node.confDir, "--bin-dir", binDir, "--cache-dir", f.node.cacheDir];
 }
 
-/** `cni-ts COMMAND ARGS` inside the node's namespace. */
-export async function nodeCommand(f: FlannelNode, args: string[], env: Record<string, string> = {}) {
-  return f.node.exec([join(OURS_BIN, "cni-ts"), ...args], { check: false, env, timeoutMs: 110_000 });
+/** `cni-ts COMMAND ARGS` inside the node's namespace (the executable from `binDir`). */
+export async function nodeCommand(f: FlannelNode, args: string[], env: Record<string, string> = {}, binDir = OURS_BIN) {
+  return f.node.exec([join(binDir, "cni-ts"), ...args], { check: false, env, timeoutMs: 110_000 });
+}
+
+/** Every test file of the leak suite: our build and the libcni client are needed, one sandbox scope. */
+export function leakSuite(): SandboxScope {
+  beforeAll(async () => {
+    requireOursBuilt();
+    await ensureCnitool();
+  });
+  return useSandbox();
 }
 
 /** Sets every file under `dir` back by `ms`: the node has been running that long since. */

@@ -1,11 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { requireOursBuilt } from "./lib/paths.js";
 import type { Pod } from "./lib/sandbox.js";
-import { useSandbox } from "./lib/use-sandbox.js";
 import {
   type FlannelNode,
   NETWORK,
@@ -14,6 +11,7 @@ import {
   backdate,
   crashPod,
   flannelNode,
+  leakSuite,
   nodeCommand,
   pathFlags,
   podAddresses,
@@ -25,12 +23,7 @@ import {
  * no operator — on a kube-flannel node (0.3.1 conflist) with a /29 (five pod addresses), and
  * concurrent ADDs racing that reclamation (and `cni-ts gc --apply`) never get the same address.
  */
-beforeAll(async () => {
-  requireOursBuilt();
-  await ensureCnitool();
-});
-
-const sandbox = useSandbox();
+const sandbox = leakSuite();
 
 /** A /29 node whose five addresses are all held by pods that crashed ten minutes ago. */
 async function fullOfLeaks(): Promise<{ f: FlannelNode; leaked: string[] }> {
