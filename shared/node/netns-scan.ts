@@ -85,6 +85,23 @@ function unescapeMount(text: string): string {
   return text.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
+/** nsfs bind mounts of network namespaces in this mount namespace: mount point -> inode. */
+function mountedNamespaces(proc: string): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    for (const line of readFileSync(join(proc, "self/mountinfo"), "utf8").split("\n")) {
+      const [left, right] = line.split(" - ");
+      const fields = left?.split(" ") ?? [];
+      if (right?.split(" ")[0] !== "nsfs") continue;
+      const inode = /^net:\[(\d+)\]$/.exec(fields[3] ?? "")?.[1];
+      if (inode !== undefined && fields[4] !== undefined) out.set(unescapeMount(fields[4]), inode);
+    }
+  } catch {
+    // no mountinfo (not Linux's /proc): pinned and process namespaces still count
+  }
+  return out;
+}
+
 /** Every path through which a namespace can be reached, grouped by its inode. */
 export function findNamespaces(src: ScanSources = NODE_SOURCES): Map<string, string[]> {
   const found = new Map<string, string[]>();
@@ -100,17 +117,7 @@ export function findNamespaces(src: ScanSources = NODE_SOURCES): Map<string, str
       add(inodeAt(path), path);
     }
   }
-  try {
-    for (const line of readFileSync(join(src.proc, "self/mountinfo"), "utf8").split("\n")) {
-      const [left, right] = line.split(" - ");
-      const fields = left?.split(" ") ?? [];
-      if (right?.split(" ")[0] !== "nsfs") continue;
-      const inode = /^net:\[(\d+)\]$/.exec(fields[3] ?? "")?.[1];
-      if (inode !== undefined && fields[4] !== undefined) add(inode, unescapeMount(fields[4]));
-    }
-  } catch {
-    // no mountinfo (not Linux's /proc): pinned and process namespaces still count
-  }
+  for (const [path, inode] of mountedNamespaces(src.proc)) add(inode, path);
   for (const pid of listQuiet(src.proc)) {
     if (!/^\d+$/.test(pid)) continue;
     const procDir = join(src.proc, pid);
@@ -156,6 +163,10 @@ export function scanHolders(src: ScanSources = NODE_SOURCES): HolderScan {
       }
     }
     if (read === undefined) {
+      // Still mounted but something else sits on its mount point: it exists and cannot be read.
+      if (errors.length === 0 && [...mountedNamespaces(src.proc)].some(([path, ino]) => ino === inode && inodeAt(path) !== inode)) {
+        errors.push(`its mount point is covered by another mount`);
+      }
       if (errors.length > 0) failures.push(`network namespace ${inode} could not be read (${errors[0]})`);
       continue;
     }
