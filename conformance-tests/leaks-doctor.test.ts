@@ -64,18 +64,20 @@ describe("cni-ts doctor", () => {
     expect(text.stdout).toMatch(/healthy: no errors, no warnings\n$/);
   });
 
-  it("finds a broken plugin directory: a missing plugin, a foreign name on our executable, other executables", async () => {
+  it("finds a broken plugin directory: a missing plugin, a foreign name on our executable, one of our names on a foreign file, other executables", async () => {
     const { f } = await healthyNode();
     const bin = f.node.binDir;
-    for (const name of ["cni-ts", "flannel", "bridge", "host-local", "loopback", "dhcp"]) linkSync(join(OURS_BIN, "cni-ts"), join(bin, name));
+    for (const name of ["cni-ts", "flannel", "bridge", "host-local", "dhcp"]) linkSync(join(OURS_BIN, "cni-ts"), join(bin, name));
     writeFileSync(join(bin, "tuning"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    linkSync(join(bin, "tuning"), join(bin, "loopback"));
     const r = await doctor(f, ["--conf-dir", f.node.confDir, "--bin-dir", bin, "--cache-dir", f.node.cacheDir]);
     expect(r.status).toBe(1);
     expect(problems(r.findings).filter((x) => x.area === "plugins")).toEqual([
       expect.objectContaining({ severity: "error", message: expect.stringMatching(/dhcp is our executable .* but "dhcp" is no plugin of ours/) }),
+      expect.objectContaining({ severity: "warning", message: `${join(bin, "loopback")} is not ours and is the same file (inode) as tuning: a runtime running "loopback" runs that file` }),
       expect.objectContaining({ severity: "error", message: expect.stringMatching(/network cbr0 .* needs plugin "portmap", which is missing/), fix: expect.stringContaining("scripts/install.sh") }),
     ]);
-    expect(r.findings).toContainEqual(expect.objectContaining({ severity: "info", message: `other executables in ${bin}: tuning` }));
+    expect(r.findings).toContainEqual(expect.objectContaining({ severity: "info", message: `other executables in ${bin}: loopback, tuning` }));
   });
 
   it("finds a configuration it cannot use", async () => {

@@ -100,19 +100,28 @@ export function checkPlugins(config: NodeConfig): Finding[] {
     findings.push(warning("plugins", `${binDir} mixes cni-ts releases ${releases.join(", ")}: ${ours.map((e) => `${e.name} ${e.release}`).join(", ")}`, installFix));
   }
   if (others.length > 0) findings.push(info("plugins", `other executables in ${binDir}: ${others.map((e) => e.name).join(", ")}`));
-  const ourInodes = new Set(ours.map((e) => e.ino));
+  const ourPlugin = (name: string) => (PLUGIN_NAMES as readonly string[]).includes(name);
   for (const e of ours) {
-    if (e.name === "cni-ts" || (PLUGIN_NAMES as readonly string[]).includes(e.name)) continue;
+    if (e.name === "cni-ts" || ourPlugin(e.name)) continue;
     const siblings = ours.filter((o) => o.ino === e.ino && o.name !== e.name).map((o) => o.name);
-    if (ourInodes.has(e.ino)) {
-      findings.push(
-        error(
-          "plugins",
-          `${join(binDir, e.name)} is our executable (same inode as ${siblings.join(", ") || "a cni-ts file"}) but "${e.name}" is no plugin of ours: a runtime running it gets no plugin`,
-          `rm ${shellArg(join(binDir, e.name))}  and install the real ${e.name} plugin`,
-        ),
-      );
-    }
+    findings.push(
+      error(
+        "plugins",
+        `${join(binDir, e.name)} is our executable (same inode as ${siblings.join(", ") || "a cni-ts file"}) but "${e.name}" is no plugin of ours: a runtime running it gets no plugin`,
+        `rm ${shellArg(join(binDir, e.name))}  and install the real ${e.name} plugin`,
+      ),
+    );
+  }
+  for (const e of others) {
+    const siblings = others.filter((o) => o.ino === e.ino && o.name !== e.name).map((o) => o.name);
+    if (!ourPlugin(e.name) || siblings.length === 0) continue;
+    findings.push(
+      warning(
+        "plugins",
+        `${join(binDir, e.name)} is not ours and is the same file (inode) as ${siblings.join(", ")}: a runtime running "${e.name}" runs that file`,
+        installFix,
+      ),
+    );
   }
   const present = new Set(entries.map((e) => e.name));
   for (const net of config.networks) {
