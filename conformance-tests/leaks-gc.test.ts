@@ -1,7 +1,8 @@
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
+import { OURS_BIN } from "./lib/paths.js";
 import {
   NETWORK,
   TEN_MINUTES,
@@ -95,6 +96,28 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     expect(ls(f.flannelDir)).toEqual([fresh.pod.containerId]);
     expect(await podAddresses(f, fresh.pod)).toContain(fresh.address);
     expectOk(await f.node.cnitool("del", NETWORK, fresh.pod));
+  });
+
+  it("releases nothing when a namespace exists but cannot be read (its mount point covered in gc's mount namespace)", async () => {
+    const f = flannelNode(await sandbox.node({ impl: "ours" }));
+    const live = await addFlannelPod(f, "a");
+    const dead = await addFlannelPod(f, "b");
+    await crashPod(f, dead.pod);
+    backdate(f.node.dataDir, TEN_MINUTES);
+    const cover = join(f.node.workDir, "cover");
+    writeFileSync(cover, "");
+    // A private mount namespace (nothing outside it changes) in which pod a's pinned namespace is
+    // still mounted but hidden under another mount: gc cannot tell what it holds.
+    const argv = ["unshare", "-m", "--propagation", "private", "--", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", cover, live.pod.path];
+    const r = await f.node.exec([...argv, join(OURS_BIN, "cni-ts"), "gc", "--apply", ...pathFlags(f)], { check: false });
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/scan incomplete: network namespace \d+ could not be read \(its mount point is covered by another mount\)/);
+    expect(r.stdout).toContain("nothing is released while a network namespace cannot be read");
+    expect(reservationsOf(f)).toEqual({ [live.address]: live.pod.containerId, [dead.address]: dead.pod.containerId });
+    const ok = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
+    expect(ok.status, ok.stdout).toBe(0);
+    expect(reservationsOf(f)).toEqual({ [live.address]: live.pod.containerId });
+    expectOk(await f.node.cnitool("del", NETWORK, live.pod));
   });
 
   it("an ADD in progress (address reserved, interface not configured yet) is never reclaimed, by gc or by an exhausted range", async () => {
