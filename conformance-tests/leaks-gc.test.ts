@@ -98,6 +98,24 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     expectOk(await f.node.cnitool("del", NETWORK, fresh.pod));
   });
 
+  it("dual stack: a dead pod's IPv4 and IPv6 reservations go together, the live pod keeps both", async () => {
+    const f = flannelNode(await sandbox.node({ impl: "ours" }), { dualStack: true });
+    const live = await addFlannelPod(f, "a");
+    const dead = await addFlannelPod(f, "b");
+    expect(live.addresses).toHaveLength(2);
+    await crashPod(f, dead.pod);
+    backdate(f.node.dataDir, TEN_MINUTES);
+    const dry = await nodeCommand(f, ["gc", ...pathFlags(f)]);
+    expect(dry.stdout.split("\n").filter((l) => l.startsWith("would release")), dry.stdout).toEqual([
+      expect.stringContaining(`would release ${dead.addresses.join(" ")} of network ${NETWORK}: ${dead.pod.containerId}/eth0`),
+    ]);
+    const applied = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
+    expect(applied.status, applied.stdout).toBe(0);
+    expect(reservationsOf(f)).toEqual(Object.fromEntries(live.addresses.map((a) => [a, live.pod.containerId])));
+    expect(await podAddresses(f, live.pod)).toEqual(expect.arrayContaining(live.addresses));
+    expectOk(await f.node.cnitool("del", NETWORK, live.pod));
+  });
+
   it("releases nothing when a namespace exists but cannot be read (its mount point covered in gc's mount namespace)", async () => {
     const f = flannelNode(await sandbox.node({ impl: "ours" }));
     const live = await addFlannelPod(f, "a");

@@ -26,13 +26,15 @@ export interface FlannelNode {
   conflist: string;
 }
 
-export function flannelNode(node: SandboxNode, opts: { subnetPrefix?: number } = {}): FlannelNode {
+export function flannelNode(node: SandboxNode, opts: { subnetPrefix?: number; dualStack?: boolean } = {}): FlannelNode {
   const runDir = join(node.dir, "run-flannel");
   mkdirSync(runDir);
   const subnetEnv = join(runDir, "subnet.env");
   const [a, b, c] = node.subnet().split(".") as [string, string, string];
   const prefix = opts.subnetPrefix ?? 24;
-  writeFileSync(subnetEnv, `FLANNEL_NETWORK=${a}.${b}.0.0/16\nFLANNEL_SUBNET=${a}.${b}.${c}.1/${prefix}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n`);
+  const v6 = node.subnet6().replace("::/64", "");
+  const v6Lines = opts.dualStack ? `FLANNEL_IPV6_NETWORK=${v6.split(":").slice(0, 3).join(":")}::/48\nFLANNEL_IPV6_SUBNET=${v6}::1/64\n` : "";
+  writeFileSync(subnetEnv, `FLANNEL_NETWORK=${a}.${b}.0.0/16\nFLANNEL_SUBNET=${a}.${b}.${c}.1/${prefix}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n${v6Lines}`);
   const bridge = node.uniqueName("cni");
   const flannelDir = join(node.dataDir, "flannel");
   const networksDir = join(node.dataDir, "networks");
@@ -69,13 +71,13 @@ export function hostPortCaps(port: number): Record<string, unknown> {
   return { portMappings: [{ HostPort: port, ContainerPort: 8080, Protocol: "tcp", HostIP: "" }] };
 }
 
-/** ADD through libcni; returns the pod's IPv4 address. */
-export async function addFlannelPod(f: FlannelNode, label: string, hostPort?: number): Promise<{ pod: Pod; address: string }> {
+/** ADD through libcni; returns the pod's first address (IPv4 on these nodes) and all of them. */
+export async function addFlannelPod(f: FlannelNode, label: string, hostPort?: number): Promise<{ pod: Pod; address: string; addresses: string[] }> {
   const pod = await f.node.addPod(label);
   const out = await f.node.cnitool("add", NETWORK, pod, hostPort === undefined ? {} : { capArgs: hostPortCaps(hostPort) });
   expectOk(out);
-  const ips = (out.json as { ips: Array<{ address: string }> }).ips;
-  return { pod, address: ips[0]!.address.split("/")[0]! };
+  const addresses = (out.json as { ips: Array<{ address: string }> }).ips.map((i) => i.address.split("/")[0]!);
+  return { pod, address: addresses[0]!, addresses };
 }
 
 export function pathFlags(f: FlannelNode, binDir = OURS_BIN): string[] {

@@ -3,7 +3,7 @@ import { DEFAULT_GRACE_MS } from "../../ipam/host-local/leaks.js";
 import { type ApplyStep, type GcPlan, type LeakedAttachment, type Leftover, applyItem, planGc } from "../node/gc-plan.js";
 import { natTable, parseNatRules } from "../node/nat-rules.js";
 import { scanHolders } from "../node/netns-scan.js";
-import { loadNodeConfig } from "../node/node-config.js";
+import { loadNodeConfig, storeDirOf } from "../node/node-config.js";
 import type { NodeCommand } from "./index.js";
 import { PATH_FLAGS_HELP, UsageError, parseNodeFlags } from "./node-flags.js";
 
@@ -86,6 +86,10 @@ async function run(args: string[]): Promise<number> {
   }
   const config = loadNodeConfig(flags.paths);
   for (const p of config.problems) out(`skipped ${p.file}: ${p.problem}`);
+  if (!config.networks.some((n) => storeDirOf(n) !== undefined)) {
+    out(`no network in ${flags.paths.confDir} keeps host-local reservations: nothing to do`);
+    return 0;
+  }
   const scan = scanHolders();
   const plan = planGc(config, scan, grace * 1000, flags.values.network, parseNatRules(natTable()));
   if (flags.values.network !== undefined && plan.networks.length === 0) {
