@@ -116,6 +116,23 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     expectOk(await f.node.cnitool("del", NETWORK, live.pod));
   });
 
+  it("a runtime re-ADDing a container whose reservation looks leaked makes it an ADD in progress again", async () => {
+    const f = flannelNode(await sandbox.node({ impl: "ours" }));
+    const a = await addFlannelPod(f, "a");
+    await f.node.execInPod(a.pod, ["ip", "link", "del", "eth0"]);
+    backdate(f.node.dataDir, TEN_MINUTES);
+    const before = await nodeCommand(f, ["gc", ...pathFlags(f)]);
+    expect(before.stdout).toContain(`would release ${a.address} of network ${NETWORK}: ${a.pod.containerId}/eth0`);
+    // The re-ADD has reserved (host-local answered with the same address) and not configured eth0 yet.
+    const saved = JSON.parse(readFileSync(join(f.flannelDir, a.pod.containerId), "utf8")) as { ipam: object };
+    const again = await f.node.invoke("host-local", "ADD", { cniVersion: "0.3.1", name: NETWORK, ipam: saved.ipam }, a.pod);
+    expect((expectOk(again) as { ips: Array<{ address: string }> }).ips[0]!.address).toBe(`${a.address}/24`);
+    const after = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
+    expect(after.stdout).toMatch(/1 reservations, 0 in use, 1 younger than 300 s, 0 leaked/);
+    expect(reservationsOf(f)).toEqual({ [a.address]: a.pod.containerId });
+    expectOk(await f.node.cnitool("del", NETWORK, a.pod));
+  });
+
   it("releases nothing when a namespace exists but cannot be read (its mount point covered in gc's mount namespace)", async () => {
     const f = flannelNode(await sandbox.node({ impl: "ours" }));
     const live = await addFlannelPod(f, "a");
