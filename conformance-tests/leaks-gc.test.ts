@@ -1,8 +1,9 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
-import { OURS_BIN } from "./lib/paths.js";
+import { OURS_BIN, TOOL_PATH } from "./lib/paths.js";
 import {
   NETWORK,
   TEN_MINUTES,
@@ -27,6 +28,21 @@ import {
  * in progress is never released.
  */
 const sandbox = leakSuite();
+
+function readlinkQuiet(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitUntil(ok: () => boolean, ms = 5000): Promise<void> {
+  for (const until = Date.now() + ms; !ok(); ) {
+    if (Date.now() > until) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
   it("after a crash: the dry run lists exactly the dead pods; --apply releases them and all they owned; live pods untouched", async () => {
@@ -131,6 +147,25 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     expect(after.stdout).toMatch(/1 reservations, 0 in use, 1 younger than 300 s, 0 leaked/);
     expect(reservationsOf(f)).toEqual({ [a.address]: a.pod.containerId });
     expectOk(await f.node.cnitool("del", NETWORK, a.pod));
+  });
+
+  it("a pod whose namespace only a process holds (not pinned under /run/netns) keeps its address; once the process exits it is leaked", async () => {
+    const f = flannelNode(await sandbox.node({ impl: "ours" }));
+    const a = await addFlannelPod(f, "a");
+    const holder = spawn("ip", ["netns", "exec", a.pod.name, "sleep", "120"], { stdio: "ignore", env: { PATH: TOOL_PATH } });
+    f.node.onTeardown(() => holder.kill("SIGKILL"));
+    await waitUntil(() => readlinkQuiet(`/proc/${holder.pid}/ns/net`) !== readlinkQuiet("/proc/self/ns/net"));
+    await crashPod(f, a.pod); // unpinned: only the sleeping process keeps the namespace (and eth0) alive
+    backdate(f.node.dataDir, TEN_MINUTES);
+    const held = await nodeCommand(f, ["gc", ...pathFlags(f)]);
+    expect(held.stdout, held.stdout).toMatch(/1 reservations, 1 in use, 0 younger than 300 s, 0 leaked/);
+    const exited = new Promise((resolve) => holder.once("exit", resolve));
+    holder.kill("SIGKILL");
+    await exited;
+    // The kernel tears a namespace down asynchronously; once its last holder is gone, no scan sees it.
+    const gone = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
+    expect(gone.stdout).toContain(`released ${a.address} of network ${NETWORK}: ${a.pod.containerId}/eth0`);
+    expect(reservationsOf(f)).toEqual({});
   });
 
   it("releases nothing when a namespace exists but cannot be read (its mount point covered in gc's mount namespace)", async () => {
