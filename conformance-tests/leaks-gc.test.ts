@@ -47,8 +47,14 @@ async function waitUntil(ok: () => boolean, ms = 5000): Promise<void> {
 describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
   it("after a crash: the dry run lists exactly the dead pods; --apply releases them and all they owned; live pods untouched", async () => {
     const f = flannelNode(await sandbox.node({ impl: "ours" }));
+    // containerd's loopback network beside the conflist: every pod is attached to both.
+    f.node.writeConflist({ name: "lo", cniVersion: "0.3.1", plugins: [{ type: "loopback" }] }, "99-loopback.conflist");
     const pods = [];
-    for (const [i, label] of ["a", "b", "c", "d"].entries()) pods.push(await addFlannelPod(f, label, 18100 + i));
+    for (const [i, label] of ["a", "b", "c", "d"].entries()) {
+      const p = await addFlannelPod(f, label, 18100 + i);
+      expectOk(await f.node.cnitool("add", "lo", p.pod, { ifname: "lo" }));
+      pods.push(p);
+    }
     const [a, b, c, d] = pods as [(typeof pods)[0], (typeof pods)[0], (typeof pods)[0], (typeof pods)[0]];
     await crashPod(f, c.pod);
     await crashPod(f, d.pod);
@@ -72,10 +78,11 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     const applied = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
     expect(applied.status, applied.stdout + applied.stderr).toBe(0);
     expect(applied.stdout).toContain(`released ${c.address} of network ${NETWORK}`);
-    expect(applied.stdout).toContain("portmap: DEL ok; flannel: DEL ok; cached result removed");
+    expect(applied.stdout).toContain("portmap: DEL ok; flannel: DEL ok; network lo: loopback: DEL ok; cached result removed");
     expect(reservationsOf(f)).toEqual({ [a.address]: a.pod.containerId, [b.address]: b.pod.containerId });
     expect(ls(f.flannelDir)).toEqual([a.pod.containerId, b.pod.containerId].sort());
-    expect(ls(f.resultsDir)).toEqual([`${NETWORK}-${a.pod.containerId}-eth0`, `${NETWORK}-${b.pod.containerId}-eth0`].sort());
+    const cacheOf = (p: typeof a) => [`${NETWORK}-${p.pod.containerId}-eth0`, `lo-${p.pod.containerId}-lo`];
+    expect(ls(f.resultsDir)).toEqual([...cacheOf(a), ...cacheOf(b)].sort());
     const nat = await natRules(f);
     for (const p of [c, d]) expect(nat).not.toContain(p.pod.containerId);
     for (const p of [a, b]) expect(nat).toContain(p.pod.containerId);
@@ -86,7 +93,10 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     expect(ping.status, ping.stdout).toBe(0);
     const again = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
     expect(again.stdout).toContain("nothing to release");
-    for (const p of [a, b]) expectOk(await f.node.cnitool("del", NETWORK, p.pod));
+    for (const p of [a, b]) {
+      expectOk(await f.node.cnitool("del", NETWORK, p.pod));
+      expectOk(await f.node.cnitool("del", "lo", p.pod, { ifname: "lo" }));
+    }
     expect(reservationsOf(f)).toEqual({});
   });
 

@@ -40,6 +40,7 @@ function alsoOwned(item: LeakedAttachment | Leftover): string[] {
   if (item.savedConfig) parts.push(`flannel config ${item.savedConfig}`);
   if (item.cached) parts.push(`cached result ${item.cached.file}`);
   if (item.kind === "leftover" && item.rules) parts.push(`${item.rules.join(" and ")} rules`);
+  if (item.kind === "leaked") for (const c of item.companions) parts.push(`its network ${c.network.name} (cached result ${c.cached.file})`);
   if (item.owner) parts.push(`the DEL of ${[...item.network.plugins].reverse().map((p) => p.type).join(", ")}`);
   return parts;
 }

@@ -36,6 +36,11 @@ export interface LeakedAttachment {
   reservations: JudgedReservation[];
   savedConfig?: string;
   cached?: CachedAttachment;
+  /**
+   * The same container's attachments to networks without a host-local store (containerd's
+   * loopback network, say): the runtime would have deleted them with the pod.
+   */
+  companions: Array<{ network: NodeNetwork; cached: CachedAttachment }>;
 }
 
 export interface Leftover {
@@ -101,6 +106,8 @@ export function planGc(
   const plan: GcPlan = { scan, graceMs, networks: [], leaked: [], leftovers: [] };
   const cache = listCache(config.paths.cacheDir);
   const seenStores = new Set<string>();
+  const storeless = new Map<string, NodeNetwork>();
+  for (const n of config.networks) if (storeDirOf(n) === undefined && !storeless.has(n.name)) storeless.set(n.name, n);
   for (const net of config.networks) {
     if (onlyNetwork !== undefined && net.name !== onlyNetwork) continue;
     const storeDir = storeDirOf(net);
@@ -123,12 +130,16 @@ export function planGc(
       const o = rs[0]!.owner;
       const owner = o ? { containerId: o.containerId, ifname: o.ifname } : undefined;
       const ifname = owner?.ifname ?? netCache.find((c) => c.containerId === owner?.containerId)?.ifName ?? "eth0";
-      const leak: LeakedAttachment = { kind: "leaked", network: net, storeDir, owner, reservations: rs };
+      const leak: LeakedAttachment = { kind: "leaked", network: net, storeDir, owner, reservations: rs, companions: [] };
       if (owner) {
         const s = saved.get(key(owner.containerId, ifname));
         if (s) leak.savedConfig = s.file;
         const c = findCached(config.paths.cacheDir, net.name, owner.containerId, ifname);
         if (c) leak.cached = c;
+        for (const other of cache) {
+          const otherNet = storeless.get(other.networkName);
+          if (otherNet && other.containerId === owner.containerId) leak.companions.push({ network: otherNet, cached: other });
+        }
       }
       plan.leaked.push(leak);
     }
@@ -217,6 +228,12 @@ export function applyItem(
     removeCached(item.cached);
     step.cacheRemoved = true;
     faultPoint("gc:cache-removed");
+  }
+  for (const c of item.kind === "leaked" ? item.companions : []) {
+    const target = { containerId: c.cached.containerId, ifname: c.cached.ifName };
+    const del = deleteAttachment(c.network, binDir, target, c.cached, runPlugin);
+    step.del.steps.push(...del.steps.map((x) => `network ${c.network.name}: ${x}`));
+    if (del.ok) removeCached(c.cached);
   }
   return step;
 }
