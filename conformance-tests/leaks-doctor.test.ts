@@ -55,7 +55,7 @@ describe("cni-ts doctor", () => {
     expect(r.status).toBe(0);
     expect(r.findings.map((x) => x.message)).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^ours in .*: .* \(cni-ts \d+\.\d+\.\d+\)$/),
+        expect.stringMatching(/^ours in .*: .* \(cni-ts \d+\.\d+\.\d+\S* \(commit [^)]+\)\)$/),
         expect.stringMatching(/network cbr0, cniVersion 0\.3\.1, plugins flannel -> portmap; GC and STATUS off/),
         expect.stringMatching(/^network cbr0: 1 reservations in .*, 1 in use, 0 recent, 0 leaked/),
       ]),

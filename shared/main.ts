@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import { buildDescription } from "./build-info.js";
 import { requestedVersion, versionJson } from "./cni/version-answer.js";
 import { writeAll } from "./cni/write-all.js";
 import { PLUGIN_NAMES, type PluginName, isPluginName } from "./plugins.js";
@@ -46,10 +47,13 @@ async function runNodeCommand(name: string, args: string[]): Promise<number> {
 
 async function main(): Promise<void> {
   const name = invokedName();
+  const wantsVersion = process.argv[2] === "--version";
   if (!isPluginName(name)) {
+    if (wantsVersion) return writeAll(1, `cni-ts ${buildDescription()}\n`);
     process.exitCode = await runNodeCommand(name, process.argv.slice(2));
     return;
   }
+  if (wantsVersion) return writeAll(1, `${(await loadPlugin(name)).about} ${buildDescription()}\n`);
   if (process.env.CNI_COMMAND === "VERSION") {
     writeAll(1, versionJson(requestedVersion()));
     return;

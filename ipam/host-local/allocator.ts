@@ -1,7 +1,7 @@
 import type { Attachment } from "../../shared/cni/attachments.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { IpConfig } from "../../shared/cni/result.js";
-import { type Ip, equal, formatIp, withPrefix } from "../../shared/net/go-ip.js";
+import { type Ip, equal, formatIp, withPrefix } from "../../shared/net/ip.js";
 import { type Range, type RangeSet, rangeFor, setContains, setToString } from "./range.js";
 import { roundRobin } from "./round-robin.js";
 import type { LockedStore, Reservation } from "./store.js";

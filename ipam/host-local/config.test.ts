@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cniErrorOf } from "../../shared/cni/expect-cni-error.js";
 import { loadIpamConfig, loadStoreLocation } from "./config.js";
-import { formatIp } from "../../shared/net/go-ip.js";
+import { formatIp } from "../../shared/net/ip.js";
 import { setToString } from "./range.js";
 
 const none = new Map<string, string>();
@@ -29,6 +29,25 @@ describe("loadIpamConfig", () => {
     const c = load({ Ranges: [[{ Subnet: "10.0.0.0/24", RANGESTART: "10.0.0.10" }]], DataDir: "/tmp/x" });
     expect(setToString(c.rangeSets[0]!)).toBe("10.0.0.10-10.0.0.254");
     expect(c.dataDir).toBe("/tmp/x");
+  });
+
+  it("matches every key it reads as Go does, from the top level down", () => {
+    const c = loadIpamConfig(
+      {
+        CNIVersion: "1.0.0",
+        Name: "net",
+        IPAM: { Type: "host-local", Subnet: "10.5.0.0/24", Routes: [{ Dst: "0.0.0.0/0", GW: "10.5.0.1" }], ResolvConf: "/r" },
+        RuntimeConfig: { IPRanges: [[{ SUBNET: "10.6.0.0/24" }]], IPs: ["10.6.0.9"] },
+        Args: { CNI: { IPS: ["10.5.0.7"] } },
+      },
+      none,
+    );
+    expect(c.name).toBe("net");
+    expect(c.rangeSets.map((s) => setToString(s).split("-")[0])).toEqual(["10.6.0.1", "10.5.0.1"]);
+    expect(c.routes).toEqual([{ dst: "0.0.0.0/0", gw: "10.5.0.1" }]);
+    expect(c.resolvConf).toBe("/r");
+    expect(c.requested.map(formatIp)).toEqual(["10.5.0.7", "10.6.0.9"]);
+    expect(loadStoreLocation({ Name: "n", IPAM: { DATADIR: "/y" } })).toEqual({ name: "n", dataDir: "/y" });
   });
 
   it("collects requested IPs from CNI_ARGS, args and runtimeConfig, deduplicated", () => {

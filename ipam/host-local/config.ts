@@ -1,11 +1,12 @@
 import * as z from "zod/mini";
-import { canonicalKeys, parseWith } from "../../shared/cni/config.js";
+import { parseWith } from "../../shared/cni/config.js";
+import { matchGoKeys } from "../../shared/cni/go-keys.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { isPlainObject } from "../../shared/cni/json.js";
 import type { Route } from "../../shared/cni/result.js";
 import { atLeast } from "../../shared/cni/versions.js";
-import { type Ip, formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/go-ip.js";
-import { type RangeInput, type RangeSet, RangeError, RangeSetError, canonicalizeRangeSet, checkGateway, setsOverlap } from "./range.js";
+import { type Ip, formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/ip.js";
+import { type RangeInput, type RangeSet, InvalidRangeError, RangeSetError, canonicalizeRangeSet, checkGateway, setsOverlap } from "./range.js";
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 
@@ -63,24 +64,18 @@ const ArgsSchema = z.looseObject({
 type RawRange = z.infer<typeof RangeSchema>;
 type RawRoute = z.infer<typeof RouteSchema>;
 
-const RANGE_KEYS = ["subnet", "rangeStart", "rangeEnd", "gateway"];
-const ROUTE_KEYS = ["dst", "gw", "mtu", "advmss", "priority", "table", "scope"];
-const IPAM_KEYS = [...RANGE_KEYS, "type", "routes", "dataDir", "resolvConf", "ranges"];
+/** The fields host-local reads from the whole network config (upstream's Net). */
+const NetSchema = z.looseObject({
+  name: z.unknown(),
+  cniVersion: z.unknown(),
+  ipam: IpamSchema,
+  runtimeConfig: RuntimeSchema,
+  args: ArgsSchema,
+});
 
-/** Go's encoding/json matches keys case-insensitively; so do we, for every key upstream reads. */
-function normalizeRangeSets(value: unknown): unknown {
-  if (!Array.isArray(value)) return value;
-  return value.map((set) => (Array.isArray(set) ? set.map((r) => canonicalKeys(r, RANGE_KEYS)) : set));
-}
-
-function normalizeIpam(value: unknown): unknown {
-  const ipam = canonicalKeys(value, IPAM_KEYS);
-  if (!isPlainObject(ipam)) return ipam;
-  return {
-    ...ipam,
-    ranges: normalizeRangeSets(ipam.ranges),
-    routes: Array.isArray(ipam.routes) ? ipam.routes.map((r) => canonicalKeys(r, ROUTE_KEYS)) : ipam.routes,
-  };
+/** The network config with every key host-local reads matched as Go matches it (go-keys.ts). */
+function netFields(raw: Record<string, unknown>): Record<string, unknown> {
+  return matchGoKeys(NetSchema, raw) as Record<string, unknown>;
 }
 
 function invalid(msg: string, details = ""): CniError {
@@ -140,7 +135,7 @@ function rangeSets(sources: readonly SetSource[], cniVersion: string): RangeSet[
       throw invalid(`invalid range set ${i}: ${e.message} (${where})`);
     }
   });
-  const v4 = sets.filter((s) => !s[0]!.start.v6).length;
+  const v4 = sets.filter((s) => s[0]!.start.family === 4).length;
   if ((v4 > 1 || sets.length - v4 > 1) && !atLeast(cniVersion || "0.1.0", "0.3.0")) {
     throw invalid(
       `CNI version ${cniVersion} does not support more than 1 address per family`,
@@ -159,7 +154,7 @@ function rangeSets(sources: readonly SetSource[], cniVersion: string): RangeSet[
       try {
         checkGateway(r);
       } catch (e) {
-        if (e instanceof RangeError) throw invalid(`invalid range set ${i}: ${e.message} (${sources[i]!.field}[${j}].gateway)`);
+        if (e instanceof InvalidRangeError) throw invalid(`invalid range set ${i}: ${e.message} (${sources[i]!.field}[${j}].gateway)`);
         throw e;
       }
     }),
@@ -187,7 +182,7 @@ function requestedIps(
     add(ip);
   });
   runtimeIps.forEach((s, i) => {
-    const ip = parseIp(s) ?? parseCidr(s)?.ip;
+    const ip = parseIp(s) ?? parseCidr(s);
     if (!ip) throw invalid(`cannot understand ip: invalid IP address: ${s} (runtimeConfig.ips[${i}])`);
     add(ip);
   });
@@ -199,23 +194,13 @@ function requestedIps(
  * parent's config) and the CNI_ARGS "IP" key, as upstream's LoadIPAMConfig does.
  */
 export function loadIpamConfig(raw: Record<string, unknown>, cniArgs: ReadonlyMap<string, string>): IpamConfig {
-  const top = canonicalKeys(raw, ["name", "cniVersion", "ipam", "runtimeConfig", "args"]) as Record<string, unknown>;
+  const top = netFields(raw);
   if (top.ipam === undefined || top.ipam === null) {
     throw invalid("IPAM config missing 'ipam' key", 'add an "ipam" object with "type": "host-local" and its ranges');
   }
-  const ipam = parseWith(IpamSchema, normalizeIpam(top.ipam), "ipam config");
-  const runtimeRaw = canonicalKeys(top.runtimeConfig ?? {}, ["ipRanges", "ips"]);
-  const runtime = parseWith(
-    RuntimeSchema,
-    isPlainObject(runtimeRaw) ? { ...runtimeRaw, ipRanges: normalizeRangeSets(runtimeRaw.ipRanges) } : runtimeRaw,
-    "runtimeConfig",
-  );
-  const argsRaw = canonicalKeys(top.args ?? {}, ["cni"]);
-  const args = parseWith(
-    ArgsSchema,
-    isPlainObject(argsRaw) ? { ...argsRaw, cni: canonicalKeys(argsRaw.cni, ["ips"]) } : argsRaw,
-    "args",
-  );
+  const ipam = parseWith(IpamSchema, top.ipam, "ipam config");
+  const runtime = parseWith(RuntimeSchema, top.runtimeConfig ?? {}, "runtimeConfig");
+  const args = parseWith(ArgsSchema, top.args ?? {}, "args");
   const name = String(top.name ?? "");
   const cniVersion = typeof top.cniVersion === "string" ? top.cniVersion : "";
 
@@ -243,8 +228,8 @@ export function loadIpamConfig(raw: Record<string, unknown>, cniArgs: ReadonlyMa
 
 /** What DEL needs even when the ranges are invalid: the store location. */
 export function loadStoreLocation(raw: Record<string, unknown>): { name: string; dataDir: string } {
-  const top = canonicalKeys(raw, ["name", "ipam"]) as Record<string, unknown>;
-  const ipam = canonicalKeys(top.ipam, ["dataDir"]);
+  const top = netFields(raw);
+  const ipam = top.ipam;
   // Without an ipam object there is no store to act on: never fall back to the default dataDir.
   if (!isPlainObject(ipam)) throw invalid("IPAM config missing 'ipam' key", 'add an "ipam" object with "type": "host-local"');
   // A dataDir of the wrong type must not send DEL to the default store of the node.

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { formatIp, parseIp } from "../../shared/net/go-ip.js";
+import { formatIp, parseIp } from "../../shared/net/ip.js";
 import { type HolderScan, holds, isComplete } from "../../shared/node/netns-scan.js";
 import { type LockedStore, type Owner, ownerOf } from "./store.js";
 

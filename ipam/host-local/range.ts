@@ -1,4 +1,4 @@
-import { type Cidr, type Ip, equal, formatCidr, formatIp, inCidr, lastOf, networkOf, next } from "../../shared/net/go-ip.js";
+import { type Cidr, type Ip, equal, formatCidr, formatIp, inCidr, lastOf, networkOf, next } from "../../shared/net/ip.js";
 
 /** One canonical range: every field filled in with upstream's defaults. */
 export interface Range {
@@ -19,7 +19,7 @@ export interface RangeInput {
 /** A range set: the pool one address per ADD is taken from (one family). */
 export type RangeSet = readonly Range[];
 
-export class RangeError extends Error {
+export class InvalidRangeError extends Error {
   constructor(
     message: string,
     /** The config key the error is about (rangeStart, rangeEnd, gateway, subnet). */
@@ -36,14 +36,14 @@ export class RangeError extends Error {
  */
 export function canonicalizeRange(input: RangeInput): Range {
   const { subnet } = input;
-  const width = subnet.v6Notation ? 128 : 32;
+  const width = (subnet.v6Notation ?? subnet.family === 6) ? 128 : 32;
   if (subnet.prefix > width - 2) {
-    throw new RangeError(`Network ${formatCidr(subnet)} too small to allocate from`, "subnet");
+    throw new InvalidRangeError(`Network ${formatCidr(subnet)} too small to allocate from`, "subnet");
   }
-  if (subnet.ip.v6 !== subnet.v6Notation) throw new RangeError("IPNet IP and Mask version mismatch", "subnet");
+  if ((subnet.family === 6) !== (width === 128)) throw new InvalidRangeError("IPNet IP and Mask version mismatch", "subnet");
   const network = networkOf(subnet);
-  if (!equal(network, subnet.ip)) {
-    throw new RangeError(
+  if (!equal(network, subnet)) {
+    throw new InvalidRangeError(
       `Network has host bits set. For a subnet mask of length ${subnet.prefix} the network address is ${formatIp(network)}`,
       "subnet",
     );
@@ -52,11 +52,11 @@ export function canonicalizeRange(input: RangeInput): Range {
   const gateway = input.gateway ?? first;
   const start = input.rangeStart ?? first;
   if (!inCidr(subnet, start)) {
-    throw new RangeError(`RangeStart ${formatIp(start)} not in network ${formatCidr(subnet)}`, "rangeStart");
+    throw new InvalidRangeError(`RangeStart ${formatIp(start)} not in network ${formatCidr(subnet)}`, "rangeStart");
   }
   // Upstream tests rangeStart against the configured rangeEnd too, and reports it first.
-  if (input.rangeStart && input.rangeEnd && inCidr(subnet, input.rangeEnd) && input.rangeEnd.n < start.n) {
-    throw new RangeError(
+  if (input.rangeStart && input.rangeEnd && inCidr(subnet, input.rangeEnd) && input.rangeEnd.addr < start.addr) {
+    throw new InvalidRangeError(
       `RangeStart ${formatIp(start)} not in network ${formatCidr(subnet)}: it is after RangeEnd ${formatIp(input.rangeEnd)}`,
       "rangeStart",
     );
@@ -65,44 +65,40 @@ export function canonicalizeRange(input: RangeInput): Range {
   if (input.rangeEnd) {
     end = input.rangeEnd;
     if (!inCidr(subnet, end)) {
-      throw new RangeError(`RangeEnd ${formatIp(end)} not in network ${formatCidr(subnet)}`, "rangeEnd");
+      throw new InvalidRangeError(`RangeEnd ${formatIp(end)} not in network ${formatCidr(subnet)}`, "rangeEnd");
     }
-    if (end.n < start.n) {
-      throw new RangeError(
+    if (end.addr < start.addr) {
+      throw new InvalidRangeError(
         `RangeEnd ${formatIp(end)} not in network ${formatCidr(subnet)}: it is before RangeStart ${formatIp(start)}`,
         "rangeEnd",
       );
     }
   } else {
     const last = lastOf(subnet);
-    end = subnet.ip.v6 ? last : { v6: false, n: last.n - 1n };
+    end = subnet.family === 6 ? last : { family: 4, addr: last.addr - 1n };
   }
   return { subnet, start, end, gateway };
 }
 
-const V6_LINK_LOCAL: Cidr = { ip: { v6: true, n: 0xfe80n << 112n }, prefix: 10, v6Notation: true };
+const V6_LINK_LOCAL: Cidr = { family: 6, addr: 0xfe80n << 112n, prefix: 10 };
 
 function isV6LinkLocal(ip: Ip): boolean {
   return inCidr(V6_LINK_LOCAL, ip);
 }
 
-/**
- * Our one check beyond upstream's (which accepts any gateway), run after all of upstream's so
- * their messages win: a gateway outside its subnet is a typo, except an IPv6 link-local router
- * address, a valid next hop for any prefix.
- */
+/** A gateway outside its subnet is a typo, except an IPv6 link-local router address (docs/parity.md#host-local). */
 export function checkGateway(r: Range): void {
   if (!inCidr(r.subnet, r.gateway) && !isV6LinkLocal(r.gateway)) {
-    throw new RangeError(`Gateway ${formatIp(r.gateway)} not in network ${formatCidr(r.subnet)}`, "gateway");
+    throw new InvalidRangeError(`Gateway ${formatIp(r.gateway)} not in network ${formatCidr(r.subnet)}`, "gateway");
   }
 }
 
 export function rangeContains(r: Range, ip: Ip): boolean {
-  return ip.v6 === r.subnet.ip.v6 && inCidr(r.subnet, ip) && ip.n >= r.start.n && ip.n <= r.end.n;
+  return ip.family === r.subnet.family && inCidr(r.subnet, ip) && ip.addr >= r.start.addr && ip.addr <= r.end.addr;
 }
 
 export function rangesOverlap(a: Range, b: Range): boolean {
-  if (a.subnet.ip.v6 !== b.subnet.ip.v6) return false;
+  if (a.subnet.family !== b.subnet.family) return false;
   return rangeContains(a, b.start) || rangeContains(a, b.end) || rangeContains(b, a.start) || rangeContains(b, a.end);
 }
 
@@ -118,10 +114,10 @@ export function canonicalizeRangeSet(inputs: readonly RangeInput[]): Range[] {
     try {
       out.push(canonicalizeRange(input));
     } catch (e) {
-      if (e instanceof RangeError) throw new RangeSetError(e.message, i, e.field);
+      if (e instanceof InvalidRangeError) throw new RangeSetError(e.message, i, e.field);
       throw e;
     }
-    if (i > 0 && out[i]!.start.v6 !== out[0]!.start.v6) throw new RangeSetError("mixed address families", i, "subnet");
+    if (i > 0 && out[i]!.start.family !== out[0]!.start.family) throw new RangeSetError("mixed address families", i, "subnet");
   }
   for (let i = 0; i < out.length - 1; i++) {
     for (let j = i + 1; j < out.length; j++) {
@@ -160,10 +156,10 @@ export function setToString(set: RangeSet): string {
 }
 
 export function isV6Set(set: RangeSet): boolean {
-  return set[0]!.start.v6;
+  return set[0]!.start.family === 6;
 }
 
 /** How many addresses a set spans (gateways included), for STATUS messages. */
 export function setSize(set: RangeSet): bigint {
-  return set.reduce((sum, r) => sum + (r.end.n - r.start.n + 1n), 0n);
+  return set.reduce((sum, r) => sum + (r.end.addr - r.start.addr + 1n), 0n);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatIp, parseCidr, parseIp } from "../../shared/net/go-ip.js";
+import { formatIp, parseCidr, parseIp } from "../../shared/net/ip.js";
 import { canonicalizeRangeSet, type RangeInput } from "./range.js";
 import { roundRobin } from "./round-robin.js";
 

@@ -1,4 +1,4 @@
-import { type Ip, equal, next } from "../../shared/net/go-ip.js";
+import { type Ip, equal, next } from "../../shared/net/ip.js";
 import { type Range, type RangeSet, rangeContains } from "./range.js";
 
 export interface Candidate {

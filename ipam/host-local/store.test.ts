@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseIp } from "../../shared/net/go-ip.js";
+import { parseIp } from "../../shared/net/ip.js";
 import { LockedStore, ownerOf, storeDir, withLockedStore } from "./store.js";
 
 let dir: string;

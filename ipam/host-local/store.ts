@@ -17,7 +17,7 @@ import { CONTAINER_ID_PATTERN } from "../../shared/cni/env.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { faultPoint } from "../../shared/cni/fault.js";
 import { fsyncDirectory, writeFileSynced } from "../../shared/sys/durable-file.js";
-import { type Ip, formatIp, parseIp } from "../../shared/net/go-ip.js";
+import { type Ip, formatIp, parseIp } from "../../shared/net/ip.js";
 import { withStoreLock } from "./lock.js";
 
 /**

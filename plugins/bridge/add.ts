@@ -2,7 +2,7 @@ import { delegate } from "../../shared/cni/delegate.js";
 import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
-import { type Cidr, parseCidr } from "../../shared/net/cidr.js";
+import { type Cidr, parseCidr } from "../../shared/net/ip.js";
 import { EXISTS, IpBatchError, assertBatchSafe, ipSteps, parseJsonStream, run } from "../../shared/net/exec.js";
 import { parseLink } from "../../shared/net/ip-json.js";
 import { ownLinkNames } from "../../shared/net/links.js";

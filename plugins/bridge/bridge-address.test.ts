@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCidr } from "../../shared/net/cidr.js";
+import { parseCidr } from "../../shared/net/ip.js";
 import type { AddrInfo } from "../../shared/net/ip-json.js";
 import { planBridgeAddrs } from "./bridge-address.js";
 import { failure } from "./test-support.js";

@@ -1,5 +1,5 @@
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { type Cidr, formatCidr, overlaps, parseIp } from "../../shared/net/cidr.js";
+import { type Cidr, formatCidr, overlaps, parseIp } from "../../shared/net/ip.js";
 import type { AddrInfo } from "../../shared/net/ip-json.js";
 
 export interface AddrPlan {

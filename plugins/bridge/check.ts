@@ -2,7 +2,7 @@ import { delegate } from "../../shared/cni/delegate.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
-import { canonical, familyOf } from "../../shared/net/cidr.js";
+import { canonical, familyOf } from "../../shared/net/ip.js";
 import { ipBatch, parseJsonStream } from "../../shared/net/exec.js";
 import { type LinkInfo, parseLink, parseRoute, type RouteInfo } from "../../shared/net/ip-json.js";
 import { ownLinkNames } from "../../shared/net/links.js";

@@ -62,6 +62,33 @@ describe("loadBridgeConf", () => {
     expect(failure(() => load({}, "MAC=0a:58:00:00:00:03;FOO=1")).message).toBe("ARGS: unknown args [FOO]");
   });
 
+  it("matches keys as Go's encoding/json does: any case, KELVIN SIGN and LONG S included", () => {
+    const c = load({
+      Bridge: "brcase",
+      IsGateway: true,
+      HAIRPINMODE: true,
+      "MAC\u017fPOOFCH\u212a": true,
+      MTU: 1400,
+      IPAM: { Type: "host-local" },
+      DNS: { Nameservers: ["10.96.0.10"] },
+      Args: { CNI: { MAC: "0a:58:00:00:00:02" } },
+      RuntimeConfig: { Mac: "0A:58:00:00:00:01" },
+    });
+    expect(c).toMatchObject({
+      bridge: "brcase",
+      isGateway: true,
+      hairpinMode: true,
+      macspoofchk: true,
+      mtu: 1400,
+      ipamType: "host-local",
+      dns: { nameservers: ["10.96.0.10"] },
+      mac: "0a:58:00:00:00:01",
+    });
+    expect(load({ Args: { Cni: { Mac: "0a:58:00:00:00:02" } } }).mac).toBe("0a:58:00:00:00:02");
+    // The last key for a field wins, in document order.
+    expect(load({ bridge: "first", BRIDGE: "last" }).bridge).toBe("last");
+  });
+
   it("keeps config DNS only when a field is set", () => {
     expect(load({ dns: {} }).dns).toBeUndefined();
     expect(load({ dns: { nameservers: ["10.96.0.10"] } }).dns).toEqual({ nameservers: ["10.96.0.10"] });

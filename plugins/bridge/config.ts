@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { getCaseInsensitive, parseWith } from "../../shared/cni/config.js";
+import { parseWith } from "../../shared/cni/config.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { validateInterfaceName } from "../../shared/cni/env.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
@@ -31,6 +31,8 @@ const BridgeConfSchema = z.looseObject({
   portIsolation: flag,
   ipam: z.nullish(z.looseObject({ type: z.nullish(z.string()) })),
   dns: z.nullish(DnsSchema),
+  args: z.nullish(z.looseObject({ cni: z.nullish(z.looseObject({ mac: z.nullish(z.unknown()) })) })),
+  runtimeConfig: z.nullish(z.looseObject({ mac: z.nullish(z.unknown()) })),
 });
 
 export type MasqBackend = "iptables" | "nftables";
@@ -108,6 +110,7 @@ export function loadBridgeConf(inv: Invocation, opts: { forDel?: boolean } = {})
     dns: c.dns && dnsIsSet(c.dns) ? c.dns : undefined,
     mac: undefined,
   };
+  const macs = { runtimeConfig: c.runtimeConfig?.mac, args: c.args?.cni?.mac };
   // DEL must not fail over fields that only matter for ADD.
   if (opts.forDel) return conf;
   if (conf.ipamType !== "" && conf.disableContainerInterface) {
@@ -116,7 +119,7 @@ export function loadBridgeConf(inv: Invocation, opts: { forDel?: boolean } = {})
   if (conf.hairpinMode && conf.promiscMode) {
     throw invalid("cannot set hairpin mode and promiscuous mode at the same time", "choose hairpinMode or promiscMode");
   }
-  conf.mac = containerMac(inv);
+  conf.mac = containerMac(inv, macs);
   return conf;
 }
 
@@ -153,12 +156,9 @@ export function collectVlanTrunk(trunk: readonly Trunk[]): number[] {
 }
 
 /** The container MAC with upstream's precedence: runtimeConfig.mac > args.cni.mac > CNI_ARGS MAC. */
-function containerMac(inv: Invocation): string | undefined {
+function containerMac(inv: Invocation, fromConf: { runtimeConfig: unknown; args: unknown }): string | undefined {
   const fromArgs = inv.cniArgs(["MAC"]).get("MAC");
-  const args = getCaseInsensitive(inv.raw.args, "cni");
-  const fromConfArgs = getCaseInsensitive(args, "mac");
-  const fromRuntime = getCaseInsensitive(inv.raw.runtimeConfig, "mac");
-  const pick = [fromRuntime, fromConfArgs, fromArgs].find((v) => typeof v === "string" && v !== "") as string | undefined;
+  const pick = [fromConf.runtimeConfig, fromConf.args, fromArgs].find((v) => typeof v === "string" && v !== "") as string | undefined;
   return pick === undefined ? undefined : normalizeMac(pick);
 }
 

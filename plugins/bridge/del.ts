@@ -2,7 +2,7 @@ import { delegate } from "../../shared/cni/delegate.js";
 import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
-import { type Family, familyOf } from "../../shared/net/cidr.js";
+import { type Family, familyOf } from "../../shared/net/ip.js";
 import { GONE, ipBatch } from "../../shared/net/exec.js";
 import { ownLinkNames } from "../../shared/net/links.js";
 import { probeNetns } from "../../shared/net/netns.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCidr } from "../../shared/net/cidr.js";
+import { formatCidr } from "../../shared/net/ip.js";
 import { calcGateways } from "./gateways.js";
 
 describe("calcGateways", () => {

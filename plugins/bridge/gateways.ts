@@ -1,6 +1,6 @@
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { IpConfig, Route } from "../../shared/cni/result.js";
-import { type Cidr, type Family, firstHost, formatIp, parseCidr, parseIp } from "../../shared/net/cidr.js";
+import { type Cidr, type Family, firstHost, formatIp, parseCidr, parseIp } from "../../shared/net/ip.js";
 
 /** Index of the pod interface in the bridge result's interfaces (bridge, host veth, pod). */
 export const POD_INTERFACE_INDEX = 2;
@@ -29,7 +29,7 @@ export function calcGateways(
     if (!addr) throw new CniError(ErrorCode.Internal, `IPAM returned an invalid address "${ip.address}"`);
     const family = addr.family;
     let gateway = ip.gateway;
-    if (gateway === undefined && opts.isGateway) gateway = formatIp(family, firstHost(addr).addr);
+    if (gateway === undefined && opts.isGateway) gateway = formatIp(firstHost(addr));
     out.ips.push({ ...ip, interface: POD_INTERFACE_INDEX, ...(gateway !== undefined ? { gateway } : {}) });
     if (opts.isDefaultGateway && !defaultDone[family]) {
       const found = out.routes.some((r) => r.gw !== undefined && r.gw !== "" && isDefaultDst(r.dst, family));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCidr } from "../../shared/net/cidr.js";
+import { parseCidr } from "../../shared/net/ip.js";
 import { parseSavedTable } from "../../shared/net/iptables.js";
 import { iptablesContainersOf, iptablesSetupLines, iptablesTeardownLines } from "./masq-iptables.js";
 

@@ -1,4 +1,4 @@
-import { type Cidr, type Family, formatCidr, formatIp, networkOf } from "../../shared/net/cidr.js";
+import { type Cidr, type Family, formatCidr, formatIp, networkOf } from "../../shared/net/ip.js";
 import {
   type SavedTable,
   deleteLines,
@@ -27,7 +27,7 @@ export function iptablesSetupLines(saved: SavedTable, network: string, container
   const family = ips[0]!.family;
   lines.push(`-A ${chain} ! -d ${MULTICAST[family]} -m comment --comment ${comment} -j MASQUERADE`);
   for (const ip of ips) {
-    const jump = `-A POSTROUTING -s ${formatIp(ip.family, ip.addr)}/${family === 4 ? 32 : 128} -m comment --comment ${comment} -j ${chain}`;
+    const jump = `-A POSTROUTING -s ${formatIp(ip)}/${family === 4 ? 32 : 128} -m comment --comment ${comment} -j ${chain}`;
     if (!saved.rules.includes(jump)) lines.push(jump);
   }
   return lines;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseCidr } from "../../shared/net/cidr.js";
+import { parseCidr } from "../../shared/net/ip.js";
 import { nftDeleteScript, nftSetupScript } from "./masq-nftables.js";
 
 describe("nftables masquerade script", () => {

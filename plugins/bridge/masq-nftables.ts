@@ -1,4 +1,4 @@
-import { type Cidr, formatCidr, formatIp, networkOf } from "../../shared/net/cidr.js";
+import { type Cidr, formatCidr, formatIp, networkOf } from "../../shared/net/ip.js";
 import { nftApply, nftListChain, nftQuote, type NftRule } from "../../shared/net/nft.js";
 import { nftComment, nftInstanceHash, nftNetworkHash } from "./masq-names.js";
 
@@ -32,7 +32,7 @@ export function nftSetupScript(
   for (const ip of ips) {
     const v = ip.family === 4 ? "ip" : "ip6";
     lines.push(
-      `add rule ${T} ${MASQ_CHAIN} ${v} saddr == ${formatIp(ip.family, ip.addr)} ${v} daddr != ${formatCidr(networkOf(ip))} masquerade comment ${comment}`,
+      `add rule ${T} ${MASQ_CHAIN} ${v} saddr == ${formatIp(ip)} ${v} daddr != ${formatCidr(networkOf(ip))} masquerade comment ${comment}`,
     );
   }
   return `${lines.join("\n")}\n`;

@@ -1,5 +1,5 @@
 import { toCniError } from "../../shared/cni/errors.js";
-import type { Cidr, Family } from "../../shared/net/cidr.js";
+import type { Cidr, Family } from "../../shared/net/ip.js";
 import { iptablesAvailable } from "../../shared/net/iptables.js";
 import { nftAvailable } from "../../shared/net/nft.js";
 import type { MasqBackend } from "./config.js";

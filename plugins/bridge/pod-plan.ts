@@ -1,6 +1,6 @@
 import type { IpStep } from "../../shared/net/exec.js";
 import type { IpConfig, Route } from "../../shared/cni/result.js";
-import { familyOf } from "../../shared/net/cidr.js";
+import { familyOf } from "../../shared/net/ip.js";
 
 /** sysctls of the pod interface, in the order upstream writes them (IPv6 enabled before v6 addresses). */
 export function podSysctls(ifname: string, ips: readonly IpConfig[], enabledad: boolean): Array<[string, string]> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CniError } from "../../shared/cni/errors.js";
 import { buildDelegateConfig, buildReleaseConfig, delegateBytes, parseUserRoutes } from "./delegate-config.js";
-import { parseFlannelConfig } from "./flannel-config.js";
+import { parseFlannelConfig } from "./config.js";
 
 const parse = (c: Record<string, unknown>) => parseFlannelConfig(c, { checkDelegate: true });
 import { parseSubnetEnv, type CompleteSubnetEnv } from "./subnet-env.js";
@@ -34,6 +34,28 @@ function render(conf: Record<string, unknown>, e: CompleteSubnetEnv): string {
 describe("delegate config (upstream's construction, Go's bytes)", () => {
   it("kube-flannel default conflist: exactly the bytes the Go plugin saves", () => {
     expect(render(KUBE_FLANNEL, V4)).toBe(UPSTREAM_SAVED);
+  });
+
+  it("matches flannel's own keys as Go does, but keeps the delegate's and ipam's map keys as written", () => {
+    const conf = {
+      CNIVersion: "0.3.1",
+      Name: "cbr0",
+      Type: "flannel",
+      SubnetFile: "/run/x/subnet.env",
+      DataDir: "/var/lib/x",
+      Delegate: { HairpinMode: true, IsGateway: false },
+      IPAM: { Routes: [{ Dst: "10.9.0.0/16", GW: "10.244.1.1" }] },
+    };
+    expect(parse(conf)).toMatchObject({ name: "cbr0", cniVersion: "0.3.1", subnetFile: "/run/x/subnet.env", dataDir: "/var/lib/x" });
+    // Upstream checks the delegate map for "isGateway" exactly, so it adds its own beside "IsGateway";
+    // the map keeps "Routes" too, so the user's routes are not read (upstream reads ipam["routes"]).
+    expect(render(conf, V4)).toBe(
+      '{"HairpinMode":true,"IsGateway":false,"cniVersion":"0.3.1","ipMasq":false,' +
+        '"ipam":{"Routes":[{"Dst":"10.9.0.0/16","GW":"10.244.1.1"}],"ranges":[[{"subnet":"10.244.1.0/24"}]],"routes":[{"dst":"10.244.0.0/16"}],"type":"host-local"},' +
+        '"isGateway":true,"mtu":1450,"name":"cbr0","type":"bridge"}',
+    );
+    // ipam.routes entries are Go structs (types.Route): their keys match in any case.
+    expect(parseUserRoutes([{ DST: "10.9.0.0/16", Gw: "10.244.1.1", MTU: 1400 }])).toEqual([{ dst: "10.9.0.0/16", gw: "10.244.1.1", mtu: 1400 }]);
   });
 
   it("IPv6 only: one v6 range set, route to the v6 network, masq from FLANNEL_IPMASQ=false", () => {

@@ -1,8 +1,9 @@
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
+import { matchGoKeys } from "../../shared/cni/go-keys.js";
 import { goJson, isPlainObject, sortKeysDeep } from "../../shared/cni/json.js";
-import type { FlannelConfig } from "./flannel-config.js";
-import { formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/cidr.js";
+import type { FlannelConfig } from "./config.js";
+import { formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/ip.js";
 import type { CompleteSubnetEnv } from "./subnet-env.js";
 
 /** A delegate config as a JSON object; `ipam.routes` holds GoRoute objects in Go's field order. */
@@ -38,10 +39,10 @@ function routesError(msg: string): CniError {
   );
 }
 
-/** The user's ipam.routes, decoded as Go decodes []types.Route (unknown keys dropped, addresses normalized). */
+/** The user's ipam.routes, decoded as Go decodes []types.Route (keys matched as Go does, unknown keys dropped, addresses normalized). */
 export function parseUserRoutes(value: unknown): GoRoute[] {
   if (value === undefined) return [];
-  const parsed = RoutesSchema.safeParse(value);
+  const parsed = RoutesSchema.safeParse(matchGoKeys(RoutesSchema, value));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw routesError(`${issue?.path.join(".") || "routes"}: ${issue?.message ?? "invalid"}`);
@@ -54,7 +55,7 @@ export function parseUserRoutes(value: unknown): GoRoute[] {
     if (r.gw) {
       const gw = parseIp(r.gw);
       if (!gw) throw routesError(`invalid IP address: ${r.gw}`);
-      route.gw = formatIp(gw.family, gw.addr);
+      route.gw = formatIp(gw);
     }
     if (r.mtu) route.mtu = r.mtu;
     if (r.advmss) route.advmss = r.advmss;

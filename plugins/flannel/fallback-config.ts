@@ -1,5 +1,5 @@
 import { buildDelegateConfig, buildReleaseConfig, type DelegateConfig } from "./delegate-config.js";
-import type { FlannelConfig } from "./flannel-config.js";
+import type { FlannelConfig } from "./config.js";
 import type { SavedConfigStore } from "./saved-config-store.js";
 import { loadSubnetEnv, SubnetEnvError } from "./subnet-env.js";
 

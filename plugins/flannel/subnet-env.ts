@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { printable } from "../../shared/cni/env.js";
-import { type Family, formatCidr, networkOf, parseCidr } from "../../shared/net/cidr.js";
+import { type Family, formatCidr, networkOf, parseCidr } from "../../shared/net/ip.js";
 
 /** What flanneld tells the node in subnet.env; CIDRs are already masked network strings. */
 export interface SubnetEnv {

@@ -1,4 +1,4 @@
-import { type Family, formatIp, networkOf, parseCidr, parseIp } from "../../shared/net/cidr.js";
+import { type Family, formatIp, networkOf, parseCidr, parseIp } from "../../shared/net/ip.js";
 
 /** An interface address: canonical IP text, prefix length and the canonical network address. */
 export interface IfAddress {
@@ -11,7 +11,7 @@ export interface IfAddress {
 /** The canonical text of an IP (as iptables-save and nft print it), or "" when it is not an IP. */
 export function canonicalIp(ip: string): string {
   const parsed = parseIp(ip);
-  return parsed ? formatIp(parsed.family, parsed.addr) : "";
+  return parsed ? formatIp(parsed) : "";
 }
 
 export function isUnspecified(ip: string): boolean {
@@ -22,5 +22,5 @@ export function isUnspecified(ip: string): boolean {
 export function parseIfAddress(cidr: string): IfAddress | undefined {
   const c = parseCidr(cidr);
   if (!c) return undefined;
-  return { family: c.family, ip: formatIp(c.family, c.addr), prefix: c.prefix, network: formatIp(c.family, networkOf(c).addr) };
+  return { family: c.family, ip: formatIp(c), prefix: c.prefix, network: formatIp(networkOf(c)) };
 }

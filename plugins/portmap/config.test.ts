@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CniError } from "../../shared/cni/errors.js";
+import { buildInvocation } from "../../shared/cni/invocation.js";
 import { parseResult } from "../../shared/cni/result.js";
 import { containerAddresses, mappingsFor, parsePortmapConf, readPortMappings } from "./config.js";
 
@@ -19,6 +20,25 @@ describe("portmap config", () => {
   it("applies upstream's defaults", () => {
     const c = parse({});
     expect(c).toMatchObject({ snat: true, masqAll: false, markMasqBit: 13, backend: "iptables", mappings: [] });
+  });
+
+  it("matches its own keys and a RuntimeConfig key as Go does", () => {
+    const inv = buildInvocation(
+      "ADD",
+      { command: "ADD", containerId: "c1", netns: "", ifname: "eth0", args: "", path: [], netnsOverride: false },
+      Buffer.from(
+        JSON.stringify({
+          cniVersion: "1.0.0",
+          name: "net",
+          SNAT: false,
+          MarkMasqBit: 5,
+          RuntimeConfig: { PortMappings: [{ HostPort: 18080, ContainerPort: 8080, Protocol: "UDP" }] },
+        }),
+      ),
+      {},
+    );
+    const c = parsePortmapConf(inv.raw, inv.conf.name, inv.conf.runtimeConfig, both);
+    expect(c).toMatchObject({ snat: false, markMasqBit: 5, mappings: [{ hostPort: 18080, containerPort: 8080, protocol: "udp", hostIP: "" }] });
   });
 
   it("reads podman's and containerd's key spellings alike", () => {

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { canonicalKeys, getCaseInsensitive, parseWith } from "../../shared/cni/config.js";
+import { parseWith } from "../../shared/cni/config.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Result } from "../../shared/cni/result.js";
 import { canonicalIp, type IfAddress, parseIfAddress } from "./address.js";
@@ -59,15 +59,12 @@ const PortmapFieldsSchema = z.looseObject({
   backend: z.optional(z.nullable(z.enum(["iptables", "nftables", ""]))),
 });
 
-const MAPPING_KEYS = ["hostPort", "containerPort", "protocol", "hostIP"] as const;
+const RuntimeConfigSchema = z.looseObject({ portMappings: z.nullish(z.array(PortMappingSchema)) });
 
-/** Reads runtimeConfig.portMappings, accepting containerd's capitalised keys ("HostPort", …). */
+/** Reads runtimeConfig.portMappings; containerd's capitalised keys ("HostPort", …) match as in Go. */
 export function readPortMappings(runtimeConfig: unknown): PortMapping[] {
-  const raw = getCaseInsensitive(runtimeConfig, "portMappings");
-  if (raw === undefined || raw === null) return [];
-  const portMappings = Array.isArray(raw) ? raw.map((e) => canonicalKeys(e, MAPPING_KEYS)) : raw;
-  const { portMappings: entries } = parseWith(z.object({ portMappings: z.array(PortMappingSchema) }), { portMappings }, "runtimeConfig");
-  return entries.map((e) => ({
+  const { portMappings: entries } = parseWith(RuntimeConfigSchema, runtimeConfig ?? {}, "runtimeConfig");
+  return (entries ?? []).map((e) => ({
     hostPort: e.hostPort,
     containerPort: e.containerPort,
     protocol: ((e.protocol ?? "").toLowerCase() || "tcp") as Protocol,

@@ -76,7 +76,7 @@ export const BUILD_FLAGS = [
   "--compile",
   "--minify",
   "--bytecode",
-  "--target=bun-linux-x64",
+  "--target=bun-linux-x64-baseline",
   "--no-compile-autoload-dotenv",
   "--no-compile-autoload-bunfig",
   "--compile-jit-policy=1000",

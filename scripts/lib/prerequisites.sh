@@ -8,6 +8,11 @@ DEMO_DEBIAN_PACKAGES="iproute2 iptables nftables iputils-ping util-linux procps 
 # The tests also use hyperfine and jq (bench), conntrack (portmap's UDP flush), and podman with runc,
 # busybox-static and catatonit (the real-runtime test).
 TEST_DEBIAN_PACKAGES="$DEMO_DEBIAN_PACKAGES hyperfine jq conntrack podman runc busybox-static catatonit"
+# The release (npm run release) and its tests: buildah and skopeo build and read the installer
+# image offline; libc6:arm64 goes into the arm64 image and, with qemu-user-static, runs the arm64
+# executables here; qemu-x86_64-static -cpu Nehalem proves the x86-64 minimum CPU.
+RELEASE_DEBIAN_PACKAGES="buildah skopeo qemu-user-static libc6:arm64"
+TEST_DEBIAN_PACKAGES="$TEST_DEBIAN_PACKAGES $RELEASE_DEBIAN_PACKAGES"
 
 missing_debian_packages() {
   local p missing=""
@@ -15,6 +20,21 @@ missing_debian_packages() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
   done
   echo "$missing"
+}
+
+# Packages named PACKAGE:ARCH need their architecture enabled first (idempotent: dpkg lists each
+# foreign architecture once); apt-get update then fetches its package lists.
+enable_foreign_architectures() {
+  local p arch
+  for p in "$@"; do
+    case "$p" in
+      *:*) arch=${p#*:}
+        if [ "$arch" != "$(dpkg --print-architecture)" ] && ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+          echo "enabling the $arch package architecture (dpkg --add-architecture $arch)" >&2
+          dpkg --add-architecture "$arch" || return 1
+        fi ;;
+    esac
+  done
 }
 
 # Installs the packages that are missing; retries while another dpkg holds the lock.
@@ -28,7 +48,7 @@ install_debian_packages() {
   export DEBIAN_FRONTEND=noninteractive
   for attempt in 1 2 3 4 5; do
     # shellcheck disable=SC2086 # word splitting of the package list is intended
-    if apt-get update -q >&2 && apt-get install -y -q --no-install-recommends \
+    if enable_foreign_architectures $missing && apt-get update -q >&2 && apt-get install -y -q --no-install-recommends \
         -o 'Dpkg::Options::=--path-exclude=/etc/cni' -o 'Dpkg::Options::=--path-exclude=/etc/cni/*' $missing >&2; then
       return 0
     fi
@@ -52,7 +72,7 @@ ensure_built() {
   local repo=$1
   ensure_node_modules "$repo"
   local exe="$repo/dist/bin/cni-ts"
-  if [ ! -x "$exe" ] || [ -n "$(cd "$repo" && find shared plugins ipam scripts/build.mjs package-lock.json \
+  if [ ! -x "$exe" ] || [ -n "$(cd "$repo" && find shared plugins ipam scripts/build.mjs scripts/lib/git-commit.mjs package-lock.json \
       -newer "$exe" \( -name '*.ts' -o -name '*.mjs' -o -name '*.json' \) ! -name '*.test.ts' -print -quit)" ]; then
     echo "building the plugins (npm run build)" >&2
     (cd "$repo" && npm run --silent build >&2)

@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { parseWith } from "./config.js";
+import { matchGoKeys } from "./go-keys.js";
 
 /** A container's attachment to a network, as spec 1.1's GC names it. */
 export interface Attachment {
@@ -12,6 +13,8 @@ export const VALID_ATTACHMENTS_KEY = "cni.dev/valid-attachments";
 const DRAFT_KEY = "cni.dev/attachments";
 
 const AttachmentsSchema = z.array(z.looseObject({ containerID: z.string(), ifname: z.string() }));
+/** Only to match the keys: the list itself is validated by AttachmentsSchema. */
+const KeysSchema = z.looseObject({ [VALID_ATTACHMENTS_KEY]: z.unknown(), [DRAFT_KEY]: z.unknown() });
 
 /**
  * The attachments a GC must keep, from either key. undefined when the runtime sent neither
@@ -19,7 +22,8 @@ const AttachmentsSchema = z.array(z.looseObject({ containerID: z.string(), ifnam
  * trusts that. A malformed list is code 7.
  */
 export function validAttachments(raw: Record<string, unknown>): Attachment[] | undefined {
-  const value = raw[VALID_ATTACHMENTS_KEY] ?? raw[DRAFT_KEY];
+  const keys = matchGoKeys(KeysSchema, raw) as Record<string, unknown>;
+  const value = keys[VALID_ATTACHMENTS_KEY] ?? keys[DRAFT_KEY];
   if (value === undefined || value === null) return undefined;
   return parseWith(AttachmentsSchema, value, VALID_ATTACHMENTS_KEY).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
 }

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "./errors.js";
 import { CONTAINER_ID_PATTERN } from "./env.js";
+import { matchGoKeys } from "./go-keys.js";
 import { isPlainObject } from "./json.js";
 
 /**
@@ -41,39 +42,25 @@ export function parseNetConfBytes(stdin: Buffer): { raw: Record<string, unknown>
   if (!isPlainObject(raw)) {
     throw new CniError(ErrorCode.DecodingFailure, "error unmarshall network config: expected a JSON object");
   }
-  if (raw.name === undefined || raw.name === "") {
+  const { name } = matchGoKeys(NetConfSchema, raw) as Record<string, unknown>;
+  if (name === undefined || name === "") {
     throw new CniError(ErrorCode.InvalidNetworkConfig, "missing network name");
   }
-  if (typeof raw.name !== "string" || !CONTAINER_ID_PATTERN.test(raw.name) || raw.name.length > 256) {
+  if (typeof name !== "string" || !CONTAINER_ID_PATTERN.test(name) || name.length > 256) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, "invalid characters found in network name");
   }
   return { raw, conf: parseWith(NetConfSchema, raw, "network config") };
 }
 
-/** Validates `value` with a zod schema; failure is code 7 naming each offending field. */
+/**
+ * Validates `value` with a zod schema after matching its keys to the schema's fields the way Go's
+ * encoding/json does (go-keys.ts); failure is code 7 naming each offending field.
+ */
 export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
+  const parsed = schema.safeParse(matchGoKeys(schema, value));
   if (parsed.success) return parsed.data as z.infer<S>;
   const issues = parsed.error.issues
     .map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`)
     .join("; ");
   throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid ${what}: ${issues}`);
-}
-
-/** Looks a key up ignoring case, as Go's encoding/json does (containerd sends "HostPort"). */
-export function getCaseInsensitive(obj: unknown, key: string): unknown {
-  if (!isPlainObject(obj)) return undefined;
-  if (key in obj) return obj[key];
-  const lower = key.toLowerCase();
-  for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v;
-  return undefined;
-}
-
-/** Renames keys of `obj` to the canonical spelling in `keys`, matching case-insensitively. */
-export function canonicalKeys(obj: unknown, keys: readonly string[]): unknown {
-  if (!isPlainObject(obj)) return obj;
-  const byLower = new Map(keys.map((k) => [k.toLowerCase(), k]));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) out[byLower.get(k.toLowerCase()) ?? k] = v;
-  return out;
 }

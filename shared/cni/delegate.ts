@@ -37,26 +37,30 @@ export function findInPath(type: string, path: readonly string[]): string {
   );
 }
 
-let ownIdentity: string | undefined | null = null;
-function ownExecutable(): string | undefined {
-  if (ownIdentity === null) {
+let ownStat: { dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint } | undefined | null = null;
+function ownExecutable() {
+  if (ownStat === null) {
     try {
-      const s = statSync(process.execPath);
-      ownIdentity = `${s.dev}:${s.ino}`;
+      ownStat = statSync(process.execPath, { bigint: true });
     } catch {
-      ownIdentity = undefined;
+      ownStat = undefined;
     }
   }
-  return ownIdentity;
+  return ownStat;
 }
 
-/** True when `file` is this very executable (a hard link or symlink to it): it can run in-process. */
+/**
+ * True when `file` is this very executable (a hard link or symlink to it), or a copy of the same
+ * build that `cni-ts install` made (flannel's own file: same size, same whole-second mtime; a
+ * `cp -f` over the copy changes its size and mtime): it can run in-process.
+ */
 function isOwnExecutable(file: string): boolean {
   const own = ownExecutable();
   if (!own) return false;
   try {
-    const s = statSync(file);
-    return `${s.dev}:${s.ino}` === own;
+    const s = statSync(file, { bigint: true });
+    if (s.dev === own.dev && s.ino === own.ino) return true;
+    return s.size === own.size && s.mtimeNs === own.mtimeNs && s.mtimeNs % 1_000_000_000n === 0n;
   } catch {
     return false;
   }

@@ -9,6 +9,7 @@ import { Trace } from "./trace.js";
 import { writeAll } from "./write-all.js";
 import { LATEST_VERSION, SUPPORTED_VERSIONS } from "./versions.js";
 import { requestedVersion, versionJson } from "./version-answer.js";
+import { BUILD, buildDescription } from "../build-info.js";
 
 export interface Io {
   readStdin(): Buffer;
@@ -31,10 +32,10 @@ export function errorJson(err: CniError, cniVersion: string): string {
 export async function runPlugin(plugin: Plugin, env: NodeJS.ProcessEnv = process.env, io: Io = processIo): Promise<number> {
   const trace = new Trace(env.CNI_TS_DEBUG_LOG);
   let cniVersion: string = LATEST_VERSION;
-  const record: Record<string, unknown> = { plugin: plugin.name, verb: env.CNI_COMMAND ?? "" };
+  const record: Record<string, unknown> = { plugin: plugin.name, release: BUILD.release, verb: env.CNI_COMMAND ?? "" };
   try {
     if (!env.CNI_COMMAND) {
-      io.stderr(`${plugin.about}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}\n`);
+      io.stderr(`${plugin.about} ${buildDescription()}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}\n`);
       return 0;
     }
     const cniEnv = readEnv(env);

@@ -1,8 +1,9 @@
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "./errors.js";
 import { compact, goJson, isPlainObject, sortKeysDeep } from "./json.js";
-import { familyOf } from "./versions.js";
-import { parseCidr, parseIp } from "../net/go-ip.js";
+import { matchGoKeys } from "./go-keys.js";
+import { resultShapeOf } from "./versions.js";
+import { parseCidr, parseIp } from "../net/ip.js";
 
 export const DnsSchema = z.object({
   nameservers: z.optional(z.array(z.string())),
@@ -117,9 +118,10 @@ function invalid(what: string, issue: string): CniError {
 export function parseResult(raw: unknown, fallbackVersion: string, what = "result"): Result {
   if (!isPlainObject(raw)) throw invalid(what, "not a JSON object");
   const version = typeof raw.cniVersion === "string" && raw.cniVersion !== "" ? raw.cniVersion : fallbackVersion;
-  const family = familyOf(version);
-  if (family === "020") {
-    const parsed = resultSchemas().Result020Schema.safeParse(raw);
+  const shape = resultShapeOf(version);
+  if (shape === "020") {
+    const schema = resultSchemas().Result020Schema;
+    const parsed = schema.safeParse(matchGoKeys(schema, raw));
     if (!parsed.success) throw invalid(what, z.prettifyError(parsed.error));
     const r = emptyResult(version);
     for (const cfg of [parsed.data.ip4, parsed.data.ip6]) {
@@ -131,7 +133,8 @@ export function parseResult(raw: unknown, fallbackVersion: string, what = "resul
     return r;
   }
   const { Result040Schema, Result100Schema } = resultSchemas();
-  const parsed = (family === "040" ? Result040Schema : Result100Schema).safeParse(raw);
+  const schema = shape === "040" ? Result040Schema : Result100Schema;
+  const parsed = schema.safeParse(matchGoKeys(schema, raw));
   if (!parsed.success) throw invalid(what, z.prettifyError(parsed.error));
   const data = parsed.data;
   return {
@@ -172,8 +175,8 @@ function route040(r: Route): Record<string, unknown> {
 
 /** The result as a JSON value in the shape of `version` (Go's struct order or sorted keys). */
 export function resultToJson(result: Result, version: string): Record<string, unknown> {
-  const family = familyOf(version);
-  if (family === "020") {
+  const shape = resultShapeOf(version);
+  if (shape === "020") {
     const v4 = result.ips.find((ip) => !isIpv6(ip.address));
     const v6 = result.ips.find((ip) => isIpv6(ip.address));
     if (!v4 && !v6) throw new CniError(ErrorCode.Internal, "cannot convert: no valid IP addresses");
@@ -190,7 +193,7 @@ export function resultToJson(result: Result, version: string): Record<string, un
       dns: dns040(result.dns),
     });
   }
-  if (family === "040") {
+  if (shape === "040") {
     return compact({
       cniVersion: version,
       interfaces: result.interfaces.length

@@ -5,7 +5,7 @@ export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
 export const LATEST_VERSION: CniVersion = "1.1.0";
 
 /** Result shape families: 0.1.0/0.2.0 (ip4/ip6), 0.3.x/0.4.0 (ips with version), 1.x (no version). */
-export type ResultFamily = "020" | "040" | "100";
+export type ResultShape = "020" | "040" | "100";
 
 export function isSupported(v: string): v is CniVersion {
   return (SUPPORTED_VERSIONS as readonly string[]).includes(v);
@@ -32,7 +32,7 @@ export function atLeast(v: string, min: string): boolean {
   return compareVersions(v, min) >= 0;
 }
 
-export function familyOf(v: string): ResultFamily {
+export function resultShapeOf(v: string): ResultShape {
   const version = v || "0.1.0";
   if (version === "0.1.0" || version === "0.2.0") return "020";
   if (version === "0.3.0" || version === "0.3.1" || version === "0.4.0") return "040";

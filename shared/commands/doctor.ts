@@ -9,7 +9,7 @@ import { planGc } from "../node/gc-plan.js";
 import { natTable, parseNatRules } from "../node/nat-rules.js";
 import { scanHolders } from "../node/netns-scan.js";
 import { loadNodeConfig } from "../node/node-config.js";
-import { RELEASE } from "../release.js";
+import { BUILD, buildDescription } from "../build-info.js";
 import type { NodeCommand } from "./index.js";
 import { PATH_FLAGS_HELP, UsageError, parseNodeFlags } from "./node-flags.js";
 
@@ -23,7 +23,7 @@ Reports, for the node whose network namespace it runs in, each problem CNI has t
 severity and the command that fixes it: the plugin directory, the network configurations, flannel
 (subnet.env, the bridge, flannel.1), leaked reservations and stale state, kernel settings.
 Changes nothing. Exits 1 when something is broken (an error), 0 otherwise.
-  --json            one JSON object: {"release", "paths", "findings": [{area, severity, message, fix}], "errors", "warnings"}
+  --json            one JSON object: {"release", "commit", "paths", "findings": [{area, severity, message, fix}], "errors", "warnings"}
 ${PATH_FLAGS_HELP}
 `;
 
@@ -73,9 +73,9 @@ async function run(args: string[]): Promise<number> {
   const errors = findings.filter((f) => f.severity === "error").length;
   const warnings = findings.filter((f) => f.severity === "warning").length;
   if (flags.values.json) {
-    writeAll(1, `${JSON.stringify({ release: RELEASE, paths: flags.paths, findings, errors, warnings }, null, 2)}\n`);
+    writeAll(1, `${JSON.stringify({ release: BUILD.release, commit: BUILD.commit, paths: flags.paths, findings, errors, warnings }, null, 2)}\n`);
   } else {
-    writeAll(1, `cni-ts doctor ${RELEASE}: conf ${flags.paths.confDir}, plugins ${flags.paths.binDir}, cache ${flags.paths.cacheDir}\n`);
+    writeAll(1, `cni-ts doctor ${buildDescription()}: conf ${flags.paths.confDir}, plugins ${flags.paths.binDir}, cache ${flags.paths.cacheDir}\n`);
     writeAll(1, formatFindings(findings));
   }
   return errors > 0 ? 1 : 0;

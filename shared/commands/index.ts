@@ -12,6 +12,7 @@ type CommandLoader = () => Promise<NodeCommand>;
 
 export const NODE_COMMANDS: Record<string, CommandLoader> = {
   // One line per command, e.g.  install: async () => (await import("./install.js")).command,
+  install: async () => (await import("./install.js")).command,
   gc: async () => (await import("./gc.js")).command,
   doctor: async () => (await import("./doctor.js")).command,
 };

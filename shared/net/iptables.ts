@@ -1,5 +1,5 @@
 import { haveBinary, run } from "./exec.js";
-import type { Family } from "./cidr.js";
+import type { Family } from "./ip.js";
 
 /**
  * Generic iptables access through the save/restore pair: one process lists a table, one process

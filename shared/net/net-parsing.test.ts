@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonical, firstHost, formatCidr, networkOf, overlaps, parseCidr } from "./cidr.js";
+import { canonical, firstHost, formatCidr, networkOf, overlaps, parseCidr } from "./ip.js";
 import { batchReason, failedLine } from "./exec.js";
 import { parseSavedTable, quoteComment, ruleComment, ruleTarget } from "./iptables.js";
 import { parseLink, parseRoute } from "./ip-json.js";

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../net/exec.js";
-import { formatIp, parseIp } from "../net/go-ip.js";
+import { formatIp, parseIp } from "../net/ip.js";
 
 /**
  * Which addresses the node's network namespaces hold — the "holder" half of the leak definition

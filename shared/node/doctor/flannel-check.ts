@@ -1,6 +1,6 @@
 import { loadSubnetEnv } from "../../../plugins/flannel/subnet-env.js";
 import { run } from "../../net/exec.js";
-import { networkOf, next, parseCidr, withPrefix } from "../../net/go-ip.js";
+import { firstHost, formatCidr, parseCidr } from "../../net/ip.js";
 import { readSysctl } from "../../net/sysctl.js";
 import type { NodeConfig, NodeNetwork } from "../node-config.js";
 import { type Finding, error, info, shellArg, warning } from "./finding.js";
@@ -28,7 +28,7 @@ function linkInfo(name: string): LinkInfo | undefined {
 /** The bridge's address for a node subnet: its first address (host-local's default gateway). */
 function gatewayOf(subnet: string | undefined): string | undefined {
   const c = subnet === undefined ? undefined : parseCidr(subnet);
-  return c && !c.ip.v6 ? withPrefix(next(networkOf(c)), c.prefix) : undefined;
+  return c && c.family === 4 ? formatCidr(firstHost(c)) : undefined;
 }
 
 export function bridgeOf(net: NodeNetwork): string {

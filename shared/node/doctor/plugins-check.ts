@@ -1,12 +1,13 @@
-import { closeSync, openSync, readSync, readdirSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { PLUGIN_NAMES } from "../../plugins.js";
-import { releaseIn } from "../../release.js";
+import { isOurExecutable } from "../../commands/install-files.js";
 import type { NodeConfig, NodeNetwork } from "../node-config.js";
 import { type Finding, error, info, shellArg, warning } from "./finding.js";
 
 /**
- * The plugin directory: which names are ours (an executable carrying our release marker) and
+ * The plugin directory: which names are ours (an executable carrying our marker) and
  * their release, which are other executables, names that share an inode with our executable but
  * are not plugin names of ours (the runtime would run us under a name we do not serve), and the
  * plugins the configurations need that are missing.
@@ -17,31 +18,15 @@ export interface BinEntry {
   release?: string;
 }
 
-const CHUNK = 1 << 20;
-
-/** Our release marker somewhere in the file (read in chunks, overlapping by the marker's length). */
+/**
+ * Our release of a file, when it is ours (it carries our executable marker): what it prints for
+ * `--version` ("… v0.1.0 (commit 1a2b3c4, bun-linux-x64-baseline)"). Only files proven ours run.
+ */
 function releaseOf(path: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch {
-    return undefined;
-  }
-  try {
-    const buf = Buffer.alloc(CHUNK);
-    let tail = "";
-    for (let pos = 0; ; ) {
-      const n = readSync(fd, buf, 0, CHUNK, pos);
-      if (n <= 0) return undefined;
-      const text = tail + buf.toString("latin1", 0, n);
-      const found = releaseIn(text);
-      if (found) return found;
-      tail = text.slice(-64);
-      pos += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
+  if (!isOurExecutable(path)) return undefined;
+  const r = spawnSync(path, ["--version"], { env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" }, timeout: 10_000 });
+  const m = / v(\S+) \(commit ([^,)]+)/.exec(r.stdout?.toString() ?? "");
+  return m ? `${m[1]} (commit ${m[2]})` : "of unknown release";
 }
 
 export function listBinDir(binDir: string): BinEntry[] | string {

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { canonicalKeys, parseWith } from "../../shared/cni/config.js";
+import { parseWith } from "../../shared/cni/config.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { DEFAULT_SUBNET_FILE } from "./subnet-env.js";
 
@@ -31,9 +31,6 @@ export interface FlannelConfig {
   runtimeConfig?: Record<string, unknown>;
 }
 
-/** Go's encoding/json matches struct fields case-insensitively; so do we for flannel's own keys. */
-const KEYS = ["name", "cniVersion", "subnetFile", "dataDir", "delegate", "ipam", "runtimeConfig"] as const;
-
 function invalid(msg: string): CniError {
   return new CniError(ErrorCode.InvalidNetworkConfig, msg);
 }
@@ -44,7 +41,8 @@ function invalid(msg: string): CniError {
  * for such a config must succeed, or the pod could never be torn down.
  */
 export function parseFlannelConfig(raw: Record<string, unknown>, opts: { checkDelegate: boolean }): FlannelConfig {
-  const c = parseWith(FlannelConfigSchema, canonicalKeys(raw, KEYS), "flannel config");
+  // Keys inside delegate, ipam and runtimeConfig are map keys upstream: kept as written.
+  const c = parseWith(FlannelConfigSchema, raw, "flannel config");
   const delegate = { ...(c.delegate ?? {}) };
   if (opts.checkDelegate) checkDelegate(delegate);
   return {

@@ -1,14 +1,21 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { delegate } from "../../shared/cni/delegate.js";
 import type { CniEnv, Verb } from "../../shared/cni/env.js";
 import { CniError } from "../../shared/cni/errors.js";
 import { buildInvocation } from "../../shared/cni/invocation.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import { emptyResult, type Result } from "../../shared/cni/result.js";
 import { Trace } from "../../shared/cni/trace.js";
-import { makeFlannelPlugin, type DelegateFn } from "./flannel-verbs.js";
+import { plugin } from "./index.js";
+
+// The seam: the delegate module, replaced here by a recording double (findInPath stays real).
+vi.mock("../../shared/cni/delegate.js", async (importOriginal) => ({
+  ...(await importOriginal<typeof import("../../shared/cni/delegate.js")>()),
+  delegate: vi.fn(),
+}));
 
 const SUBNET_ENV = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
 const UPSTREAM_SAVED =
@@ -25,19 +32,19 @@ let dir: string;
 let calls: Call[];
 let failWith: CniError | undefined;
 
-const fakeDelegate: DelegateFn = async (_inv, type, verb, config) => {
+const fakeDelegate: typeof delegate = async (_inv, type, verb, config) => {
   const bytes = Buffer.isBuffer(config) ? config.toString() : JSON.stringify(config);
   calls.push({ type, verb, config: JSON.parse(bytes) as Record<string, unknown>, bytes });
   if (failWith) throw failWith;
   return verb === "ADD" ? { ...emptyResult("0.3.1"), ips: [{ address: "10.244.1.2/24", gateway: "10.244.1.1" }] } : undefined;
 };
-const plugin = makeFlannelPlugin(fakeDelegate);
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "flannel-verbs-"));
   writeFileSync(join(dir, "subnet.env"), SUBNET_ENV);
   calls = [];
   failWith = undefined;
+  vi.mocked(delegate).mockImplementation(fakeDelegate);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
