@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../net/exec.js";
+import { probeNetns } from "../net/netns.js";
 import { formatIp, parseIp } from "../net/ip.js";
 
 /**
@@ -114,7 +115,9 @@ export function findNamespaces(src: ScanSources = NODE_SOURCES): Map<string, str
   for (const dir of src.pinDirs) {
     for (const name of listQuiet(dir)) {
       const path = join(dir, name);
-      add(inodeAt(path), path);
+      // `ip netns add` creates the file before it bind-mounts the namespace on it (and `del`
+      // unmounts before it unlinks): a plain file there is no namespace, not an unreadable one.
+      if (probeNetns(path).state === "ok") add(inodeAt(path), path);
     }
   }
   for (const [path, inode] of mountedNamespaces(src.proc)) add(inode, path);
@@ -150,7 +153,11 @@ export function scanHolders(src: ScanSources = NODE_SOURCES): HolderScan {
     let read: string[] | undefined;
     const errors: string[] = [];
     if (inode === own) {
-      read = src.readAddresses(undefined);
+      try {
+        read = src.readAddresses(undefined);
+      } catch (e) {
+        errors.push(`this process's own namespace: ${(e as Error).message.split("\n")[0]}`);
+      }
     } else {
       for (const path of paths) {
         if (inodeAt(path) !== inode) continue; // gone, or something else is mounted over it now
