@@ -42,8 +42,8 @@ export function checkState(config: NodeConfig, plan: GcPlan, nat: string): Findi
       if (!r.owner) continue;
       holders.add(`${n.network.name}\n${r.owner.containerId}`);
       if (!n.network.flannel || leakedAddrs.has(`${n.storeDir}\n${r.address}`)) continue;
-      const saved = new SavedConfigStore(n.network.flannel.dataDir).path(r.owner.containerId, r.owner.ifname ?? "eth0");
-      if (new SavedConfigStore(n.network.flannel.dataDir).read(saved)) continue;
+      // load() also finds the Go plugin's file, named by the container alone, for other interfaces.
+      if (new SavedConfigStore(n.network.flannel.dataDir).load(r.owner.containerId, r.owner.ifname ?? "eth0", n.network.name)) continue;
       findings.push(
         warning(
           "state",
