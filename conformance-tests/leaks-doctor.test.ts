@@ -160,6 +160,31 @@ describe("cni-ts doctor", () => {
     expect(nat).toContain(cid(live));
   });
 
+  it("with the nftables backends: masquerade and hostPort rules of a container that holds nothing are found, and gc removes them", async () => {
+    const f = flannelNode(await sandbox.node({ impl: "ours" }), { nftables: true });
+    writeFileSync(f.subnetEnv, readFileSync(f.subnetEnv, "utf8").replace("FLANNEL_IPMASQ=true", "FLANNEL_IPMASQ=false"));
+    await f.node.exec(["ip", "link", "add", "flannel.1", "type", "vxlan", "id", "1", "dstport", "8472"]);
+    const live = await addFlannelPod(f, "a", 18210);
+    const gone = await addFlannelPod(f, "b", 18211);
+    await crashPod(f, gone.pod);
+    unlinkSync(join(f.storeDir, gone.address));
+    rmSync(join(f.flannelDir, gone.pod.containerId));
+    rmSync(join(f.resultsDir, `${NETWORK}-${gone.pod.containerId}-eth0`));
+    const ruleset = async () => (await f.node.exec(["nft", "list", "ruleset"])).stdout;
+    expect(await ruleset()).toContain(gone.pod.containerId);
+    const r = await doctor(f);
+    expect(problems(r.findings).map((x) => x.message).sort()).toEqual([
+      `hostPort rules (nftables) of network cbr0 name container ${gone.pod.containerId}, which holds no reservation on this node`,
+      `masquerade rules of network cbr0 name container ${gone.pod.containerId}, which holds no reservation on this node`,
+    ]);
+    const gc = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
+    expect(gc.stdout, gc.stdout + gc.stderr).toMatch(new RegExp(`released leftovers of ${gone.pod.containerId}/eth0 in network cbr0 \\(no reservation\\): (masquerade and hostPort|hostPort and masquerade) rules`));
+    const after = await ruleset();
+    expect(after).not.toContain(gone.pod.containerId);
+    expect(after).toContain(live.pod.containerId);
+    expect(problems((await doctor(f)).findings)).toEqual([]);
+  });
+
   it("finds kernel settings pods need: route_localnet reset under portmap, forwarding off, bridged traffic not through iptables, FORWARD dropping pod traffic", async () => {
     const { f } = await healthyNode();
     await f.node.exec(["sysctl", "-q", "-w", "net.ipv4.ip_forward=0", "net.bridge.bridge-nf-call-iptables=0"]);

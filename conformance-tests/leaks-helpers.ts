@@ -26,7 +26,7 @@ export interface FlannelNode {
   conflist: string;
 }
 
-export function flannelNode(node: SandboxNode, opts: { subnetPrefix?: number; dualStack?: boolean } = {}): FlannelNode {
+export function flannelNode(node: SandboxNode, opts: { subnetPrefix?: number; dualStack?: boolean; nftables?: boolean } = {}): FlannelNode {
   const runDir = join(node.dir, "run-flannel");
   mkdirSync(runDir);
   const subnetEnv = join(runDir, "subnet.env");
@@ -45,12 +45,12 @@ export function flannelNode(node: SandboxNode, opts: { subnetPrefix?: number; du
       plugins: [
         {
           type: "flannel",
-          delegate: { hairpinMode: true, isDefaultGateway: true, bridge },
+          delegate: { hairpinMode: true, isDefaultGateway: true, bridge, ...(opts.nftables ? { ipMasqBackend: "nftables" } : {}) },
           subnetFile: subnetEnv,
           dataDir: flannelDir,
           ipam: { dataDir: networksDir },
         },
-        { type: "portmap", capabilities: { portMappings: true } },
+        { type: "portmap", capabilities: { portMappings: true }, ...(opts.nftables ? { backend: "nftables" } : {}) },
       ],
     },
     "10-flannel.conflist",

@@ -6,7 +6,7 @@ import { checkKernel } from "../node/doctor/kernel-check.js";
 import { checkPlugins } from "../node/doctor/plugins-check.js";
 import { checkState } from "../node/doctor/state-check.js";
 import { planGc } from "../node/gc-plan.js";
-import { natTable, parseNatRules } from "../node/nat-rules.js";
+import { containerRules } from "../node/nat-rules.js";
 import { scanHolders } from "../node/netns-scan.js";
 import { loadNodeConfig } from "../node/node-config.js";
 import { BUILD, buildDescription } from "../build-info.js";
@@ -31,15 +31,15 @@ const LABEL = { error: "ERROR", warning: "WARN ", info: "ok   " } as const;
 
 export function diagnose(paths: Parameters<typeof loadNodeConfig>[0]): Finding[] {
   const config = loadNodeConfig(paths);
-  const nat = natTable();
-  const rules = parseNatRules(nat);
+  // Rules before the store (planGc reads it): a rule made after the snapshot has a reservation.
+  const rules = containerRules();
   const plan = planGc(config, scanHolders(), undefined, undefined, rules);
   const hostPorts = rules.some((r) => r.kind === "hostPort");
   return [
     ...checkPlugins(config),
     ...checkConfigs(config),
     ...checkFlannel(config, hostPorts),
-    ...checkState(config, plan, nat),
+    ...checkState(config, plan, rules),
     ...checkKernel(clusterNetworks(config)),
   ];
 }

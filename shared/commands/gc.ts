@@ -1,7 +1,7 @@
 import { writeAll } from "../cni/write-all.js";
 import { DEFAULT_GRACE_MS } from "../../ipam/host-local/leaks.js";
 import { type ApplyStep, type GcPlan, type LeakedAttachment, type Leftover, applyItem, planGc } from "../node/gc-plan.js";
-import { natTable, parseNatRules } from "../node/nat-rules.js";
+import { containerRules } from "../node/nat-rules.js";
 import { scanHolders } from "../node/netns-scan.js";
 import { loadNodeConfig, storeDirOf } from "../node/node-config.js";
 import type { NodeCommand } from "./index.js";
@@ -92,7 +92,7 @@ async function run(args: string[]): Promise<number> {
     return 0;
   }
   const scan = scanHolders();
-  const plan = planGc(config, scan, grace * 1000, flags.values.network, parseNatRules(natTable()));
+  const plan = planGc(config, scan, grace * 1000, flags.values.network, containerRules());
   if (flags.values.network !== undefined && plan.networks.length === 0) {
     writeAll(2, `cni-ts gc: no network ${JSON.stringify(flags.values.network)} with a host-local store in ${flags.paths.confDir}\n`);
     return 2;

@@ -1,5 +1,5 @@
 import { faultPoint } from "../cni/fault.js";
-import { DEFAULT_GRACE_MS, type JudgedReservation, judgeStore, releaseLeaked } from "../../ipam/host-local/leaks.js";
+import { DEFAULT_GRACE_MS, type JudgedReservation, judgeStore, listReservations, releaseLeaked } from "../../ipam/host-local/leaks.js";
 import { withLockedStore } from "../../ipam/host-local/store.js";
 import { SavedConfigStore, attachmentOf } from "../../plugins/flannel/saved-config-store.js";
 import { type DelOutcome, type PluginRunner, deleteAttachment, execPlugin } from "./attachment-del.js";
@@ -107,6 +107,15 @@ export function planGc(
   const cache = listCache(config.paths.cacheDir);
   const seenStores = new Set<string>();
   const storeless = new Map<string, NodeNetwork>();
+  let owners: Set<string> | undefined;
+  /** Containers holding a reservation in any store of the node (read once, when first needed). */
+  const ownersEverywhere = (): Set<string> =>
+    (owners ??= new Set(
+      config.networks.flatMap((n) => {
+        const dir = storeDirOf(n);
+        return dir === undefined ? [] : listReservations(dir).flatMap((r) => (r.owner ? [r.owner.containerId] : []));
+      }),
+    ));
   for (const n of config.networks) if (storeDirOf(n) === undefined && !storeless.has(n.name)) storeless.set(n.name, n);
   for (const net of config.networks) {
     if (onlyNetwork !== undefined && net.name !== onlyNetwork) continue;
@@ -172,8 +181,11 @@ export function planGc(
     }
     // Rules are made after the reservation and removed after it: no ADD in progress has rules
     // without a reservation, so they need no grace period.
+    const hasPortmap = net.plugins.some((p) => p.type === "portmap");
     for (const r of rules) {
-      if (r.network !== net.name || judged.some((j) => j.owner?.containerId === r.containerId)) continue;
+      // portmap's nftables rules name only the container: any network with portmap may own them.
+      const mine = r.network === net.name || (r.network === "" && hasPortmap && !ownersEverywhere().has(r.containerId));
+      if (!mine || judged.some((j) => j.owner?.containerId === r.containerId)) continue;
       const l = [...candidates.values()].find((c) => c.owner.containerId === r.containerId) ?? leftover(r.containerId, "eth0");
       if (l) l.rules = [...new Set([...(l.rules ?? []), r.kind])];
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseNatRules } from "./nat-rules.js";
+import { parseNatRules, parseNftRules } from "./nat-rules.js";
 
 describe("parseNatRules", () => {
   it("finds bridge's masquerade and portmap's hostPort rules by their comments, once per container", () => {
@@ -16,5 +16,25 @@ describe("parseNatRules", () => {
       { network: "cbr0", containerId: "abc", kind: "masquerade" },
       { network: "cbr0", containerId: "def", kind: "hostPort" },
     ]);
+  });
+});
+
+describe("parseNftRules", () => {
+  it("reads bridge's masquerade comments (unless cut) and portmap's container-ID comments", () => {
+    const rule = (table: string, comment: string) => ({ rule: { family: "inet", table, chain: "c", handle: 4, comment, expr: [] } });
+    const json = JSON.stringify({
+      nftables: [
+        { metainfo: { version: "1.0.6" } },
+        rule("cni_plugins_masquerade", "0123456789abcdef-0123456789abcdef, net: cbr0, if: eth0, id: abc"),
+        rule("cni_plugins_masquerade", `0123456789abcdef-0123456789abcdef, net: cbr0, if: eth0, id: ${"x".repeat(100)}`.slice(0, 128)),
+        rule("cni_hostport", "def"),
+        rule("other", "ghi"),
+      ],
+    });
+    expect(parseNftRules(json)).toEqual([
+      { network: "cbr0", containerId: "abc", kind: "masquerade" },
+      { network: "", containerId: "def", kind: "hostPort" },
+    ]);
+    expect(parseNftRules("not json")).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { listReservations } from "../../../ipam/host-local/leaks.js";
 import { SavedConfigStore, savedName } from "../../../plugins/flannel/saved-config-store.js";
-import { parseNatRules } from "../nat-rules.js";
+import type { NatRule } from "../nat-rules.js";
 import type { GcPlan } from "../gc-plan.js";
 import type { NodeConfig } from "../node-config.js";
 import { type Finding, info, shellArg, warning } from "./finding.js";
@@ -12,7 +12,7 @@ import { type Finding, info, shellArg, warning } from "./finding.js";
  * live pods without their saved flannel config, and masquerade / hostPort rules naming a
  * container that holds nothing on this node any more.
  */
-export function checkState(config: NodeConfig, plan: GcPlan, nat: string): Finding[] {
+export function checkState(config: NodeConfig, plan: GcPlan, rules: readonly NatRule[]): Finding[] {
   const findings: Finding[] = [];
   const flags = `--conf-dir ${shellArg(config.paths.confDir)} --bin-dir ${shellArg(config.paths.binDir)} --cache-dir ${shellArg(config.paths.cacheDir)}`;
   const gcFix = (net: string) => `cni-ts gc --apply --network ${shellArg(net)} ${flags}`;
@@ -54,10 +54,15 @@ export function checkState(config: NodeConfig, plan: GcPlan, nat: string): Findi
     }
   }
   const ours = new Set(plan.networks.map((n) => n.network.name));
-  for (const rule of parseNatRules(nat)) {
-    if (!ours.has(rule.network) || holders.has(`${rule.network}\n${rule.containerId}`)) continue;
-    const what = rule.kind === "masquerade" ? "masquerade rules" : "CNI-HOSTPORT rules";
-    findings.push(warning("state", `${what} of network ${rule.network} name container ${rule.containerId}, which holds no reservation on this node`, gcFix(rule.network)));
+  const withPortmap = plan.networks.find((n) => n.network.plugins.some((p) => p.type === "portmap"))?.network.name;
+  const holdsAny = (cid: string) => [...holders].some((h) => h.endsWith(`\n${cid}`));
+  for (const rule of rules) {
+    // portmap's nftables rules name no network: stale when the container holds nothing anywhere.
+    const network = rule.network === "" ? withPortmap : rule.network;
+    if (network === undefined || !ours.has(network)) continue;
+    if (rule.network === "" ? holdsAny(rule.containerId) : holders.has(`${network}\n${rule.containerId}`)) continue;
+    const what = rule.kind === "masquerade" ? "masquerade rules" : rule.network === "" ? "hostPort rules (nftables)" : "CNI-HOSTPORT rules";
+    findings.push(warning("state", `${what} of network ${network} name container ${rule.containerId}, which holds no reservation on this node`, gcFix(network)));
   }
   return findings;
 }
