@@ -19,6 +19,9 @@ export function toIpConfig(a: Allocation): IpConfig {
   return { address: withPrefix(a.ip, a.range.subnet.prefix), gateway: formatIp(a.range.gateway) };
 }
 
+/** What upstream says when a range set is full (host-local reclaims leaks when it sees it). */
+export const EXHAUSTED_TEXT = "no IP addresses available in range set";
+
 function allocFailure(msg: string): CniError {
   return new CniError(ErrorCode.Internal, msg);
 }
@@ -75,6 +78,7 @@ function allocateRequested(store: LockedStore, set: RangeSet, idx: number, ip: I
   }
   const owner = store.owner(formatIp(ip));
   if (owner?.containerId === who.containerId && (owner.ifname === who.ifname || owner.ifname === undefined)) {
+    store.refresh(formatIp(ip));
     return { ip, range, fresh: false };
   }
   throw allocFailure(`requested IP address ${formatIp(ip)} is not available in range set ${setToString(set)}`);
@@ -89,7 +93,10 @@ function allocateNext(
 ): Allocation {
   for (const r of [...owned.exact, ...owned.legacy]) {
     const range = rangeFor(set, r.ip);
-    if (range) return { ip: r.ip, range, fresh: false };
+    if (range) {
+      store.refresh(r.name);
+      return { ip: r.ip, range, fresh: false };
+    }
   }
   for (const c of roundRobin(set, store.lastReserved(idx))) {
     if (store.isTaken(c.ip)) continue;
@@ -108,7 +115,7 @@ function allocateNext(
       return { ip: c.ip, range: c.range, fresh: true };
     }
   }
-  throw allocFailure(`no IP addresses available in range set: ${setToString(set)}`);
+  throw allocFailure(`${EXHAUSTED_TEXT}: ${setToString(set)}`);
 }
 
 /** Upstream's release: every file of (containerId, ifname); the legacy files only if none matched exactly. */

@@ -23,7 +23,7 @@ export const plugin: Plugin = {
   name: "host-local",
   about: "CNI host-local plugin (cni-ts)",
   add(inv) {
-    return addAddresses(config(inv), attachment(inv));
+    return addAddresses(config(inv), attachment(inv), { note: (m) => inv.trace.note(m) });
   },
   del(inv) {
     // Releasing needs only the store location: a config whose ranges no longer validate must

@@ -2,11 +2,13 @@ import { accessSync, constants } from "node:fs";
 import { validateContainerId, validateInterfaceName } from "../../shared/cni/env.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Result } from "../../shared/cni/result.js";
-import { type Attachment, allocate, isExhausted, releaseAllBut, releaseAttachment, toIpConfig } from "./allocator.js";
+import { type Attachment, EXHAUSTED_TEXT, allocate, isExhausted, releaseAllBut, releaseAttachment, toIpConfig } from "./allocator.js";
 import type { IpamConfig } from "./config.js";
 import { setToString } from "./range.js";
 import { readResolvConf } from "./resolv-conf.js";
 import { dirExists, ensureDir, storeDir, withLockedStore } from "./store.js";
+import { type HolderScan, scanHolders } from "../../shared/node/netns-scan.js";
+import { DEFAULT_GRACE_MS, type JudgedReservation, describeLeak, judgeStore, listReservations, releaseLeaked } from "./leaks.js";
 
 /**
  * host-local as a library: what each verb does, given a validated config. Synchronous and free
@@ -23,13 +25,29 @@ function checkAttachment(who: Attachment): void {
   validateInterfaceName(who.ifname);
 }
 
-/** ADD: one address per range set; the same attachment asking again gets the same addresses. */
-export function addAddresses(conf: IpamConfig, who: Attachment): Result {
+/**
+ * ADD: one address per range set; the same attachment asking again gets the same addresses. When
+ * a range set is exhausted, leaked reservations (leaks.ts) are reclaimed once and ADD tries again.
+ */
+export interface AddOptions {
+  /** Where notes for the debug trace go (what was reclaimed). */
+  note?: (message: string) => void;
+  /** The namespace scan (replaceable in unit tests). */
+  scan?: () => HolderScan;
+}
+
+export function addAddresses(conf: IpamConfig, who: Attachment, opts: AddOptions = {}): Result {
   checkAttachment(who);
   const dns = conf.resolvConf ? readResolvConf(conf.resolvConf) : {};
   const dir = storeDir(conf.dataDir, conf.name);
   ensureDir(dir);
-  const allocations = withLockedStore(dir, (store) => allocate(store, conf.rangeSets, conf.requested, who));
+  let allocations;
+  try {
+    allocations = withLockedStore(dir, (store) => allocate(store, conf.rangeSets, conf.requested, who));
+  } catch (e) {
+    if (!isExhaustion(e)) throw e;
+    allocations = reclaimThenAllocate(conf, dir, who, e, opts);
+  }
   return {
     cniVersion: conf.cniVersion,
     interfaces: [],
@@ -37,6 +55,49 @@ export function addAddresses(conf: IpamConfig, who: Attachment): Result {
     routes: conf.routes.map((r) => ({ ...r })),
     dns,
   };
+}
+
+function isExhaustion(e: unknown): e is CniError {
+  return e instanceof CniError && e.message.includes(EXHAUSTED_TEXT);
+}
+
+/**
+ * One scan of the node's namespaces (without the lock: it starts a process per namespace), then,
+ * under the lock, the release of what is still leaked and a second allocation (also when nothing
+ * was leaked: a concurrent reclamation or DEL may have freed addresses meanwhile). A range full
+ * of recent reservations needs no scan, since none of them can be leaked yet. The error, when the
+ * second try fails too, says what the scan found.
+ */
+function reclaimThenAllocate(conf: IpamConfig, dir: string, who: Attachment, exhausted: CniError, opts: AddOptions) {
+  const oldest = Math.min(...listReservations(dir).map((r) => r.mtimeMs));
+  const scan = Date.now() - oldest > DEFAULT_GRACE_MS ? (opts.scan ?? scanHolders)() : undefined;
+  const judged = scan ? judgeStore(dir, scan) : [];
+  const leaked = judged.filter((r) => r.verdict.kind === "leaked");
+  try {
+    return withLockedStore(dir, (store) => {
+      if (scan && leaked.length > 0) {
+        const released = releaseLeaked(store, leaked, scan, DEFAULT_GRACE_MS);
+        if (released.length > 0) {
+          opts.note?.(`host-local: range exhausted; reclaimed ${released.map((r) => describeLeak(r, scan.startedAt - r.mtimeMs)).join(", ")}`);
+        }
+      }
+      return allocate(store, conf.rangeSets, conf.requested, who);
+    });
+  } catch (e) {
+    if (!isExhaustion(e)) throw e;
+    throw explainExhaustion(e, scan ? { judged, failures: scan.failures } : undefined);
+  }
+}
+
+function explainExhaustion(e: CniError, found: { judged: readonly JudgedReservation[]; failures: readonly string[] } | undefined): CniError {
+  const minutes = DEFAULT_GRACE_MS / 60000;
+  const count = (kind: string) => found?.judged.filter((r) => r.verdict.kind === kind).length ?? 0;
+  const why = found === undefined
+    ? `every reservation is less than ${minutes} minutes old, so none can be reclaimed yet`
+    : found.failures.length > 0
+      ? `nothing was reclaimed because the namespace scan was incomplete: ${found.failures[0]}`
+      : `${count("held")} reserved addresses are in use in a network namespace, ${count("young")} were reserved less than ${minutes} minutes ago`;
+  return new CniError(e.code, e.message, `${why}; DEL stale containers, run \`cni-ts gc\`, or widen the range`);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   renameSync,
   statSync,
   unlinkSync,
+  utimesSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { CONTAINER_ID_PATTERN } from "../../shared/cni/env.js";
@@ -253,6 +254,19 @@ export class LockedStore {
     this.parsed = undefined;
     this.owners.delete(name);
     this.dirty = true;
+  }
+
+  /**
+   * Marks a reservation as just (re)claimed: an idempotent re-ADD is an ADD in progress again, and
+   * the leak definition (leaks.ts) must give it the full grace period before its interface exists.
+   */
+  refresh(name: string): void {
+    try {
+      const now = new Date();
+      utimesSync(join(this.dir, name), now, now);
+    } catch (e) {
+      if (errno(e) !== "ENOENT") throw ioError(`failed to refresh ${name}`, e);
+    }
   }
 
   /** The last address handed out in range set `setIndex`, as upstream reads it (no trimming). */

@@ -15,6 +15,8 @@ export const NODE_COMMANDS: Record<string, CommandLoader> = {
   install: async () => (await import("./install.js")).command,
   "firewall-reload": async () => (await import("./firewall-reload.js")).command,
   metrics: async () => (await import("./metrics.js")).command,
+  gc: async () => (await import("./gc.js")).command,
+  doctor: async () => (await import("./doctor.js")).command,
 };
 
 export function usage(): string {
