@@ -11,7 +11,6 @@ export interface NodeCommand {
 type CommandLoader = () => Promise<NodeCommand>;
 
 export const NODE_COMMANDS: Record<string, CommandLoader> = {
-  // One line per command, e.g.  install: async () => (await import("./install.js")).command,
   install: async () => (await import("./install.js")).command,
   "firewall-reload": async () => (await import("./firewall-reload.js")).command,
   metrics: async () => (await import("./metrics.js")).command,
