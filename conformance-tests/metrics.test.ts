@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { deleteNetns } from "./lib/netns.js";
-import { requireOursBuilt } from "./lib/paths.js";
+import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 import { parsePrometheusText } from "./lib/prometheus-text.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 import { firewallNode, nodeCommand } from "./firewall-helpers.js";
@@ -42,7 +42,8 @@ describe("cni-ts metrics", () => {
     const brokenNet = node.uniqueName("nosub-");
     node.writeConflist({ cniVersion: "1.0.0", name: brokenNet, plugins: [flannel(join(node.workDir, "missing.env"))] });
 
-    const out = await nodeCommand(node, "metrics");
+    // --grace 0: the reservations made a moment ago count as leaked as soon as no namespace holds them.
+    const out = await nodeCommand(node, "metrics", ["--grace", "0"]);
     expect(out.status, out.stderr).toBe(0);
     const families = parsePrometheusText(out.stdout);
     const value = (name: string, labels: Record<string, string>) => {
@@ -65,6 +66,8 @@ describe("cni-ts metrics", () => {
     expect(value("cni_ts_ipam_allocated", v6)).toBe(3);
     expect(value("cni_ts_ipam_leaked", v4)).toBe(2); // c (namespace gone) and the ghost
     expect(value("cni_ts_ipam_leaked", v6)).toBe(1); // c
+    expect(value("cni_ts_ipam_reclaimed_total", { network: f.network })).toBe(0);
+    expect(value("cni_ts_leak_scan_complete", {})).toBe(1);
     expect(value("cni_ts_attachments", { network: f.network, state: "live" })).toBe(2);
     expect(value("cni_ts_attachments", { network: f.network, state: "gone" })).toBe(1);
     expect(value("cni_ts_ipam_range_size", { network: flannelNet, family: "ipv4" })).toBe(253);
@@ -72,11 +75,26 @@ describe("cni-ts metrics", () => {
     expect(value("cni_ts_ipam_config_error", { network: brokenNet })).toBe(1);
     expect(families.get("cni_ts_ipam_range_size")!.samples.some((s) => s.labels.network === brokenNet)).toBe(false);
 
+    // With the default grace period nothing made a moment ago counts as leaked yet.
+    const young = parsePrometheusText((await nodeCommand(node, "metrics")).stdout);
+    expect(young.get("cni_ts_ipam_leaked")!.samples.filter((s) => s.labels.network === f.network).map((s) => s.value)).toEqual([0, 0]);
+
+    // cni-ts gc releases the three leaked reservations; the counter says so and nothing is leaked any more.
+    const gc = await nodeCommand(node, "gc", ["--apply", "--grace", "0", "--bin-dir", OURS_BIN]);
+    expect(gc.status, gc.stdout + gc.stderr).toBe(0);
+    const collected = parsePrometheusText((await nodeCommand(node, "metrics", ["--grace", "0"])).stdout);
+    const of = (name: string, labels: Record<string, string>) =>
+      collected.get(name)!.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    expect(of("cni_ts_ipam_reclaimed_total", { network: f.network })).toBe(3);
+    expect(of("cni_ts_ipam_leaked", v4)).toBe(0);
+    expect(of("cni_ts_ipam_leaked", v6)).toBe(0);
+    expect(of("cni_ts_ipam_allocated", v4)).toBe(2);
+
     // After the pods' DEL the figures follow.
     for (const pod of [f.a, f.b]) expectOk(await node.cnitool("del", f.network, pod, { capArgs: f.mappingsOf(pod) }));
     const after = parsePrometheusText((await nodeCommand(node, "metrics")).stdout);
     const allocatedV4 = after.get("cni_ts_ipam_allocated")!.samples.find((s) => s.labels.network === f.network && s.labels.family === "ipv4");
-    expect(allocatedV4?.value).toBe(2);
-    expect(after.get("cni_ts_attachments")!.samples.filter((s) => s.labels.network === f.network).map((s) => [s.labels.state, s.value])).toEqual([["gone", 1]]);
+    expect(allocatedV4?.value).toBe(0);
+    expect(after.get("cni_ts_attachments")!.samples.filter((s) => s.labels.network === f.network).map((s) => [s.labels.state, s.value])).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { formatIp, parseIp } from "../../shared/net/ip.js";
 import { type HolderScan, holds, isComplete } from "../../shared/node/netns-scan.js";
+import { addReclaimed } from "./reclaimed-count.js";
 import { type LockedStore, type Owner, ownerOf } from "./store.js";
 
 /**
@@ -117,6 +118,7 @@ export function releaseLeaked(
     if (!opts.dryRun) store.release(c.address);
     released.push({ ...c, mtimeMs });
   }
+  if (!opts.dryRun) addReclaimed(store.dir, released.length);
   return released;
 }
 

@@ -13,8 +13,7 @@ import { isPlainObject } from "../cni/json.js";
 import { type Result, parseResult } from "../cni/result.js";
 import { probeNetns } from "../net/netns.js";
 
-export const DEFAULT_CACHE_DIR = "/var/lib/cni";
-export const DEFAULT_CONF_DIR = "/etc/cni/net.d";
+export { DEFAULT_CACHE_DIR, DEFAULT_CONF_DIR } from "../node/node-config.js";
 
 const CacheFileSchema = z.looseObject({
   kind: z.literal("cniCacheV1"),

@@ -11,7 +11,7 @@ import { type Cidr, parseCidr } from "../net/ip.js";
 import { writeAll } from "../cni/write-all.js";
 import { type CachedAttachment, type ChainPlugin, liveness, readCachedAttachments } from "./cached-attachments.js";
 import type { NodeCommand } from "./index.js";
-import { PATH_FLAGS_USAGE, withNodePaths } from "./node-paths.js";
+import { PATH_FLAGS_HELP, withNodeFlags } from "./node-flags.js";
 
 export interface ReloadLine {
   status: "restored" | "intact" | "skipped" | "failed";
@@ -23,7 +23,8 @@ export interface ReloadLine {
 const USAGE = `usage: cni-ts firewall-reload [--conf-dir DIR] [--cache-dir DIR]
 Re-applies the masquerade rules and port mappings of every live attachment on this node (in the
 network namespace it runs in), from libcni's result cache; prints what it restored.
-${PATH_FLAGS_USAGE}`;
+${PATH_FLAGS_HELP}
+`;
 
 function attachmentName(att: CachedAttachment): string {
   return `${att.network}/${att.containerId}/${att.ifname}`;
@@ -108,7 +109,7 @@ export function formatReload(lines: readonly ReloadLine[]): string {
 export const command: NodeCommand = {
   summary: "re-apply the masquerade rules and port mappings of every live attachment (after a firewall reload or flush)",
   run: (args) =>
-    withNodePaths("firewall-reload", USAGE, args, async ({ confDir, cacheDir }) => {
+    withNodeFlags("firewall-reload", USAGE, args, {}, async ({ confDir, cacheDir }) => {
       const lines = await firewallReload(confDir, cacheDir);
       writeAll(1, formatReload(lines));
       return lines.some((l) => l.status === "failed") ? 1 : 0;

@@ -1,35 +1,49 @@
 /**
  * `cni-ts metrics`: the node's address pools and attachments in Prometheus text format, for
  * node_exporter's textfile collector. Per network (from the conf dir): range size, allocated and
- * leaked addresses per family (host-local's store); per network the cached attachments by
+ * leaked addresses per family (host-local's store; leaked as `cni-ts gc` defines it, from one scan
+ * of the node's namespaces), reclaimed addresses in total; per network the cached attachments by
  * whether their pod namespace is live. Reads only; acts in the network namespace it runs in.
  */
 import { writeAll } from "../cni/write-all.js";
 import { liveness, readCachedAttachments } from "./cached-attachments.js";
 import type { NodeCommand } from "./index.js";
 import { type MetricFamily, exposition } from "./metrics/exposition.js";
-import { holderIndex, isLeaked } from "./metrics/leaked-fallback.js";
+import { DEFAULT_GRACE_MS, judgeStore } from "../../ipam/host-local/leaks.js";
+import { readReclaimedCount } from "../../ipam/host-local/reclaimed-count.js";
+import { type HolderScan, isComplete, scanHolders } from "../node/netns-scan.js";
 import { type FamilyLabel, networkPools, reservations } from "./metrics/network-pools.js";
-import { PATH_FLAGS_USAGE, withNodePaths } from "./node-paths.js";
+import { PATH_FLAGS_HELP, withNodeFlags } from "./node-flags.js";
 
-const USAGE = `usage: cni-ts metrics [--conf-dir DIR] [--cache-dir DIR]
+const USAGE = `usage: cni-ts metrics [--grace SECONDS] [--conf-dir DIR] [--cache-dir DIR]
 Prints the node's address pool and attachment figures in Prometheus text format.
-${PATH_FLAGS_USAGE}`;
+  --grace SECONDS   minimum age of a reservation no namespace holds to count as leaked
+                    (default ${DEFAULT_GRACE_MS / 1000}, as cni-ts gc)
+${PATH_FLAGS_HELP}
+`;
 
-export async function nodeMetrics(confDir: string, cacheDir: string): Promise<MetricFamily[]> {
+export async function nodeMetrics(confDir: string, cacheDir: string, graceMs = DEFAULT_GRACE_MS, scan: HolderScan = scanHolders()): Promise<MetricFamily[]> {
   const attachments = readCachedAttachments(cacheDir, confDir).map((a) => ({ ...a, liveness: liveness(a) }));
-  const holders = holderIndex(attachments);
   const { pools, problems } = await networkPools(confDir);
+  const scanned = isComplete(scan);
   const size: MetricFamily = { name: "cni_ts_ipam_range_size", type: "gauge", help: "Addresses host-local can hand out in the network's ranges (gateways excluded).", samples: [] };
   const allocated: MetricFamily = { name: "cni_ts_ipam_allocated", type: "gauge", help: "Addresses reserved in host-local's store.", samples: [] };
   const leaked: MetricFamily = {
     name: "cni_ts_ipam_leaked",
     type: "gauge",
-    help: "Reserved addresses that no live pod namespace holds (no cached attachment, or its namespace is gone); cni-ts gc or the runtime's GC frees them.",
+    help: "Reserved addresses no network namespace on the node holds, older than the grace period (cni-ts gc's definition); host-local reclaims them when its range is full, cni-ts gc --apply at once. Absent when the namespace scan was incomplete.",
+    samples: [],
+  };
+  const reclaimed: MetricFamily = {
+    name: "cni_ts_ipam_reclaimed_total",
+    type: "counter",
+    help: "Leaked reservations released so far (by host-local on a full range and by cni-ts gc --apply).",
     samples: [],
   };
   for (const pool of pools) {
     const stored = reservations(pool.dir);
+    const leakedNames = new Set(scanned ? judgeStore(pool.dir, scan, graceMs).filter((r) => r.verdict.kind === "leaked").map((r) => r.address) : []);
+    reclaimed.samples.push({ labels: { network: pool.network }, value: readReclaimedCount(pool.dir) });
     for (const family of ["ipv4", "ipv6"] as FamilyLabel[]) {
       const total = pool.size[family];
       if (total === undefined) continue;
@@ -37,7 +51,7 @@ export async function nodeMetrics(confDir: string, cacheDir: string): Promise<Me
       const labels = { network: pool.network, family };
       size.samples.push({ labels, value: total });
       allocated.samples.push({ labels, value: mine.length });
-      leaked.samples.push({ labels, value: mine.filter((r) => isLeaked(pool.network, r.content, holders)).length });
+      if (scanned) leaked.samples.push({ labels, value: mine.filter((r) => leakedNames.has(r.name)).length });
     }
   }
   const byState = new Map<string, number>();
@@ -60,14 +74,25 @@ export async function nodeMetrics(confDir: string, cacheDir: string): Promise<Me
     help: "1 when the network's address pool could not be read (e.g. flannel's subnet.env missing); its figures are then absent.",
     samples: problems.map((p) => ({ labels: { network: p.network }, value: 1 })),
   };
-  return [size, allocated, leaked, attached, errors];
+  const scanComplete: MetricFamily = {
+    name: "cni_ts_leak_scan_complete",
+    type: "gauge",
+    help: "1 when every network namespace on the node could be read (leaked figures present), else 0.",
+    samples: [{ labels: {}, value: scanned ? 1 : 0 }],
+  };
+  return [size, allocated, leaked, reclaimed, attached, errors, scanComplete];
 }
 
 export const command: NodeCommand = {
   summary: "print the node's address pool and attachment figures in Prometheus text format",
   run: (args) =>
-    withNodePaths("metrics", USAGE, args, async ({ confDir, cacheDir }) => {
-      writeAll(1, exposition(await nodeMetrics(confDir, cacheDir)));
+    withNodeFlags("metrics", USAGE, args, { grace: { type: "string" } }, async ({ confDir, cacheDir }, { grace }) => {
+      const seconds = grace === undefined ? DEFAULT_GRACE_MS / 1000 : Number(grace);
+      if (!Number.isFinite(seconds) || seconds < 0) {
+        writeAll(2, `cni-ts metrics: --grace wants a number of seconds, got ${JSON.stringify(grace)}\n`);
+        return 2;
+      }
+      writeAll(1, exposition(await nodeMetrics(confDir, cacheDir, seconds * 1000)));
       return 0;
     }),
 };

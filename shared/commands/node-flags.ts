@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { writeAll } from "../cni/write-all.js";
 import { DEFAULT_BIN_DIR, DEFAULT_CACHE_DIR, DEFAULT_CONF_DIR, type NodePaths } from "../node/node-config.js";
 
 /**
@@ -46,4 +47,33 @@ export function parseNodeFlags<T extends FlagSpec>(
     values: v as never,
     help: v.help === true,
   };
+}
+
+/**
+ * Runs a node command's body with its parsed flags: --help prints `usage`, a bad flag or a
+ * relative path exits 2 with the reason and the usage.
+ */
+export async function withNodeFlags<T extends FlagSpec>(
+  command: string,
+  usage: string,
+  args: string[],
+  own: T,
+  body: (paths: NodePaths, values: ReturnType<typeof parseNodeFlags<T>>["values"]) => Promise<number>,
+): Promise<number> {
+  let flags;
+  try {
+    flags = parseNodeFlags(args, own);
+    for (const [flag, dir] of [["--conf-dir", flags.paths.confDir], ["--bin-dir", flags.paths.binDir], ["--cache-dir", flags.paths.cacheDir]]) {
+      if (!dir!.startsWith("/")) throw new UsageError(`${flag} must be an absolute path`);
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    writeAll(2, `cni-ts ${command}: ${e.message}\n${usage}`);
+    return 2;
+  }
+  if (flags.help) {
+    writeAll(1, usage);
+    return 0;
+  }
+  return body(flags.paths, flags.values);
 }
