@@ -6,7 +6,8 @@ import { type Attachment, EXHAUSTED_TEXT, allocate, isExhausted, releaseAllBut, 
 import type { IpamConfig } from "./config.js";
 import { setToString } from "./range.js";
 import { readResolvConf } from "./resolv-conf.js";
-import { dirExists, ensureDir, storeDir, withLockedStore } from "./store.js";
+import { type LockedStore, dirExists, ensureDir, storeDir, withLockedStore } from "./store.js";
+import { formatIp } from "../../shared/net/ip.js";
 import { type HolderScan, scanHolders } from "../../shared/node/netns-scan.js";
 import { DEFAULT_GRACE_MS, type JudgedReservation, describeLeak, judgeStore, listReservations, releaseLeaked } from "./leaks.js";
 
@@ -81,11 +82,28 @@ function reclaimThenAllocate(conf: IpamConfig, dir: string, who: Attachment, exh
           opts.note?.(`host-local: range exhausted; reclaimed ${released.map((r) => describeLeak(r, scan.startedAt - r.mtimeMs)).join(", ")}`);
         }
       }
-      return allocate(store, conf.rangeSets, conf.requested, who);
+      return allocateLeavingNoTrace(store, conf, who);
     });
   } catch (e) {
     if (!isExhaustion(e)) throw e;
     throw explainExhaustion(e, scan ? { judged, failures: scan.failures } : undefined);
+  }
+}
+
+/**
+ * The second try: when it fails as well, the store's last-reserved markers are put back as the
+ * first try left them, so a failed ADD leaves exactly the state upstream's single try leaves.
+ */
+function allocateLeavingNoTrace(store: LockedStore, conf: IpamConfig, who: Attachment) {
+  const markers = conf.rangeSets.map((_, i) => store.lastReserved(i));
+  try {
+    return allocate(store, conf.rangeSets, conf.requested, who);
+  } catch (e) {
+    markers.forEach((ip, i) => {
+      const now = store.lastReserved(i);
+      if (ip && (!now || formatIp(now) !== formatIp(ip))) store.setLastReserved(i, ip);
+    });
+    throw e;
   }
 }
 

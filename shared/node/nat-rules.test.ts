@@ -21,13 +21,14 @@ describe("parseNatRules", () => {
 
 describe("parseNftRules", () => {
   it("reads bridge's masquerade comments (unless cut) and portmap's container-ID comments", () => {
-    const rule = (table: string, comment: string) => ({ rule: { family: "inet", table, chain: "c", handle: 4, comment, expr: [] } });
+    const rule = (table: string, comment: string, chain = "c") => ({ rule: { family: "inet", table, chain, handle: 4, comment, expr: [] } });
     const json = JSON.stringify({
       nftables: [
         { metainfo: { version: "1.0.6" } },
         rule("cni_plugins_masquerade", "0123456789abcdef-0123456789abcdef, net: cbr0, if: eth0, id: abc"),
         rule("cni_plugins_masquerade", `0123456789abcdef-0123456789abcdef, net: cbr0, if: eth0, id: ${"x".repeat(100)}`.slice(0, 128)),
         rule("cni_hostport", "def"),
+        rule("cni_hostport", "cni-ts portmap: drop martian traffic to 127.0.0.0/8 (route_localnet)", "localnet_guard"),
         rule("other", "ghi"),
       ],
     });

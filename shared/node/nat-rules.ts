@@ -1,4 +1,5 @@
 import { run } from "../net/exec.js";
+import { GUARD_CHAIN } from "../../plugins/portmap/localnet-guard.js";
 
 /**
  * The firewall rules that name a container — bridge's masquerade rules and portmap's hostPort
@@ -29,14 +30,14 @@ export function parseNftRules(json: string): NatRule[] {
   const items = (parsed as { nftables?: unknown[] })?.nftables;
   const out = new Map<string, NatRule>();
   for (const item of Array.isArray(items) ? items : []) {
-    const rule = (item as { rule?: { table?: unknown; comment?: unknown } }).rule;
+    const rule = (item as { rule?: { table?: unknown; chain?: unknown; comment?: unknown } }).rule;
     const comment = typeof rule?.comment === "string" ? rule.comment : undefined;
     if (!comment) continue;
     let found: NatRule | undefined;
     if (rule?.table === NFT_MASQ_TABLE && comment.length < NFT_COMMENT_MAX) {
       const m = /, net: (.+), if: (.+), id: (.+)$/.exec(comment);
       if (m) found = { network: m[1]!, containerId: m[3]!, kind: "masquerade" };
-    } else if (rule?.table === NFT_HOSTPORT_TABLE) {
+    } else if (rule?.table === NFT_HOSTPORT_TABLE && rule.chain !== GUARD_CHAIN) {
       found = { network: "", containerId: comment, kind: "hostPort" };
     }
     if (found) out.set(`${found.kind}\n${found.network}\n${found.containerId}`, found);
