@@ -15,7 +15,7 @@ import {
 import { dirname, join, resolve } from "node:path";
 import { CONTAINER_ID_PATTERN } from "../../shared/cni/env.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { faultPoint } from "../../shared/cni/fault.js";
+import { faultPoint } from "../../shared/sys/fault.js";
 import { fsyncDirectory, writeFileSynced } from "../../shared/sys/durable-file.js";
 import { type Ip, formatIp, parseIp } from "../../shared/net/ip.js";
 import { withStoreLock } from "./lock.js";

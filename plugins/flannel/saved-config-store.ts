@@ -2,9 +2,9 @@ import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { randomBytes } from "../../shared/sys/crypto-lite.js";
 import { join } from "node:path";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { faultPoint } from "../../shared/cni/fault.js";
+import { faultPoint } from "../../shared/sys/fault.js";
 import { fsyncDirectory, writeFileSynced } from "../../shared/sys/durable-file.js";
-import { isPlainObject } from "../../shared/cni/json.js";
+import { isPlainObject } from "../../shared/sys/plain-object.js";
 
 /**
  * The rendered delegate configs flannel keeps between ADD and DEL, one file per attachment in

@@ -3,7 +3,7 @@ import type { Invocation, Plugin } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
 import { type PortmapConf, containerAddresses, parsePortmapConf } from "./config.js";
 import { validAttachments } from "../../shared/cni/attachments.js";
-import { haveBinary } from "../../shared/net/exec.js";
+import { haveBinary } from "../../shared/net/process.js";
 
 /* The rule machinery loads only when there is something to map: most pods have no hostPort,
    and kube-flannel runs portmap for every one of them. */

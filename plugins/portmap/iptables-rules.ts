@@ -107,17 +107,6 @@ export function entryRuleArgs(conf: PortmapConf, containerId: string, chain: str
   return out;
 }
 
-/** Restore lines removing `chains` and every rule that jumps to them (nothing when absent). */
-export function teardownLines(table: SavedTable, chains: readonly string[]): string[] {
-  const doomed = new Set(chains.filter((c) => table.chains.has(c)));
-  const lines: string[] = [];
-  for (const rule of table.rules) {
-    if (doomed.has(ruleTarget(rule) ?? "") && !doomed.has(ruleChain(rule))) lines.push(`-D${rule.slice(2)}`);
-  }
-  for (const c of doomed) lines.push(`-F ${c}`, `-X ${c}`);
-  return lines;
-}
-
 /** Shared chains the container's rules need that `table` does not have yet. */
 export function missingSharedChains(table: SavedTable, conf: PortmapConf): string[] {
   const need = conf.snat && !conf.externalSetMarkChain ? [SETMARK_CHAIN, MASQ_CHAIN, TOP_DNAT_CHAIN] : [TOP_DNAT_CHAIN];

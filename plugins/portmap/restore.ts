@@ -5,7 +5,7 @@
  * resolves to (as its ADD did). A family whose rules are all there is left untouched.
  */
 import type { Result } from "../../shared/cni/result.js";
-import { haveBinary } from "../../shared/net/exec.js";
+import { haveBinary } from "../../shared/net/process.js";
 import type { IfAddress } from "./address.js";
 import { containerAddresses, parsePortmapConf } from "./config.js";
 import { addIptables } from "./iptables-backend.js";

@@ -1,4 +1,4 @@
-import { writeAll } from "../cni/write-all.js";
+import { writeAll } from "../sys/write-all.js";
 import { checkConfigs } from "../node/doctor/config-check.js";
 import type { Finding } from "../node/doctor/finding.js";
 import { checkFlannel, clusterNetworks } from "../node/doctor/flannel-check.js";

@@ -1,4 +1,4 @@
-import { writeAll } from "../cni/write-all.js";
+import { writeAll } from "../sys/write-all.js";
 import { DEFAULT_GRACE_MS } from "../../ipam/host-local/leaks.js";
 import { type ApplyStep, type GcPlan, type LeakedAttachment, type Leftover, applyItem, planGc } from "../node/gc-plan.js";
 import { containerRules } from "../node/nat-rules.js";

@@ -4,7 +4,7 @@
  * standard locations as defaults.
  */
 import { parseArgs } from "node:util";
-import { writeAll } from "../cni/write-all.js";
+import { writeAll } from "../sys/write-all.js";
 import { DEFAULT_CACHE_DIR, DEFAULT_CONF_DIR } from "./cached-attachments.js";
 
 export interface NodePaths {

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { CniError, ErrorCode } from "../cni/errors.js";
+import { SystemError } from "../sys/system-error.js";
 import { withNetns } from "../sys/netns-enter.js";
-import { run } from "./exec.js";
+import { run } from "./process.js";
 
 /**
  * sysctls: files under /proc/sys; those of another namespace are written from inside it (setns
@@ -65,7 +65,7 @@ export function writeNetnsSysctls(netns: string, entries: ReadonlyArray<readonly
   });
   if (failure) {
     if (failure.value === undefined) return;
-    throw new CniError(ErrorCode.Internal, `failed to set sysctls in ${netns}: ${failure.value}`);
+    throw new SystemError(`failed to set sysctls in ${netns}: ${failure.value}`);
   }
   run(["sysctl", "-q", "-e", "-w", ...entries.map(([k, v]) => `${k}=${v}`)], {
     netns,

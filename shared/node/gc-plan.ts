@@ -1,4 +1,4 @@
-import { faultPoint } from "../cni/fault.js";
+import { faultPoint } from "../sys/fault.js";
 import { DEFAULT_GRACE_MS, type JudgedReservation, judgeStore, listReservations, releaseLeaked } from "../../ipam/host-local/leaks.js";
 import { withLockedStore } from "../../ipam/host-local/store.js";
 import { SavedConfigStore, attachmentOf } from "../../plugins/flannel/saved-config-store.js";

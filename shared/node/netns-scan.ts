@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "../net/exec.js";
+import { run } from "../net/process.js";
 import { probeNetns } from "../net/netns.js";
 import { formatIp, parseIp } from "../net/ip.js";
 

@@ -1,5 +1,5 @@
 import { closeSync, constants, fsyncSync, openSync, unlinkSync } from "node:fs";
-import { writeAll } from "../cni/write-all.js";
+import { writeAll } from "./write-all.js";
 
 /*
  * The two halves of every atomic, durable state change (write temp, fsync, rename or link, fsync

@@ -1,4 +1,4 @@
-import { run } from "../../net/exec.js";
+import { run } from "../../net/process.js";
 import { readSysctl } from "../../net/sysctl.js";
 import { type Finding, error, info, shellArg, warning } from "./finding.js";
 

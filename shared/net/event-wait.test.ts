@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { subscribed, waitForEvent } from "./exec.js";
+import { subscribed, waitForEvent } from "./event-wait.js";
 
 const root = process.getuid?.() === 0;
 const hasIp = spawnSync("ip", ["-V"]).status === 0;
