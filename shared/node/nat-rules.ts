@@ -1,3 +1,4 @@
+import { GUARD_CHAIN } from "../../plugins/portmap/localnet-guard.js";
 import { type NftRule, parseNftJson } from "../net/nft.js";
 import { run } from "../net/process.js";
 
@@ -5,7 +6,8 @@ import { run } from "../net/process.js";
  * The firewall rules that name a container — bridge's masquerade rules and portmap's hostPort
  * rules, in iptables' nat table (comments `name: "N" id: "C"`, `dnat name: …`) and in their
  * nftables tables (masquerade: `<hash>, net: N, if: I, id: C`; hostPort: the container ID alone,
- * so no network) — so doctor and gc can find rules of containers that hold nothing any more.
+ * so no network; the localnet guard's rule there names no container) — so doctor and gc can find
+ * rules of containers that hold nothing any more.
  */
 export interface NatRule {
   /** "" when the rule does not say (portmap's nftables rules): any network with portmap. */
@@ -35,7 +37,7 @@ export function parseNftRules(json: string): NatRule[] {
     if (rule.table === NFT_MASQ_TABLE && comment.length < NFT_COMMENT_MAX) {
       const m = /, net: (.+), if: (.+), id: (.+)$/.exec(comment);
       if (m) found = { network: m[1]!, containerId: m[3]!, kind: "masquerade" };
-    } else if (rule.table === NFT_HOSTPORT_TABLE) {
+    } else if (rule.table === NFT_HOSTPORT_TABLE && rule.chain !== GUARD_CHAIN) {
       found = { network: "", containerId: comment, kind: "hostPort" };
     }
     if (found) out.set(`${found.kind}\n${found.network}\n${found.containerId}`, found);
