@@ -6,8 +6,8 @@ import { ensureCnitool } from "./lib/cnitool-build.js";
 import { cidrsOf } from "./lib/observe.js";
 import { OURS_BIN } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { K3S_NETWORK, captureTc, k3sSandboxConflist, shapingLeftovers } from "./bandwidth-helpers.js";
-import { connect, forwardingRules, rulesOf, startServer } from "./portmap-helpers.js";
+import { K3S_NETWORK, captureTc, k3sSandboxConflist, shapingLeftovers } from "./lib/suites/bandwidth.js";
+import { connect, forwardingRules, rulesOf, startServer } from "./lib/suites/portmap.js";
 
 /**
  * k3s's conflist (flannel with the delegate k3s renders — hairpinMode, forceAddress,

@@ -4,7 +4,7 @@ import { ensureCnitool } from "./lib/cnitool-build.js";
 import type { Impl } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type BinDir, bandwidthBinDir, bandwidthConflist, bwNames, shapingLeftovers } from "./bandwidth-helpers.js";
+import { type BinDir, bandwidthBinDir, bandwidthConflist, bwNames, shapingLeftovers } from "./lib/suites/bandwidth.js";
 
 /**
  * Shaping measured: 3 MB over TCP between two pods of one sandbox node, into and out of a pod

@@ -6,7 +6,7 @@ import { deleteNetns } from "./lib/netns.js";
 import type { Impl } from "./lib/paths.js";
 import { newToken, type SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type BinDir, bandwidthBinDir, bandwidthConflist, bwNames, captureTc, shapingLeftovers } from "./bandwidth-helpers.js";
+import { type BinDir, bandwidthBinDir, bandwidthConflist, bwNames, captureTc, shapingLeftovers } from "./lib/suites/bandwidth.js";
 
 /**
  * bandwidth through libcni after Debian's bridge + host-local, side by side with Debian's Go

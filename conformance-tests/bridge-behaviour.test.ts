@@ -6,7 +6,7 @@ import { swappablePlugins } from "./lib/bridge-swap.js";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { expectReachable } from "./lib/connectivity.js";
-import { directAdd, directGc, directStatus } from "./lib/direct-runtime.js";
+import { directAdd, directGc, directStatus } from "./lib/runtimes/direct.js";
 import { deleteNetns } from "./lib/netns.js";
 import { bridgePorts, cidrsOf, iptablesRules, link, links, nftRuleset, routes } from "./lib/observe.js";
 import type { Impl } from "./lib/paths.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { directAdd, directCheck, directDel } from "./lib/direct-runtime.js";
+import { directAdd, directCheck, directDel } from "./lib/runtimes/direct.js";
 import { fakePluginCalls, writeFakePlugin } from "./lib/fake-plugin.js";
 import type { SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";

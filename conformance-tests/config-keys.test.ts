@@ -8,7 +8,7 @@ import type { SandboxNode } from "./lib/sandbox.js";
 import { type Recorder, type TwinRun, expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 import { clientFor } from "./lib/versions.js";
-import { forwardingRules, privateBinDir } from "./portmap-helpers.js";
+import { forwardingRules, privateBinDir } from "./lib/suites/portmap.js";
 
 /**
  * Config keys are matched as Go's encoding/json matches them (shared/cni/go-keys.ts): the Go

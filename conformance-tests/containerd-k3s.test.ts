@@ -2,10 +2,10 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileS
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ifbName } from "../plugins/bandwidth/tbf-params.js";
-import { type Containerd, startContainerd } from "./lib/containerd-sandbox.js";
+import { type Containerd, startContainerd } from "./lib/runtimes/containerd.js";
 import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { K3S_NETWORK, k3sSandboxConflist, shapingLeftovers } from "./bandwidth-helpers.js";
+import { K3S_NETWORK, k3sSandboxConflist, shapingLeftovers } from "./lib/suites/bandwidth.js";
 
 /**
  * containerd 1.6's CRI as the runtime (what a k3s node runs, minus kubelet): a pod sandbox with

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { contains, formatCidr, hostAddress, nodeSubnet, parseCidr } from "./lib/cluster-addressing.js";
-import { type NodeView, linkNamed, linkPackets, nodeView, reservations } from "./lib/cluster-inspect.js";
-import { flannelMtu, peerLines, programPeers } from "./lib/cluster-flanneld.js";
-import { ipBatch } from "./lib/cluster-exec.js";
-import { addPod, deletePod, nodeByName, ping, podMtu } from "./lib/cluster-pods.js";
-import type { ClusterState, PodState } from "./lib/cluster-state.js";
-import { createCluster, leaseOf, nodeSubnetOf, rejoinNode, teardownCluster } from "./lib/cluster.js";
+import { contains, formatCidr, hostAddress, nodeSubnet, parseCidr } from "./lib/cluster/addressing.js";
+import { type NodeView, linkNamed, linkPackets, nodeView, reservations } from "./lib/cluster/inspect.js";
+import { flannelMtu, peerLines, programPeers } from "./lib/cluster/flanneld.js";
+import { ipBatch } from "./lib/run-command.js";
+import { addPod, deletePod, nodeByName, ping, podMtu } from "./lib/cluster/pods.js";
+import type { ClusterState, PodState } from "./lib/cluster/state.js";
+import { createCluster, leaseOf, nodeSubnetOf, rejoinNode, teardownCluster } from "./lib/cluster/cluster.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { OURS_BIN, REFERENCE_BIN } from "./lib/paths.js";
 

@@ -2,9 +2,9 @@ import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { setupChain } from "./lib/faults-chains.js";
-import { auditNode } from "./lib/faults-leaks.js";
-import { FaultLab } from "./lib/faults-trials.js";
+import { setupChain } from "../scripts/soak-lib/chains.js";
+import { auditNode } from "../scripts/soak-lib/leaks.js";
+import { FaultLab } from "../scripts/soak-lib/trials.js";
 import { requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { buildTestBin, describeCampaign, removePrivateBinDirs, runColdCampaign, runFaultCampaign } from "./lib/faults-campaign.js";
-import type { ChainKind } from "./lib/faults-chains.js";
+import { buildTestBin, describeCampaign, removePrivateBinDirs, runColdCampaign, runFaultCampaign } from "../scripts/soak-lib/campaign.js";
+import type { ChainKind } from "../scripts/soak-lib/chains.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
 /**

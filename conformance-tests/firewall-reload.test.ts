@@ -7,8 +7,8 @@ import { deleteNetns } from "./lib/netns.js";
 import { requireOursBuilt } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type Backend, type FirewallNode, HOST_PORT, OUTSIDE_PORT, firewallNode, firewallReload, firewallText } from "./firewall-helpers.js";
-import { addOutsideClient, connect, startServer } from "./portmap-helpers.js";
+import { type Backend, type FirewallNode, HOST_PORT, OUTSIDE_PORT, firewallNode, firewallReload, firewallText } from "./lib/suites/firewall.js";
+import { addOutsideClient, connect, startServer } from "./lib/suites/portmap.js";
 
 /**
  * `cni-ts firewall-reload` on a sandboxed node with live pods (our bridge with ipMasq, host-local,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CallOptions, type CniOutcome, expectOk } from "./lib/cni-calls.js";
 import type { Allowance } from "./lib/compare.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { directGc, directStatus, pluginStdin, loadConflist } from "./lib/direct-runtime.js";
+import { directGc, directStatus, pluginStdin, loadConflist } from "./lib/runtimes/direct.js";
 import { bridgePorts, cidrsOf, iptablesRules, link, nftRuleset, routes } from "./lib/observe.js";
 import { OURS_BIN, REFERENCE_BIN, requireOursBuilt } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";

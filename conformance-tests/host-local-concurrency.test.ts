@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ipsOf, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
+import { ipsOf, storeFiles, useIpamSandbox } from "./lib/suites/host-local.js";
 import type { Impl } from "./lib/paths.js";
 
 /**

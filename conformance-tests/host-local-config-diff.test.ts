@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { storeFiles, useIpamSandbox } from "./host-local-helpers.js";
+import { storeFiles, useIpamSandbox } from "./lib/suites/host-local.js";
 
 /**
  * Differential test of configuration handling: random IPv4 and IPv6 ranges and requested addresses (host bits, tiny prefixes,

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ipsOf, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
+import { ipsOf, storeFiles, useIpamSandbox } from "./lib/suites/host-local.js";
 import { REPO_ROOT } from "./lib/paths.js";
 
 /**

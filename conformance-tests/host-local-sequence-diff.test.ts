@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { essence, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
+import { essence, storeFiles, useIpamSandbox } from "./lib/suites/host-local.js";
 
 /**
  * Differential test of allocation: random sequences of ADD (some with a requested address), DEL

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type Call, essence, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
+import { type Call, essence, storeFiles, useIpamSandbox } from "./lib/suites/host-local.js";
 import type { Impl } from "./lib/paths.js";
 
 /**

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PLUGIN_NAMES } from "../shared/plugins.js";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { kubeFlannelAddCheckDel, writeKubeFlannelConflist } from "./lib/kube-flannel-node.js";
+import { kubeFlannelAddCheckDel, writeKubeFlannelConflist } from "./lib/cluster/kube-flannel-node.js";
 import { cidrsOf } from "./lib/observe.js";
 import { OURS_BIN, REFERENCE_BIN, TOOL_PATH, requireOursBuilt } from "./lib/paths.js";
 import { runCommand } from "./lib/run-command.js";

@@ -13,7 +13,7 @@ import {
   leakSuite,
   nodeCommand,
   pathFlags,
-} from "./leaks-helpers.js";
+} from "./lib/suites/leaks.js";
 
 /**
  * `cni-ts doctor` on sandboxed kube-flannel nodes: a healthy node reports no error and no warning

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
-import { buildTestBin, removePrivateBinDirs } from "./lib/faults-campaign.js";
+import { buildTestBin, removePrivateBinDirs } from "../scripts/soak-lib/campaign.js";
 import {
   NETWORK,
   TEN_MINUTES,
@@ -16,7 +16,7 @@ import {
   nodeCommand,
   pathFlags,
   reservationsOf,
-} from "./leaks-helpers.js";
+} from "./lib/suites/leaks.js";
 
 /**
  * Crash safety of `cni-ts gc --apply`: SIGKILLed at each of its steps (after releasing the

@@ -18,7 +18,7 @@ import {
   pathFlags,
   podAddresses,
   reservationsOf,
-} from "./leaks-helpers.js";
+} from "./lib/suites/leaks.js";
 
 /**
  * `cni-ts gc` on a kube-flannel node with the stock 0.3.1 conflist, where the runtime never sends

@@ -16,7 +16,7 @@ import {
   pathFlags,
   podAddresses,
   reservationsOf,
-} from "./leaks-helpers.js";
+} from "./lib/suites/leaks.js";
 
 /**
  * host-local reclaims leaked reservations by itself when a range is exhausted — no runtime GC,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { buildTestBin, chainPoints, privateBinDir, removePrivateBinDirs } from "./lib/faults-campaign.js";
-import { formatLoad, runLoad } from "./lib/faults-load.js";
+import { buildTestBin, chainPoints, privateBinDir, removePrivateBinDirs } from "../scripts/soak-lib/campaign.js";
+import { formatLoad, runLoad } from "../scripts/soak-lib/load.js";
 import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 

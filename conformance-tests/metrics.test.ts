@@ -7,7 +7,7 @@ import { deleteNetns } from "./lib/netns.js";
 import { requireOursBuilt } from "./lib/paths.js";
 import { parsePrometheusText } from "./lib/prometheus-text.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { firewallNode, nodeCommand } from "./firewall-helpers.js";
+import { firewallNode, nodeCommand } from "./lib/suites/firewall.js";
 
 /**
  * `cni-ts metrics` on a sandboxed node, parsed with a strict parser of the text format and held

@@ -7,7 +7,7 @@ import { ensureCnitool } from "./lib/cnitool-build.js";
 import { link } from "./lib/observe.js";
 import { OURS_BIN } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { addOutsideClient, connect, forwardingRules, rulesOf, startServer } from "./portmap-helpers.js";
+import { addOutsideClient, connect, forwardingRules, rulesOf, startServer } from "./lib/suites/portmap.js";
 
 /**
  * The whole kube-flannel conflist (flannel -> bridge -> host-local, then portmap) plus the

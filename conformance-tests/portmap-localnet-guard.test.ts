@@ -6,8 +6,8 @@ import { type Netns, execIn } from "./lib/netns.js";
 import { TOOL_PATH, requireOursBuilt } from "./lib/paths.js";
 import type { SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type Backend, HOST_PORT, firewallNode, firewallReload } from "./firewall-helpers.js";
-import { connect } from "./portmap-helpers.js";
+import { type Backend, HOST_PORT, firewallNode, firewallReload } from "./lib/suites/firewall.js";
+import { connect } from "./lib/suites/portmap.js";
 
 /**
  * portmap's localnet guard, measured: route_localnet (set by portmap on the interface towards the

@@ -8,7 +8,7 @@ import { REFERENCE_BIN, type Impl } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { type TwinRun, expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type BinDir, addOutsideClient, connect, forwardingRules, privateBinDir, rulesOf, startServer, startUdpServer, udpQuery, withoutLocalnetGuard } from "./portmap-helpers.js";
+import { type BinDir, addOutsideClient, connect, forwardingRules, privateBinDir, rulesOf, startServer, startUdpServer, udpQuery, withoutLocalnetGuard } from "./lib/suites/portmap.js";
 
 /**
  * portmap through libcni with the reference bridge + host-local below it. Side by side with

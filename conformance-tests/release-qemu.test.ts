@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLUGIN_NAMES } from "../shared/plugins.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { kubeFlannelAddCheckDel, writeKubeFlannelConflist } from "./lib/kube-flannel-node.js";
+import { kubeFlannelAddCheckDel, writeKubeFlannelConflist } from "./lib/cluster/kube-flannel-node.js";
 import { TOOL_PATH } from "./lib/paths.js";
 import {
   type ReleaseArch,

@@ -1,5 +1,5 @@
 import type { CallOptions, CniOutcome } from "./cni-calls.js";
-import { directAdd, directCheck, directDel } from "./direct-runtime.js";
+import { directAdd, directCheck, directDel } from "./runtimes/direct.js";
 import type { Impl } from "./paths.js";
 import type { Pod, SandboxNode } from "./sandbox.js";
 import { compareVersions } from "./spec-version.js";

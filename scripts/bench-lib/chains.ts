@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { type CallOptions, cnitoolEnv, pluginEnv } from "../../conformance-tests/lib/cni-calls.js";
-import { type Cidr, formatCidr, parseCidr } from "../../conformance-tests/lib/cluster-addressing.js";
-import { kubeFlannelConflist, renderedDelegateConflist } from "../../conformance-tests/lib/cluster-conflist.js";
-import { subnetEnvText, writeSubnetEnv } from "../../conformance-tests/lib/cluster-flanneld.js";
-import type { NodeState } from "../../conformance-tests/lib/cluster-state.js";
-import { type ConfList, pluginStdin } from "../../conformance-tests/lib/direct-runtime.js";
+import { type Cidr, formatCidr, parseCidr } from "../../conformance-tests/lib/cluster/addressing.js";
+import { kubeFlannelConflist, renderedDelegateConflist } from "../../conformance-tests/lib/cluster/conflist.js";
+import { subnetEnvText, writeSubnetEnv } from "../../conformance-tests/lib/cluster/flanneld.js";
+import type { NodeState } from "../../conformance-tests/lib/cluster/state.js";
+import { type ConfList, pluginStdin } from "../../conformance-tests/lib/runtimes/direct.js";
 import { CNITOOL, type Impl, TOOL_PATH } from "../../conformance-tests/lib/paths.js";
 import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
 import type { Job } from "./timer.js";

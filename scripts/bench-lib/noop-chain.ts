@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ConfList } from "../../conformance-tests/lib/direct-runtime.js";
+import type { ConfList } from "../../conformance-tests/lib/runtimes/direct.js";
 import { TOOL_PATH } from "../../conformance-tests/lib/paths.js";
 import { runCommand } from "../../conformance-tests/lib/run-command.js";
 import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
