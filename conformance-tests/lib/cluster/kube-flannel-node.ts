@@ -12,15 +12,17 @@ import type { Pod, SandboxNode } from "../sandbox.js";
  * dataDir, ipam.dataDir and the bridge name point into the sandbox (see flannel.test.ts).
  */
 export const KUBE_FLANNEL_NETWORK = "cbr0";
-const SUBNET_ENV = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
+const subnetEnv = (ipMasq: boolean) =>
+  `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=${ipMasq}\n`;
 
-export function writeKubeFlannelConflist(node: SandboxNode): void {
+/** subnet.env and kube-flannel's conflist; `flannelIpMasq: false` makes flannel ask bridge to masquerade. */
+export function writeKubeFlannelConflist(node: SandboxNode, opts: { cniVersion?: string; flannelIpMasq?: boolean } = {}): void {
   const runDir = join(node.dir, "run-flannel");
   mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, "subnet.env"), SUBNET_ENV);
+  writeFileSync(join(runDir, "subnet.env"), subnetEnv(opts.flannelIpMasq ?? true));
   node.writeConflist({
     name: KUBE_FLANNEL_NETWORK,
-    cniVersion: "1.0.0",
+    cniVersion: opts.cniVersion ?? "1.0.0",
     plugins: [
       {
         type: "flannel",
