@@ -1,3 +1,4 @@
+/** Behaviour of our bridge beyond the side-by-side comparison: traffic, teardown, CHECK, healing, races. */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +15,6 @@ import { requireOursBuilt } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/** Behaviour of our bridge beyond the side-by-side comparison: traffic, teardown, CHECK, healing, races. */
 beforeAll(async () => {
   requireOursBuilt(["bridge", "host-local"]);
   await ensureCnitool();

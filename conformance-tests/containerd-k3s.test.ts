@@ -1,3 +1,11 @@
+/**
+ * containerd 1.6's CRI as the runtime (what a k3s node runs, minus kubelet): a pod sandbox with
+ * the kubernetes.io/ingress-bandwidth and egress-bandwidth annotations and a hostPort, through
+ * k3s's conflist (flannel with forceAddress + portmap + bandwidth) and our executables as CRI's
+ * bin_dir. containerd turns the annotations into runtimeConfig.bandwidth itself; the tbf rates on
+ * the node show they arrived. Stopping the sandbox runs DEL, removing it runs DEL again without a
+ * netns; nothing may be left.
+ */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -7,14 +15,6 @@ import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 import { K3S_NETWORK, k3sSandboxConflist, shapingLeftovers } from "./lib/suites/bandwidth.js";
 
-/**
- * containerd 1.6's CRI as the runtime (what a k3s node runs, minus kubelet): a pod sandbox with
- * the kubernetes.io/ingress-bandwidth and egress-bandwidth annotations and a hostPort, through
- * k3s's conflist (flannel with forceAddress + portmap + bandwidth) and our executables as CRI's
- * bin_dir. containerd turns the annotations into runtimeConfig.bandwidth itself; the tbf rates on
- * the node show they arrived. Stopping the sandbox runs DEL, removing it runs DEL again without a
- * netns; nothing may be left.
- */
 const sandbox = useSandbox();
 
 const NETWORK = K3S_NETWORK;

@@ -1,3 +1,7 @@
+/**
+ * The leak audit the fault and load tests rely on must see every kind of leftover: here each
+ * one is planted by hand in a sandbox node next to a real pod, and must be reported.
+ */
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -8,10 +12,6 @@ import { FaultLab } from "../scripts/soak-lib/trials.js";
 import { requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/**
- * The leak audit the fault and load tests rely on must see every kind of leftover: here each
- * one is planted by hand in a sandbox node next to a real pod, and must be reported.
- */
 const sandbox = useSandbox();
 
 beforeAll(async () => {

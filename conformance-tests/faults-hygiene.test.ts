@@ -1,3 +1,8 @@
+/**
+ * Privilege hygiene: no shell anywhere in plugin code, state files and directories with
+ * upstream's modes (0600 files, 0700 flannel dir, nothing world-writable), and the debugging
+ * switch never writes the environment.
+ */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -10,11 +15,6 @@ import { scanForShell, scanTextForShell } from "../scripts/soak-lib/shell-scan.j
 import { REPO_ROOT, requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/**
- * Privilege hygiene: no shell anywhere in plugin code, state files and directories with
- * upstream's modes (0600 files, 0700 flannel dir, nothing world-writable), and the debugging
- * switch never writes the environment.
- */
 const sandbox = useSandbox();
 
 describe("no shell", () => {

@@ -1,3 +1,10 @@
+/**
+ * `cni-ts firewall-reload` on a sandboxed node with live pods (our bridge with ipMasq, host-local,
+ * portmap; through libcni): after the node's nat table is flushed (iptables backend) or our nft
+ * tables are deleted (nftables backend), hostPorts and masquerading are broken; the command,
+ * run in the node's namespace with the node's conf and cache dirs, brings back every rule with
+ * the same text as before, and a second run changes nothing.
+ */
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
@@ -9,13 +16,6 @@ import { useSandbox } from "./lib/use-sandbox.js";
 import { type Backend, type FirewallNode, HOST_PORT, OUTSIDE_PORT, firewallNode, firewallReload, firewallText } from "./lib/suites/firewall.js";
 import { addOutsideClient, connect, startServer } from "./lib/suites/portmap.js";
 
-/**
- * `cni-ts firewall-reload` on a sandboxed node with live pods (our bridge with ipMasq, host-local,
- * portmap; through libcni): after the node's nat table is flushed (iptables backend) or our nft
- * tables are deleted (nftables backend), hostPorts and masquerading are broken; the command,
- * run in the node's namespace with the node's conf and cache dirs, brings back every rule with
- * the same text as before, and a second run changes nothing.
- */
 beforeAll(async () => {
   requireOursBuilt();
   await ensureCnitool();

@@ -1,3 +1,10 @@
+/**
+ * `cni-ts install` into a sandboxed node's plugin directory, then what kube-flannel's
+ * install-cni-plugin init container does on every restart of the kube-flannel pod:
+ * `cp -f /flannel /opt/cni/bin/flannel` (Debian's Go bridge stands in for upstream's flannel, which
+ * Debian does not package; any file shows the write-through). The other names must still be ours
+ * and a bridge + host-local chain must still work.
+ */
 import { copyFileSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,13 +18,6 @@ import { runCommand } from "./lib/run-command.js";
 import type { SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/**
- * `cni-ts install` into a sandboxed node's plugin directory, then what kube-flannel's
- * install-cni-plugin init container does on every restart of the kube-flannel pod:
- * `cp -f /flannel /opt/cni/bin/flannel` (Debian's Go bridge stands in for upstream's flannel, which
- * Debian does not package; any file shows the write-through). The other names must still be ours
- * and a bridge + host-local chain must still work.
- */
 beforeAll(async () => {
   requireOursBuilt();
   await ensureCnitool();

@@ -1,3 +1,11 @@
+/**
+ * Crash safety of `cni-ts gc --apply`: SIGKILLed at each of its steps (after releasing the
+ * reservations, after each plugin's DEL, after removing libcni's cache entry), for the first and
+ * the second dead pod it works on. After the kill, the live pod still has everything; the next
+ * `gc --apply` finds what the killed one left (the reservation, or the leftovers marked by the
+ * saved config and cache entry) and finishes; then nothing of the dead pods is left and new pods
+ * get addresses nobody else has.
+ */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,14 +26,6 @@ import {
   reservationsOf,
 } from "./lib/suites/leaks.js";
 
-/**
- * Crash safety of `cni-ts gc --apply`: SIGKILLed at each of its steps (after releasing the
- * reservations, after each plugin's DEL, after removing libcni's cache entry), for the first and
- * the second dead pod it works on. After the kill, the live pod still has everything; the next
- * `gc --apply` finds what the killed one left (the reservation, or the leftovers marked by the
- * saved config and cache entry) and finishes; then nothing of the dead pods is left and new pods
- * get addresses nobody else has.
- */
 const sandbox = leakSuite();
 
 let testBin = "";

@@ -1,3 +1,8 @@
+/**
+ * loopback through libcni, side by side with Debian's loopback: lo comes up in the pod, the
+ * result names lo with 127.0.0.1/8 and ::1/128, CHECK sees lo up, DEL sets it down and succeeds
+ * without a netns or with one that is gone, a non-loopback address on lo is refused.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CniOutcome, expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
@@ -10,11 +15,6 @@ import { expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 import { type BinDir, privateBinDir } from "./lib/suites/portmap.js";
 
-/**
- * loopback through libcni, side by side with Debian's loopback: lo comes up in the pod, the
- * result names lo with 127.0.0.1/8 and ::1/128, CHECK sees lo up, DEL sets it down and succeeds
- * without a netns or with one that is gone, a non-loopback address on lo is refused.
- */
 beforeAll(async () => {
   await ensureCnitool();
 });

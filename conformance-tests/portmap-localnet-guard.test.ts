@@ -1,3 +1,11 @@
+/**
+ * portmap's localnet guard, measured: route_localnet (set by portmap on the interface towards the
+ * pods) lets packets addressed to 127.0.0.1 in; the guard drops those that did not come from the
+ * node itself. On a sandboxed node, a UDP service bound to the node's 127.0.0.1 receives nothing
+ * from another namespace while the guard is there (its counter counts every datagram), and
+ * receives them once the guard is deleted by hand; localhost:hostPort keeps working; the guard
+ * exists once per node and goes with the last port mapping.
+ */
 import { spawn } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
@@ -9,14 +17,6 @@ import { useSandbox } from "./lib/use-sandbox.js";
 import { type Backend, HOST_PORT, firewallNode, firewallReload } from "./lib/suites/firewall.js";
 import { connect } from "./lib/suites/portmap.js";
 
-/**
- * portmap's localnet guard, measured: route_localnet (set by portmap on the interface towards the
- * pods) lets packets addressed to 127.0.0.1 in; the guard drops those that did not come from the
- * node itself. On a sandboxed node, a UDP service bound to the node's 127.0.0.1 receives nothing
- * from another namespace while the guard is there (its counter counts every datagram), and
- * receives them once the guard is deleted by hand; localhost:hostPort keeps working; the guard
- * exists once per node and goes with the last port mapping.
- */
 beforeAll(async () => {
   requireOursBuilt();
   await ensureCnitool();

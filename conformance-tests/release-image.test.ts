@@ -1,3 +1,9 @@
+/**
+ * The installer image from dist/release: skopeo reads its multi-arch index, `podman load` takes
+ * it (into a private store), its default command installs the plugins into a sandbox node's bin
+ * directory mounted at /host/opt/cni/bin, and a podman container then comes up through that
+ * directory with the kube-flannel conflist.
+ */
 import { mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,12 +19,6 @@ import { OURS_BIN } from "./lib/paths.js";
 import { PodmanSandbox, ensurePodmanPackages } from "./lib/runtimes/podman.js";
 import { IMAGE_ARCHIVE, IMAGE_REFERENCE, RELEASE_VERSION, requireRelease, scratchDir } from "./lib/release-artifacts.js";
 
-/**
- * The installer image from dist/release: skopeo reads its multi-arch index, `podman load` takes
- * it (into a private store), its default command installs the plugins into a sandbox node's bin
- * directory mounted at /host/opt/cni/bin, and a podman container then comes up through that
- * directory with the kube-flannel conflist.
- */
 const scratch = scratchDir("cts-release-image-");
 let images: ImagePodman;
 let state: ClusterState | undefined;

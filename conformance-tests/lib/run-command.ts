@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
-import { TOOL_PATH } from "./paths.js";
-
 /**
  * The test library's one process runner: `runCommand` starts one process from an argument array
  * (never a shell) and collects its output, with a timeout and a readable error; `sh` (below) adds
  * the tool PATH and the demo's abort; `execIn` (netns.ts) runs it inside a sandbox namespace.
  */
+import { spawn } from "node:child_process";
+import { TOOL_PATH } from "./paths.js";
+
 export interface CommandResult {
   argv: readonly string[];
   status: number;

@@ -1,3 +1,8 @@
+/**
+ * The iptables masquerade backend (upstream's rules): a per-container chain in table nat that
+ * accepts the pod's own subnet and masquerades everything else except multicast, and a
+ * POSTROUTING jump from the pod address. One iptables-save and one iptables-restore per family.
+ */
 import { type Cidr, type Family, formatCidr, formatIp, networkOf } from "../../shared/net/ip.js";
 import {
   type SavedTable,
@@ -9,11 +14,6 @@ import {
 } from "../../shared/net/iptables.js";
 import { iptablesChainName, iptablesComment } from "./masq-names.js";
 
-/**
- * The iptables masquerade backend (upstream's rules): a per-container chain in table nat that
- * accepts the pod's own subnet and masquerades everything else except multicast, and a
- * POSTROUTING jump from the pod address. One iptables-save and one iptables-restore per family.
- */
 const MULTICAST: Record<Family, string> = { 4: "224.0.0.0/4", 6: "ff00::/8" };
 
 /** Restore lines that (re)create the chain for `ips` of one family; the chain is declared, so refilled. */

@@ -1,10 +1,3 @@
-import { sha512Hex } from "../../shared/sys/crypto-lite.js";
-import type { IfAddress } from "./address.js";
-import { isUnspecified } from "./address.js";
-import { type SavedTable, ruleChain, ruleComment, ruleTarget } from "../../shared/net/iptables.js";
-import type { PortmapConf } from "./config.js";
-import { mappingsFor } from "./config.js";
-
 /**
  * The iptables layout of the reference portmap (nat table), written in exactly the form
  * iptables-save prints, so a rule we want can be compared with what the kernel holds as text:
@@ -13,6 +6,13 @@ import { mappingsFor } from "./config.js";
  *   CNI-DN-<hash>:      per mapping: hairpin mark, localhost mark (v4), DNAT
  *   POSTROUTING (first): -j CNI-HOSTPORT-MASQ: masquerade packets carrying the mark
  */
+import { sha512Hex } from "../../shared/sys/crypto-lite.js";
+import type { IfAddress } from "./address.js";
+import { isUnspecified } from "./address.js";
+import { type SavedTable, ruleChain, ruleComment, ruleTarget } from "../../shared/net/iptables.js";
+import type { PortmapConf } from "./config.js";
+import { mappingsFor } from "./config.js";
+
 export const TOP_DNAT_CHAIN = "CNI-HOSTPORT-DNAT";
 export const SETMARK_CHAIN = "CNI-HOSTPORT-SETMARK";
 export const MASQ_CHAIN = "CNI-HOSTPORT-MASQ";

@@ -1,3 +1,8 @@
+/**
+ * The processes portmap starts: one save and at most one restore per iptables family, one list
+ * per nft table and one `nft -f -` transaction. Each restore/transaction is atomic, so a failed
+ * one leaves nothing half-done.
+ */
 import { mkdirSync } from "node:fs";
 import { CniError, ErrorCode, isExpectedError } from "../../shared/cni/errors.js";
 import { SystemError } from "../../shared/sys/system-error.js";
@@ -5,12 +10,6 @@ import { FileLockError, withFileLock } from "../../shared/sys/flock.js";
 import { haveBinary, run } from "../../shared/net/process.js";
 import { type SavedTable, iptablesAvailable, restoreTable, saveTable } from "../../shared/net/iptables.js";
 import { type NftFamily, type NftRule, TABLE, parseRules, parseTables } from "./nft-rules.js";
-
-/**
- * The processes portmap starts: one save and at most one restore per iptables family, one list
- * per nft table and one `nft -f -` transaction. Each restore/transaction is atomic, so a failed
- * one leaves nothing half-done.
- */
 
 /** The nat table of one family, or undefined when that family's iptables is unusable here. */
 export function readNat(family: 4 | 6): SavedTable | undefined {

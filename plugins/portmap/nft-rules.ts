@@ -1,9 +1,3 @@
-import { parseNftJson } from "../../shared/net/nft.js";
-import type { IfAddress } from "./address.js";
-import { isUnspecified } from "./address.js";
-import type { PortmapConf } from "./config.js";
-import { mappingsFor } from "./config.js";
-
 /**
  * The nftables layout of the reference portmap: per family a table `cni_hostport` with regular
  * chains hostports (any local address) and hostip_hostports (one host address), base chains
@@ -11,6 +5,12 @@ import { mappingsFor } from "./config.js";
  * Every per-container rule carries the container ID as its comment: that is how DEL finds them,
  * whichever implementation made them.
  */
+import { parseNftJson } from "../../shared/net/nft.js";
+import type { IfAddress } from "./address.js";
+import { isUnspecified } from "./address.js";
+import type { PortmapConf } from "./config.js";
+import { mappingsFor } from "./config.js";
+
 export const TABLE = "cni_hostport";
 export const RULE_CHAINS = ["hostports", "hostip_hostports", "masquerading"] as const;
 

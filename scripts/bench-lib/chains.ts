@@ -1,3 +1,12 @@
+/**
+ * The two chains the bench drives, identical on both sides except for the plugins:
+ * - "bridge": bridge + host-local, one plugin in the list;
+ * - "flannel": kube-flannel's conflist (flannel + portmap) with subnet.env in the sandbox. Debian
+ *   ships no Go flannel, so the reference side runs the delegate config flannel renders for this
+ *   node (bridge + host-local) followed by the same portmap: upstream's chain minus the flannel
+ *   process itself, which makes the comparison stricter for us, not looser.
+ * Every list is cniVersion 1.0.0 (kube-flannel ships 0.3.1, which has no CHECK).
+ */
 import { join } from "node:path";
 import { type CallOptions, cnitoolEnv, pluginEnv } from "../../conformance-tests/lib/cni-calls.js";
 import { type Cidr, formatCidr, parseCidr } from "../../conformance-tests/lib/cluster/addressing.js";
@@ -9,15 +18,6 @@ import { CNITOOL, type Impl, TOOL_PATH } from "../../conformance-tests/lib/paths
 import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
 import type { Job } from "./timer.js";
 
-/**
- * The two chains the bench drives, identical on both sides except for the plugins:
- * - "bridge": bridge + host-local, one plugin in the list;
- * - "flannel": kube-flannel's conflist (flannel + portmap) with subnet.env in the sandbox. Debian
- *   ships no Go flannel, so the reference side runs the delegate config flannel renders for this
- *   node (bridge + host-local) followed by the same portmap: upstream's chain minus the flannel
- *   process itself, which makes the comparison stricter for us, not looser.
- * Every list is cniVersion 1.0.0 (kube-flannel ships 0.3.1, which has no CHECK).
- */
 export type ChainId = "bridge" | "flannel";
 export const CHAINS: readonly ChainId[] = ["bridge", "flannel"];
 

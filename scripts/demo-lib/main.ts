@@ -1,3 +1,7 @@
+/**
+ * scripts/demo: a two-node flannel cluster in network namespaces, pods attached by our plugins
+ * through libcni, connectivity shown and everything removed again (unless --keep).
+ */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createCluster, teardownCluster } from "../../conformance-tests/lib/cluster/cluster.js";
@@ -9,10 +13,6 @@ import { type DemoOptions, USAGE, parseOptions } from "./options.js";
 import { type Run, addPods, checkConnectivity, deleteAllPods, printKeepHelp, printSummary } from "./steps.js";
 import { Clock, ms } from "./table.js";
 
-/**
- * scripts/demo: a two-node flannel cluster in network namespaces, pods attached by our plugins
- * through libcni, connectivity shown and everything removed again (unless --keep).
- */
 let teardownFailed = false;
 
 async function main(argv: string[]): Promise<number> {

@@ -1,3 +1,4 @@
+/** The demo's steps after the cluster exists: pods, pings, the summary, DEL and its check. */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { nodeSubnetOf } from "../../conformance-tests/lib/cluster/cluster.js";
@@ -9,7 +10,6 @@ import type { ClusterState, PodState } from "../../conformance-tests/lib/cluster
 import { ifbName } from "../../plugins/bandwidth/tbf-params.js";
 import { type Clock, ms, table } from "./table.js";
 
-/** The demo's steps after the cluster exists: pods, pings, the summary, DEL and its check. */
 export interface Run {
   state: ClusterState;
   log: (line: string) => void;

@@ -1,7 +1,3 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import type { SandboxNode } from "../../conformance-tests/lib/sandbox.js";
-
 /**
  * The two chains the crash-safety and load tests drive, each confined to one sandbox node:
  * "flannel": kube-flannel's conflist (flannel → bridge → host-local, then portmap), with
@@ -13,6 +9,10 @@ import type { SandboxNode } from "../../conformance-tests/lib/sandbox.js";
  * "bridge":  bridge + host-local with ipMasq, then portmap.
  * Every path (subnet.env, flannel dataDir, host-local dataDir) points into the sandbox.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { SandboxNode } from "../../conformance-tests/lib/sandbox.js";
+
 export type ChainKind = "flannel" | "flannel-dual" | "k3s" | "bridge";
 
 export interface Chain {

@@ -1,10 +1,10 @@
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
-
 /**
  * File-system evidence for the fault, load and fuzz tests: what changed in a directory tree,
  * and which state files are suspicious (empty, temp leftovers, world-writable).
  */
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+
 export type FileSnapshot = Map<string, string>;
 
 /** path → "kind mode size mtime" for everything under root, skipping the `allowed` subtrees. */

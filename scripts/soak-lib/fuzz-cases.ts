@@ -1,12 +1,12 @@
-import { PLUGIN_NAMES, type PluginName } from "../../shared/plugins.js";
-import * as fc from "fast-check";
-
 /**
  * Bad-input generators for every plugin and verb. Each generated case is a valid base invocation
  * with exactly one defect, and names the CNI error codes a correct plugin may answer with.
  * The bases point every path at the sandbox (dataDir, subnetFile, CNI_NETNS), so even a plugin
  * that wrongly accepted a case could only touch the sandbox.
  */
+import { PLUGIN_NAMES, type PluginName } from "../../shared/plugins.js";
+import * as fc from "fast-check";
+
 export const FUZZ_PLUGINS = PLUGIN_NAMES;
 export type FuzzPlugin = PluginName;
 export type FuzzVerb = "ADD" | "DEL" | "CHECK" | "GC" | "STATUS";

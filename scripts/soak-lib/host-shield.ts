@@ -1,6 +1,3 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
-
 /**
  * The host's CNI directories, hidden behind private tmpfs mounts for this process and its
  * children. Only call it inside a mount namespace of its own (`ip netns exec` gives one, with
@@ -8,6 +5,9 @@ import { existsSync, readdirSync } from "node:fs";
  * path writes into the tmpfs, where hostDirChanges() sees it; directories that do not exist must
  * keep not existing.
  */
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+
 export const HOST_CNI_DIRS = ["/var/lib/cni", "/etc/cni", "/opt/cni", "/run/flannel"];
 
 export function shieldHostDirs(dirs: readonly string[] = HOST_CNI_DIRS): string[] {

@@ -1,3 +1,9 @@
+/**
+ * The leak audit of a sandbox node after faults and recovery: given the attachments that are
+ * supposed to exist, everything else in the node is a leak. Finds reservations without a pod,
+ * pods without a reservation, veths, masquerade and portmap rules of gone pods, saved flannel
+ * configs without a pod, half-written/temp/empty/world-writable state files, and duplicates.
+ */
 import { basename, join } from "node:path";
 import { ifbName } from "../../plugins/bandwidth/tbf-params.js";
 import type { Chain } from "./chains.js";
@@ -5,12 +11,6 @@ import { hygieneProblems, listState } from "./files.js";
 import { execIn } from "../../conformance-tests/lib/netns.js";
 import type { SandboxNode } from "../../conformance-tests/lib/sandbox.js";
 
-/**
- * The leak audit of a sandbox node after faults and recovery: given the attachments that are
- * supposed to exist, everything else in the node is a leak. Finds reservations without a pod,
- * pods without a reservation, veths, masquerade and portmap rules of gone pods, saved flannel
- * configs without a pod, half-written/temp/empty/world-writable state files, and duplicates.
- */
 export interface LiveAttachment {
   containerId: string;
   ifname: string;

@@ -1,13 +1,13 @@
+/**
+ * Churn: N pods added concurrently, audited, deleted concurrently, audited again, for several
+ * rounds, on one sandbox node — with one network, or two network names sharing one bridge.
+ */
 import { type Chain, type ChainKind, podCapArgs, setupChain } from "./chains.js";
 import { type LiveAttachment, auditNode } from "./leaks.js";
 import { type FaultPoint, resultIps } from "./trials.js";
 import { deleteNetns } from "../../conformance-tests/lib/netns.js";
 import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
 
-/**
- * Churn: N pods added concurrently, audited, deleted concurrently, audited again, for several
- * rounds, on one sandbox node — with one network, or two network names sharing one bridge.
- */
 export interface LoadOptions {
   kind: ChainKind;
   pods: number;

@@ -1,11 +1,11 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-
 /**
  * Finds ways of starting a shell in source text: spawn/exec options with shell: true,
  * ["sh", "-c"] argument arrays, child_process exec/execSync (which always use /bin/sh),
  * and Bun's shell ($`…`).
  */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
 const SHELL_PATTERNS: [RegExp, string][] = [
   [/\bshell\s*:\s*(true|["'`])/, "spawn option shell"],
   [/["'`](?:\/(?:usr\/)?bin\/)?(?:ba|da|z)?sh["'`]\s*,\s*["'`]-\w*c\w*["'`]/, "sh -c argument array"],

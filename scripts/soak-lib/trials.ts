@@ -1,11 +1,3 @@
-import { existsSync, readFileSync, utimesSync } from "node:fs";
-import { basename, join } from "node:path";
-import { type Chain, podCapArgs } from "./chains.js";
-import { listState } from "./files.js";
-import { type Audit, type LiveAttachment, auditNode } from "./leaks.js";
-import { deleteNetns } from "../../conformance-tests/lib/netns.js";
-import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
-
 /**
  * Crash-safety trials: kill the plugin chain (SIGKILL through the test build's fault hook) at one
  * point of an ADD or DEL, do what a runtime does next, and audit the node for leaks.
@@ -14,6 +6,14 @@ import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
  *   recovery "gc":  the runtime gives up on the pod, removes its namespace and later runs GC
  *                   (cniVersion 1.1.0, invoked directly) with the attachments still valid.
  */
+import { existsSync, readFileSync, utimesSync } from "node:fs";
+import { basename, join } from "node:path";
+import { type Chain, podCapArgs } from "./chains.js";
+import { listState } from "./files.js";
+import { type Audit, type LiveAttachment, auditNode } from "./leaks.js";
+import { deleteNetns } from "../../conformance-tests/lib/netns.js";
+import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
+
 export type FaultVerb = "ADD" | "DEL" | "GC";
 export type Recovery = "del" | "gc";
 

@@ -1,10 +1,10 @@
-import { haveBinary, run } from "./process.js";
-import type { Family } from "./ip.js";
-
 /**
  * Generic iptables access through the save/restore pair: one process lists a table, one process
  * applies a whole change atomically (`--noflush`). Rule content belongs to the callers.
  */
+import { haveBinary, run } from "./process.js";
+import type { Family } from "./ip.js";
+
 function binaries(family: Family): { save: string; restore: string } {
   return family === 4
     ? { save: "iptables-save", restore: "iptables-restore" }

@@ -1,13 +1,13 @@
-import { readFileSync, writeFileSync } from "node:fs";
-import { SystemError } from "../sys/system-error.js";
-import { withNetns } from "../sys/netns-enter.js";
-import { run } from "./process.js";
-
 /**
  * sysctls: files under /proc/sys; those of another namespace are written from inside it (setns
  * under Bun, else one `sysctl` process). Keys use "/" separators so that
  * interface names containing dots stay intact.
  */
+import { readFileSync, writeFileSync } from "node:fs";
+import { SystemError } from "../sys/system-error.js";
+import { withNetns } from "../sys/netns-enter.js";
+import { run } from "./process.js";
+
 function path(key: string): string {
   return `/proc/sys/${key.replace(/^\/+/, "")}`;
 }

@@ -1,7 +1,3 @@
-import { GUARD_CHAIN } from "../../plugins/portmap/localnet-guard.js";
-import { type NftRule, parseNftJson } from "../net/nft.js";
-import { run } from "../net/process.js";
-
 /**
  * The firewall rules that name a container — bridge's masquerade rules and portmap's hostPort
  * rules, in iptables' nat table (comments `name: "N" id: "C"`, `dnat name: …`) and in their
@@ -9,6 +5,10 @@ import { run } from "../net/process.js";
  * so no network; the localnet guard's rule there names no container) — so doctor and gc can find
  * rules of containers that hold nothing any more.
  */
+import { GUARD_CHAIN } from "../../plugins/portmap/localnet-guard.js";
+import { type NftRule, parseNftJson } from "../net/nft.js";
+import { run } from "../net/process.js";
+
 export interface NatRule {
   /** "" when the rule does not say (portmap's nftables rules): any network with portmap. */
   network: string;

@@ -1,5 +1,3 @@
-import { appendFileSync, readFileSync } from "node:fs";
-
 /**
  * Fault injection for crash-safety tests. Only executables built with `npm run build -- --test-hooks`
  * (dist/test-bin) contain it: the build replaces process.env.CNI_TS_TEST_HOOKS with a constant, so in
@@ -10,6 +8,8 @@ import { appendFileSync, readFileSync } from "node:fs";
  * n-th time the point is passed, counted across processes through the log. A trailing "*" makes
  * the point a prefix.
  */
+import { appendFileSync, readFileSync } from "node:fs";
+
 export function faultPoint(name: string): void {
   if (process.env.CNI_TS_TEST_HOOKS === "1") {
     const log = process.env.CNI_TS_FAULT_LOG;

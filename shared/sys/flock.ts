@@ -1,7 +1,3 @@
-import { closeSync, openSync } from "node:fs";
-import { childProcess } from "./child-process.js";
-import { loadLibc } from "./libc.js";
-
 /**
  * Whole-file advisory locks with flock(2) semantics, interoperable with Go's go-filemutex (the
  * lock belongs to the open file description). Node has no flock API: under Bun we call libc's
@@ -10,6 +6,10 @@ import { loadLibc } from "./libc.js";
  * shared open file description it stays held after that child exits. Closing our descriptor
  * releases it either way.
  */
+import { closeSync, openSync } from "node:fs";
+import { childProcess } from "./child-process.js";
+import { loadLibc } from "./libc.js";
+
 const LOCK_EX = 2;
 const LOCK_UN = 8;
 const EINTR = 4;

@@ -1,6 +1,3 @@
-import { SystemError } from "./system-error.js";
-import { type LibcFunctions, loadLibc } from "./libc.js";
-
 /**
  * Runs code inside another network namespace without an `nsenter` process: under Bun the calling
  * thread switches with libc's setns(2) (through bun:ffi) and switches back before returning. While
@@ -8,6 +5,9 @@ import { type LibcFunctions, loadLibc } from "./libc.js";
  * namespace. Under Node (unit tests) there is no FFI: withNetns returns undefined and callers keep
  * the nsenter path.
  */
+import { SystemError } from "./system-error.js";
+import { type LibcFunctions, loadLibc } from "./libc.js";
+
 const CLONE_NEWNET = 0x40000000;
 const O_RDONLY_CLOEXEC = 0o2000000;
 

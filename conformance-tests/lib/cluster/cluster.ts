@@ -1,3 +1,8 @@
+/**
+ * A two-node (or N-node) flannel cluster inside network namespaces: one namespace per node, an
+ * underlay veth between them, flanneld's part played per node, the plugins installed into the
+ * sandbox. Used by scripts/demo and the e2e tests. Creates nothing in the root namespace.
+ */
 import { PLUGIN_NAMES } from "../../../shared/plugins.js";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -30,11 +35,6 @@ import {
 import { deletePod } from "./pods.js";
 import { type ClusterState, type Flavor, type NodeState, baseDirFor, netnsPath, netnsPrefix, saveState } from "./state.js";
 
-/**
- * A two-node (or N-node) flannel cluster inside network namespaces: one namespace per node, an
- * underlay veth between them, flanneld's part played per node, the plugins installed into the
- * sandbox. Used by scripts/demo and the e2e tests. Creates nothing in the root namespace.
- */
 export interface ClusterOptions {
   backend: Backend;
   /** Default 10.244.0.0/16. */

@@ -1,15 +1,15 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { type Cidr, formatCidr } from "./addressing.js";
-import { type Backend, flannelMtu } from "./flanneld.js";
-import type { Flavor, NodeState } from "./state.js";
-
 /**
  * The network configs a sandbox node runs pods with. "kube-flannel" is the conflist kube-flannel
  * installs (flannel + portmap), with the paths pointed into the sandbox; "rendered-delegate" is
  * what flannel hands to bridge for that node, for driving reference plugins through the same
  * cluster plumbing.
  */
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Cidr, formatCidr } from "./addressing.js";
+import { type Backend, flannelMtu } from "./flanneld.js";
+import type { Flavor, NodeState } from "./state.js";
+
 export const NETWORK_NAME = "cbr0";
 export const LOOPBACK_NETWORK = "lo";
 export const CONFLIST_FILE = "10-flannel.conflist";

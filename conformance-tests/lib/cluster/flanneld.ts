@@ -1,12 +1,12 @@
+/**
+ * Plays flanneld's part on one sandbox node: subnet.env, the backend's device/routes/neighbours,
+ * and the FORWARD accept rules — programmed the way flanneld programs them.
+ */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Cidr, formatCidr, hostAddress } from "./addressing.js";
 import { inNetns, ipBatch, ipJson, sh } from "../run-command.js";
 
-/**
- * Plays flanneld's part on one sandbox node: subnet.env, the backend's device/routes/neighbours,
- * and the FORWARD accept rules — programmed the way flanneld programs them.
- */
 export type Backend = "vxlan" | "host-gw";
 
 export const VXLAN_DEVICE = "flannel.1";

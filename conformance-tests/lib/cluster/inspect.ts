@@ -1,13 +1,13 @@
+/**
+ * What a sandbox node looks like from the inside: links, addresses, routes, firewall rules and
+ * the plugins' files. Used by the demo's summary and by the e2e leak checks.
+ */
 import { join } from "node:path";
 import { listFiles } from "./cluster.js";
 import { NETWORK_NAME } from "./conflist.js";
 import { inNetns, ipJson, sh } from "../run-command.js";
 import type { NodeState } from "./state.js";
 
-/**
- * What a sandbox node looks like from the inside: links, addresses, routes, firewall rules and
- * the plugins' files. Used by the demo's summary and by the e2e leak checks.
- */
 export interface LinkView {
   name: string;
   kind: string;

@@ -1,3 +1,9 @@
+/**
+ * The kube-flannel chain (flannel -> bridge -> host-local, then portmap) on a sandboxed node, for
+ * the tests that check an installation rather than a plugin: release executables, the image's
+ * installer, kube-flannel's restart. cniVersion 1.0.0 so libcni also runs CHECK; subnetFile,
+ * dataDir, ipam.dataDir and the bridge name point into the sandbox (see flannel.test.ts).
+ */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
@@ -5,12 +11,6 @@ import { type CallOptions, expectOk } from "../cni-calls.js";
 import { cidrsOf } from "../observe.js";
 import type { Pod, SandboxNode } from "../sandbox.js";
 
-/**
- * The kube-flannel chain (flannel -> bridge -> host-local, then portmap) on a sandboxed node, for
- * the tests that check an installation rather than a plugin: release executables, the image's
- * installer, kube-flannel's restart. cniVersion 1.0.0 so libcni also runs CHECK; subnetFile,
- * dataDir, ipam.dataDir and the bridge name point into the sandbox (see flannel.test.ts).
- */
 export const KUBE_FLANNEL_NETWORK = "cbr0";
 const subnetEnv = (ipMasq: boolean) =>
   `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=${ipMasq}\n`;

@@ -1,11 +1,11 @@
-import { inNetns, ipJson, sh } from "../run-command.js";
-import { LOOPBACK_NETWORK } from "./conflist.js";
-import { type ClusterState, type NodeState, type PodState, netnsPath, saveState } from "./state.js";
-
 /**
  * Pods of the sandbox cluster: a network namespace each, attached the way a runtime on the node
  * would do it — the libcni client (cnitool) run inside the node's namespace, loopback first.
  */
+import { inNetns, ipJson, sh } from "../run-command.js";
+import { LOOPBACK_NETWORK } from "./conflist.js";
+import { type ClusterState, type NodeState, type PodState, netnsPath, saveState } from "./state.js";
+
 export const POD_IFNAME = "eth0";
 
 function cniEnv(state: ClusterState, node: NodeState, pod: PodState, ifname: string): Record<string, string> {

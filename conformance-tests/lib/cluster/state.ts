@@ -1,12 +1,12 @@
+/**
+ * Everything one sandbox cluster created, persisted as <baseDir>/cluster.json after every
+ * change so `scripts/demo --teardown ID` (or a crashed test's cleanup) removes exactly that.
+ */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Backend } from "./flanneld.js";
 
-/**
- * Everything one sandbox cluster created, persisted as <baseDir>/cluster.json after every
- * change so `scripts/demo --teardown ID` (or a crashed test's cleanup) removes exactly that.
- */
 /** kube-flannel's conflist, k3s's (flannel + portmap + bandwidth), or the delegate flannel renders (reference plugins). */
 export type Flavor = "kube-flannel" | "k3s" | "rendered-delegate";
 

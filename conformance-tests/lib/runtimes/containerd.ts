@@ -1,3 +1,10 @@
+/**
+ * containerd 1.6 (Debian) with its CRI plugin, run inside a sandbox node's network namespace so
+ * every CNI call it makes happens there: its root, state, sockets and opt dir under the node's
+ * directory, CNI bin_dir and conf_dir as given, and a pause image built locally from
+ * busybox-static (containerd cannot pull here). What runtimes-podman-containerd.md found it needs:
+ * restrict_oom_score_adj (no CAP_SYS_RESOURCE) and a loopback plugin in bin_dir.
+ */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -7,13 +14,6 @@ import { runCommand } from "../run-command.js";
 import { TOOL_PATH } from "../paths.js";
 import type { SandboxNode } from "../sandbox.js";
 
-/**
- * containerd 1.6 (Debian) with its CRI plugin, run inside a sandbox node's network namespace so
- * every CNI call it makes happens there: its root, state, sockets and opt dir under the node's
- * directory, CNI bin_dir and conf_dir as given, and a pause image built locally from
- * busybox-static (containerd cannot pull here). What runtimes-podman-containerd.md found it needs:
- * restrict_oom_score_adj (no CAP_SYS_RESOURCE) and a loopback plugin in bin_dir.
- */
 export const PAUSE_IMAGE = "localhost/cts-pause:1";
 
 export interface Containerd {

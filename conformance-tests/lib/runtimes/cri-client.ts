@@ -1,12 +1,11 @@
-import { connect as netConnect } from "node:net";
-import { connect as http2Connect, type ClientHttp2Session } from "node:http2";
-
 /**
  * A minimal CRI client (runtime.v1.RuntimeService over gRPC on a unix socket) for the containerd
  * test: node:http2 plus the few protobuf messages a pod sandbox needs, encoded by hand, so the
  * harness needs no gRPC package (Debian has no crictl). Field numbers are those of
  * k8s.io/cri-api's api.proto.
  */
+import { connect as netConnect } from "node:net";
+import { connect as http2Connect, type ClientHttp2Session } from "node:http2";
 
 // ---- protobuf wire format -------------------------------------------------------------------
 

@@ -1,15 +1,15 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import type { CallOptions, CniOutcome, CniVerb } from "../cni-calls.js";
-import type { Pod, SandboxNode } from "../sandbox.js";
-import { compareVersions } from "../spec-version.js";
-
 /**
  * A minimal runtime that executes a config list plugin by plugin the way libcni does (ADD in
  * order with prevResult chaining, CHECK in order and DEL in reverse with the cached ADD result,
  * runtimeConfig from declared capabilities), for what Debian's libcni 1.1.2 cannot do:
  * cniVersion 1.1.0, GC and STATUS. It keeps its own result cache in the node's cache dir.
  */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CallOptions, CniOutcome, CniVerb } from "../cni-calls.js";
+import type { Pod, SandboxNode } from "../sandbox.js";
+import { compareVersions } from "../spec-version.js";
+
 export interface ConfList {
   cniVersion: string;
   name: string;

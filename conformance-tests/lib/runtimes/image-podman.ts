@@ -1,8 +1,3 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { sh } from "../run-command.js";
-import type { CommandResult } from "../run-command.js";
-
 /**
  * Podman with a private image store (vfs under `dir`) for loading and running the release's
  * installer image: never the machine's container storage, which other tests use. podman (through
@@ -12,6 +7,11 @@ import type { CommandResult } from "../run-command.js";
  * makes a network; runc's state directory /run/runc is removed afterwards only if this store
  * created it and it is empty.
  */
+import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { sh } from "../run-command.js";
+import type { CommandResult } from "../run-command.js";
+
 export class ImagePodman {
   private readonly env: Record<string, string>;
   private readonly runcDirExisted = existsSync("/run/runc");

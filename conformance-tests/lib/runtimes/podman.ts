@@ -1,15 +1,15 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { kubeFlannelConflist } from "../cluster/conflist.js";
-import { sh } from "../run-command.js";
-import type { ClusterState, NodeState } from "../cluster/state.js";
-
 /**
  * Podman 4 (Debian) with its CNI backend, run inside a sandbox node's network namespace
  * (`nsenter --net`, so the bridge our plugin creates lands in the node, not in the root
  * namespace), with private containers.conf/storage.conf, a busybox-static rootfs (no image
  * pull) and runc (crun cannot run on this machine's hybrid cgroups).
  */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { kubeFlannelConflist } from "../cluster/conflist.js";
+import { sh } from "../run-command.js";
+import type { ClusterState, NodeState } from "../cluster/state.js";
+
 /** What busybox httpd in a container serves (hostPort checks). */
 export const WEB_PAGE = "hello from a podman container behind portmap";
 

@@ -1,14 +1,14 @@
+/**
+ * What the bandwidth tests share: a plugin directory with Debian's bridge + host-local below
+ * either bandwidth, the conflist, and the node's tc state in a form two nodes can be compared in
+ * (veth names by role, counters and kernel-chosen indexes left out).
+ */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OURS_BIN, REFERENCE_BIN, type Impl } from "../paths.js";
 import type { Pod, SandboxNode } from "../sandbox.js";
 
-/**
- * What the bandwidth tests share: a plugin directory with Debian's bridge + host-local below
- * either bandwidth, the conflist, and the node's tc state in a form two nodes can be compared in
- * (veth names by role, counters and kernel-chosen indexes left out).
- */
 export interface BinDir {
   dir: string;
   remove(): void;

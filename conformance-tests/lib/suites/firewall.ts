@@ -1,3 +1,8 @@
+/**
+ * Shared by the firewall-reload, localnet-guard and metrics tests: a node running our bridge
+ * (ipMasq) + host-local + portmap through libcni with two serving pods and an outside client,
+ * the node's whole firewall as text, and the node commands run inside the node's namespace.
+ */
 import { join } from "node:path";
 import { expectOk } from "../cni-calls.js";
 import { iptablesRules, nftRuleset } from "../observe.js";
@@ -5,11 +10,6 @@ import { OURS_BIN } from "../paths.js";
 import type { Pod, SandboxNode } from "../sandbox.js";
 import { addOutsideClient, startServer } from "./portmap.js";
 
-/**
- * Shared by the firewall-reload, localnet-guard and metrics tests: a node running our bridge
- * (ipMasq) + host-local + portmap through libcni with two serving pods and an outside client,
- * the node's whole firewall as text, and the node commands run inside the node's namespace.
- */
 export const HOST_PORT = 18480;
 export const POD_PORT = 8080;
 export const OUTSIDE_PORT = 9090;

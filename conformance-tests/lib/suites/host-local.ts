@@ -1,3 +1,8 @@
+/**
+ * Drives host-local executables directly, the way a runtime does (env + stdin), side by side:
+ * Debian's Go host-local (the oracle) and ours. IPAM needs no network namespace: CNI_NETNS
+ * names a plain file of the test's own temp dir, which neither plugin opens.
+ */
 import { runCommand } from "../run-command.js";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -5,11 +10,6 @@ import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach } from "vitest";
 import { OURS_BIN, REFERENCE_BIN, TOOL_PATH, type Impl, requireOursBuilt } from "../paths.js";
 
-/**
- * Drives host-local executables directly, the way a runtime does (env + stdin), side by side:
- * Debian's Go host-local (the oracle) and ours. IPAM needs no network namespace: CNI_NETNS
- * names a plain file of the test's own temp dir, which neither plugin opens.
- */
 export interface Outcome {
   status: number;
   stdout: string;

@@ -1,3 +1,9 @@
+/**
+ * A kube-flannel node in a sandbox for the leak tests: kube-flannel's stock 0.3.1 conflist
+ * (flannel + portmap) with its paths pointed into the sandbox, flanneld's subnet.env, and the
+ * operator commands (`cni-ts gc`, `cni-ts doctor`) run inside the node's namespace with the node's
+ * path flags, as an operator would run them on the node.
+ */
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, expect } from "vitest";
@@ -7,12 +13,6 @@ import { OURS_BIN, requireOursBuilt } from "../paths.js";
 import type { Pod, SandboxNode } from "../sandbox.js";
 import { type SandboxScope, useSandbox } from "../use-sandbox.js";
 
-/**
- * A kube-flannel node in a sandbox for the leak tests: kube-flannel's stock 0.3.1 conflist
- * (flannel + portmap) with its paths pointed into the sandbox, flanneld's subnet.env, and the
- * operator commands (`cni-ts gc`, `cni-ts doctor`) run inside the node's namespace with the node's
- * path flags, as an operator would run them on the node.
- */
 export const NETWORK = "cbr0";
 
 export interface FlannelNode {

@@ -1,3 +1,9 @@
+/**
+ * Shared by the portmap and loopback conformance tests: a private CNI_PATH directory (our
+ * portmap/loopback or the reference's, the reference bridge + host-local below), a TCP echo
+ * server inside a pod, a one-shot client, an "outside" namespace wired to the node, and the
+ * node's port-forwarding rules as text.
+ */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,12 +13,6 @@ import { OURS_BIN, REFERENCE_BIN, TOOL_PATH, type Impl } from "../paths.js";
 import type { Pod, SandboxNode } from "../sandbox.js";
 import { type Netns, execIn } from "../netns.js";
 
-/**
- * Shared by the portmap and loopback conformance tests: a private CNI_PATH directory (our
- * portmap/loopback or the reference's, the reference bridge + host-local below), a TCP echo
- * server inside a pod, a one-shot client, an "outside" namespace wired to the node, and the
- * node's port-forwarding rules as text.
- */
 export interface BinDir {
   dir: string;
   /** Points `portmap` (or another plugin) at one implementation; takes effect on the next call. */

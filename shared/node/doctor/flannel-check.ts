@@ -1,3 +1,8 @@
+/**
+ * flannel's side of the node: subnet.env present and well-formed, the bridge's address and MTU
+ * against it, flanneld's VXLAN device, and (where portmap serves localhost) route_localnet on the
+ * bridge. Looked at in the namespace doctor runs in.
+ */
 import { loadSubnetEnv } from "../../../plugins/flannel/subnet-env.js";
 import { parseLink } from "../../net/ip-json.js";
 import { run } from "../../net/process.js";
@@ -6,11 +11,6 @@ import { readSysctl } from "../../net/sysctl.js";
 import type { NodeConfig, NodeNetwork } from "../node-config.js";
 import { type Finding, error, info, shellArg, warning } from "./finding.js";
 
-/**
- * flannel's side of the node: subnet.env present and well-formed, the bridge's address and MTU
- * against it, flanneld's VXLAN device, and (where portmap serves localhost) route_localnet on the
- * bridge. Looked at in the namespace doctor runs in.
- */
 export const VXLAN_DEVICE = "flannel.1";
 
 interface LinkInfo {
