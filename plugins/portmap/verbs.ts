@@ -5,9 +5,8 @@
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
-import { type PortmapConf, containerAddresses, parsePortmapConf } from "./config.js";
+import { type PortmapConf, containerAddresses, installedRuleTools, parsePortmapConf } from "./config.js";
 import { validAttachments } from "../../shared/cni/attachments.js";
-import { haveBinary } from "../../shared/net/process.js";
 
 /* The rule machinery loads only when there is something to map: most pods have no hostPort,
    and kube-flannel runs portmap for every one of them. */
@@ -15,10 +14,7 @@ const iptablesBackend = () => import("./iptables-backend.js");
 const nftBackend = () => import("./nft-backend.js");
 
 function readConf(inv: Invocation): PortmapConf {
-  return parsePortmapConf(inv.raw, inv.conf.name, inv.conf.runtimeConfig, () => ({
-    iptables: haveBinary("iptables-restore"),
-    nftables: haveBinary("nft"),
-  }));
+  return parsePortmapConf(inv.raw, inv.conf.name, inv.conf.runtimeConfig, installedRuleTools);
 }
 
 export async function add(inv: Invocation): Promise<Result> {
