@@ -1,12 +1,14 @@
 /**
- * What a sandbox node looks like from the inside: links, addresses, routes, firewall rules and
- * the plugins' files. Used by the demo's summary and by the e2e leak checks.
+ * What a sandbox cluster node looks like from the inside (read through observe.ts): links,
+ * addresses, routes, firewall rules and the plugins' files. Used by the demo's summary and by the
+ * e2e leak checks.
  */
 import { join } from "node:path";
 import { listFiles } from "./cluster.js";
 import { NETWORK_NAME } from "./conflist.js";
-import { inNetns, ipJson, sh } from "../run-command.js";
-import type { NodeState } from "./state.js";
+import { addresses, iptablesRules, links, type RouteEntry, routes } from "../observe.js";
+import { ipJson } from "../run-command.js";
+import { type NodeState, netnsPath } from "./state.js";
 
 export interface LinkView {
   name: string;
@@ -29,47 +31,31 @@ export interface NodeView {
   cacheFiles: string[];
 }
 
-interface IpLink {
-  ifname: string;
-  mtu: number;
-  master?: string;
-  linkinfo?: { info_kind?: string };
-  addr_info?: { family: string; local: string; prefixlen: number }[];
-}
-
-interface IpRoute {
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  flags?: string[];
-  scope?: string;
-  protocol?: string;
-}
-
 export async function nodeView(node: NodeState): Promise<NodeView> {
-  const links = await ipJson<IpLink>(node.netns, ["-d", "address", "show"]);
-  const routes = await ipJson<IpRoute>(node.netns, ["route", "show"]);
-  const ipt = await sh(inNetns(node.netns, ["iptables-save"]), { duringTeardown: true });
+  const ns = { name: node.netns, path: netnsPath(node.netns) };
+  const linkList = await links(ns);
+  const addrs = await addresses(ns);
+  const ipt = await iptablesRules(ns);
   return {
-    links: links.map((l) => ({
+    links: linkList.map((l) => ({
       name: l.ifname,
       kind: l.linkinfo?.info_kind ?? (l.ifname === "lo" ? "loopback" : "device"),
       mtu: l.mtu,
       ...(l.master ? { master: l.master } : {}),
-      addresses: (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`),
+      addresses: (addrs.find((a) => a.ifname === l.ifname)?.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`),
     })),
-    routes: routes.map(formatRoute),
-    iptables: ipt.stdout
+    routes: (await routes(ns)).map(formatRoute),
+    iptables: ipt
       .split("\n")
-      .filter((l) => l && !l.startsWith("#"))
-      .map((l) => l.replace(/ \[\d+:\d+\]$/, "")),
+      .filter(Boolean)
+      .map((l) => l.replace(/ \[0:0\]$/, "")),
     ipamFiles: listFiles(join(node.ipamDataDir, NETWORK_NAME)),
     flannelFiles: listFiles(node.flannelDataDir),
     cacheFiles: listFiles(node.cacheDir),
   };
 }
 
-export function formatRoute(r: IpRoute): string {
+export function formatRoute(r: RouteEntry): string {
   return [
     r.dst,
     r.gateway ? `via ${r.gateway}` : "",
