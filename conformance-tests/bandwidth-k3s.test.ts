@@ -1,3 +1,10 @@
+/**
+ * k3s's conflist (flannel with the delegate k3s renders — hairpinMode, forceAddress,
+ * isDefaultGateway — then portmap and bandwidth), unchanged but for the sandbox paths, through
+ * libcni with nothing but our executables on CNI_PATH, on k3s's 10.42.0.0/16. The runtime config
+ * is what containerd sends for a pod with a hostPort and the bandwidth annotations (go-cni's
+ * untagged field names). ADD shapes and maps, CHECK passes, DEL leaves nothing.
+ */
 import { beforeAll, describe, expect, it } from "vitest";
 import { chainName } from "../plugins/portmap/iptables-rules.js";
 import { ifbName } from "../plugins/bandwidth/tbf-params.js";
@@ -6,16 +13,9 @@ import { ensureCnitool } from "./lib/cnitool-build.js";
 import { cidrsOf } from "./lib/observe.js";
 import { OURS_BIN } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { K3S_NETWORK, captureTc, k3sSandboxConflist, shapingLeftovers } from "./bandwidth-helpers.js";
-import { connect, forwardingRules, rulesOf, startServer } from "./portmap-helpers.js";
+import { K3S_NETWORK, captureTc, k3sSandboxConflist, shapingLeftovers } from "./lib/suites/bandwidth.js";
+import { connect, forwardingRules, rulesOf, startServer } from "./lib/suites/portmap.js";
 
-/**
- * k3s's conflist (flannel with the delegate k3s renders — hairpinMode, forceAddress,
- * isDefaultGateway — then portmap and bandwidth), unchanged but for the sandbox paths, through
- * libcni with nothing but our executables on CNI_PATH, on k3s's 10.42.0.0/16. The runtime config
- * is what containerd sends for a pod with a hostPort and the bandwidth annotations (go-cni's
- * untagged field names). ADD shapes and maps, CHECK passes, DEL leaves nothing.
- */
 beforeAll(async () => {
   await ensureCnitool();
 });

@@ -1,11 +1,3 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectOk } from "./lib/cni-calls.js";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import type { Impl } from "./lib/paths.js";
-import type { Pod, SandboxNode } from "./lib/sandbox.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-import { type BinDir, bandwidthBinDir, bandwidthConflist, bwNames, shapingLeftovers } from "./bandwidth-helpers.js";
-
 /**
  * Shaping measured: 3 MB over TCP between two pods of one sandbox node, into and out of a pod
  * limited to 16 Mbit/s (2 MB/s) each way, with ours and with the Go plugin. The receiver times
@@ -17,6 +9,14 @@ import { type BinDir, bandwidthBinDir, bandwidthConflist, bwNames, shapingLeftov
  * rate): it still fails a bucket that was set far too low, and an unshaped transfer between the
  * same pods (hundreds of MB/s on a veth) shows the limit is the bucket's doing.
  */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectOk } from "./lib/cni-calls.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import type { Impl } from "./lib/paths.js";
+import type { Pod, SandboxNode } from "./lib/sandbox.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+import { type BinDir, bandwidthBinDir, bandwidthConflist, bwNames, shapingLeftovers } from "./lib/suites/bandwidth.js";
+
 beforeAll(async () => {
   await ensureCnitool();
 });

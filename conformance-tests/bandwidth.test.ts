@@ -1,3 +1,9 @@
+/**
+ * bandwidth through libcni after Debian's bridge + host-local, side by side with Debian's Go
+ * bandwidth 1.1.1 in twin nodes (same token, so the same network name, container ids and ifb
+ * names): the same qdiscs, parameters, filter and ifb device for the same input; CHECK passes
+ * and notices a changed qdisc; DEL with the pod's netns gone leaves no ifb and no qdisc.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ifbName } from "../plugins/bandwidth/tbf-params.js";
 import { expectOk } from "./lib/cni-calls.js";
@@ -6,14 +12,8 @@ import { deleteNetns } from "./lib/netns.js";
 import type { Impl } from "./lib/paths.js";
 import { newToken, type SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type BinDir, bandwidthBinDir, bandwidthConflist, bwNames, captureTc, shapingLeftovers } from "./bandwidth-helpers.js";
+import { type BinDir, bandwidthBinDir, bandwidthConflist, bwNames, captureTc, shapingLeftovers } from "./lib/suites/bandwidth.js";
 
-/**
- * bandwidth through libcni after Debian's bridge + host-local, side by side with Debian's Go
- * bandwidth 1.1.1 in twin nodes (same token, so the same network name, container ids and ifb
- * names): the same qdiscs, parameters, filter and ifb device for the same input; CHECK passes
- * and notices a changed qdisc; DEL with the pod's netns gone leaves no ifb and no qdisc.
- */
 beforeAll(async () => {
   await ensureCnitool();
 });

@@ -1,3 +1,8 @@
+/**
+ * Our bridge + host-local on the basic scenario (the reference runs the same one in
+ * harness.test.ts): alone for every cniVersion, and side by side with the Go plugins where
+ * libcni can drive both (≤ 1.0.0).
+ */
 import { beforeAll, describe, it } from "vitest";
 import type { Allowance } from "./lib/compare.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
@@ -5,12 +10,6 @@ import { requireOursBuilt } from "./lib/paths.js";
 import { runBridgeBasic } from "./lib/scenarios/bridge-basic.js";
 import { itEachVersion, itMatchesReference } from "./lib/matrix.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-
-/**
- * Our bridge + host-local on the basic scenario (the reference runs the same one in
- * harness.test.ts): alone for every cniVersion, and side by side with the Go plugins where
- * libcni can drive both (≤ 1.0.0).
- */
 
 /** Where ours deliberately differs from the reference, with the reason (empty: none yet). */
 const DELIBERATE_DIFFERENCES: Allowance[] = [];

@@ -1,3 +1,4 @@
+/** Behaviour of our bridge beyond the side-by-side comparison: traffic, teardown, CHECK, healing, races. */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -6,7 +7,7 @@ import { swappablePlugins } from "./lib/bridge-swap.js";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { expectReachable } from "./lib/connectivity.js";
-import { directAdd, directGc, directStatus } from "./lib/direct-runtime.js";
+import { directAdd, directGc, directStatus } from "./lib/runtimes/direct.js";
 import { deleteNetns } from "./lib/netns.js";
 import { bridgePorts, cidrsOf, iptablesRules, link, links, nftRuleset, routes } from "./lib/observe.js";
 import type { Impl } from "./lib/paths.js";
@@ -14,7 +15,6 @@ import { requireOursBuilt } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/** Behaviour of our bridge beyond the side-by-side comparison: traffic, teardown, CHECK, healing, races. */
 beforeAll(async () => {
   requireOursBuilt(["bridge", "host-local"]);
   await ensureCnitool();

@@ -1,3 +1,8 @@
+/**
+ * Every bridge config field, side by side with Debian's Go bridge (1.1.1) through libcni: the same
+ * results, the same pod and node state (links, addresses, routes, sysctls, bridge ports, iptables and
+ * nft rules) after every ADD, CHECK and DEL.
+ */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Allowance } from "./lib/compare.js";
 import { type FieldsScenario, runFieldsScenario } from "./lib/bridge-scenarios.js";
@@ -6,11 +11,6 @@ import { requireOursBuilt } from "./lib/paths.js";
 import { expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/**
- * Every bridge config field, side by side with Debian's Go bridge (1.1.1) through libcni: the same
- * results, the same pod and node state (links, addresses, routes, sysctls, bridge ports, iptables and
- * nft rules) after every ADD, CHECK and DEL.
- */
 beforeAll(async () => {
   requireOursBuilt(["bridge", "host-local"]);
   await ensureCnitool();

@@ -1,19 +1,18 @@
+/**
+ * The harness's CNI clients themselves: the libcni client (cnitool) must do exactly what libcni
+ * does for a runtime, and the direct runtime (used for 1.1.0) must send plugins what libcni sends.
+ * Checked with recording fake plugins, so these tests do not depend on any real plugin.
+ */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { directAdd, directCheck, directDel } from "./lib/direct-runtime.js";
+import { directAdd, directCheck, directDel } from "./lib/runtimes/direct.js";
 import { fakePluginCalls, writeFakePlugin } from "./lib/fake-plugin.js";
 import type { SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-
-/**
- * The harness's CNI clients themselves: the libcni client (cnitool) must do exactly what libcni
- * does for a runtime, and the direct runtime (used for 1.1.0) must send plugins what libcni sends.
- * Checked with recording fake plugins, so these tests do not depend on any real plugin.
- */
 
 beforeAll(async () => {
   await ensureCnitool();

@@ -1,3 +1,10 @@
+/**
+ * Config keys are matched as Go's encoding/json matches them (shared/cni/go-keys.ts): the Go
+ * bridge and host-local honour `"Bridge"`, `"IsGateway"`, `"IPAM": {"Ranges": …}`, a
+ * `"RuntimeConfig"` key, and KELVIN SIGN / LONG S folded to k / s; the Go portmap its own keys and
+ * `"RuntimeConfig": {"PortMappings": …}`. Side by side with Debian's Go plugins through libcni: same
+ * results, same node and pod state.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bridgeNet } from "./lib/bridge-scenarios.js";
 import { expectOk } from "./lib/cni-calls.js";
@@ -8,15 +15,8 @@ import type { SandboxNode } from "./lib/sandbox.js";
 import { type Recorder, type TwinRun, expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 import { clientFor } from "./lib/versions.js";
-import { forwardingRules, privateBinDir } from "./portmap-helpers.js";
+import { forwardingRules, privateBinDir } from "./lib/suites/portmap.js";
 
-/**
- * Config keys are matched as Go's encoding/json matches them (shared/cni/go-keys.ts): the Go
- * bridge and host-local honour `"Bridge"`, `"IsGateway"`, `"IPAM": {"Ranges": …}`, a
- * `"RuntimeConfig"` key, and KELVIN SIGN / LONG S folded to k / s; the Go portmap its own keys and
- * `"RuntimeConfig": {"PortMappings": …}`. Side by side with Debian's Go plugins through libcni: same
- * results, same node and pod state.
- */
 beforeAll(async () => {
   requireOursBuilt(["bridge", "host-local", "portmap"]);
   await ensureCnitool();

@@ -1,12 +1,3 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { ifbName } from "../plugins/bandwidth/tbf-params.js";
-import { type Containerd, startContainerd } from "./lib/containerd-sandbox.js";
-import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-import { K3S_NETWORK, k3sSandboxConflist, shapingLeftovers } from "./bandwidth-helpers.js";
-
 /**
  * containerd 1.6's CRI as the runtime (what a k3s node runs, minus kubelet): a pod sandbox with
  * the kubernetes.io/ingress-bandwidth and egress-bandwidth annotations and a hostPort, through
@@ -15,6 +6,15 @@ import { K3S_NETWORK, k3sSandboxConflist, shapingLeftovers } from "./bandwidth-h
  * the node show they arrived. Stopping the sandbox runs DEL, removing it runs DEL again without a
  * netns; nothing may be left.
  */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ifbName } from "../plugins/bandwidth/tbf-params.js";
+import { type Containerd, startContainerd } from "./lib/runtimes/containerd.js";
+import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+import { K3S_NETWORK, k3sSandboxConflist, shapingLeftovers } from "./lib/suites/bandwidth.js";
+
 const sandbox = useSandbox();
 
 const NETWORK = K3S_NETWORK;

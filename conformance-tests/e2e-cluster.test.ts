@@ -1,19 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { contains, formatCidr, hostAddress, nodeSubnet, parseCidr } from "./lib/cluster-addressing.js";
-import { type NodeView, linkNamed, linkPackets, nodeView, reservations } from "./lib/cluster-inspect.js";
-import { flannelMtu, peerLines, programPeers } from "./lib/cluster-flanneld.js";
-import { ipBatch } from "./lib/cluster-exec.js";
-import { addPod, deletePod, nodeByName, ping, podMtu } from "./lib/cluster-pods.js";
-import type { ClusterState, PodState } from "./lib/cluster-state.js";
-import { createCluster, leaseOf, nodeSubnetOf, rejoinNode, teardownCluster } from "./lib/cluster.js";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { OURS_BIN, REFERENCE_BIN } from "./lib/paths.js";
-
 /**
  * The suite as operators meet it: two flannel nodes (network namespaces joined by an underlay,
  * flanneld's part played per node), our executables driven by libcni through the kube-flannel
  * conflist, pods on both nodes.
  */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { contains, formatCidr, hostAddress, nodeSubnet, parseCidr } from "./lib/cluster/addressing.js";
+import { type NodeView, linkNamed, linkPackets, nodeView, reservations } from "./lib/cluster/inspect.js";
+import { flannelMtu, peerLines, programPeers } from "./lib/cluster/flanneld.js";
+import { ipBatch } from "./lib/run-command.js";
+import { addPod, deletePod, nodeByName, ping, podMtu } from "./lib/cluster/pods.js";
+import type { ClusterState, PodState } from "./lib/cluster/state.js";
+import { createCluster, leaseOf, nodeSubnetOf, rejoinNode, teardownCluster } from "./lib/cluster/cluster.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { OURS_BIN, REFERENCE_BIN } from "./lib/paths.js";
+
 // vxlan on kube-flannel's default network, host-gw on k3s's (10.42.0.0/16).
 const setups = [
   { backend: "vxlan", clusterCidr: "10.244.0.0/16" },

@@ -1,11 +1,11 @@
+/** The README's main command, run as a person runs it. */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { sh } from "./lib/cluster-exec.js";
-import { baseDirFor } from "./lib/cluster-state.js";
+import { sh } from "./lib/run-command.js";
+import { baseDirFor } from "./lib/cluster/state.js";
 import { REPO_ROOT } from "./lib/paths.js";
 
-/** The README's main command, run as a person runs it. */
 const DEMO = join(REPO_ROOT, "scripts", "demo");
 
 function demo(args: string[]) {

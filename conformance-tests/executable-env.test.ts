@@ -1,3 +1,7 @@
+/*
+ * A runtime runs plugins with its own environment and working directory. What Node or Bun would
+ * pick up from either must not change what the plugin does.
+ */
 import { PLUGIN_NAMES } from "../shared/plugins.js";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -6,10 +10,6 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 
-/*
- * A runtime runs plugins with its own environment and working directory. What Node or Bun would
- * pick up from either must not change what the plugin does.
- */
 describe("the executables ignore what a runtime's environment and working directory carry", () => {
   const dir = mkdtempSync(join(tmpdir(), "cts-env-"));
   const leaked = join(dir, "leaked.log");

@@ -1,17 +1,17 @@
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { setupChain } from "./lib/faults-chains.js";
-import { auditNode } from "./lib/faults-leaks.js";
-import { FaultLab } from "./lib/faults-trials.js";
-import { requireOursBuilt } from "./lib/paths.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-
 /**
  * The leak audit the fault and load tests rely on must see every kind of leftover: here each
  * one is planted by hand in a sandbox node next to a real pod, and must be reported.
  */
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { setupChain } from "../scripts/soak-lib/chains.js";
+import { auditNode } from "../scripts/soak-lib/leaks.js";
+import { FaultLab } from "../scripts/soak-lib/trials.js";
+import { requireOursBuilt } from "./lib/paths.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
 const sandbox = useSandbox();
 
 beforeAll(async () => {

@@ -1,20 +1,20 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { expectOk } from "./lib/cni-calls.js";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { podCapArgs, setupChain } from "./lib/faults-chains.js";
-import { hygieneProblems, listState } from "./lib/faults-files.js";
-import { BUN } from "./lib/faults-fuzz-session.js";
-import { scanForShell, scanTextForShell } from "./lib/faults-shell-scan.js";
-import { REPO_ROOT, requireOursBuilt } from "./lib/paths.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-
 /**
  * Privilege hygiene: no shell anywhere in plugin code, state files and directories with
  * upstream's modes (0600 files, 0700 flannel dir, nothing world-writable), and the debugging
  * switch never writes the environment.
  */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { expectOk } from "./lib/cni-calls.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { podCapArgs, setupChain } from "../scripts/soak-lib/chains.js";
+import { hygieneProblems, listState } from "../scripts/soak-lib/files.js";
+import { BUN } from "../scripts/soak-lib/fuzz-session.js";
+import { scanForShell, scanTextForShell } from "../scripts/soak-lib/shell-scan.js";
+import { REPO_ROOT, requireOursBuilt } from "./lib/paths.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
 const sandbox = useSandbox();
 
 describe("no shell", () => {
@@ -47,7 +47,7 @@ describe("the fuzz runner's shield over the host's CNI directories", () => {
     const existing = join(node.workDir, "shielded");
     const missing = join(node.workDir, "must-not-exist");
     mkdirSync(existing);
-    const script = join(REPO_ROOT, "conformance-tests/lib/faults-host-shield.ts");
+    const script = join(REPO_ROOT, "scripts/soak-lib/host-shield.ts");
     const r = await node.exec([BUN, script, marker, existing, missing], { env: { HOME: node.workDir } });
     const out = JSON.parse(r.stdout) as { shielded: string[]; before: string[]; after: string[] };
     expect(out.shielded).toEqual([existing]);

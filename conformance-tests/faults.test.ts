@@ -1,9 +1,3 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { buildTestBin, describeCampaign, removePrivateBinDirs, runColdCampaign, runFaultCampaign } from "./lib/faults-campaign.js";
-import type { ChainKind } from "./lib/faults-chains.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-
 /**
  * Crash safety: the chain is SIGKILLed at every fault point one ADD and one DEL pass (process
  * starts, delegations, state-file writes), then the runtime retries DEL or runs GC, and the node is
@@ -11,6 +5,12 @@ import { useSandbox } from "./lib/use-sandbox.js";
  * config, no ifb or qdisc of bandwidth (k3s chain), no temp/empty file, and the pods added afterwards get unique addresses.
  * (scripts/soak runs every point with both recoveries, several times.)
  */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { buildTestBin, describeCampaign, removePrivateBinDirs, runColdCampaign, runFaultCampaign } from "../scripts/soak-lib/campaign.js";
+import type { ChainKind } from "../scripts/soak-lib/chains.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
 const sandbox = useSandbox();
 
 let testBin = "";

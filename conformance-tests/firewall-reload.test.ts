@@ -1,15 +1,3 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { expectOk } from "./lib/cni-calls.js";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { deleteNetns } from "./lib/netns.js";
-import { requireOursBuilt } from "./lib/paths.js";
-import type { Pod, SandboxNode } from "./lib/sandbox.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-import { type Backend, type FirewallNode, HOST_PORT, OUTSIDE_PORT, firewallNode, firewallReload, firewallText } from "./firewall-helpers.js";
-import { addOutsideClient, connect, startServer } from "./portmap-helpers.js";
-
 /**
  * `cni-ts firewall-reload` on a sandboxed node with live pods (our bridge with ipMasq, host-local,
  * portmap; through libcni): after the node's nat table is flushed (iptables backend) or our nft
@@ -17,6 +5,17 @@ import { addOutsideClient, connect, startServer } from "./portmap-helpers.js";
  * run in the node's namespace with the node's conf and cache dirs, brings back every rule with
  * the same text as before, and a second run changes nothing.
  */
+import { beforeAll, describe, expect, it } from "vitest";
+import { expectOk } from "./lib/cni-calls.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { KUBE_FLANNEL_NETWORK, writeKubeFlannelConflist } from "./lib/cluster/kube-flannel-node.js";
+import { deleteNetns } from "./lib/netns.js";
+import { requireOursBuilt } from "./lib/paths.js";
+import type { Pod, SandboxNode } from "./lib/sandbox.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+import { type Backend, type FirewallNode, HOST_PORT, OUTSIDE_PORT, firewallNode, firewallReload, firewallText } from "./lib/suites/firewall.js";
+import { addOutsideClient, connect, startServer } from "./lib/suites/portmap.js";
+
 beforeAll(async () => {
   requireOursBuilt();
   await ensureCnitool();
@@ -103,25 +102,9 @@ describe("cni-ts firewall-reload", () => {
 
   it("kube-flannel conflist (flannel -> bridge with ipMasq from subnet.env, then portmap): masquerading comes back from flannel's saved delegate config; a pod whose namespace vanished is skipped", async () => {
     const node = await sandbox.node({ impl: "ours" });
-    const runDir = join(node.dir, "run-flannel");
-    mkdirSync(runDir);
     // FLANNEL_IPMASQ=false: flanneld does not masquerade, so flannel asks bridge to (ipMasq: true).
-    writeFileSync(join(runDir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
-    const network = "cbr0";
-    node.writeConflist({
-      name: network,
-      cniVersion: "0.3.1",
-      plugins: [
-        {
-          type: "flannel",
-          delegate: { hairpinMode: true, isDefaultGateway: true, bridge: node.uniqueName("cni") },
-          subnetFile: join(runDir, "subnet.env"),
-          dataDir: join(node.dataDir, "flannel"),
-          ipam: { dataDir: join(node.dataDir, "networks") },
-        },
-        { type: "portmap", capabilities: { portMappings: true } },
-      ],
-    });
+    writeKubeFlannelConflist(node, { cniVersion: "0.3.1", flannelIpMasq: false });
+    const network = KUBE_FLANNEL_NETWORK;
     node.writeConflist({ name: "lo", cniVersion: "0.3.1", plugins: [{ type: "loopback" }] });
     const index = [2, 3, 4, 5].find((i) => !node.subnet(i).startsWith("10.244.")) ?? 2;
     const outside = await addOutsideClient(node, "ext", index);

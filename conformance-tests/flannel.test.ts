@@ -1,18 +1,3 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CallOptions, type CniOutcome, expectOk } from "./lib/cni-calls.js";
-import type { Allowance } from "./lib/compare.js";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { directGc, directStatus, pluginStdin, loadConflist } from "./lib/direct-runtime.js";
-import { bridgePorts, cidrsOf, iptablesRules, link, nftRuleset, routes } from "./lib/observe.js";
-import { OURS_BIN, REFERENCE_BIN, requireOursBuilt } from "./lib/paths.js";
-import type { Pod, SandboxNode } from "./lib/sandbox.js";
-import { expectSameAsReference, runTwin } from "./lib/twin.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-import { clientFor, verbExists } from "./lib/versions.js";
-
 /**
  * The flannel plugin end to end, the way a flannel node runs it: the kube-flannel conflist
  * (flannel + portmap) through the libcni client (cniVersion <= 1.0.0) or the direct runtime
@@ -30,6 +15,20 @@ import { clientFor, verbExists } from "./lib/versions.js";
  * then Debian's plugins: flannel execs the Go bridge and host-local) and "our delegate"
  * (CNI_PATH = dist/bin then Debian's: bridge and host-local run in flannel's process).
  */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CallOptions, type CniOutcome, expectOk } from "./lib/cni-calls.js";
+import type { Allowance } from "./lib/compare.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { directGc, directStatus, pluginStdin, loadConflist } from "./lib/runtimes/direct.js";
+import { bridgePorts, cidrsOf, iptablesRules, link, nftRuleset, routes } from "./lib/observe.js";
+import { OURS_BIN, REFERENCE_BIN, requireOursBuilt } from "./lib/paths.js";
+import type { Pod, SandboxNode } from "./lib/sandbox.js";
+import { expectSameAsReference, runTwin } from "./lib/twin.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+import { clientFor, verbExists } from "./lib/versions.js";
 
 const UPSTREAM_SAVED =
   '{"cniVersion":"0.3.1","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.244.1.0/24"}]],"routes":[{"dst":"10.244.0.0/16"}],"type":"host-local"},"isDefaultGateway":true,"isGateway":true,"mtu":1450,"name":"cbr0","type":"bridge"}';

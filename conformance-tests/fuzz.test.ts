@@ -1,10 +1,3 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { privateBinDir, removePrivateBinDirs } from "./lib/faults-campaign.js";
-import { describeFailures, runFuzzSession } from "./lib/faults-fuzz-session.js";
-import { landedPlugins } from "./lib/faults-landed.js";
-import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-
 /**
  * Bad input: every plugin and verb, fed one defect at a time (truncated/oversized/garbage JSON,
  * wrong types, unknown versions, hostile ids/names/paths, invalid ranges, bad prevResults), must
@@ -12,10 +5,17 @@ import { useSandbox } from "./lib/use-sandbox.js";
  * leave the sandbox node untouched. The bulk runs in-process (same handler code, no spawn cost);
  * a few hundred go through the real executables.
  */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { privateBinDir, removePrivateBinDirs } from "../scripts/soak-lib/campaign.js";
+import { describeFailures, runFuzzSession } from "../scripts/soak-lib/fuzz-session.js";
+import { PLUGIN_NAMES } from "../shared/plugins.js";
+import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
 const sandbox = useSandbox();
 const SEED = Number(process.env.CNI_TS_FUZZ_SEED ?? 20261123);
-/** Plugins still being written are left out (named in the test title), never passed silently. */
-const plugins = landedPlugins();
+/** Every plugin of the suite (shared/plugin-names.json), named in the test title. */
+const plugins = [...PLUGIN_NAMES];
 let bin = "";
 beforeAll(() => {
   requireOursBuilt();

@@ -1,14 +1,14 @@
-import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { ipsOf, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
-import type { Impl } from "./lib/paths.js";
-
 /**
  * Locking: many ADDs at once (ours alone, and ours racing Debian's Go host-local on one
  * dataDir) never hand out an address twice; ours waits on the very flock the Go plugin uses.
  */
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ipsOf, storeFiles, useIpamSandbox } from "./lib/suites/host-local.js";
+import type { Impl } from "./lib/paths.js";
+
 const sandbox = useIpamSandbox();
 
 const conf = (dataDir: string, cniVersion = "0.4.0") => ({

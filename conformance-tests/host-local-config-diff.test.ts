@@ -1,8 +1,3 @@
-import { join } from "node:path";
-import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { storeFiles, useIpamSandbox } from "./host-local-helpers.js";
-
 /**
  * Differential test of configuration handling: random IPv4 and IPv6 ranges and requested addresses (host bits, tiny prefixes,
  * starts/ends/gateways in and out of the subnet, overlapping ranges and sets) are given to the Go
@@ -10,6 +5,11 @@ import { storeFiles, useIpamSandbox } from "./host-local-helpers.js";
  * Go: refused by ours with Go's message as the prefix (ours adds the field). Accepted by Go but
  * refused by ours: only a gateway outside its subnet (a deliberate difference).
  */
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { storeFiles, useIpamSandbox } from "./lib/suites/host-local.js";
+
 const sandbox = useIpamSandbox();
 
 /** Address n of the third /24 (v4) or of fd61:0:0:<third>::/120 (v6); n past 255 spills into the next block. */

@@ -1,3 +1,8 @@
+/**
+ * host-local through the real libcni client (Debian's libcni 1.1.2 in cnitool), side by side with
+ * the Go host-local: a config list whose only plugin is host-local, several pods added, checked,
+ * deleted twice. The harness diffs every result and every file of the node's dataDir per step.
+ */
 import { beforeAll, describe, expect } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
@@ -7,11 +12,6 @@ import { requireOursBuilt } from "./lib/paths.js";
 import type { TwinScenario } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/**
- * host-local through the real libcni client (Debian's libcni 1.1.2 in cnitool), side by side with
- * the Go host-local: a config list whose only plugin is host-local, several pods added, checked,
- * deleted twice. The harness diffs every result and every file of the node's dataDir per step.
- */
 beforeAll(async () => {
   requireOursBuilt(["host-local"]);
   await ensureCnitool();

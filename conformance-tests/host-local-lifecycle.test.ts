@@ -1,15 +1,15 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { ipsOf, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
-import { REPO_ROOT } from "./lib/paths.js";
-
 /**
  * Spec 1.1 verbs (GC, STATUS) that Debian's Go host-local 1.1.1 does not have, run directly with
  * the spec's environment, and crash safety: ours killed at every store write point leaves a
  * store that both implementations keep using, with no empty or half-written reservation.
  */
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ipsOf, storeFiles, useIpamSandbox } from "./lib/suites/host-local.js";
+import { REPO_ROOT } from "./lib/paths.js";
+
 const sandbox = useIpamSandbox();
 
 const conf = (dataDir: string, cniVersion = "1.1.0", extra: Record<string, unknown> = {}) => ({

@@ -1,15 +1,15 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { essence, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
-
 /**
  * Differential test of allocation: random sequences of ADD (some with a requested address), DEL
  * and CHECK run against the Go host-local and ours, each on its own dataDir. After every step the
  * outcomes and the complete store must be identical. An ADD of an attachment that already holds
  * addresses is left out: there ours deliberately answers with those addresses (Go refuses).
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { essence, storeFiles, useIpamSandbox } from "./lib/suites/host-local.js";
+
 const sandbox = useIpamSandbox();
 
 type Op = { verb: "ADD" | "DEL" | "CHECK"; cid: number; ip?: string };

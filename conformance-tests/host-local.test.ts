@@ -1,15 +1,15 @@
-import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { type Call, essence, storeFiles, useIpamSandbox } from "./host-local-helpers.js";
-import type { Impl } from "./lib/paths.js";
-
 /**
  * host-local executed directly (env + stdin), ours side by side with Debian's Go host-local 1.1.1:
  * one sequence of operations on two fresh dataDirs must give the same outcomes (exit status,
  * result or error code and message), byte-identical results for 0.3.1, and byte-identical store
  * files. Then the stores are swapped between implementations mid-sequence.
  */
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type Call, essence, storeFiles, useIpamSandbox } from "./lib/suites/host-local.js";
+import type { Impl } from "./lib/paths.js";
+
 const sandbox = useIpamSandbox();
 
 type Step = [verb: string, call: Call, confOverride?: Record<string, unknown>];

@@ -1,16 +1,3 @@
-import { copyFileSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { PLUGIN_NAMES } from "../shared/plugins.js";
-import { expectOk } from "./lib/cni-calls.js";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { kubeFlannelAddCheckDel, writeKubeFlannelConflist } from "./lib/kube-flannel-node.js";
-import { cidrsOf } from "./lib/observe.js";
-import { OURS_BIN, REFERENCE_BIN, TOOL_PATH, requireOursBuilt } from "./lib/paths.js";
-import { runCommand } from "./lib/run-command.js";
-import type { SandboxNode } from "./lib/sandbox.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-
 /**
  * `cni-ts install` into a sandboxed node's plugin directory, then what kube-flannel's
  * install-cni-plugin init container does on every restart of the kube-flannel pod:
@@ -18,6 +5,19 @@ import { useSandbox } from "./lib/use-sandbox.js";
  * Debian does not package; any file shows the write-through). The other names must still be ours
  * and a bridge + host-local chain must still work.
  */
+import { copyFileSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PLUGIN_NAMES } from "../shared/plugins.js";
+import { expectOk } from "./lib/cni-calls.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { kubeFlannelAddCheckDel, writeKubeFlannelConflist } from "./lib/cluster/kube-flannel-node.js";
+import { cidrsOf } from "./lib/observe.js";
+import { OURS_BIN, REFERENCE_BIN, TOOL_PATH, requireOursBuilt } from "./lib/paths.js";
+import { runCommand } from "./lib/run-command.js";
+import type { SandboxNode } from "./lib/sandbox.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
 beforeAll(async () => {
   requireOursBuilt();
   await ensureCnitool();

@@ -1,3 +1,9 @@
+/**
+ * The kernel layer's other path: where there is no FFI (Node), the same typed steps run as
+ * `ip -batch` processes (through nsenter for the pod) and the port wait as `ip monitor`. The
+ * plugins are bundled for Node here and run side by side with Debian's Go plugins, as the Bun
+ * executable is in bridge-basic.test.ts and loopback.test.ts; the trace shows which path ran.
+ */
 import { chmodSync, linkSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,12 +17,6 @@ import { runBridgeBasic } from "./lib/scenarios/bridge-basic.js";
 import { expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/**
- * The kernel layer's other path: where there is no FFI (Node), the same typed steps run as
- * `ip -batch` processes (through nsenter for the pod) and the port wait as `ip monitor`. The
- * plugins are bundled for Node here and run side by side with Debian's Go plugins, as the Bun
- * executable is in bridge-basic.test.ts and loopback.test.ts; the trace shows which path ran.
- */
 let binDir = "";
 
 beforeAll(async () => {

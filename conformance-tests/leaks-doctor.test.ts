@@ -1,3 +1,8 @@
+/**
+ * `cni-ts doctor` on sandboxed kube-flannel nodes: a healthy node reports no error and no warning
+ * (exit 0); each broken state the issue lists is reported with its severity and fix, and the
+ * errors make doctor exit 1. Run inside the node's namespace with the node's path flags.
+ */
 import { linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,13 +18,8 @@ import {
   leakSuite,
   nodeCommand,
   pathFlags,
-} from "./leaks-helpers.js";
+} from "./lib/suites/leaks.js";
 
-/**
- * `cni-ts doctor` on sandboxed kube-flannel nodes: a healthy node reports no error and no warning
- * (exit 0); each broken state the issue lists is reported with its severity and fix, and the
- * errors make doctor exit 1. Run inside the node's namespace with the node's path flags.
- */
 const sandbox = leakSuite();
 
 interface Finding {

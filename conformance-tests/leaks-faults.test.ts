@@ -1,8 +1,16 @@
+/**
+ * Crash safety of `cni-ts gc --apply`: SIGKILLed at each of its steps (after releasing the
+ * reservations, after each plugin's DEL, after removing libcni's cache entry), for the first and
+ * the second dead pod it works on. After the kill, the live pod still has everything; the next
+ * `gc --apply` finds what the killed one left (the reservation, or the leftovers marked by the
+ * saved config and cache entry) and finishes; then nothing of the dead pods is left and new pods
+ * get addresses nobody else has.
+ */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectOk } from "./lib/cni-calls.js";
-import { buildTestBin, removePrivateBinDirs } from "./lib/faults-campaign.js";
+import { buildTestBin, removePrivateBinDirs } from "../scripts/soak-lib/campaign.js";
 import {
   NETWORK,
   TEN_MINUTES,
@@ -16,16 +24,8 @@ import {
   nodeCommand,
   pathFlags,
   reservationsOf,
-} from "./leaks-helpers.js";
+} from "./lib/suites/leaks.js";
 
-/**
- * Crash safety of `cni-ts gc --apply`: SIGKILLed at each of its steps (after releasing the
- * reservations, after each plugin's DEL, after removing libcni's cache entry), for the first and
- * the second dead pod it works on. After the kill, the live pod still has everything; the next
- * `gc --apply` finds what the killed one left (the reservation, or the leftovers marked by the
- * saved config and cache entry) and finishes; then nothing of the dead pods is left and new pods
- * get addresses nobody else has.
- */
 const sandbox = leakSuite();
 
 let testBin = "";

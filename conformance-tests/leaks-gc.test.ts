@@ -1,3 +1,10 @@
+/**
+ * `cni-ts gc` on a kube-flannel node with the stock 0.3.1 conflist, where the runtime never sends
+ * GC: after a crash (pods' namespaces gone, no DEL) and after a reboot (namespaces, the bridge and
+ * libcni's cache gone, reservations kept) it lists exactly the dead pods, and --apply releases
+ * them and everything they owned while live pods keep everything. A reservation whose ADD is still
+ * in progress is never released.
+ */
 import { spawn } from "node:child_process";
 import { readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,15 +25,8 @@ import {
   pathFlags,
   podAddresses,
   reservationsOf,
-} from "./leaks-helpers.js";
+} from "./lib/suites/leaks.js";
 
-/**
- * `cni-ts gc` on a kube-flannel node with the stock 0.3.1 conflist, where the runtime never sends
- * GC: after a crash (pods' namespaces gone, no DEL) and after a reboot (namespaces, the bridge and
- * libcni's cache gone, reservations kept) it lists exactly the dead pods, and --apply releases
- * them and everything they owned while live pods keep everything. A reservation whose ADD is still
- * in progress is never released.
- */
 const sandbox = leakSuite();
 
 function readlinkQuiet(path: string): string | undefined {

@@ -1,3 +1,8 @@
+/**
+ * host-local reclaims leaked reservations by itself when a range is exhausted — no runtime GC,
+ * no operator — on a kube-flannel node (0.3.1 conflist) with a /29 (five pod addresses), and
+ * concurrent ADDs racing that reclamation (and `cni-ts gc --apply`) never get the same address.
+ */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -16,13 +21,8 @@ import {
   pathFlags,
   podAddresses,
   reservationsOf,
-} from "./leaks-helpers.js";
+} from "./lib/suites/leaks.js";
 
-/**
- * host-local reclaims leaked reservations by itself when a range is exhausted — no runtime GC,
- * no operator — on a kube-flannel node (0.3.1 conflist) with a /29 (five pod addresses), and
- * concurrent ADDs racing that reclamation (and `cni-ts gc --apply`) never get the same address.
- */
 const sandbox = leakSuite();
 
 /** A /29 node whose five addresses are all held by pods that crashed ten minutes ago. */

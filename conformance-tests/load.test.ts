@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { buildTestBin, chainPoints, privateBinDir, removePrivateBinDirs } from "./lib/faults-campaign.js";
-import { formatLoad, runLoad } from "./lib/faults-load.js";
-import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-
 /**
  * Load: pods added and deleted all at once, round after round, on one sandbox node, through
  * libcni: zero failures, zero duplicate addresses, zero leftovers. CI size here; scripts/soak
  * runs 100 pods x 5 rounds.
  */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { buildTestBin, chainPoints, privateBinDir, removePrivateBinDirs } from "../scripts/soak-lib/campaign.js";
+import { formatLoad, runLoad } from "../scripts/soak-lib/load.js";
+import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+
 const sandbox = useSandbox();
 const PODS = Number(process.env.CNI_TS_LOAD_PODS ?? 30);
 const ROUNDS = Number(process.env.CNI_TS_LOAD_ROUNDS ?? 2);

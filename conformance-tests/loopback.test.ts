@@ -1,20 +1,20 @@
+/**
+ * loopback through libcni, side by side with Debian's loopback: lo comes up in the pod, the
+ * result names lo with 127.0.0.1/8 and ::1/128, CHECK sees lo up, DEL sets it down and succeeds
+ * without a netns or with one that is gone, a non-loopback address on lo is refused.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CniOutcome, expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { directAdd, directCheck, directDel, directGc, directStatus } from "./lib/direct-runtime.js";
+import { directAdd, directCheck, directDel, directGc, directStatus } from "./lib/runtimes/direct.js";
 import { deleteNetns } from "./lib/netns.js";
 import { link } from "./lib/observe.js";
 import type { Impl } from "./lib/paths.js";
 import type { SandboxNode } from "./lib/sandbox.js";
 import { expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type BinDir, privateBinDir } from "./portmap-helpers.js";
+import { type BinDir, privateBinDir } from "./lib/suites/portmap.js";
 
-/**
- * loopback through libcni, side by side with Debian's loopback: lo comes up in the pod, the
- * result names lo with 127.0.0.1/8 and ::1/128, CHECK sees lo up, DEL sets it down and succeeds
- * without a netns or with one that is gone, a non-loopback address on lo is refused.
- */
 beforeAll(async () => {
   await ensureCnitool();
 });

@@ -1,3 +1,10 @@
+/**
+ * `cni-ts metrics` on a sandboxed node, parsed with a strict parser of the text format and held
+ * against the node's own state: range sizes from the configs (a bridge network with v4 + v6
+ * ranges, a flannel network sized by its subnet.env, one whose subnet.env is missing), allocated
+ * addresses as the store holds them, leaked ones (a pod whose namespace vanished without DEL, a
+ * reservation nobody in the cache owns), attachments by liveness.
+ */
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -7,15 +14,8 @@ import { deleteNetns } from "./lib/netns.js";
 import { OURS_BIN, requireOursBuilt } from "./lib/paths.js";
 import { parsePrometheusText } from "./lib/prometheus-text.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { firewallNode, nodeCommand } from "./firewall-helpers.js";
+import { firewallNode, nodeCommand } from "./lib/suites/firewall.js";
 
-/**
- * `cni-ts metrics` on a sandboxed node, parsed with a strict parser of the text format and held
- * against the node's own state: range sizes from the configs (a bridge network with v4 + v6
- * ranges, a flannel network sized by its subnet.env, one whose subnet.env is missing), allocated
- * addresses as the store holds them, leaked ones (a pod whose namespace vanished without DEL, a
- * reservation nobody in the cache owns), attachments by liveness.
- */
 beforeAll(async () => {
   requireOursBuilt();
   await ensureCnitool();

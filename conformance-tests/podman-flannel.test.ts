@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readdirSync } from "node:fs";
-import { contains, hostAddress } from "./lib/cluster-addressing.js";
-import { linkNamed, nodeView, reservations } from "./lib/cluster-inspect.js";
-import { addPod, nodeByName } from "./lib/cluster-pods.js";
-import type { ClusterState, NodeState, PodState } from "./lib/cluster-state.js";
-import { createCluster, nodeSubnetOf, teardownCluster } from "./lib/cluster.js";
+import { contains, hostAddress } from "./lib/cluster/addressing.js";
+import { linkNamed, nodeView, reservations } from "./lib/cluster/inspect.js";
+import { addPod, nodeByName } from "./lib/cluster/pods.js";
+import type { ClusterState, NodeState, PodState } from "./lib/cluster/state.js";
+import { createCluster, nodeSubnetOf, teardownCluster } from "./lib/cluster/cluster.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { OURS_BIN } from "./lib/paths.js";
-import { inNetns, sh } from "./lib/cluster-exec.js";
-import { PodmanSandbox, WEB_PAGE, ensurePodmanPackages } from "./lib/podman-sandbox.js";
+import { inNetns, sh } from "./lib/run-command.js";
+import { PodmanSandbox, WEB_PAGE, ensurePodmanPackages } from "./lib/runtimes/podman.js";
 
 const HOST_PORT = 18080;
-import { type RootSnapshot, rootChanges, rootSnapshot } from "./lib/root-netns-snapshot.js";
+import { type RootSnapshot, rootChanges, rootSnapshot } from "./lib/observe.js";
 
 /**
  * A real runtime: podman 4 with its CNI backend drives our executables through the kube-flannel

@@ -1,3 +1,9 @@
+/**
+ * The whole kube-flannel conflist (flannel -> bridge -> host-local, then portmap) plus the
+ * loopback network containerd runs for every pod, with nothing but our executables on CNI_PATH:
+ * what a node's /opt/cni/bin needs. A hostPort answers from outside the node, from the node
+ * (localhost and its addresses) and from pods, IPv4 and IPv6; DEL leaves no rule.
+ */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -7,14 +13,8 @@ import { ensureCnitool } from "./lib/cnitool-build.js";
 import { link } from "./lib/observe.js";
 import { OURS_BIN } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { addOutsideClient, connect, forwardingRules, rulesOf, startServer } from "./portmap-helpers.js";
+import { addOutsideClient, connect, forwardingRules, rulesOf, startServer } from "./lib/suites/portmap.js";
 
-/**
- * The whole kube-flannel conflist (flannel -> bridge -> host-local, then portmap) plus the
- * loopback network containerd runs for every pod, with nothing but our executables on CNI_PATH:
- * what a node's /opt/cni/bin needs. A hostPort answers from outside the node, from the node
- * (localhost and its addresses) and from pods, IPv4 and IPv6; DEL leaves no rule.
- */
 beforeAll(async () => {
   await ensureCnitool();
 });

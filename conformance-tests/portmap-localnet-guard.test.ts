@@ -1,14 +1,3 @@
-import { spawn } from "node:child_process";
-import { beforeAll, describe, expect, it } from "vitest";
-import { expectOk } from "./lib/cni-calls.js";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { type Netns, execIn } from "./lib/netns.js";
-import { TOOL_PATH, requireOursBuilt } from "./lib/paths.js";
-import type { SandboxNode } from "./lib/sandbox.js";
-import { useSandbox } from "./lib/use-sandbox.js";
-import { type Backend, HOST_PORT, firewallNode, firewallReload } from "./firewall-helpers.js";
-import { connect } from "./portmap-helpers.js";
-
 /**
  * portmap's localnet guard, measured: route_localnet (set by portmap on the interface towards the
  * pods) lets packets addressed to 127.0.0.1 in; the guard drops those that did not come from the
@@ -17,6 +6,17 @@ import { connect } from "./portmap-helpers.js";
  * receives them once the guard is deleted by hand; localhost:hostPort keeps working; the guard
  * exists once per node and goes with the last port mapping.
  */
+import { spawn } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { expectOk } from "./lib/cni-calls.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { type Netns, execIn } from "./lib/netns.js";
+import { TOOL_PATH, requireOursBuilt } from "./lib/paths.js";
+import type { SandboxNode } from "./lib/sandbox.js";
+import { useSandbox } from "./lib/use-sandbox.js";
+import { type Backend, HOST_PORT, firewallNode, firewallReload } from "./lib/suites/firewall.js";
+import { connect } from "./lib/suites/portmap.js";
+
 beforeAll(async () => {
   requireOursBuilt();
   await ensureCnitool();

@@ -1,3 +1,9 @@
+/**
+ * portmap through libcni with the reference bridge + host-local below it. Side by side with
+ * Debian's portmap (twin sandboxes): a TCP server in pod a answers on the node's hostPort from a
+ * namespace outside the node, from the node itself (its addresses and localhost) and from pods
+ * (hairpin); DEL leaves no rule; rules made by either implementation are removed by the other.
+ */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chainName } from "../plugins/portmap/iptables-rules.js";
@@ -8,14 +14,8 @@ import { REFERENCE_BIN, type Impl } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { type TwinRun, expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type BinDir, addOutsideClient, connect, forwardingRules, privateBinDir, rulesOf, startServer, startUdpServer, udpQuery, withoutLocalnetGuard } from "./portmap-helpers.js";
+import { type BinDir, addOutsideClient, connect, forwardingRules, privateBinDir, rulesOf, startServer, startUdpServer, udpQuery, withoutLocalnetGuard } from "./lib/suites/portmap.js";
 
-/**
- * portmap through libcni with the reference bridge + host-local below it. Side by side with
- * Debian's portmap (twin sandboxes): a TCP server in pod a answers on the node's hostPort from a
- * namespace outside the node, from the node itself (its addresses and localhost) and from pods
- * (hairpin); DEL leaves no rule; rules made by either implementation are removed by the other.
- */
 beforeAll(async () => {
   await ensureCnitool();
 });

@@ -1,24 +1,24 @@
-import { mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PLUGIN_NAMES } from "../shared/plugins.js";
-import { contains } from "./lib/cluster-addressing.js";
-import { sh } from "./lib/cluster-exec.js";
-import { nodeByName } from "./lib/cluster-pods.js";
-import type { ClusterState } from "./lib/cluster-state.js";
-import { createCluster, nodeSubnetOf, teardownCluster } from "./lib/cluster.js";
-import { ensureCnitool } from "./lib/cnitool-build.js";
-import { ImagePodman } from "./lib/image-podman.js";
-import { OURS_BIN } from "./lib/paths.js";
-import { PodmanSandbox, ensurePodmanPackages } from "./lib/podman-sandbox.js";
-import { IMAGE_ARCHIVE, IMAGE_REFERENCE, RELEASE_VERSION, requireRelease, scratchDir } from "./lib/release-artifacts.js";
-
 /**
  * The installer image from dist/release: skopeo reads its multi-arch index, `podman load` takes
  * it (into a private store), its default command installs the plugins into a sandbox node's bin
  * directory mounted at /host/opt/cni/bin, and a podman container then comes up through that
  * directory with the kube-flannel conflist.
  */
+import { mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PLUGIN_NAMES } from "../shared/plugins.js";
+import { contains } from "./lib/cluster/addressing.js";
+import { sh } from "./lib/run-command.js";
+import { nodeByName } from "./lib/cluster/pods.js";
+import type { ClusterState } from "./lib/cluster/state.js";
+import { createCluster, nodeSubnetOf, teardownCluster } from "./lib/cluster/cluster.js";
+import { ensureCnitool } from "./lib/cnitool-build.js";
+import { ImagePodman } from "./lib/runtimes/image-podman.js";
+import { OURS_BIN } from "./lib/paths.js";
+import { PodmanSandbox, ensurePodmanPackages } from "./lib/runtimes/podman.js";
+import { IMAGE_ARCHIVE, IMAGE_REFERENCE, RELEASE_VERSION, requireRelease, scratchDir } from "./lib/release-artifacts.js";
+
 const scratch = scratchDir("cts-release-image-");
 let images: ImagePodman;
 let state: ClusterState | undefined;

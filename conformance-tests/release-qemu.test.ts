@@ -1,9 +1,16 @@
+/**
+ * The release executables themselves (unpacked from dist/release's tarballs, not dist/bin) run
+ * the kube-flannel chain — ADD, CHECK, DEL through libcni — on a sandboxed node under qemu-user:
+ * amd64 on a Nehalem CPU model (the minimum the README states: Bun's baseline runtime; Penryn,
+ * without SSE4.2, must fail, which also proves the CPU model is in effect), arm64 under
+ * qemu-aarch64-static with Debian's libc6:arm64.
+ */
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLUGIN_NAMES } from "../shared/plugins.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { kubeFlannelAddCheckDel, writeKubeFlannelConflist } from "./lib/kube-flannel-node.js";
+import { kubeFlannelAddCheckDel, writeKubeFlannelConflist } from "./lib/cluster/kube-flannel-node.js";
 import { TOOL_PATH } from "./lib/paths.js";
 import {
   type ReleaseArch,
@@ -17,13 +24,6 @@ import {
 import { runCommand } from "./lib/run-command.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/**
- * The release executables themselves (unpacked from dist/release's tarballs, not dist/bin) run
- * the kube-flannel chain — ADD, CHECK, DEL through libcni — on a sandboxed node under qemu-user:
- * amd64 on a Nehalem CPU model (the minimum the README states: Bun's baseline runtime; Penryn,
- * without SSE4.2, must fail, which also proves the CPU model is in effect), arm64 under
- * qemu-aarch64-static with Debian's libc6:arm64.
- */
 const ARCHES: { arch: ReleaseArch; qemu: string[]; machine: number; target: string }[] = [
   { arch: "amd64", qemu: ["/usr/bin/qemu-x86_64-static", "-cpu", "Nehalem"], machine: 62, target: "bun-linux-x64-baseline" },
   { arch: "arm64", qemu: ["/usr/bin/qemu-aarch64-static"], machine: 183, target: "bun-linux-arm64" },

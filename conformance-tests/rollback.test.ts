@@ -1,3 +1,10 @@
+/**
+ * Rollback through the installer, with pods running: ours installed, a pod added; the Go plugins
+ * (Debian's, standing in for upstream's release) installed back over ours with
+ * `cni-ts install --from`; a second pod added by Go; Go deletes ours' pod; ours installed again
+ * (`--replace`, upstream's files are not ours) and deletes Go's pod. Every DEL leaves no address
+ * reservation, veth or port-mapping rule behind.
+ */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -10,13 +17,6 @@ import { runCommand } from "./lib/run-command.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/**
- * Rollback through the installer, with pods running: ours installed, a pod added; the Go plugins
- * (Debian's, standing in for upstream's release) installed back over ours with
- * `cni-ts install --from`; a second pod added by Go; Go deletes ours' pod; ours installed again
- * (`--replace`, upstream's files are not ours) and deletes Go's pod. Every DEL leaves no address
- * reservation, veth or port-mapping rule behind.
- */
 beforeAll(async () => {
   requireOursBuilt();
   await ensureCnitool();

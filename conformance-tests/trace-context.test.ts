@@ -1,3 +1,9 @@
+/**
+ * W3C trace context through the compiled executable: flannel (ours) execs a delegate that is not
+ * ours (a recording fake "bridge"). A valid TRACEPARENT/TRACESTATE appears in flannel's debug
+ * trace line and reaches the delegate; malformed ones reach neither; nothing else from the
+ * environment is logged.
+ */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -6,12 +12,6 @@ import { fakePluginCalls, writeFakePlugin } from "./lib/fake-plugin.js";
 import { requireOursBuilt } from "./lib/paths.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-/**
- * W3C trace context through the compiled executable: flannel (ours) execs a delegate that is not
- * ours (a recording fake "bridge"). A valid TRACEPARENT/TRACESTATE appears in flannel's debug
- * trace line and reaches the delegate; malformed ones reach neither; nothing else from the
- * environment is logged.
- */
 beforeAll(() => requireOursBuilt(["flannel"]));
 
 const PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";

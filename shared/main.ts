@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import { buildDescription } from "./build-info.js";
 import { requestedVersion, versionJson } from "./cni/version-answer.js";
-import { writeAll } from "./cni/write-all.js";
+import { writeAll } from "./sys/write-all.js";
 import { PLUGIN_NAMES, type PluginName, isPluginName } from "./plugins.js";
 
 /**

@@ -1,13 +1,13 @@
+/**
+ * Bridge scenarios driven by a plugin config (bridge's tests only; the basic scenario is H1's).
+ * Names, subnets and container ids come from the node's token, so twin runs agree.
+ */
 import type { CallOptions, CniOutcome } from "./cni-calls.js";
 import { expectOk } from "./cni-calls.js";
 import type { Pod, SandboxNode } from "./sandbox.js";
 import type { Recorder } from "./twin.js";
 import { clientFor, verbExists } from "./versions.js";
 
-/**
- * Bridge scenarios driven by a plugin config (bridge's tests only; the basic scenario is H1's).
- * Names, subnets and container ids come from the node's token, so twin runs agree.
- */
 export interface BridgeNet {
   network: string;
   bridge: string;

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
-import { binDirFor, type Impl } from "./paths.js";
-
 /**
  * A private CNI_PATH directory whose bridge and host-local point at either implementation and can
  * be switched between two calls: a pod added by one implementation, deleted by the other.
  */
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { binDirFor, type Impl } from "./paths.js";
+
 export interface SwappablePlugins {
   dir: string;
   use(impl: Impl): void;

@@ -1,10 +1,10 @@
-import { type Netns, execIn } from "./netns.js";
-
 /**
  * Traffic checks between sandbox namespaces only. The address must belong to a namespace the
  * test created (a pod, or the node's bridge); the caller guarantees that by passing addresses
  * it read from the sandbox, never constants from the outside world.
  */
+import { type Netns, execIn } from "./netns.js";
+
 export interface PingOutcome {
   ok: boolean;
   output: string;

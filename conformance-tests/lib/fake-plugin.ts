@@ -1,11 +1,11 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-
 /**
  * A scriptable test double for a CNI plugin (the idea of libcni's "noop" plugin): an executable
  * Node script that records every call (CNI_* and trace-context environment, stdin) and answers as told. Put its
  * directory first on a node's cniPath to stand in for a delegate (e.g. a fake IPAM).
  */
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
 export interface FakeBehaviour {
   /**
    * What ADD prints: a result object, "passthrough" (prevResult, or {cniVersion} when there is

@@ -1,7 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import type { Netns } from "./netns.js";
-import { type LinkInfo, links } from "./observe.js";
-
 /**
  * Waits until the kernel has published every carrier change. The carrier itself (LOWER_UP) is
  * updated at once, but operstate, IFF_RUNNING (NO-CARRIER), a route's "linkdown" and the IPv6
@@ -9,6 +5,9 @@ import { type LinkInfo, links } from "./observe.js";
  * was other link activity in the last second. Observing before that makes two identical runs
  * differ by timing alone.
  */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Netns } from "./netns.js";
+import { type LinkInfo, links } from "./observe.js";
 
 /**
  * Kinds that drive their carrier (and so get operstate UP or DOWN from linkwatch). For them

@@ -1,11 +1,11 @@
-import { existsSync } from "node:fs";
-import { TOOL_PATH } from "./paths.js";
-import { type CommandOptions, type CommandResult, runCommand } from "./run-command.js";
-
 /**
  * A named network namespace the harness created (`ip netns add`, mounted at /var/run/netns/NAME).
  * Everything the tests run or observe happens inside one of these; never in the root namespace.
  */
+import { existsSync } from "node:fs";
+import { TOOL_PATH } from "./paths.js";
+import { type CommandOptions, type CommandResult, runCommand } from "./run-command.js";
+
 export interface Netns {
   readonly name: string;
   readonly path: string;

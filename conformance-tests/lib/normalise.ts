@@ -1,10 +1,10 @@
-import type { SandboxNode } from "./sandbox.js";
-
 /**
  * Makes observations of two twin sandboxes comparable: what legitimately differs between two runs
  * (random MACs and veth names, namespace paths, temp dirs, the per-run token and subnets) becomes
  * a placeholder; everything else stays byte for byte.
  */
+import type { SandboxNode } from "./sandbox.js";
+
 export interface Normaliser {
   (value: unknown): unknown;
   text(s: string): string;

@@ -1,11 +1,14 @@
+/**
+ * The test library's one namespace observer: read-only views of what a user can see in a sandbox
+ * namespace (links, addresses, routes, sysctls, bridge port flags, firewall rules, files; all run
+ * inside the given namespace), a whole namespace's state as comparable text (`netnsState`, the
+ * soak's "node unchanged" check), and the root namespace's snapshot (`rootSnapshot`, for tests
+ * that run a real runtime). state.ts captures a sandbox node for twin comparisons from these.
+ */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type Netns, execIn } from "./netns.js";
-
-/**
- * Read-only observers of what a user can see in a sandbox namespace: links, addresses, routes,
- * sysctls, bridge port flags, firewall rules, files. All run inside the given namespace.
- */
+import { sh } from "./run-command.js";
 
 /** One entry of `ip -j -d link show` (only the fields tests use are typed). */
 export interface LinkInfo {
@@ -165,12 +168,16 @@ export async function bridgePorts(ns: Netns): Promise<BridgePort[]> {
 /** iptables-save (IPv4 or IPv6) without comments and with packet counters zeroed. */
 export async function iptablesRules(ns: Netns, family: 4 | 6 = 4): Promise<string> {
   const r = await execIn(ns, [family === 4 ? "iptables-save" : "ip6tables-save"]);
-  return r.stdout
+  return stripCounters(r.stdout).trim();
+}
+
+/** iptables-save text without its comment lines and with packet counters zeroed. */
+function stripCounters(text: string): string {
+  return text
     .split("\n")
     .filter((l) => !l.startsWith("#"))
     .map((l) => l.replace(/\[\d+:\d+\]/g, "[0:0]"))
-    .join("\n")
-    .trim();
+    .join("\n");
 }
 
 export async function nftRuleset(ns: Netns): Promise<string> {
@@ -196,5 +203,68 @@ export function filesUnder(dir: string): Map<string, Buffer> {
     }
   };
   walk(dir);
+  return out;
+}
+
+/**
+ * A namespace's observable network state, normalized so two readings of an untouched namespace
+ * are equal: links (without counters), addresses, routes, iptables and nftables rules.
+ */
+export async function netnsState(ns: Netns): Promise<string> {
+  const parts: string[] = [];
+  const ip = async (args: string[]): Promise<string> => (await execIn(ns, ["ip", ...args], { check: false })).stdout;
+  parts.push(normalizeLinks(await ip(["-o", "-d", "link", "show"])));
+  parts.push(await ip(["-o", "addr", "show"]));
+  parts.push(await ip(["-4", "route", "show", "table", "all"]));
+  parts.push(await ip(["-6", "route", "show", "table", "all"]));
+  parts.push(stripCounters((await execIn(ns, ["iptables-save"], { check: false })).stdout));
+  parts.push(stripCounters((await execIn(ns, ["ip6tables-save"], { check: false })).stdout));
+  parts.push((await execIn(ns, ["nft", "list", "ruleset"], { check: false })).stdout);
+  return parts.join("\n--\n");
+}
+
+function normalizeLinks(text: string): string {
+  // operstate/carrier of a fresh veth may flap; the set of links and their config is what matters.
+  return text.replace(/ state \S+/g, "").replace(/ (qlen|alias) \S+/g, "");
+}
+
+/** Line-level difference of two state readings, for a readable failure. */
+export function diffState(before: string, after: string): string[] {
+  const a = new Set(before.split("\n"));
+  const b = new Set(after.split("\n"));
+  return [...[...b].filter((l) => !a.has(l)).map((l) => `+ ${l}`), ...[...a].filter((l) => !b.has(l)).map((l) => `- ${l}`)];
+}
+
+/**
+ * A read-only look at the machine's root network namespace: link names, IPv4 routes and the
+ * forwarding sysctls a bridge plugin would flip. Compared before/after to prove a test that runs
+ * a real runtime changed nothing there.
+ */
+export interface RootSnapshot {
+  links: string[];
+  routes: string[];
+  sysctls: Record<string, string>;
+}
+
+const SYSCTLS = ["net/ipv4/ip_forward", "net/ipv4/conf/all/forwarding", "net/ipv6/conf/all/forwarding"];
+
+export async function rootSnapshot(): Promise<RootSnapshot> {
+  const links = JSON.parse((await sh(["ip", "-j", "link", "show"], { duringTeardown: true })).stdout) as { ifname: string }[];
+  const routes = (await sh(["ip", "-4", "route", "show", "table", "all"], { duringTeardown: true })).stdout;
+  const sysctls: Record<string, string> = {};
+  for (const k of SYSCTLS) sysctls[k] = readFileSync(`/proc/sys/${k}`, "utf8").trim();
+  return {
+    links: links.map((l) => l.ifname).sort(),
+    routes: routes.split("\n").filter(Boolean).sort(),
+    sysctls,
+  };
+}
+
+/** What appeared in the root namespace since `before` (links and routes) and any sysctl change. */
+export function rootChanges(before: RootSnapshot, after: RootSnapshot): string[] {
+  const out: string[] = [];
+  for (const l of after.links) if (!before.links.includes(l)) out.push(`new link ${l}`);
+  for (const r of after.routes) if (!before.routes.includes(r)) out.push(`new route ${r}`);
+  for (const [k, v] of Object.entries(after.sysctls)) if (before.sysctls[k] !== v) out.push(`${k} ${before.sysctls[k]} -> ${v}`);
   return out;
 }

@@ -1,3 +1,8 @@
+/**
+ * A sandboxed "node": its own network namespace (the runtime's view, where plugins run and the
+ * bridge lives), pod namespaces, and private conf/data/cache directories under one temp dir.
+ * Nothing here touches the root network namespace; teardown deletes only what was created.
+ */
 import { createHash, randomBytes } from "node:crypto";
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,11 +13,6 @@ import { type Netns, createNetns, execIn } from "./netns.js";
 import type { CommandOptions, CommandResult } from "./run-command.js";
 import { forgetLive, registerLive, teardownResources } from "./teardown.js";
 
-/**
- * A sandboxed "node": its own network namespace (the runtime's view, where plugins run and the
- * bridge lives), pod namespaces, and private conf/data/cache directories under one temp dir.
- * Nothing here touches the root network namespace; teardown deletes only what was created.
- */
 export interface Pod extends Netns {
   /** The test's name for the pod ("a", "b", …), the same in twin sandboxes. */
   readonly label: string;

@@ -1,3 +1,8 @@
+/**
+ * A comparable picture of a sandbox: per namespace links/addresses/routes/sysctls/port flags, the
+ * node's firewall rules, and every file in the dataDir. Keyed by names (never ifindex) so two
+ * sandboxes can be diffed; veth names are replaced by their role (see vethRoles).
+ */
 import {
   type LinkInfo,
   type RouteEntry,
@@ -13,11 +18,6 @@ import { settleLinks } from "./link-settle.js";
 import type { Netns } from "./netns.js";
 import type { SandboxNode } from "./sandbox.js";
 
-/**
- * A comparable picture of a sandbox: per namespace links/addresses/routes/sysctls/port flags, the
- * node's firewall rules, and every file in the dataDir. Keyed by names (never ifindex) so two
- * sandboxes can be diffed; veth names are replaced by their role (see vethRoles).
- */
 export interface NsState {
   links: Record<string, Record<string, unknown>>;
   addresses: Record<string, string[]>;

@@ -1,13 +1,13 @@
+/**
+ * Removal of exactly the resources one sandbox created, and the proof that nothing is left.
+ * Never deletes by pattern: other test runs share the machine.
+ */
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { deleteNetns, netnsExists, netnsPath } from "./netns.js";
 import { TOOL_PATH } from "./paths.js";
 import { runCommand } from "./run-command.js";
 
-/**
- * Removal of exactly the resources one sandbox created, and the proof that nothing is left.
- * Never deletes by pattern: other test runs share the machine.
- */
 export interface Resources {
   /** Namespace names, pods first then the node (deleting a netns deletes its links). */
   netns: readonly string[];

@@ -1,3 +1,9 @@
+/**
+ * Side by side: the same scenario runs in two twin sandboxes sharing one token (so names, subnets
+ * and container ids are identical), one with the Go reference plugins, one with ours. At each step
+ * the scenario reports, the outcome and the full sandbox state are recorded, normalised, and later
+ * diffed.
+ */
 import type { CniOutcome } from "./cni-calls.js";
 import { type Allowance, type Difference, type Verdict, diff, formatVerdict, judge } from "./compare.js";
 import { normaliserFor } from "./normalise.js";
@@ -6,12 +12,6 @@ import { type NodeOptions, type SandboxNode, newToken } from "./sandbox.js";
 import { captureState } from "./state.js";
 import type { SandboxScope } from "./use-sandbox.js";
 
-/**
- * Side by side: the same scenario runs in two twin sandboxes sharing one token (so names, subnets
- * and container ids are identical), one with the Go reference plugins, one with ours. At each step
- * the scenario reports, the outcome and the full sandbox state are recorded, normalised, and later
- * diffed.
- */
 export type Recorder = (step: string, outcome?: CniOutcome) => Promise<void>;
 export type TwinScenario = (node: SandboxNode, record: Recorder, impl: Impl) => Promise<void>;
 

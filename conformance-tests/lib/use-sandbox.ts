@@ -1,12 +1,12 @@
-import { afterAll, afterEach, expect } from "vitest";
-import { type NodeOptions, type SandboxNode, createNode } from "./sandbox.js";
-
 /**
  * Vitest glue: `const sandbox = useSandbox();` at describe/file level, then `await sandbox.node()`
  * in a test. A node created inside a test is torn down after that test (also when it failed); one
  * created in beforeAll lives until afterAll. The teardown's leak check fails the test (or the
  * suite) if anything was left behind.
  */
+import { afterAll, afterEach, expect } from "vitest";
+import { type NodeOptions, type SandboxNode, createNode } from "./sandbox.js";
+
 export interface SandboxScope {
   node(opts?: NodeOptions): Promise<SandboxNode>;
   /** Tears down every node of this scope created by the current test now (afterEach does anyway). */

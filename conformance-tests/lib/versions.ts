@@ -1,14 +1,14 @@
-import type { CallOptions, CniOutcome } from "./cni-calls.js";
-import { directAdd, directCheck, directDel } from "./direct-runtime.js";
-import type { Impl } from "./paths.js";
-import type { Pod, SandboxNode } from "./sandbox.js";
-import { compareVersions } from "./spec-version.js";
-
 /**
  * The run matrix: every conformance test runs for these cniVersions where the verb exists.
  * 0.3.1 is what kube-flannel ships. Debian's libcni (and the Go reference plugins built with it)
  * stop at 1.0.0, so 1.1.0 goes through the direct runtime and has no reference twin.
  */
+import type { CallOptions, CniOutcome } from "./cni-calls.js";
+import { directAdd, directCheck, directDel } from "./runtimes/direct.js";
+import type { Impl } from "./paths.js";
+import type { Pod, SandboxNode } from "./sandbox.js";
+import { compareVersions } from "./spec-version.js";
+
 export const SPEC_VERSIONS = ["0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
 export type SpecVersion = (typeof SPEC_VERSIONS)[number];
 

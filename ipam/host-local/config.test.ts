@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cniErrorOf } from "../../shared/cni/expect-cni-error.js";
+import { cniErrorOf } from "../../conformance-tests/lib/unit/cni-error.js";
 import { loadIpamConfig, loadStoreLocation } from "./config.js";
 import { formatIp } from "../../shared/net/ip.js";
 import { setToString } from "./range.js";

@@ -2,7 +2,7 @@ import * as z from "zod/mini";
 import { parseWith } from "../../shared/cni/config.js";
 import { matchGoKeys } from "../../shared/cni/go-keys.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { isPlainObject } from "../../shared/cni/json.js";
+import { isPlainObject } from "../../shared/sys/plain-object.js";
 import type { Route } from "../../shared/cni/result.js";
 import { atLeast } from "../../shared/cni/versions.js";
 import { type Ip, formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/ip.js";

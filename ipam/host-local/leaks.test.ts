@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cniErrorOf } from "../../shared/cni/expect-cni-error.js";
+import { cniErrorOf } from "../../conformance-tests/lib/unit/cni-error.js";
 import type { HolderScan } from "../../shared/node/netns-scan.js";
 import { loadIpamConfig } from "./config.js";
 import { DEFAULT_GRACE_MS, judge, judgeStore, releaseLeaked } from "./leaks.js";

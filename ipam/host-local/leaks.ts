@@ -1,10 +1,3 @@
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { formatIp, parseIp } from "../../shared/net/ip.js";
-import { type HolderScan, holds, isComplete } from "../../shared/node/netns-scan.js";
-import { addReclaimed } from "./reclaimed-count.js";
-import { type LockedStore, type Owner, ownerOf } from "./store.js";
-
 /**
  * The leak definition, over a host-local store: a reservation is leaked when no network namespace
  * on the node holds its address (shared/node/netns-scan.ts) and it is older than a grace period,
@@ -15,6 +8,12 @@ import { type LockedStore, type Owner, ownerOf } from "./store.js";
  * else that needs to know (metrics). Finding is read-only and lock-free; releasing re-checks every
  * candidate under the store lock, against the same scan, so nothing is ever handed out twice.
  */
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { formatIp, parseIp } from "../../shared/net/ip.js";
+import { type HolderScan, holds, isComplete } from "../../shared/node/netns-scan.js";
+import { addReclaimed } from "./reclaimed-count.js";
+import { type LockedStore, type Owner, ownerOf } from "./store.js";
 
 /**
  * Longer than any ADD can take between reserving and configuring the address: the kubelet gives

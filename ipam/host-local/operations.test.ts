@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cniErrorOf } from "../../shared/cni/expect-cni-error.js";
+import { cniErrorOf } from "../../conformance-tests/lib/unit/cni-error.js";
 import { loadIpamConfig } from "./config.js";
 import {
   addAddresses,

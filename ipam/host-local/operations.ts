@@ -1,3 +1,7 @@
+/**
+ * host-local as a library: what each verb does, given a validated config. Synchronous and free
+ * of process-wide state (no env, no exit), so bridge can call it in-process.
+ */
 import { accessSync, constants } from "node:fs";
 import { validateContainerId, validateInterfaceName } from "../../shared/cni/env.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
@@ -10,11 +14,6 @@ import { type LockedStore, dirExists, ensureDir, storeDir, withLockedStore } fro
 import { formatIp } from "../../shared/net/ip.js";
 import { type HolderScan, scanHolders } from "../../shared/node/netns-scan.js";
 import { DEFAULT_GRACE_MS, type JudgedReservation, describeLeak, judgeStore, listReservations, releaseLeaked } from "./leaks.js";
-
-/**
- * host-local as a library: what each verb does, given a validated config. Synchronous and free
- * of process-wide state (no env, no exit), so bridge can call it in-process.
- */
 
 export interface StoreLocation {
   readonly name: string;

@@ -1,3 +1,11 @@
+/**
+ * The on-disk store, byte-compatible with upstream: `<dataDir>/<network>/<ip>` holds
+ * `<containerID>\r\n<ifname>` (no newline), `last_reserved_ip.<set>` the last address handed out
+ * in a range set, `lock` the flock file. Unlike upstream every write is durable and atomic: a
+ * reservation is written to a temp file, fsynced, then hard-linked to its final name (link
+ * fails with EEXIST when the address is taken, so the "taken" test stays atomic and a
+ * reservation file is never seen empty); the directory is fsynced before the caller returns.
+ */
 import {
   closeSync,
   constants,
@@ -15,19 +23,11 @@ import {
 import { dirname, join, resolve } from "node:path";
 import { CONTAINER_ID_PATTERN } from "../../shared/cni/env.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { faultPoint } from "../../shared/cni/fault.js";
+import { faultPoint } from "../../shared/sys/fault.js";
 import { fsyncDirectory, writeFileSynced } from "../../shared/sys/durable-file.js";
 import { type Ip, formatIp, parseIp } from "../../shared/net/ip.js";
 import { withStoreLock } from "./lock.js";
 
-/**
- * The on-disk store, byte-compatible with upstream: `<dataDir>/<network>/<ip>` holds
- * `<containerID>\r\n<ifname>` (no newline), `last_reserved_ip.<set>` the last address handed out
- * in a range set, `lock` the flock file. Unlike upstream every write is durable and atomic: a
- * reservation is written to a temp file, fsynced, then hard-linked to its final name (link
- * fails with EEXIST when the address is taken, so the "taken" test stays atomic and a
- * reservation file is never seen empty); the directory is fsynced before the caller returns.
- */
 export const LINE_BREAK = "\r\n";
 const LAST_RESERVED_PREFIX = "last_reserved_ip.";
 const TEMP_PREFIX = ".cni-ts-tmp.";

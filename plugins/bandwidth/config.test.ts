@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CniError } from "../../shared/cni/errors.js";
+import { cniErrorOf } from "../../conformance-tests/lib/unit/cni-error.js";
 import { isZero, parseBandwidthConf } from "./config.js";
-
-function errorOf(fn: () => unknown): CniError | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  return undefined;
-}
 
 describe("bandwidth config", () => {
   it("reads the static fields", () => {
@@ -41,7 +31,7 @@ describe("bandwidth config", () => {
     [{ unshapedSubnets: ["10.0.0.0/33"] }, 'bad subnet "10.0.0.0/33" provided'],
   ])("refuses %j with code 7: %s", (bw, message) => {
     for (const [raw, runtime] of [[bw, undefined], [{}, { bandwidth: bw }]] as const) {
-      const e = errorOf(() => parseBandwidthConf(raw as Record<string, unknown>, runtime));
+      const e = cniErrorOf(() => parseBandwidthConf(raw as Record<string, unknown>, runtime));
       expect(e?.code).toBe(7);
       expect(e?.message).toContain(message);
       expect(e?.details).not.toBe("");

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { EXISTS, GONE, assertBatchSafe, batchReason, failedLine, ipBatch, parseJsonStream, run } from "../../shared/net/exec.js";
+import { type BatchLine, BatchLineError, EXISTS, GONE, assertBatchSafe, batchReason, ipBatch, parseJsonStream, runBatch } from "../../shared/net/batch.js";
+import { parseIpLink } from "../../shared/net/ip-json.js";
 import { readSysfsLink, sysfsIsOwn } from "../../shared/net/links.js";
 import { tickInUsec } from "./tbf-params.js";
 
@@ -14,16 +15,6 @@ export interface HostLink {
   index: number;
   mtu: number;
   txqlen: number;
-}
-
-interface IpLinkJson {
-  ifindex?: number;
-  ifname?: string;
-  link_index?: number;
-  mtu?: number;
-  txqlen?: number;
-  address?: string;
-  ifalias?: string;
 }
 
 /** The kernel's ticks per microsecond (/proc/net/psched), which tbf's bucket is counted in. */
@@ -36,8 +27,8 @@ export function podPeerIndex(netns: string, ifname: string): { peer?: number; er
   assertBatchSafe(ifname);
   const r = ipBatch([`link show dev ${ifname}`], { netns, json: true, check: false, what: `reading ${ifname} in ${netns}` });
   if (r.status !== 0) return { error: batchReason(r.stderr) || `exit status ${r.status}` };
-  const link = (parseJsonStream(r.stdout)[0]?.[0] ?? {}) as IpLinkJson;
-  return link.link_index && link.link_index > 0 ? { peer: link.link_index } : { error: "link not found" };
+  const link = parseIpLink(parseJsonStream(r.stdout)[0]?.[0]);
+  return link.linkIndex && link.linkIndex > 0 ? { peer: link.linkIndex } : { error: "link not found" };
 }
 
 /**
@@ -59,8 +50,8 @@ export function hostLinks(names: readonly string[]): Map<string, HostLink> {
     return out;
   }
   const r = ipBatch(["link show"], { json: true, what: "listing the node's links" });
-  for (const l of (parseJsonStream(r.stdout)[0] ?? []) as IpLinkJson[]) {
-    if (l.ifname && names.includes(l.ifname)) out.set(l.ifname, { name: l.ifname, index: l.ifindex ?? 0, mtu: l.mtu ?? 0, txqlen: l.txqlen ?? 0 });
+  for (const l of (parseJsonStream(r.stdout)[0] ?? []).map(parseIpLink)) {
+    if (l.ifname && names.includes(l.ifname)) out.set(l.ifname, { name: l.ifname, index: l.ifindex, mtu: l.mtu, txqlen: l.txqlen });
   }
   return out;
 }
@@ -77,8 +68,7 @@ export function createIfb(name: string, mtu: number, txqlen: number, alias: stri
     { line: `link show dev ${name}` },
   ];
   const out = batchSteps(["ip", "-j", "-batch", "-"], steps, `creating ifb device ${name}`);
-  const link = (parseJsonStream(out).at(-1)?.[0] ?? {}) as IpLinkJson;
-  return link.address ?? "";
+  return parseIpLink(parseJsonStream(out).at(-1)?.[0]).address;
 }
 
 /** Deletes a link; true when it existed. */
@@ -94,14 +84,11 @@ export function deleteLink(name: string): boolean {
 /** ifb devices of this node: name and alias. */
 export function listIfbs(): Array<{ name: string; alias: string }> {
   const r = ipBatch(["link show type ifb"], { json: true, details: true, what: "listing ifb devices" });
-  return (parseJsonStream(r.stdout)[0] ?? []).map((l) => ({ name: (l as IpLinkJson).ifname ?? "", alias: (l as IpLinkJson).ifalias ?? "" }));
+  return (parseJsonStream(r.stdout)[0] ?? []).map(parseIpLink).map((l) => ({ name: l.ifname, alias: l.alias }));
 }
 
 /** One line of a tc batch; `tolerate` matches errors that mean "already done". */
-export interface TcStep {
-  line: string;
-  tolerate?: RegExp;
-}
+export type TcStep = BatchLine;
 
 /** Runs `tc -batch -` (one process when nothing fails); tolerated failures skip to the next line. */
 export function tcSteps(steps: readonly TcStep[], opts: { json?: boolean; raw?: boolean; what: string }): string {
@@ -109,25 +96,14 @@ export function tcSteps(steps: readonly TcStep[], opts: { json?: boolean; raw?: 
   return batchSteps(argv, steps, opts.what);
 }
 
-/** Runs a `-batch -` tool over the lines; a failed line its `tolerate` matches is skipped and the rest run again. */
-function batchSteps(argv: readonly string[], steps: readonly TcStep[], what: string): string {
-  let start = 0;
-  let stdout = "";
-  while (start < steps.length) {
-    const part = steps.slice(start);
-    for (const s of part) assertBatchSafe(s.line);
-    const r = run(argv, { input: `${part.map((s) => s.line).join("\n")}\n`, check: false, what });
-    stdout += r.stdout;
-    if (r.status === 0) return stdout;
-    const failed = failedLine(r.stderr);
-    const reason = batchReason(r.stderr);
-    const step = failed === undefined ? undefined : part[failed];
-    if (failed === undefined || step === undefined || !step.tolerate?.test(reason)) {
-      throw new CniError(ErrorCode.Internal, `${what}: ${step ? `${step.line}: ` : ""}${reason || `exit status ${r.status}`}`);
-    }
-    start += failed + 1;
+/** The shared step runner, its refusals worded as bandwidth's errors ("WHAT: LINE: REASON"). */
+function batchSteps(argv: readonly string[], steps: readonly BatchLine[], what: string): string {
+  try {
+    return runBatch(argv, steps, { what, unnamed: "fail" }).stdout;
+  } catch (e) {
+    if (e instanceof BatchLineError) throw new CniError(ErrorCode.Internal, `${what}: ${e.message}`);
+    throw e;
   }
-  return stdout;
 }
 
 /** What `tc -j -d -r` reports for the qdiscs and filters of the given show lines, one array per line. */

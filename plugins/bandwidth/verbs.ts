@@ -6,7 +6,7 @@ import { validAttachments } from "../../shared/cni/attachments.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
-import { haveBinary } from "../../shared/net/exec.js";
+import { haveBinary } from "../../shared/net/process.js";
 import { requireNetns } from "../../shared/net/netns.js";
 import { type BandwidthConf, isZero, parseBandwidthConf } from "./config.js";
 import { createIfb, deleteLink, type HostLink, hostLinks, listIfbs, podPeerIndex, tcShow, tcSteps, tcText, tick } from "./shaping-kernel.js";

@@ -3,7 +3,8 @@ import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
 import { type Cidr, parseCidr } from "../../shared/net/ip.js";
-import { EXISTS, assertBatchSafe, run } from "../../shared/net/exec.js";
+import { EXISTS, assertBatchSafe } from "../../shared/net/batch.js";
+import { run } from "../../shared/net/process.js";
 import { kernel, KernelStepError } from "../../shared/net/kernel.js";
 import { ownLinkNames } from "../../shared/net/links.js";
 import { requireNetns } from "../../shared/net/netns.js";
@@ -70,7 +71,7 @@ async function addSteps(inv: Invocation, conf: BridgeConf, undo: Undo): Promise<
       if (!link) throw new CniError(ErrorCode.Internal, `failed to configure "${ifname}" in ${netns}: the link is gone`);
       return link;
     } catch (e) {
-      throw e instanceof KernelStepError ? e.toCniError() : toCniError(e);
+      throw toCniError(e instanceof KernelStepError ? e.toError() : e);
     }
   });
   if (conf.enabledad && gws.ips.some((ip) => ip.gateway?.includes(":"))) await settleAddresses(netns, ifname);
@@ -162,7 +163,7 @@ function setupHost(
           `"${ifname}" already exists in ${netns}: the pod was added before without DEL; run DEL first`,
         );
       }
-      throw e.toCniError();
+      throw e.toError();
     }
     undo.veth = veth;
     for (const n of plan.notes) inv.trace.note(n);

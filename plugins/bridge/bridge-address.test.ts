@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseCidr } from "../../shared/net/ip.js";
 import type { AddrInfo } from "../../shared/net/ip-json.js";
 import { planBridgeAddrs } from "./bridge-address.js";
-import { failure } from "./test-support.js";
+import { cniErrorOf } from "../../conformance-tests/lib/unit/cni-error.js";
 
 const addr = (cidr: string): AddrInfo => {
   const [local, len] = cidr.split("/");
@@ -17,7 +17,7 @@ describe("planBridgeAddrs (upstream's ensureAddr)", () => {
   });
 
   it("the dead end keeps upstream's text and says what was found and what to do", () => {
-    const e = failure(() => planBridgeAddrs("cni0", [addr("10.244.7.1/24")], want("10.244.1.1/24"), { forceAddress: false, portsAttached: 2 }));
+    const e = cniErrorOf(() => planBridgeAddrs("cni0", [addr("10.244.7.1/24")], want("10.244.1.1/24"), { forceAddress: false, portsAttached: 2 }));
     expect(e.message).toBe('failed to set bridge addr: "cni0" already has an IP address different from 10.244.1.1/24 (it has 10.244.7.1/24; 2 interface(s) still attached)');
     expect(e.details).toMatch(/forceAddress/);
   });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../shared/cni/errors.js";
 import { collectVlanTrunk, loadBridgeConf } from "./config.js";
-import { failure, invocationOf } from "./test-support.js";
+import { cniErrorOf } from "../../conformance-tests/lib/unit/cni-error.js";
+import { invocationOf } from "../../conformance-tests/lib/unit/invocation.js";
 
 const load = (conf: Record<string, unknown>, args = "") => loadBridgeConf(invocationOf(conf, args));
 
@@ -41,11 +42,11 @@ describe("loadBridgeConf", () => {
       [{ bridge: "a-bridge-name-too-long" }, 'invalid bridge name "a-bridge-name-too-long": interface name is too long'],
     ];
     for (const [conf, msg] of cases) {
-      const e = failure(() => load(conf));
+      const e = cniErrorOf(() => load(conf));
       expect(e.message).toBe(msg);
       expect(e.code).toBe(ErrorCode.InvalidNetworkConfig);
     }
-    expect(failure(() => load({ mtu: "1450" })).message).toMatch(/^invalid bridge config: mtu: /);
+    expect(cniErrorOf(() => load({ mtu: "1450" })).message).toMatch(/^invalid bridge config: mtu: /);
   });
 
   it("DEL does not fail over ADD-only checks", () => {
@@ -58,8 +59,8 @@ describe("loadBridgeConf", () => {
     expect(load({}, args).mac).toBe("0a:58:00:00:00:03");
     expect(load({ args: { cni: { mac: "0a:58:00:00:00:02" } } }, args).mac).toBe("0a:58:00:00:00:02");
     expect(load({ args: { cni: { mac: "0a:58:00:00:00:02" } }, runtimeConfig: { Mac: "0a:58:00:00:00:01" } }, args).mac).toBe("0a:58:00:00:00:01");
-    expect(failure(() => load({ runtimeConfig: { mac: "zz" } })).message).toBe('invalid MAC address "zz"');
-    expect(failure(() => load({}, "MAC=0a:58:00:00:00:03;FOO=1")).message).toBe("ARGS: unknown args [FOO]");
+    expect(cniErrorOf(() => load({ runtimeConfig: { mac: "zz" } })).message).toBe('invalid MAC address "zz"');
+    expect(cniErrorOf(() => load({}, "MAC=0a:58:00:00:00:03;FOO=1")).message).toBe("ARGS: unknown args [FOO]");
   });
 
   it("matches keys as Go's encoding/json does: any case, KELVIN SIGN and LONG S included", () => {
@@ -100,11 +101,11 @@ describe("collectVlanTrunk", () => {
     expect(collectVlanTrunk([{ id: 7 }, { minID: 3, maxID: 5 }, { id: 4 }])).toEqual([3, 4, 5, 7]);
   });
   it("has upstream's messages", () => {
-    expect(failure(() => collectVlanTrunk([{ id: 0 }])).message).toBe("incorrect trunk id parameter");
-    expect(failure(() => collectVlanTrunk([{ minID: 0, maxID: 3 }])).message).toBe("incorrect trunk minID parameter");
-    expect(failure(() => collectVlanTrunk([{ minID: 1, maxID: 4095 }])).message).toBe("incorrect trunk maxID parameter");
-    expect(failure(() => collectVlanTrunk([{ minID: 9, maxID: 3 }])).message).toBe("minID is greater than maxID in trunk parameter");
-    expect(failure(() => collectVlanTrunk([{ maxID: 3 }])).message).toBe("minID and maxID should be configured simultaneously, minID is missing");
-    expect(failure(() => collectVlanTrunk([{ minID: 3 }])).message).toBe("minID and maxID should be configured simultaneously, maxID is missing");
+    expect(cniErrorOf(() => collectVlanTrunk([{ id: 0 }])).message).toBe("incorrect trunk id parameter");
+    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 0, maxID: 3 }])).message).toBe("incorrect trunk minID parameter");
+    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 1, maxID: 4095 }])).message).toBe("incorrect trunk maxID parameter");
+    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 9, maxID: 3 }])).message).toBe("minID is greater than maxID in trunk parameter");
+    expect(cniErrorOf(() => collectVlanTrunk([{ maxID: 3 }])).message).toBe("minID and maxID should be configured simultaneously, minID is missing");
+    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 3 }])).message).toBe("minID and maxID should be configured simultaneously, maxID is missing");
   });
 });

@@ -1,3 +1,4 @@
+/** The bridge plugin's config fields (upstream's NetConf); unknown keys are ignored, as Go does. */
 import * as z from "zod/mini";
 import { parseWith } from "../../shared/cni/config.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
@@ -5,7 +6,6 @@ import { validateInterfaceName } from "../../shared/cni/env.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import { DnsSchema, type Dns } from "../../shared/cni/result.js";
 
-/** The bridge plugin's config fields (upstream's NetConf); unknown keys are ignored, as Go does. */
 const flag = z.nullish(z.boolean());
 const TrunkSchema = z.looseObject({
   id: z.nullish(z.int()),

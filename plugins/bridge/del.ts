@@ -3,7 +3,8 @@ import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
 import { type Family, familyOf } from "../../shared/net/ip.js";
-import { GONE } from "../../shared/net/exec.js";
+import { SystemError } from "../../shared/sys/system-error.js";
+import { GONE } from "../../shared/net/batch.js";
 import { kernel, KernelStepError } from "../../shared/net/kernel.js";
 import { ownLinkNames } from "../../shared/net/links.js";
 import { probeNetns } from "../../shared/net/netns.js";
@@ -50,8 +51,8 @@ function removePodLink(inv: Invocation, bridge: string, note: (m: string) => voi
       kernel([{ op: { op: "link-del", dev: ifname }, tolerate: GONE, fail: (r) => new CniError(ErrorCode.Internal, `failed to delete "${ifname}" in ${netns}: ${r}`) }], [], { netns });
     } catch (e) {
       // A name ip -batch cannot carry: ADD refused it too, so no link of ours has it.
-      if (e instanceof CniError && e.code === ErrorCode.InvalidEnvironment) return note(`DEL: ${e.message}; nothing to remove`);
-      throw e instanceof KernelStepError ? e.toCniError() : e;
+      if (e instanceof SystemError && e.kind === "environment") return note(`DEL: ${e.message}; nothing to remove`);
+      throw e instanceof KernelStepError ? e.toError() : e;
     }
     return;
   }

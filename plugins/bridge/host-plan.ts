@@ -1,5 +1,5 @@
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { EXISTS, GONE } from "../../shared/net/exec.js";
+import { EXISTS, GONE } from "../../shared/net/batch.js";
 import { ipLine, type KernelOp, type KernelStep } from "../../shared/net/kernel.js";
 import type { LinkInfo } from "../../shared/net/ip-json.js";
 import type { AddrPlan } from "./bridge-address.js";

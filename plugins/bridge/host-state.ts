@@ -1,6 +1,6 @@
 import { randomBytes } from "../../shared/sys/crypto-lite.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { GONE } from "../../shared/net/exec.js";
+import { GONE } from "../../shared/net/batch.js";
 import type { LinkInfo } from "../../shared/net/ip-json.js";
 import { kernel, type KernelQuery } from "../../shared/net/kernel.js";
 import { ownLinkNames, readSysfsLink } from "../../shared/net/links.js";

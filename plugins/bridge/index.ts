@@ -1,10 +1,10 @@
+/** The bridge plugin: cni0 and veth pairs into pod namespaces (upstream's bridge, verb for verb). */
 import type { Plugin } from "../../shared/cni/plugin.js";
 import { add } from "./add.js";
 import { check } from "./check.js";
 import { del } from "./del.js";
 import { gc, status } from "./gc-status.js";
 
-/** The bridge plugin: cni0 and veth pairs into pod namespaces (upstream's bridge, verb for verb). */
 export const plugin: Plugin = {
   name: "bridge",
   about: "CNI bridge plugin (cni-ts)",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseCidr } from "../../shared/net/ip.js";
-import { parseSavedTable } from "../../shared/net/iptables.js";
-import { iptablesContainersOf, iptablesMissingRules, iptablesSetupLines, iptablesTeardownLines } from "./masq-iptables.js";
+import { chainTeardownLines, parseSavedTable } from "../../shared/net/iptables.js";
+import { iptablesContainersOf, iptablesMissingRules, iptablesSetupLines } from "./masq-iptables.js";
 
 /** `iptables-save -t nat` after Debian's bridge 1.1.1 ADD (network masqnet, container refcid1). */
 const REFERENCE_SAVE = `*nat
@@ -49,12 +49,12 @@ describe("iptables masquerade rules", () => {
 
   it("teardown needs no address: it deletes every jump to the chain, then flushes and deletes it", () => {
     const saved = parseSavedTable(REFERENCE_SAVE, "nat");
-    expect(iptablesTeardownLines(saved, "CNI-f0f8ede036b89110ee8dc9f6")).toEqual([
+    expect(chainTeardownLines(saved, ["CNI-f0f8ede036b89110ee8dc9f6"])).toEqual([
       '-D POSTROUTING -s 10.99.1.2/32 -m comment --comment "name: \\"masqnet\\" id: \\"refcid1\\"" -j CNI-f0f8ede036b89110ee8dc9f6',
       "-F CNI-f0f8ede036b89110ee8dc9f6",
       "-X CNI-f0f8ede036b89110ee8dc9f6",
     ]);
-    expect(iptablesTeardownLines(EMPTY, "CNI-f0f8ede036b89110ee8dc9f6")).toEqual([]);
+    expect(chainTeardownLines(EMPTY, ["CNI-f0f8ede036b89110ee8dc9f6"])).toEqual([]);
   });
 
   it("finds the containers of a network from the rule comments (for GC)", () => {

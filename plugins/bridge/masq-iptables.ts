@@ -1,20 +1,19 @@
-import { type Cidr, type Family, formatCidr, formatIp, networkOf } from "../../shared/net/ip.js";
-import {
-  type SavedTable,
-  deleteLines,
-  quoteComment,
-  restoreTable,
-  ruleComment,
-  ruleTarget,
-  saveTable,
-} from "../../shared/net/iptables.js";
-import { iptablesChainName, iptablesComment } from "./masq-names.js";
-
 /**
  * The iptables masquerade backend (upstream's rules): a per-container chain in table nat that
  * accepts the pod's own subnet and masquerades everything else except multicast, and a
  * POSTROUTING jump from the pod address. One iptables-save and one iptables-restore per family.
  */
+import { type Cidr, type Family, formatCidr, formatIp, networkOf } from "../../shared/net/ip.js";
+import {
+  type SavedTable,
+  chainTeardownLines,
+  quoteComment,
+  restoreTable,
+  ruleComment,
+  saveTable,
+} from "../../shared/net/iptables.js";
+import { iptablesChainName, iptablesComment } from "./masq-names.js";
+
 const MULTICAST: Record<Family, string> = { 4: "224.0.0.0/4", 6: "ff00::/8" };
 
 /** Restore lines that (re)create the chain for `ips` of one family; the chain is declared, so refilled. */
@@ -30,14 +29,6 @@ export function iptablesSetupLines(saved: SavedTable, network: string, container
     const jump = `-A POSTROUTING -s ${formatIp(ip)}/${family === 4 ? 32 : 128} -m comment --comment ${comment} -j ${chain}`;
     if (!saved.rules.includes(jump)) lines.push(jump);
   }
-  return lines;
-}
-
-/** Restore lines that remove the chain and every rule jumping to it (no addresses needed). */
-export function iptablesTeardownLines(saved: SavedTable, chain: string): string[] {
-  const jumps = saved.rules.filter((r) => ruleTarget(r) === chain && !r.startsWith(`-A ${chain} `));
-  const lines = deleteLines(jumps);
-  if (saved.chains.has(chain)) lines.push(`-F ${chain}`, `-X ${chain}`);
   return lines;
 }
 
@@ -66,7 +57,7 @@ export function iptablesSetup(family: Family, network: string, containerId: stri
 
 export function iptablesTeardown(family: Family, network: string, containerIds: readonly string[]): void {
   const saved = saveTable(family, "nat");
-  const lines = containerIds.flatMap((id) => iptablesTeardownLines(saved, iptablesChainName(network, id)));
+  const lines = chainTeardownLines(saved, containerIds.map((id) => iptablesChainName(network, id)));
   restoreTable(family, "nat", lines);
 }
 
@@ -74,7 +65,7 @@ export function iptablesTeardown(family: Family, network: string, containerIds: 
 export function iptablesGc(family: Family, network: string, valid: ReadonlySet<string>): string[] {
   const saved = saveTable(family, "nat");
   const stale = [...iptablesContainersOf(saved, network)].filter((id) => !valid.has(id));
-  const lines = stale.flatMap((id) => iptablesTeardownLines(saved, iptablesChainName(network, id)));
+  const lines = chainTeardownLines(saved, stale.map((id) => iptablesChainName(network, id)));
   restoreTable(family, "nat", lines);
   return stale;
 }

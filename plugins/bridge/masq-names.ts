@@ -1,9 +1,8 @@
-import { sha512Hex } from "../../shared/sys/crypto-lite.js";
-
 /*
  * Names and comments of the masquerade rules, identical to upstream's so that either
  * implementation finds and removes the other's rules.
  */
+import { sha512Hex } from "../../shared/sys/crypto-lite.js";
 
 /** iptables chain: "CNI-" + the first 24 hex digits of sha512(name + containerID) (28 chars). */
 export function iptablesChainName(network: string, containerId: string): string {

@@ -1,12 +1,12 @@
-import { type Cidr, formatCidr, formatIp, networkOf } from "../../shared/net/ip.js";
-import { nftApply, nftListChain, nftListTable, nftQuote, type NftRule } from "../../shared/net/nft.js";
-import { nftComment, nftInstanceHash, nftNetworkHash } from "./masq-names.js";
-
 /**
  * The nftables masquerade backend (upstream's table inet cni_plugins_masquerade): one rule per pod
  * address in chain masq_checks, tagged with a comment that starts with a hash of
  * (network, ifname, containerID); one listing and one `nft -f -` transaction per change.
  */
+import { type Cidr, formatCidr, formatIp, networkOf } from "../../shared/net/ip.js";
+import { nftApply, nftListChain, nftListTable, nftQuote, type NftRule } from "../../shared/net/nft.js";
+import { nftComment, nftInstanceHash, nftNetworkHash } from "./masq-names.js";
+
 export const MASQ_TABLE = "cni_plugins_masquerade";
 export const MASQ_CHAIN = "masq_checks";
 const T = `inet ${MASQ_TABLE}`;

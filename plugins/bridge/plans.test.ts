@@ -4,7 +4,7 @@ import { loadBridgeConf } from "./config.js";
 import { planHost, planPortVlans } from "./host-plan.js";
 import { planPod, podSysctls, routeOp } from "./pod-plan.js";
 import { ipLine } from "../../shared/net/kernel.js";
-import { invocationOf } from "./test-support.js";
+import { invocationOf } from "../../conformance-tests/lib/unit/invocation.js";
 
 const conf = (c: Record<string, unknown>) => loadBridgeConf(invocationOf(c));
 const noAddrs = { del: [], add: [], notes: [] };

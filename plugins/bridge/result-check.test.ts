@@ -5,7 +5,7 @@ import { compare } from "./check.js";
 import { loadBridgeConf } from "./config.js";
 import { calcGateways } from "./gateways.js";
 import { assembleResult } from "./result.js";
-import { invocationOf } from "./test-support.js";
+import { invocationOf } from "../../conformance-tests/lib/unit/invocation.js";
 
 const flannel = { bridge: "cni0", mtu: 1450, isGateway: true, isDefaultGateway: true, hairpinMode: true, ipam: { type: "host-local" } };
 

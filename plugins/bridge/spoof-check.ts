@@ -1,10 +1,10 @@
-import { nftApply, nftListTable, nftQuote } from "../../shared/net/nft.js";
-import { spoofCheckId } from "./masq-names.js";
-
 /**
  * macspoofchk (upstream's pkg/link names): table bridge nat, base chain PREROUTING (filter hook,
  * priority -300) jumping per host port to cni-br-iface-<id>, which only lets the pod's MAC pass.
  */
+import { nftApply, nftListTable, nftQuote } from "../../shared/net/nft.js";
+import { spoofCheckId } from "./masq-names.js";
+
 const T = "bridge nat";
 
 function names(containerId: string, ifname: string): { iface: string; mac: string; comment: string } {

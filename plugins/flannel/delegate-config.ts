@@ -1,7 +1,8 @@
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { matchGoKeys } from "../../shared/cni/go-keys.js";
-import { goJson, isPlainObject, sortKeysDeep } from "../../shared/cni/json.js";
+import { goJson, sortKeysDeep } from "../../shared/cni/json.js";
+import { isPlainObject } from "../../shared/sys/plain-object.js";
 import type { FlannelConfig } from "./config.js";
 import { formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/ip.js";
 import type { CompleteSubnetEnv } from "./subnet-env.js";

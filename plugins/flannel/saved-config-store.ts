@@ -1,11 +1,3 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
-import { randomBytes } from "../../shared/sys/crypto-lite.js";
-import { join } from "node:path";
-import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { faultPoint } from "../../shared/cni/fault.js";
-import { fsyncDirectory, writeFileSynced } from "../../shared/sys/durable-file.js";
-import { isPlainObject } from "../../shared/cni/json.js";
-
 /**
  * The rendered delegate configs flannel keeps between ADD and DEL, one file per attachment in
  * dataDir. The primary attachment (ifname eth0) uses upstream's name, `<containerID>`, so the Go
@@ -13,6 +5,14 @@ import { isPlainObject } from "../../shared/cni/json.js";
  * `<containerID>@<ifname>` (container IDs cannot contain "@", so names never collide) instead of
  * overwriting the primary's file as upstream does.
  */
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { randomBytes } from "../../shared/sys/crypto-lite.js";
+import { join } from "node:path";
+import { CniError, ErrorCode } from "../../shared/cni/errors.js";
+import { faultPoint } from "../../shared/sys/fault.js";
+import { fsyncDirectory, writeFileSynced } from "../../shared/sys/durable-file.js";
+import { isPlainObject } from "../../shared/sys/plain-object.js";
+
 export const PRIMARY_IFNAME = "eth0";
 
 export function savedName(containerId: string, ifname: string): string {

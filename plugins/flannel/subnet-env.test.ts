@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cniErrorOf as errorOf } from "../../shared/cni/expect-cni-error.js";
+import { cniErrorOf } from "../../conformance-tests/lib/unit/cni-error.js";
 import { loadSubnetEnv, missingKeys, parseSubnetEnv } from "./subnet-env.js";
 
 const FLANNELD = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
@@ -65,7 +65,7 @@ describe("parseSubnetEnv", () => {
     ["FLANNEL_IPMASQ\n", "FLANNEL_IPMASQ", /FLANNEL_IPMASQ="" is missing its "=value"/],
   ];
   it.each(bad)("rejects %j naming %s and the file", (text, key, message) => {
-    const err = errorOf(() => parseSubnetEnv(text, "f"));
+    const err = cniErrorOf(() => parseSubnetEnv(text, "f"));
     expect(err.code).toBe(6);
     expect(err.message).toMatch(/^failed to load flannel 'subnet.env' file: f line \d+: /);
     expect(err.message).toContain(key);
@@ -90,7 +90,7 @@ describe("loadSubnetEnv", () => {
 
   it("a missing file is code 11 (try again later) with upstream's prefix and a hint", () => {
     const file = join(dir, "absent.env");
-    const err = errorOf(() => loadSubnetEnv(file));
+    const err = cniErrorOf(() => loadSubnetEnv(file));
     expect(err.code).toBe(11);
     expect(err.message).toBe(
       `failed to load flannel 'subnet.env' file: open ${file}: no such file or directory. Check the flannel pod log for this node.`,
@@ -101,7 +101,7 @@ describe("loadSubnetEnv", () => {
   it("an incomplete file names the file and the missing keys", () => {
     const file = join(dir, "partial.env");
     writeFileSync(file, "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n");
-    const err = errorOf(() => loadSubnetEnv(file));
+    const err = cniErrorOf(() => loadSubnetEnv(file));
     expect(err.code).toBe(6);
     expect(err.message).toContain(`${file} is missing FLANNEL_MTU, FLANNEL_IPMASQ.`);
   });

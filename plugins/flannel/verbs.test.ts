@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { delegate } from "../../shared/cni/delegate.js";
 import type { CniEnv, Verb } from "../../shared/cni/env.js";
 import { CniError } from "../../shared/cni/errors.js";
+import { cniRejectionOf } from "../../conformance-tests/lib/unit/cni-error.js";
 import { buildInvocation } from "../../shared/cni/invocation.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import { emptyResult, type Result } from "../../shared/cni/result.js";
@@ -65,16 +66,6 @@ function inv(verb: Verb, extra: Record<string, unknown> = {}, envOver: Partial<O
   return buildInvocation(verb, env, Buffer.from(JSON.stringify(conf)), {}, new Trace());
 }
 
-async function rejection(p: unknown): Promise<CniError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error("expected a CniError");
-}
-
 // The saved file's bytes and permissions must match upstream exactly.
 describe("ADD", () => {
   it("saves upstream's exact bytes (0600 in a 0700 dir), then delegates them to bridge", async () => {
@@ -97,7 +88,7 @@ describe("ADD", () => {
 
   it("keeps upstream's prefix and the delegate's code on failure; the file stays for the DEL", async () => {
     failWith = new CniError(7, "bad bridge");
-    const err = await rejection(plugin.add(inv("ADD")));
+    const err = await cniRejectionOf(plugin.add(inv("ADD")));
     expect(err.code).toBe(7);
     expect(err.message).toBe("failed to delegate add: bad bridge");
     expect(existsSync(saved())).toBe(true);
@@ -105,7 +96,7 @@ describe("ADD", () => {
 
   it("without subnet.env: code 11, nothing saved, nothing delegated", async () => {
     rmSync(join(dir, "subnet.env"));
-    const err = await rejection(plugin.add(inv("ADD")));
+    const err = await cniRejectionOf(plugin.add(inv("ADD")));
     expect(err.code).toBe(11);
     expect(err.message).toMatch(/^failed to load flannel 'subnet.env' file: open .*subnet.env: no such file or directory/);
     expect(calls).toEqual([]);
@@ -114,7 +105,7 @@ describe("ADD", () => {
 
   it("an unwritable dataDir is an I/O error before anything is delegated", async () => {
     writeFileSync(dataDir(), "a file, not a directory");
-    const err = await rejection(plugin.add(inv("ADD")));
+    const err = await cniRejectionOf(plugin.add(inv("ADD")));
     expect(err.code).toBe(5);
     expect(calls).toEqual([]);
   });
@@ -133,7 +124,7 @@ describe("DEL", () => {
   it("keeps the file when the delegate fails, so the runtime's retry releases the address", async () => {
     await plugin.add(inv("ADD"));
     failWith = new CniError(11, "busy");
-    const err = await rejection(plugin.del(inv("DEL")));
+    const err = await cniRejectionOf(plugin.del(inv("DEL")));
     expect(err.message).toBe("failed to delegate del: busy");
     expect(err.code).toBe(11);
     expect(existsSync(saved())).toBe(true);
@@ -188,7 +179,7 @@ describe("DEL", () => {
   });
 
   it("a config ADD refused (delegate with a name) does not block the DEL that follows", async () => {
-    await rejection(plugin.add(inv("ADD", { delegate: { name: "x" } })));
+    await cniRejectionOf(plugin.add(inv("ADD", { delegate: { name: "x" } })));
     await plugin.del(inv("DEL", { delegate: { name: "x" } }));
     expect(calls.map((c) => [c.verb, c.config.name])).toEqual([["DEL", "cbr0"]]);
   });
@@ -237,7 +228,7 @@ describe("CHECK, GC, STATUS", () => {
     writeFileSync(saved("gone"), UPSTREAM_SAVED);
     failWith = new CniError(999, "nope");
     const attachments = [{ containerID: "x", ifname: "eth0" }];
-    const err = await rejection(plugin.gc!(inv("GC", { cniVersion: "1.1.0", "cni.dev/attachments": attachments })));
+    const err = await cniRejectionOf(plugin.gc!(inv("GC", { cniVersion: "1.1.0", "cni.dev/attachments": attachments })));
     expect(err.message).toBe("failed to delegate gc: nope");
     expect(calls[0]?.config["cni.dev/valid-attachments"]).toEqual(attachments);
     expect(existsSync(saved("gone"))).toBe(true);
@@ -247,15 +238,15 @@ describe("CHECK, GC, STATUS", () => {
     mkdirSync(join(dir, "bin"));
     writeFileSync(join(dir, "bin", "bridge"), "");
     writeFileSync(join(dir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\n");
-    let err = await rejection(plugin.status!(inv("STATUS", { cniVersion: "1.1.0" })));
+    let err = await cniRejectionOf(plugin.status!(inv("STATUS", { cniVersion: "1.1.0" })));
     expect(err.code).toBe(50);
     expect(err.message).toMatch(/is missing FLANNEL_SUBNET, FLANNEL_IPV6_SUBNET, FLANNEL_MTU, FLANNEL_IPMASQ/);
     rmSync(join(dir, "subnet.env"));
-    err = await rejection(plugin.status!(inv("STATUS", { cniVersion: "1.1.0" })));
+    err = await cniRejectionOf(plugin.status!(inv("STATUS", { cniVersion: "1.1.0" })));
     expect(err.code).toBe(50);
     expect(calls).toEqual([]);
     writeFileSync(join(dir, "subnet.env"), SUBNET_ENV);
-    err = await rejection(plugin.status!(inv("STATUS", { cniVersion: "1.1.0" }, { path: "/nowhere" })));
+    err = await cniRejectionOf(plugin.status!(inv("STATUS", { cniVersion: "1.1.0" }, { path: "/nowhere" })));
     expect(err.code).toBe(50);
     expect(err.message).toBe('failed to delegate status: failed to find plugin "bridge" in path [/nowhere]');
     expect(calls).toEqual([]);

@@ -19,7 +19,7 @@ function onLo<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    throw e instanceof KernelStepError ? e.toCniError() : e;
+    throw e instanceof KernelStepError ? e.toError() : e;
   }
 }
 

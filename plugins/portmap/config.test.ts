@@ -1,20 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { CniError } from "../../shared/cni/errors.js";
+import { cniErrorOf } from "../../conformance-tests/lib/unit/cni-error.js";
 import { buildInvocation } from "../../shared/cni/invocation.js";
 import { parseResult } from "../../shared/cni/result.js";
 import { containerAddresses, mappingsFor, parsePortmapConf, readPortMappings } from "./config.js";
 
 const both = () => ({ iptables: true, nftables: true });
 const parse = (raw: Record<string, unknown>, tools = both) => parsePortmapConf(raw, "net", raw.runtimeConfig, tools);
-
-function codeOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof CniError ? e.code : -1;
-  }
-  return undefined;
-}
 
 describe("portmap config", () => {
   it("applies upstream's defaults", () => {
@@ -62,18 +53,18 @@ describe("portmap config", () => {
       { hostPort: 80, containerPort: 80, hostIP: "not-an-ip" },
       { hostPort: "80", containerPort: 80 },
     ]) {
-      expect(codeOf(() => parse({ runtimeConfig: { portMappings: [m] } }))).toBe(7);
+      expect(cniErrorOf(() => parse({ runtimeConfig: { portMappings: [m] } })).code).toBe(7);
     }
     expect(() => parse({ runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 80 }] } })).toThrow(/portMappings\.0\.hostPort/);
   });
 
   it("refuses options that contradict each other or the backend", () => {
     expect(() => parse({ markMasqBit: 5, externalSetMarkChain: "KUBE-MARK-MASQ" })).toThrow("Cannot specify externalSetMarkChain and markMasqBit");
-    expect(codeOf(() => parse({ markMasqBit: 32 }))).toBe(7);
-    expect(codeOf(() => parse({ backend: "nftables", externalSetMarkChain: "X" }))).toBe(7);
-    expect(codeOf(() => parse({ backend: "iptables", conditionsV4: ["ip", "saddr", "1.2.3.4"] }))).toBe(7);
-    expect(codeOf(() => parse({ conditionsV4: ["-s", "1.2.3.4"], conditionsV6: ["ip6", "saddr", "::1"] }))).toBe(7);
-    expect(codeOf(() => parse({ backend: "nftables", conditionsV4: ["ip saddr 1.1.1.1; flush ruleset"] }))).toBe(7);
+    expect(cniErrorOf(() => parse({ markMasqBit: 32 })).code).toBe(7);
+    expect(cniErrorOf(() => parse({ backend: "nftables", externalSetMarkChain: "X" })).code).toBe(7);
+    expect(cniErrorOf(() => parse({ backend: "iptables", conditionsV4: ["ip", "saddr", "1.2.3.4"] })).code).toBe(7);
+    expect(cniErrorOf(() => parse({ conditionsV4: ["-s", "1.2.3.4"], conditionsV6: ["ip6", "saddr", "::1"] })).code).toBe(7);
+    expect(cniErrorOf(() => parse({ backend: "nftables", conditionsV4: ["ip saddr 1.1.1.1; flush ruleset"] })).code).toBe(7);
   });
 
   it("picks the backend from the conditions' syntax, the options, then the tools present", () => {

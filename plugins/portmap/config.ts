@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { parseWith } from "../../shared/cni/config.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Result } from "../../shared/cni/result.js";
+import { haveBinary } from "../../shared/net/process.js";
 import { canonicalIp, type IfAddress, parseIfAddress } from "./address.js";
 
 export type Protocol = "tcp" | "udp" | "sctp";
@@ -81,6 +82,11 @@ function conditionSyntax(conds: readonly string[]): Backend | undefined {
 
 function invalid(msg: string, details: string): CniError {
   return new CniError(ErrorCode.InvalidNetworkConfig, msg, details);
+}
+
+/** Which rule tools this node has (files on PATH, no process): the default for parsePortmapConf's `available`. */
+export function installedRuleTools(): { iptables: boolean; nftables: boolean } {
+  return { iptables: haveBinary("iptables-restore"), nftables: haveBinary("nft") };
 }
 
 /**

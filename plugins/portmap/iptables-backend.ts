@@ -1,7 +1,8 @@
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { IfAddress } from "./address.js";
 import type { PortmapConf } from "./config.js";
-import { addLines, chainName, checkProblems, containersOf, missingSharedChains, teardownLines } from "./iptables-rules.js";
+import { addLines, chainName, checkProblems, containersOf, missingSharedChains } from "./iptables-rules.js";
+import { chainTeardownLines } from "../../shared/net/iptables.js";
 import { applyNat, createChains, readNat, withRetry } from "./netfilter-tools.js";
 
 /** Per family: read the nat table once, write the difference in one iptables-restore. */
@@ -34,7 +35,7 @@ function removeChains(chains: readonly string[]): void {
   for (const family of [4, 6] as const) {
     withRetry(() => {
       const table = readNat(family);
-      if (table) applyNat(family, teardownLines(table, chains));
+      if (table) applyNat(family, chainTeardownLines(table, chains));
     });
   }
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseSavedTable } from "../../shared/net/iptables.js";
+import { chainTeardownLines, parseSavedTable } from "../../shared/net/iptables.js";
 import { parseIfAddress } from "./address.js";
 import { type PortmapConf, readPortMappings } from "./config.js";
-import { addLines, chainName, checkProblems, containerRules, containersOf, missingSharedChains, quoteArg, teardownLines } from "./iptables-rules.js";
+import { addLines, chainName, checkProblems, containerRules, containersOf, missingSharedChains, quoteArg } from "./iptables-rules.js";
 
 const fixture = (name: string) => parseSavedTable(readFileSync(join(__dirname, "testdata", name), "utf8"), "nat");
 
@@ -56,14 +56,14 @@ describe("iptables rules in the reference plugin's exact form", () => {
   });
 
   it("DEL deletes the entry rules, then flushes and removes the chain", () => {
-    const lines = teardownLines(fixture("reference-obsnet-v4.save"), [CHAIN, chainName("SN-", "obsnet", "ctr1")]);
+    const lines = chainTeardownLines(fixture("reference-obsnet-v4.save"), [CHAIN, chainName("SN-", "obsnet", "ctr1")]);
     expect(lines).toEqual([
       `-D CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \\"obsnet\\" id: \\"ctr1\\"" -m multiport --dports 8080,8082 -j ${CHAIN}`,
       `-D CNI-HOSTPORT-DNAT -p udp -m comment --comment "dnat name: \\"obsnet\\" id: \\"ctr1\\"" -m multiport --dports 8081 -j ${CHAIN}`,
       `-F ${CHAIN}`,
       `-X ${CHAIN}`,
     ]);
-    expect(teardownLines(fixture("reference-obsnet-v4.save"), ["CNI-DN-absent"])).toEqual([]);
+    expect(chainTeardownLines(fixture("reference-obsnet-v4.save"), ["CNI-DN-absent"])).toEqual([]);
   });
 
   it("ADD on an empty table creates every chain; on the reference's state only replaces the container's rules", () => {

@@ -1,10 +1,3 @@
-import { sha512Hex } from "../../shared/sys/crypto-lite.js";
-import type { IfAddress } from "./address.js";
-import { isUnspecified } from "./address.js";
-import { type SavedTable, ruleChain, ruleComment, ruleTarget } from "../../shared/net/iptables.js";
-import type { PortmapConf } from "./config.js";
-import { mappingsFor } from "./config.js";
-
 /**
  * The iptables layout of the reference portmap (nat table), written in exactly the form
  * iptables-save prints, so a rule we want can be compared with what the kernel holds as text:
@@ -13,6 +6,13 @@ import { mappingsFor } from "./config.js";
  *   CNI-DN-<hash>:      per mapping: hairpin mark, localhost mark (v4), DNAT
  *   POSTROUTING (first): -j CNI-HOSTPORT-MASQ: masquerade packets carrying the mark
  */
+import { sha512Hex } from "../../shared/sys/crypto-lite.js";
+import type { IfAddress } from "./address.js";
+import { isUnspecified } from "./address.js";
+import { type SavedTable, ruleChain, ruleComment, ruleTarget } from "../../shared/net/iptables.js";
+import type { PortmapConf } from "./config.js";
+import { mappingsFor } from "./config.js";
+
 export const TOP_DNAT_CHAIN = "CNI-HOSTPORT-DNAT";
 export const SETMARK_CHAIN = "CNI-HOSTPORT-SETMARK";
 export const MASQ_CHAIN = "CNI-HOSTPORT-MASQ";
@@ -105,17 +105,6 @@ export function entryRuleArgs(conf: PortmapConf, containerId: string, chain: str
     }
   }
   return out;
-}
-
-/** Restore lines removing `chains` and every rule that jumps to them (nothing when absent). */
-export function teardownLines(table: SavedTable, chains: readonly string[]): string[] {
-  const doomed = new Set(chains.filter((c) => table.chains.has(c)));
-  const lines: string[] = [];
-  for (const rule of table.rules) {
-    if (doomed.has(ruleTarget(rule) ?? "") && !doomed.has(ruleChain(rule))) lines.push(`-D${rule.slice(2)}`);
-  }
-  for (const c of doomed) lines.push(`-F ${c}`, `-X ${c}`);
-  return lines;
 }
 
 /** Shared chains the container's rules need that `table` does not have yet. */

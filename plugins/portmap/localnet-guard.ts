@@ -11,12 +11,12 @@
  * hook input) in nft table `ip cni_hostport`. It stays while any IPv4 port mapping of that backend
  * remains and goes with the last one (DEL, GC).
  */
-import { run } from "../../shared/net/exec.js";
+import { run } from "../../shared/net/process.js";
 import { type SavedTable, iptablesAvailable, parseSavedTable, restoreTable } from "../../shared/net/iptables.js";
-import { nftAvailable } from "../../shared/net/nft.js";
+import { nftApply, nftAvailable } from "../../shared/net/nft.js";
 import type { Backend } from "./config.js";
 import { TOP_DNAT_CHAIN } from "./iptables-rules.js";
-import { nftApply, nftRules, withRetry } from "./netfilter-tools.js";
+import { nftRules, withRetry } from "./netfilter-tools.js";
 import { type NftRule, TABLE } from "./nft-rules.js";
 
 const COMMENT = "cni-ts portmap: drop martian traffic to 127.0.0.0/8 (route_localnet)";

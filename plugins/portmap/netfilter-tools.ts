@@ -1,16 +1,15 @@
-import { closeSync, mkdirSync, openSync } from "node:fs";
-import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { lockExclusive } from "../../shared/sys/flock.js";
-import { haveBinary, run } from "../../shared/net/exec.js";
-import { type SavedTable, iptablesAvailable, restoreTable, saveTable } from "../../shared/net/iptables.js";
-import { nftApply as applyScript } from "../../shared/net/nft.js";
-import { type NftFamily, type NftRule, TABLE, parseRules, parseTables } from "./nft-rules.js";
-
 /**
  * The processes portmap starts: one save and at most one restore per iptables family, one list
  * per nft table and one `nft -f -` transaction. Each restore/transaction is atomic, so a failed
  * one leaves nothing half-done.
  */
+import { mkdirSync } from "node:fs";
+import { CniError, ErrorCode, isExpectedError } from "../../shared/cni/errors.js";
+import { SystemError } from "../../shared/sys/system-error.js";
+import { FileLockError, withFileLock } from "../../shared/sys/flock.js";
+import { haveBinary, run } from "../../shared/net/process.js";
+import { type SavedTable, iptablesAvailable, restoreTable, saveTable } from "../../shared/net/iptables.js";
+import { type NftFamily, type NftRule, TABLE, parseRules, parseTables } from "./nft-rules.js";
 
 /** The nat table of one family, or undefined when that family's iptables is unusable here. */
 export function readNat(family: 4 | 6): SavedTable | undefined {
@@ -18,7 +17,7 @@ export function readNat(family: 4 | 6): SavedTable | undefined {
   try {
     return saveTable(family, "nat");
   } catch (e) {
-    if (e instanceof CniError) return undefined;
+    if (e instanceof SystemError) return undefined;
     throw e;
   }
 }
@@ -41,12 +40,6 @@ export function nftRules(family: NftFamily): NftRule[] {
   return r.status === 0 ? parseRules(r.stdout) : [];
 }
 
-/** Runs an nft script as one atomic transaction. */
-export function nftApply(lines: readonly string[], what: string): void {
-  if (lines.length === 0) return;
-  applyScript(lines.join("\n"), what);
-}
-
 /**
  * Serialises our own read-then-write steps on this machine. Without it two ADDs racing on a
  * fresh node both see CNI-HOSTPORT-DNAT missing, and the second restore's chain declaration
@@ -57,18 +50,18 @@ export function nftApply(lines: readonly string[], what: string): void {
 export const LOCK_FILE = "/run/cni-ts/portmap.lock";
 
 function withLock<T>(fn: () => T): T {
-  let fd: number;
+  const cannotOpen = (e: Error) =>
+    new CniError(ErrorCode.IoFailure, `cannot open ${LOCK_FILE}: ${e.message}`, "portmap must run as root with /run writable");
   try {
     mkdirSync("/run/cni-ts", { recursive: true, mode: 0o700 });
-    fd = openSync(LOCK_FILE, "a", 0o600);
   } catch (e) {
-    throw new CniError(ErrorCode.IoFailure, `cannot open ${LOCK_FILE}: ${(e as Error).message}`, "portmap must run as root with /run writable");
+    throw cannotOpen(e as Error);
   }
   try {
-    lockExclusive(fd);
-    return fn();
-  } finally {
-    closeSync(fd);
+    return withFileLock(LOCK_FILE, "a", 0o600, fn);
+  } catch (e) {
+    if (!(e instanceof FileLockError)) throw e;
+    throw e.stage === "open" ? cannotOpen(e.original) : e.original;
   }
 }
 
@@ -83,7 +76,7 @@ export function withRetry(step: () => void): void {
         step();
         return;
       } catch (e) {
-        if (attempt >= 3 || !(e instanceof CniError)) throw e;
+        if (attempt >= 3 || !isExpectedError(e)) throw e;
       }
     }
   });

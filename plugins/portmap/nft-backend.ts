@@ -1,6 +1,7 @@
 import type { IfAddress } from "./address.js";
 import type { PortmapConf } from "./config.js";
-import { nftApply, nftRules, nftTables, withRetry } from "./netfilter-tools.js";
+import { nftApply } from "../../shared/net/nft.js";
+import { nftRules, nftTables, withRetry } from "./netfilter-tools.js";
 import { addLines, checkProblems, deleteLines, familyName } from "./nft-rules.js";
 
 /** One transaction for all families: stale rules of this container out, fresh ones in. */

@@ -1,9 +1,3 @@
-import * as z from "zod/mini";
-import type { IfAddress } from "./address.js";
-import { isUnspecified } from "./address.js";
-import type { PortmapConf } from "./config.js";
-import { mappingsFor } from "./config.js";
-
 /**
  * The nftables layout of the reference portmap: per family a table `cni_hostport` with regular
  * chains hostports (any local address) and hostip_hostports (one host address), base chains
@@ -11,6 +5,12 @@ import { mappingsFor } from "./config.js";
  * Every per-container rule carries the container ID as its comment: that is how DEL finds them,
  * whichever implementation made them.
  */
+import { parseNftJson } from "../../shared/net/nft.js";
+import type { IfAddress } from "./address.js";
+import { isUnspecified } from "./address.js";
+import type { PortmapConf } from "./config.js";
+import { mappingsFor } from "./config.js";
+
 export const TABLE = "cni_hostport";
 export const RULE_CHAINS = ["hostports", "hostip_hostports", "masquerading"] as const;
 
@@ -25,47 +25,20 @@ export interface NftRule {
   comment?: string;
 }
 
-const ListSchema = z.object({
-  nftables: z.array(
-    z.looseObject({
-      rule: z.optional(
-        z.looseObject({
-          family: z.string(),
-          table: z.string(),
-          chain: z.string(),
-          handle: z.number(),
-          comment: z.optional(z.string()),
-        }),
-      ),
-    }),
-  ),
-});
+const isOurFamily = (family: string | undefined): family is NftFamily => family === "ip" || family === "ip6";
 
 /** The rules of our table in `nft -j list table FAMILY cni_hostport` output. */
 export function parseRules(json: string): NftRule[] {
-  const parsed = ListSchema.safeParse(JSON.parse(json));
-  if (!parsed.success) return [];
-  const out: NftRule[] = [];
-  for (const item of parsed.data.nftables) {
-    const r = item.rule;
-    if (!r || r.table !== TABLE || (r.family !== "ip" && r.family !== "ip6")) continue;
-    out.push({ family: r.family, chain: r.chain, handle: r.handle, comment: r.comment });
-  }
-  return out;
+  return parseNftJson(json)
+    .rules.filter((r) => r.table === TABLE)
+    .flatMap((r) => (isOurFamily(r.family) ? [{ family: r.family, chain: r.chain, handle: r.handle, comment: r.comment }] : []));
 }
 
 /** Which of our tables exist, from `nft -j list tables`. */
 export function parseTables(json: string): NftFamily[] {
-  const parsed = z
-    .object({ nftables: z.array(z.looseObject({ table: z.optional(z.looseObject({ family: z.string(), name: z.string() })) })) })
-    .safeParse(JSON.parse(json));
-  if (!parsed.success) return [];
-  const out: NftFamily[] = [];
-  for (const item of parsed.data.nftables) {
-    const t = item.table;
-    if (t && t.name === TABLE && (t.family === "ip" || t.family === "ip6")) out.push(t.family);
-  }
-  return out;
+  return parseNftJson(json)
+    .tables.filter((t) => t.name === TABLE)
+    .flatMap((t) => (isOurFamily(t.family) ? [t.family] : []));
 }
 
 /** Deletes, by handle, every rule of ours whose comment is the container ID. */

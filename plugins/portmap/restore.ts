@@ -5,9 +5,8 @@
  * resolves to (as its ADD did). A family whose rules are all there is left untouched.
  */
 import type { Result } from "../../shared/cni/result.js";
-import { haveBinary } from "../../shared/net/exec.js";
 import type { IfAddress } from "./address.js";
-import { containerAddresses, parsePortmapConf } from "./config.js";
+import { containerAddresses, installedRuleTools, parsePortmapConf } from "./config.js";
 import { addIptables } from "./iptables-backend.js";
 import { checkProblems as iptablesProblems } from "./iptables-rules.js";
 import { ensureLocalnetGuard } from "./localnet-guard.js";
@@ -33,10 +32,7 @@ export interface PortmapAttachment {
 }
 
 export function restorePortmap(att: PortmapAttachment): RestoreOutcome[] {
-  const conf = parsePortmapConf(att.raw, att.network, att.raw.runtimeConfig, () => ({
-    iptables: haveBinary("iptables-restore"),
-    nftables: haveBinary("nft"),
-  }));
+  const conf = parsePortmapConf(att.raw, att.network, att.raw.runtimeConfig, installedRuleTools);
   if (conf.mappings.length === 0) return [];
   const out: RestoreOutcome[] = [];
   for (const addr of containerAddresses(att.result, att.ifname)) {

@@ -1,4 +1,4 @@
-import { haveBinary, run } from "../../shared/net/exec.js";
+import { haveBinary, run } from "../../shared/net/process.js";
 import type { IfAddress } from "./address.js";
 import type { PortMapping } from "./config.js";
 

@@ -1,14 +1,3 @@
-import { join } from "node:path";
-import { type CallOptions, cnitoolEnv, pluginEnv } from "../../conformance-tests/lib/cni-calls.js";
-import { type Cidr, formatCidr, parseCidr } from "../../conformance-tests/lib/cluster-addressing.js";
-import { kubeFlannelConflist, renderedDelegateConflist } from "../../conformance-tests/lib/cluster-conflist.js";
-import { subnetEnvText, writeSubnetEnv } from "../../conformance-tests/lib/cluster-flanneld.js";
-import type { NodeState } from "../../conformance-tests/lib/cluster-state.js";
-import { type ConfList, pluginStdin } from "../../conformance-tests/lib/direct-runtime.js";
-import { CNITOOL, type Impl, TOOL_PATH } from "../../conformance-tests/lib/paths.js";
-import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
-import type { Job } from "./timer.js";
-
 /**
  * The two chains the bench drives, identical on both sides except for the plugins:
  * - "bridge": bridge + host-local, one plugin in the list;
@@ -18,6 +7,17 @@ import type { Job } from "./timer.js";
  *   process itself, which makes the comparison stricter for us, not looser.
  * Every list is cniVersion 1.0.0 (kube-flannel ships 0.3.1, which has no CHECK).
  */
+import { join } from "node:path";
+import { type CallOptions, cnitoolEnv, pluginEnv } from "../../conformance-tests/lib/cni-calls.js";
+import { type Cidr, formatCidr, parseCidr } from "../../conformance-tests/lib/cluster/addressing.js";
+import { kubeFlannelConflist, renderedDelegateConflist } from "../../conformance-tests/lib/cluster/conflist.js";
+import { subnetEnvText, writeSubnetEnv } from "../../conformance-tests/lib/cluster/flanneld.js";
+import type { NodeState } from "../../conformance-tests/lib/cluster/state.js";
+import { type ConfList, pluginStdin } from "../../conformance-tests/lib/runtimes/direct.js";
+import { CNITOOL, type Impl, TOOL_PATH } from "../../conformance-tests/lib/paths.js";
+import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
+import type { Job } from "./timer.js";
+
 export type ChainId = "bridge" | "flannel";
 export const CHAINS: readonly ChainId[] = ["bridge", "flannel"];
 

@@ -1,12 +1,12 @@
-import { CHAINS } from "./chains.js";
-import type { Report } from "./report.js";
-
 /**
  * The README's picture of a bench run: per chain and verb, the reference's and our median wall
  * time side by side (bars to scale, values and ratio written out), and under them each side's
  * work beyond its runtime floor (flannel chain minus a do-nothing plugin pair). Plain SVG text,
  * no dependency; the figures are the report's own.
  */
+import { CHAINS } from "./chains.js";
+import type { Report } from "./report.js";
+
 const WIDTH = 760;
 const LABEL = 200;
 const RIGHT = 110;

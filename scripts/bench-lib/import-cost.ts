@@ -1,10 +1,3 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { REPO_ROOT } from "../../conformance-tests/lib/paths.js";
-import { median } from "./stats.js";
-import { BUILD_FLAGS } from "./timer.js";
-
 /**
  * What each module costs at start-up: every module reachable from shared/main.ts's plugins is
  * imported in dependency order (dependencies first) by a probe compiled exactly like
@@ -12,6 +5,13 @@ import { BUILD_FLAGS } from "./timer.js";
  * difference is that module's own cost (its top-level code, schemas it builds, builtins it pulls
  * in). CPU time rather than wall time, so other load on the machine barely moves the figures.
  */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { REPO_ROOT } from "../../conformance-tests/lib/paths.js";
+import { median } from "./stats.js";
+import { BUILD_FLAGS } from "./timer.js";
+
 const ROOTS = ["plugins/bridge/index.ts", "ipam/host-local/index.ts", "plugins/flannel/index.ts", "plugins/loopback/index.ts", "plugins/portmap/index.ts", "plugins/bandwidth/index.ts"];
 const FIRST = ["shared/cni/dispatch.ts", "shared/cni/delegate.ts"];
 

@@ -1,3 +1,4 @@
+/** Raw measurements; report.ts turns them into medians, ratios and verdicts. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Impl } from "../../conformance-tests/lib/paths.js";
@@ -8,7 +9,6 @@ import { FLOOR, type Job, type JobOutcome, runBatch } from "./timer.js";
 import type { ProcessCounts } from "./process-count.js";
 import { type TraceRecord, parseTraceLog } from "./trace-log.js";
 
-/** Raw measurements; report.ts turns them into medians, ratios and verdicts. */
 export type Verb = "VERSION" | "ADD" | "CHECK" | "DEL";
 export const VERBS: readonly Verb[] = ["VERSION", "ADD", "CHECK", "DEL"];
 export const IMPLS: readonly Impl[] = ["reference", "ours"];

@@ -1,20 +1,20 @@
-import { createHash } from "node:crypto";
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { ConfList } from "../../conformance-tests/lib/direct-runtime.js";
-import { TOOL_PATH } from "../../conformance-tests/lib/paths.js";
-import { runCommand } from "../../conformance-tests/lib/run-command.js";
-import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
-import { CNI_VERSION, type Chain, cnitoolJob } from "./chains.js";
-import { BUILD_FLAGS, type Job } from "./timer.js";
-
 /**
  * The floor of a two-plugin chain (kube-flannel's flannel + portmap): two no-op plugins chained
  * through libcni, once compiled with Go and once with Bun like dist/bin/cni-ts. Whatever our
  * chain costs beyond the Bun floor is our code; whatever the Bun floor costs beyond the Go floor
  * is the runtime, which no change to our code can remove.
  */
+import { createHash } from "node:crypto";
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ConfList } from "../../conformance-tests/lib/runtimes/direct.js";
+import { TOOL_PATH } from "../../conformance-tests/lib/paths.js";
+import { runCommand } from "../../conformance-tests/lib/run-command.js";
+import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
+import { CNI_VERSION, type Chain, cnitoolJob } from "./chains.js";
+import { BUILD_FLAGS, type Job } from "./timer.js";
+
 export type NoopRuntime = "go" | "bun";
 export const NOOP_RUNTIMES: readonly NoopRuntime[] = ["go", "bun"];
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -1,3 +1,9 @@
+/**
+ * Processes started per call, both sides alike: one ADD, CHECK and DEL per chain through libcni
+ * under `strace -f -e trace=execve` (a separate pass, never timed). Every successful execve is a
+ * process; the client itself and executables from the chain's CNI_PATH are the plugins, anything
+ * else (ip, iptables, nsenter, …) is what the plugins started.
+ */
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Impl } from "../../conformance-tests/lib/paths.js";
@@ -5,12 +11,6 @@ import { type ChainId, cnitoolJob } from "./chains.js";
 import type { Side } from "./measure.js";
 import { runBatch } from "./timer.js";
 
-/**
- * Processes started per call, both sides alike: one ADD, CHECK and DEL per chain through libcni
- * under `strace -f -e trace=execve` (a separate pass, never timed). Every successful execve is a
- * process; the client itself and executables from the chain's CNI_PATH are the plugins, anything
- * else (ip, iptables, nsenter, …) is what the plugins started.
- */
 export type CountVerb = "ADD" | "CHECK" | "DEL";
 export const COUNT_VERBS: readonly CountVerb[] = ["ADD", "CHECK", "DEL"];
 

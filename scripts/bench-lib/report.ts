@@ -1,3 +1,4 @@
+/** Medians, ratios and target verdicts from the raw measurements; as JSON, a table and Markdown. */
 import type { Impl } from "../../conformance-tests/lib/paths.js";
 import { type ChainId, CHAINS } from "./chains.js";
 import { type ConcurrentRun, IMPLS, type Measurements, type Sample, type TracedCall, type Verb, VERBS } from "./measure.js";
@@ -5,7 +6,6 @@ import { type Summary, median, ratio, summarize } from "./stats.js";
 import { COUNT_VERBS, type ProcessCounts } from "./process-count.js";
 import { inProcessMs, processesPerCall } from "./trace-log.js";
 
-/** Medians, ratios and target verdicts from the raw measurements; as JSON, a table and Markdown. */
 export interface Meta {
   date: string;
   command: string;

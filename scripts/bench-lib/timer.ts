@@ -1,3 +1,8 @@
+/**
+ * The bench's stopwatch: a small Go program (timer/main.go) started once per batch inside a
+ * sandbox node's namespace. It times each process from fork to reap and reads its peak RSS from
+ * wait4, so neither namespace entry nor this script's runtime is in any figure.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
@@ -7,11 +12,6 @@ import { TOOL_PATH } from "../../conformance-tests/lib/paths.js";
 import { runCommand } from "../../conformance-tests/lib/run-command.js";
 import type { SandboxNode } from "../../conformance-tests/lib/sandbox.js";
 
-/**
- * The bench's stopwatch: a small Go program (timer/main.go) started once per batch inside a
- * sandbox node's namespace. It times each process from fork to reap and reads its peak RSS from
- * wait4, so neither namespace entry nor this script's runtime is in any figure.
- */
 const TIMER_DIR = join(dirname(fileURLToPath(import.meta.url)), "timer");
 const REPO = join(TIMER_DIR, "..", "..", "..");
 export const TIMER = join(REPO, ".tmp", "bench-timer");

@@ -1,18 +1,18 @@
+/**
+ * scripts/demo: a two-node flannel cluster in network namespaces, pods attached by our plugins
+ * through libcni, connectivity shown and everything removed again (unless --keep).
+ */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { createCluster, teardownCluster } from "../../conformance-tests/lib/cluster.js";
-import { Interrupted, abortAll, isAborted } from "../../conformance-tests/lib/cluster-exec.js";
-import { type ClusterState, loadState } from "../../conformance-tests/lib/cluster-state.js";
+import { createCluster, teardownCluster } from "../../conformance-tests/lib/cluster/cluster.js";
+import { Interrupted, abortAll, isAborted } from "../../conformance-tests/lib/run-command.js";
+import { type ClusterState, loadState } from "../../conformance-tests/lib/cluster/state.js";
 import { ensureCnitool } from "../../conformance-tests/lib/cnitool-build.js";
 import { OURS_BIN, REFERENCE_BIN, REPO_ROOT } from "../../conformance-tests/lib/paths.js";
 import { type DemoOptions, USAGE, parseOptions } from "./options.js";
 import { type Run, addPods, checkConnectivity, deleteAllPods, printKeepHelp, printSummary } from "./steps.js";
 import { Clock, ms } from "./table.js";
 
-/**
- * scripts/demo: a two-node flannel cluster in network namespaces, pods attached by our plugins
- * through libcni, connectivity shown and everything removed again (unless --keep).
- */
 let teardownFailed = false;
 
 async function main(argv: string[]): Promise<number> {

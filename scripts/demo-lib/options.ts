@@ -1,7 +1,7 @@
+/** Command line of scripts/demo, validated. */
 import { parseArgs } from "node:util";
 import * as z from "zod/mini";
 
-/** Command line of scripts/demo, validated. */
 export const USAGE = `usage: scripts/demo [--flavour kube-flannel|k3s] [--backend vxlan|host-gw] [--cluster-cidr CIDR] [--pods N] [--nodes N] [--keep]
        scripts/demo --teardown ID
 

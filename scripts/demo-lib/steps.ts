@@ -1,15 +1,15 @@
+/** The demo's steps after the cluster exists: pods, pings, the summary, DEL and its check. */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { nodeSubnetOf } from "../../conformance-tests/lib/cluster.js";
-import { formatCidr } from "../../conformance-tests/lib/cluster-addressing.js";
-import { type NodeView, formatRoute, linkNamed, nodeView, reservations } from "../../conformance-tests/lib/cluster-inspect.js";
-import { inNetns, ipJson, sh } from "../../conformance-tests/lib/cluster-exec.js";
-import { type PingResult, addPod, deletePod, ping, podMtu } from "../../conformance-tests/lib/cluster-pods.js";
-import type { ClusterState, PodState } from "../../conformance-tests/lib/cluster-state.js";
+import { nodeSubnetOf } from "../../conformance-tests/lib/cluster/cluster.js";
+import { formatCidr } from "../../conformance-tests/lib/cluster/addressing.js";
+import { type NodeView, formatRoute, linkNamed, nodeView, reservations } from "../../conformance-tests/lib/cluster/inspect.js";
+import { inNetns, ipJson, sh } from "../../conformance-tests/lib/run-command.js";
+import { type PingResult, addPod, deletePod, ping, podMtu } from "../../conformance-tests/lib/cluster/pods.js";
+import type { ClusterState, PodState } from "../../conformance-tests/lib/cluster/state.js";
 import { ifbName } from "../../plugins/bandwidth/tbf-params.js";
 import { type Clock, ms, table } from "./table.js";
 
-/** The demo's steps after the cluster exists: pods, pings, the summary, DEL and its check. */
 export interface Run {
   state: ClusterState;
   log: (line: string) => void;

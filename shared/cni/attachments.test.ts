@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { attachmentsJson, isValidAttachment, validAttachments } from "./attachments.js";
-import { cniErrorOf } from "./expect-cni-error.js";
+import { cniErrorOf } from "../../conformance-tests/lib/unit/cni-error.js";
 
 describe("validAttachments", () => {
   const list = [{ containerID: "c1", ifname: "eth0" }];

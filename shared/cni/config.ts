@@ -2,7 +2,7 @@ import * as z from "zod/mini";
 import { CniError, ErrorCode } from "./errors.js";
 import { CONTAINER_ID_PATTERN } from "./env.js";
 import { matchGoKeys } from "./go-keys.js";
-import { isPlainObject } from "./json.js";
+import { isPlainObject } from "../sys/plain-object.js";
 
 /**
  * The fields every network config shares. Objects are loose: unknown keys are kept, because

@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { readEnv, isVerb } from "./env.js";
-import { CniError, ErrorCode, toCniError } from "./errors.js";
+import { CniError, ErrorCode, isExpectedError, toCniError } from "./errors.js";
 import { goJson } from "./json.js";
 import type { Plugin } from "./plugin.js";
 import { buildInvocation, invokeVerb } from "./invocation.js";
 import { formatResult } from "./result.js";
 import { Trace } from "./trace.js";
 import { traceContext } from "./trace-context.js";
-import { writeAll } from "./write-all.js";
+import { writeAll } from "../sys/write-all.js";
 import { LATEST_VERSION, SUPPORTED_VERSIONS } from "./versions.js";
 import { requestedVersion, versionJson } from "./version-answer.js";
 import { BUILD, buildDescription } from "../build-info.js";
@@ -74,7 +74,7 @@ export async function runPlugin(plugin: Plugin, env: NodeJS.ProcessEnv = process
     return 0;
   } catch (e) {
     const err = toCniError(e);
-    if (!(e instanceof CniError)) io.stderr(`${plugin.name}: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
+    if (!isExpectedError(e)) io.stderr(`${plugin.name}: unexpected error: ${(e as Error)?.stack ?? String(e)}\n`);
     io.stdout(errorJson(err, cniVersion));
     record.error = { code: err.code, msg: err.message, details: err.details || undefined };
     return 1;

@@ -1,3 +1,5 @@
+import { SystemError } from "../sys/system-error.js";
+
 /** CNI error codes (spec §Error; 50/51 from SPEC after 1.1.0, 8 from skel). */
 export const ErrorCode = {
   IncompatibleVersion: 1,
@@ -35,9 +37,20 @@ export function isCniError(e: unknown): e is CniError {
   return e instanceof CniError;
 }
 
-/** Any thrown value as a CniError; unexpected ones become code 999 with a one-line message. */
+/** True for the errors the suite raises on purpose (CniError and the system layer's SystemError). */
+export function isExpectedError(e: unknown): e is CniError | SystemError {
+  return e instanceof CniError || e instanceof SystemError;
+}
+
+/**
+ * Any thrown value as a CniError: the system layer's errors get their code here (environment: 4,
+ * else 999, the hint as details); unexpected ones become code 999 with a one-line message.
+ */
 export function toCniError(e: unknown): CniError {
   if (e instanceof CniError) return e;
+  if (e instanceof SystemError) {
+    return new CniError(e.kind === "environment" ? ErrorCode.InvalidEnvironment : ErrorCode.Internal, e.message, e.hint);
+  }
   const msg = e instanceof Error ? e.message : String(e);
   return new CniError(ErrorCode.Internal, msg.split("\n")[0] ?? "internal error");
 }

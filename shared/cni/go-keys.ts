@@ -9,7 +9,7 @@
  * Where this differs from Go (duplicate keys only): docs/parity.md.
  */
 import type * as z from "zod/mini";
-import { isPlainObject } from "./json.js";
+import { isPlainObject } from "../sys/plain-object.js";
 
 type Schema = z.ZodMiniType;
 

@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "./errors.js";
-import { compact, goJson, isPlainObject, sortKeysDeep } from "./json.js";
+import { compact, goJson, sortKeysDeep } from "./json.js";
+import { isPlainObject } from "../sys/plain-object.js";
 import { matchGoKeys } from "./go-keys.js";
 import { resultShapeOf } from "./versions.js";
 import { parseCidr, parseIp } from "../net/ip.js";

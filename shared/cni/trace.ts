@@ -1,5 +1,6 @@
 import { appendFileSync } from "node:fs";
-import { writeAll } from "./write-all.js";
+import { setTraceSource } from "../sys/trace-hook.js";
+import { writeAll } from "../sys/write-all.js";
 
 /** The invocation trace of this process (in-process delegates share their parent's). */
 let current: Trace | undefined;
@@ -11,6 +12,7 @@ let current: Trace | undefined;
 export function activeTrace(): Trace | undefined {
   return current?.target !== undefined ? current : undefined;
 }
+setTraceSource(activeTrace);
 
 /** One process this invocation started and waited for. */
 interface ProcessRecord {

@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as z from "zod/mini";
-import { isPlainObject } from "../cni/json.js";
+import { isPlainObject } from "../sys/plain-object.js";
 import { type Result, parseResult } from "../cni/result.js";
 import { probeNetns } from "../net/netns.js";
 

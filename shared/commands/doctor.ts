@@ -1,4 +1,9 @@
-import { writeAll } from "../cni/write-all.js";
+/**
+ * `cni-ts doctor [--json] [path flags]`: the node's CNI state at a glance — plugin directory,
+ * configurations, flannel, leaked and stale state, kernel settings — each finding with a severity
+ * and the command that fixes it. Changes nothing. Exit status 1 when any finding is an error.
+ */
+import { writeAll } from "../sys/write-all.js";
 import { checkConfigs } from "../node/doctor/config-check.js";
 import type { Finding } from "../node/doctor/finding.js";
 import { checkFlannel, clusterNetworks } from "../node/doctor/flannel-check.js";
@@ -13,11 +18,6 @@ import { BUILD, buildDescription } from "../build-info.js";
 import type { NodeCommand } from "./index.js";
 import { PATH_FLAGS_HELP, UsageError, parseNodeFlags } from "./node-flags.js";
 
-/**
- * `cni-ts doctor [--json] [path flags]`: the node's CNI state at a glance — plugin directory,
- * configurations, flannel, leaked and stale state, kernel settings — each finding with a severity
- * and the command that fixes it. Changes nothing. Exit status 1 when any finding is an error.
- */
 const HELP = `usage: cni-ts doctor [--json] [path flags]
 Reports, for the node whose network namespace it runs in, each problem CNI has there with its
 severity and the command that fixes it: the plugin directory, the network configurations, flannel

@@ -8,7 +8,7 @@
  */
 import type { Result } from "../cni/result.js";
 import { type Cidr, parseCidr } from "../net/ip.js";
-import { writeAll } from "../cni/write-all.js";
+import { writeAll } from "../sys/write-all.js";
 import { type CachedAttachment, type ChainPlugin, liveness, readCachedAttachments } from "./cached-attachments.js";
 import type { NodeCommand } from "./index.js";
 import { PATH_FLAGS_HELP, withNodeFlags } from "./node-flags.js";

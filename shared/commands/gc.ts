@@ -1,4 +1,11 @@
-import { writeAll } from "../cni/write-all.js";
+/**
+ * `cni-ts gc [--apply] [--network NAME] [--grace SECONDS] [path flags]`: finds the reservations
+ * no network namespace on this node holds (shared/node/gc-plan.ts) and, with --apply, releases
+ * each one with everything a DEL of its attachment would have removed. Dry run by default.
+ * Exit status: 0 done (or nothing to do), 1 something could not be released or the scan was
+ * incomplete, 2 bad usage.
+ */
+import { writeAll } from "../sys/write-all.js";
 import { DEFAULT_GRACE_MS } from "../../ipam/host-local/leaks.js";
 import { type ApplyStep, type GcPlan, type LeakedAttachment, type Leftover, applyItem, planGc } from "../node/gc-plan.js";
 import { containerRules } from "../node/nat-rules.js";
@@ -7,13 +14,6 @@ import { loadNodeConfig, storeDirOf } from "../node/node-config.js";
 import type { NodeCommand } from "./index.js";
 import { PATH_FLAGS_HELP, UsageError, parseNodeFlags } from "./node-flags.js";
 
-/**
- * `cni-ts gc [--apply] [--network NAME] [--grace SECONDS] [path flags]`: finds the reservations
- * no network namespace on this node holds (shared/node/gc-plan.ts) and, with --apply, releases
- * each one with everything a DEL of its attachment would have removed. Dry run by default.
- * Exit status: 0 done (or nothing to do), 1 something could not be released or the scan was
- * incomplete, 2 bad usage.
- */
 const HELP = `usage: cni-ts gc [--apply] [--network NAME] [--grace SECONDS] [path flags]
 Lists the address reservations that no network namespace on this node holds and that are older
 than the grace period (default ${DEFAULT_GRACE_MS / 1000} s), and the leftovers of attachments that hold

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } fro
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BUILD, buildDescription } from "../build-info.js";
-import { writeAll } from "../cni/write-all.js";
+import { writeAll } from "../sys/write-all.js";
 import { PLUGIN_NAMES, type PluginName, isPluginName } from "../plugins.js";
 import { fsyncDirectory, writeFileSynced } from "../sys/durable-file.js";
 import type { NodeCommand } from "./index.js";

@@ -5,7 +5,7 @@
  * of the node's namespaces), reclaimed addresses in total; per network the cached attachments by
  * whether their pod namespace is live. Reads only; acts in the network namespace it runs in.
  */
-import { writeAll } from "../cni/write-all.js";
+import { writeAll } from "../sys/write-all.js";
 import { liveness, readCachedAttachments } from "./cached-attachments.js";
 import type { NodeCommand } from "./index.js";
 import { type MetricFamily, exposition } from "./metrics/exposition.js";

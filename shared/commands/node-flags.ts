@@ -1,11 +1,11 @@
-import { parseArgs } from "node:util";
-import { writeAll } from "../cni/write-all.js";
-import { DEFAULT_BIN_DIR, DEFAULT_CACHE_DIR, DEFAULT_CONF_DIR, type NodePaths } from "../node/node-config.js";
-
 /**
  * The path flags every node command takes (the node's standard paths by default), parsed with
  * the command's own flags. Unknown flags and stray arguments are errors, reported in one line.
  */
+import { writeAll } from "../sys/write-all.js";
+import { parseArgs } from "node:util";
+import { DEFAULT_BIN_DIR, DEFAULT_CACHE_DIR, DEFAULT_CONF_DIR, type NodePaths } from "../node/node-config.js";
+
 export const PATH_FLAGS_HELP = `  --conf-dir DIR    network configurations (default ${DEFAULT_CONF_DIR})
   --bin-dir DIR     plugin executables (default ${DEFAULT_BIN_DIR})
   --cache-dir DIR   libcni's cache, results under DIR/results (default ${DEFAULT_CACHE_DIR})

@@ -1,6 +1,6 @@
-import { isPlainObject } from "../cni/json.js";
+/** The one parser of what `ip -d -j` prints for links, addresses and routes: typed views. */
+import { isPlainObject } from "../sys/plain-object.js";
 
-/** Typed views of what `ip -d -j` prints for links, addresses and routes. */
 export interface AddrInfo {
   family: 4 | 6;
   local: string;
@@ -27,6 +27,12 @@ export interface LinkInfo {
   /** Bridge port flags when the link is enslaved to a bridge. */
   port: { hairpin: boolean; isolated: boolean } | undefined;
   addrs: AddrInfo[];
+}
+
+/** A link with the fields only `ip`'s own listing gives (bandwidth's ifb devices): queue length, alias. */
+export interface IpLinkInfo extends LinkInfo {
+  txqlen: number;
+  alias: string;
 }
 
 export interface RouteInfo {
@@ -63,6 +69,11 @@ export function parseLink(raw: unknown): LinkInfo {
     port: slave ? { hairpin: slave.hairpin === true, isolated: slave.isolated === true } : undefined,
     addrs: (Array.isArray(o.addr_info) ? o.addr_info : []).filter(isPlainObject).map(parseAddr),
   };
+}
+
+export function parseIpLink(raw: unknown): IpLinkInfo {
+  const o = isPlainObject(raw) ? raw : {};
+  return { ...parseLink(raw), txqlen: num(o.txqlen) ?? 0, alias: str(o.ifalias) };
 }
 
 function parseAddr(a: Record<string, unknown>): AddrInfo {

@@ -1,10 +1,10 @@
-import { haveBinary, run } from "./exec.js";
-import type { Family } from "./ip.js";
-
 /**
  * Generic iptables access through the save/restore pair: one process lists a table, one process
  * applies a whole change atomically (`--noflush`). Rule content belongs to the callers.
  */
+import { haveBinary, run } from "./process.js";
+import type { Family } from "./ip.js";
+
 function binaries(family: Family): { save: string; restore: string } {
   return family === 4
     ? { save: "iptables-save", restore: "iptables-restore" }
@@ -69,6 +69,18 @@ export function ruleComment(rule: string): string | undefined {
 /** A comment argument quoted the way iptables-save prints (and iptables-restore reads) it. */
 export function quoteComment(comment: string): string {
   return `"${comment.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * The one teardown renderer: restore lines that remove the existing `chains` (flush, delete) and
+ * every rule elsewhere that jumps to them. Nothing for chains the table does not have.
+ */
+export function chainTeardownLines(table: SavedTable, chains: readonly string[]): string[] {
+  const doomed = new Set(chains.filter((c) => table.chains.has(c)));
+  const jumps = table.rules.filter((r) => doomed.has(ruleTarget(r) ?? "") && !doomed.has(ruleChain(r)));
+  const lines = deleteLines(jumps);
+  for (const c of doomed) lines.push(`-F ${c}`, `-X ${c}`);
+  return lines;
 }
 
 /** Restore lines that delete the given saved rules ("-A" → "-D"). */

@@ -4,7 +4,7 @@
  * -batch` path) and under Bun (the netlink path) and compares the two. Usage: NODE_NS POD_NS.
  */
 import { execFileSync } from "node:child_process";
-import { EXISTS, GONE } from "./exec.js";
+import { EXISTS, GONE } from "./batch.js";
 import { kernel, KernelStepError, waitForKernel } from "./kernel.js";
 
 export function scenario(node: string, pod: string): unknown {

@@ -7,10 +7,12 @@
  * namespace). The debug trace lists every step as its `ip` line either way.
  */
 import { openSync, closeSync } from "node:fs";
-import { CniError, ErrorCode } from "../cni/errors.js";
-import { faultPoint } from "../cni/fault.js";
-import { activeTrace } from "../cni/trace.js";
-import { batchReason, failedLine, ipBatch, parseJsonStream, waitForEvent, GONE } from "./exec.js";
+import { faultPoint } from "../sys/fault.js";
+import { SystemError } from "../sys/system-error.js";
+import { systemTrace } from "../sys/trace-hook.js";
+import { BatchLineError, GONE, parseJsonStream, runBatch } from "./batch.js";
+import { waitForEvent } from "./event-wait.js";
+import { firstLine } from "./process.js";
 import { type LinkInfo, parseLink, parseRoute, type RouteInfo } from "./ip-json.js";
 import { NetlinkError, RtnlSocket } from "./netlink/socket.js";
 import {
@@ -36,7 +38,7 @@ export type { KernelOp } from "./netlink/rtnl.js";
 export interface KernelStep {
   op: KernelOp;
   tolerate?: RegExp;
-  fail?: (reason: string) => CniError;
+  fail?: (reason: string) => Error;
 }
 
 /** A read: one link, a link with its addresses, the ports of a bridge, the routes via a link. */
@@ -59,8 +61,9 @@ export class KernelStepError extends Error {
     super(`${ipLine(step.op)}: ${reason}`);
   }
 
-  toCniError(): CniError {
-    return this.step.fail?.(this.reason) ?? new CniError(ErrorCode.Internal, this.message);
+  /** The error the step's owner chose for this failure (its `fail`), else a SystemError with this message. */
+  toError(): Error {
+    return this.step.fail?.(this.reason) ?? new SystemError(this.message);
   }
 }
 
@@ -159,7 +162,7 @@ let changes = 0;
 /** One socket's session: names resolved to indexes once, each request traced as its ip line. */
 class Netlink {
   private readonly indexes = new Map<string, number>();
-  private readonly trace = activeTrace();
+  private readonly trace = systemTrace();
 
   constructor(
     private readonly sock: RtnlSocket,
@@ -279,48 +282,26 @@ function plain(l: NlLink): LinkInfo {
  * nothing and the batch goes on after it.
  */
 function viaIp(steps: readonly KernelStep[], queries: readonly KernelQuery[], opts: KernelOptions): unknown[] {
-  const lines = [...steps.map((s) => ipLine(s.op)), ...queries.map(queryLine)];
-  const answers: unknown[][] = [];
-  const missing = new Set<number>();
-  let start = 0;
-  let oneByOne = false;
-  while (start < lines.length) {
-    const part = lines.slice(start, oneByOne ? start + 1 : undefined);
-    const r = ipBatch(part, { netns: opts.netns, json: true, details: true, check: false, what: opts.what });
-    const printed = parseJsonStream(r.stdout);
-    answers.push(...printed);
-    if (r.status === 0) {
-      start += part.length;
-      continue;
-    }
-    // ip stops the whole batch without naming the line when an argument names no device (e.g.
-    // "master X"): among queries each success printed one array, so the count tells; among
-    // steps, the rest runs one line per process to find it.
-    const failed = failedLine(r.stderr) ?? (start >= steps.length || part.length === 1 ? printed.length : undefined);
-    if (failed === undefined) {
-      answers.length -= printed.length;
-      oneByOne = true;
-      continue;
-    }
-    if (start + failed >= lines.length) {
-      throw new CniError(ErrorCode.Internal, `${opts.what ?? "ip -batch"}: ${r.stderr.trim().split("\n")[0] || `exit ${r.status}`}`);
-    }
-    const at = start + failed;
-    const reason = batchReason(r.stderr);
-    if (at >= steps.length) {
-      if (!GONE.test(reason)) throw new CniError(ErrorCode.Internal, `${opts.what ?? "ip"}: ${lines[at]}: ${reason}`);
-      missing.add(at - steps.length);
-    } else if (!steps[at]!.tolerate?.test(reason)) {
-      throw new KernelStepError(at, steps[at]!, reason);
-    }
-    start = at + 1;
+  const lines = [
+    ...steps.map((s) => ({ line: ipLine(s.op), tolerate: s.tolerate })),
+    ...queries.map((q) => ({ line: queryLine(q), tolerate: GONE, prints: true })),
+  ];
+  let out: { stdout: string; skipped: Set<number> };
+  try {
+    out = runBatch(["ip", "-j", "-d", "-batch", "-"], lines, { netns: opts.netns, what: opts.what, unnamed: "locate" });
+  } catch (e) {
+    if (!(e instanceof BatchLineError)) throw e;
+    if (e.index === undefined) throw new SystemError(`${opts.what ?? "ip -batch"}: ${firstLine(e.stderr) || `exit ${e.status}`}`);
+    if (e.index < steps.length) throw new KernelStepError(e.index, steps[e.index]!, e.reason);
+    throw new SystemError(`${opts.what ?? "ip"}: ${e.line}: ${e.reason}`);
   }
+  const answers = parseJsonStream(out.stdout);
   let next = 0;
   return queries.map((q, i) => {
-    const out = missing.has(i) ? undefined : answers[next++];
-    if (q.q === "ports") return (out ?? []).map(parseLink);
-    if (q.q === "routes") return (out ?? []).map(parseRoute);
-    return out?.[0] === undefined ? undefined : parseLink(out[0]);
+    const printed = out.skipped.has(steps.length + i) ? undefined : answers[next++];
+    if (q.q === "ports") return (printed ?? []).map(parseLink);
+    if (q.q === "routes") return (printed ?? []).map(parseRoute);
+    return printed?.[0] === undefined ? undefined : parseLink(printed[0]);
   });
 }
 
@@ -354,6 +335,6 @@ export async function waitForKernel(
     }
   } finally {
     sock.close();
-    activeTrace()?.kernel(`${traceLine(`monitor ${events}`, opts.netns)} (event wait, ${batches} event batches)`, performance.now() - started, 0);
+    systemTrace()?.kernel(`${traceLine(`monitor ${events}`, opts.netns)} (event wait, ${batches} event batches)`, performance.now() - started, 0);
   }
 }

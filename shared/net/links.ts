@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync } from "node:fs";
-
 /**
  * Link facts read without starting a process. /proc/self/net/dev always describes our own network
  * namespace; /sys/class/net only does when sysfs was mounted for it (e.g. under `ip netns exec`),
  * so sysfs is used only after checking that it lists exactly the same links.
  */
+import { readdirSync, readFileSync } from "node:fs";
+
 export function ownLinkNames(): Set<string> {
   const names = new Set<string>();
   const text = readFileSync("/proc/self/net/dev", "utf8");

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { canonical, firstHost, formatCidr, networkOf, overlaps, parseCidr } from "./ip.js";
-import { batchReason, failedLine } from "./exec.js";
+import { batchReason, failedLine } from "./batch.js";
 import { parseSavedTable, quoteComment, ruleComment, ruleTarget } from "./iptables.js";
 import { parseLink, parseRoute } from "./ip-json.js";
-import { parseNftChainJson } from "./nft.js";
+import { parseNftJson } from "./nft.js";
 
 describe("cidr", () => {
   it("masks, +1, overlap and Go's printing", () => {
@@ -52,13 +52,13 @@ describe("ip and nft JSON", () => {
   });
   it("reads rule handles, comments and jump targets", () => {
     const json = JSON.stringify({ nftables: [{ metainfo: {} }, { chain: { name: "c" } }, { rule: { chain: "c", handle: 4, comment: "x", expr: [{ jump: { target: "t" } }] } }] });
-    expect(parseNftChainJson(json)).toEqual([{ chain: "c", handle: 4, comment: "x", jumpTarget: "t" }]);
+    expect(parseNftJson(json).rules).toEqual([{ chain: "c", handle: 4, comment: "x", jumpTarget: "t" }]);
   });
 });
 
 describe("ip -batch guard", () => {
   it("refuses lines whose names ip would reinterpret, before starting ip", async () => {
-    const { ipBatch } = await import("./exec.js");
+    const { ipBatch } = await import("./batch.js");
     for (const name of ["a#b", 'a"b', "a'b", "a\\b"]) {
       expect(() => ipBatch([`link del dev ${name}`])).toThrow(/refusing to pass/);
     }

@@ -1,5 +1,5 @@
 import { statfsSync } from "node:fs";
-import { CniError, ErrorCode } from "../cni/errors.js";
+import { SystemError } from "../sys/system-error.js";
 
 /** Magic numbers of the file systems a network namespace handle can live on (pkg/ns's rule). */
 const NSFS_MAGIC = 0x6e736673;
@@ -32,18 +32,14 @@ export function requireNetns(path: string): void {
     case "ok":
       return;
     case "missing":
-      throw new CniError(
-        ErrorCode.Internal,
-        `${prefix}: failed to Statfs "${path}": no such file or directory`,
+      throw new SystemError(`${prefix}: failed to Statfs "${path}": no such file or directory`,
         "the pod's network namespace is gone; the runtime must create it before ADD",
       );
     case "not-netns":
-      throw new CniError(
-        ErrorCode.Internal,
-        `${prefix}: unknown FS magic on "${path}": ${p.magic.toString(16)}`,
+      throw new SystemError(`${prefix}: unknown FS magic on "${path}": ${p.magic.toString(16)}`,
         "CNI_NETNS must be a network namespace handle (a bind mount under /var/run/netns or /proc/PID/ns/net)",
       );
     case "error":
-      throw new CniError(ErrorCode.Internal, `${prefix}: ${p.message}`);
+      throw new SystemError(`${prefix}: ${p.message}`);
   }
 }

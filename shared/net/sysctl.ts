@@ -1,13 +1,13 @@
-import { readFileSync, writeFileSync } from "node:fs";
-import { CniError, ErrorCode } from "../cni/errors.js";
-import { withNetns } from "../sys/netns-enter.js";
-import { run } from "./exec.js";
-
 /**
  * sysctls: files under /proc/sys; those of another namespace are written from inside it (setns
  * under Bun, else one `sysctl` process). Keys use "/" separators so that
  * interface names containing dots stay intact.
  */
+import { readFileSync, writeFileSync } from "node:fs";
+import { SystemError } from "../sys/system-error.js";
+import { withNetns } from "../sys/netns-enter.js";
+import { run } from "./process.js";
+
 function path(key: string): string {
   return `/proc/sys/${key.replace(/^\/+/, "")}`;
 }
@@ -65,7 +65,7 @@ export function writeNetnsSysctls(netns: string, entries: ReadonlyArray<readonly
   });
   if (failure) {
     if (failure.value === undefined) return;
-    throw new CniError(ErrorCode.Internal, `failed to set sysctls in ${netns}: ${failure.value}`);
+    throw new SystemError(`failed to set sysctls in ${netns}: ${failure.value}`);
   }
   run(["sysctl", "-q", "-e", "-w", ...entries.map(([k, v]) => `${k}=${v}`)], {
     netns,

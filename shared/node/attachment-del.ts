@@ -1,9 +1,3 @@
-import { spawnSync } from "node:child_process";
-import { statSync } from "node:fs";
-import { join } from "node:path";
-import type { CachedAttachment } from "./libcni-cache.js";
-import type { NodeNetwork } from "./node-config.js";
-
 /**
  * The DEL a runtime would have sent for an attachment whose pod is gone, run the way libcni runs
  * it: every plugin of the network's list in reverse order, executed from the plugin directory,
@@ -12,6 +6,12 @@ import type { NodeNetwork } from "./node-config.js";
  * namespace is gone). Stops at the first failure, as libcni does, so the caller keeps its cache
  * entry and a later run can retry.
  */
+import { spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import type { CachedAttachment } from "./libcni-cache.js";
+import type { NodeNetwork } from "./node-config.js";
+
 export interface DelTarget {
   containerId: string;
   ifname: string;

@@ -1,12 +1,3 @@
-import { faultPoint } from "../cni/fault.js";
-import { DEFAULT_GRACE_MS, type JudgedReservation, judgeStore, listReservations, releaseLeaked } from "../../ipam/host-local/leaks.js";
-import { withLockedStore } from "../../ipam/host-local/store.js";
-import { SavedConfigStore, attachmentOf } from "../../plugins/flannel/saved-config-store.js";
-import { type DelOutcome, type PluginRunner, deleteAttachment, execPlugin } from "./attachment-del.js";
-import { type CachedAttachment, findCached, listCache, removeCached } from "./libcni-cache.js";
-import { type HolderScan, isComplete } from "./netns-scan.js";
-import { type NodeConfig, type NodeNetwork, storeDirOf } from "./node-config.js";
-
 /**
  * What `cni-ts gc` (and doctor) find on a node, and how gc releases it. Per network with a
  * host-local store:
@@ -21,6 +12,15 @@ import { type NodeConfig, type NodeNetwork, storeDirOf } from "./node-config.js"
  * address out twice), then the plugins' DEL (portmap, flannel → bridge: masquerade and port-mapping
  * rules, the saved config), then libcni's cache entry, which is what marks the leftover until then.
  */
+import { faultPoint } from "../sys/fault.js";
+import { DEFAULT_GRACE_MS, type JudgedReservation, judgeStore, listReservations, releaseLeaked } from "../../ipam/host-local/leaks.js";
+import { withLockedStore } from "../../ipam/host-local/store.js";
+import { SavedConfigStore, attachmentOf } from "../../plugins/flannel/saved-config-store.js";
+import { type DelOutcome, type PluginRunner, deleteAttachment, execPlugin } from "./attachment-del.js";
+import { type CachedAttachment, findCached, listCache, removeCached } from "./libcni-cache.js";
+import { type HolderScan, isComplete } from "./netns-scan.js";
+import { type NodeConfig, type NodeNetwork, storeDirOf } from "./node-config.js";
+
 export interface Attachment {
   containerId: string;
   /** Undefined for a legacy reservation naming only the container. */

@@ -1,11 +1,11 @@
-import { readFileSync, readdirSync, statSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
-
 /**
  * libcni's per-attachment cache: `<cacheDir>/results/<network>-<containerID>-<ifname>`, JSON of kind
  * "cniCacheV1" with the container, interface, network, CNI_ARGS, capability arguments and the
  * result. Only read here (and removed after a release, as libcni removes it after DEL).
  */
+import { readFileSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+
 export interface CachedAttachment {
   file: string;
   networkName: string;

@@ -37,5 +37,7 @@ describe("parseNftRules", () => {
       { network: "", containerId: "def", kind: "hostPort" },
     ]);
     expect(parseNftRules("not json")).toEqual([]);
+    const guard = { rule: { family: "ip", table: "cni_hostport", chain: "localnet_guard", handle: 9, comment: "cni-ts portmap: drop martian traffic", expr: [] } };
+    expect(parseNftRules(JSON.stringify({ nftables: [guard] }))).toEqual([]);
   });
 });

@@ -1,12 +1,14 @@
-import { run } from "../net/exec.js";
-import { GUARD_CHAIN } from "../../plugins/portmap/localnet-guard.js";
-
 /**
  * The firewall rules that name a container — bridge's masquerade rules and portmap's hostPort
  * rules, in iptables' nat table (comments `name: "N" id: "C"`, `dnat name: …`) and in their
  * nftables tables (masquerade: `<hash>, net: N, if: I, id: C`; hostPort: the container ID alone,
- * so no network) — so doctor and gc can find rules of containers that hold nothing any more.
+ * so no network; the localnet guard's rule there names no container) — so doctor and gc can find
+ * rules of containers that hold nothing any more.
  */
+import { GUARD_CHAIN } from "../../plugins/portmap/localnet-guard.js";
+import { type NftRule, parseNftJson } from "../net/nft.js";
+import { run } from "../net/process.js";
+
 export interface NatRule {
   /** "" when the rule does not say (portmap's nftables rules): any network with portmap. */
   network: string;
@@ -21,23 +23,21 @@ const NFT_COMMENT_MAX = 128;
 
 /** Rules of bridge's and portmap's nftables tables, from `nft -j list ruleset` output. */
 export function parseNftRules(json: string): NatRule[] {
-  let parsed: unknown;
+  let rules: NftRule[];
   try {
-    parsed = JSON.parse(json);
+    rules = parseNftJson(json).rules;
   } catch {
     return [];
   }
-  const items = (parsed as { nftables?: unknown[] })?.nftables;
   const out = new Map<string, NatRule>();
-  for (const item of Array.isArray(items) ? items : []) {
-    const rule = (item as { rule?: { table?: unknown; chain?: unknown; comment?: unknown } }).rule;
-    const comment = typeof rule?.comment === "string" ? rule.comment : undefined;
+  for (const rule of rules) {
+    const comment = rule.comment;
     if (!comment) continue;
     let found: NatRule | undefined;
-    if (rule?.table === NFT_MASQ_TABLE && comment.length < NFT_COMMENT_MAX) {
+    if (rule.table === NFT_MASQ_TABLE && comment.length < NFT_COMMENT_MAX) {
       const m = /, net: (.+), if: (.+), id: (.+)$/.exec(comment);
       if (m) found = { network: m[1]!, containerId: m[3]!, kind: "masquerade" };
-    } else if (rule?.table === NFT_HOSTPORT_TABLE && rule.chain !== GUARD_CHAIN) {
+    } else if (rule.table === NFT_HOSTPORT_TABLE && rule.chain !== GUARD_CHAIN) {
       found = { network: "", containerId: comment, kind: "hostPort" };
     }
     if (found) out.set(`${found.kind}\n${found.network}\n${found.containerId}`, found);

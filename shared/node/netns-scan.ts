@@ -1,9 +1,3 @@
-import { readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { run } from "../net/exec.js";
-import { probeNetns } from "../net/netns.js";
-import { formatIp, parseIp } from "../net/ip.js";
-
 /**
  * Which addresses the node's network namespaces hold — the "holder" half of the leak definition
  * (ipam/host-local/leaks.ts has the reservation half). "Every network namespace" is every one this
@@ -17,6 +11,12 @@ import { formatIp, parseIp } from "../net/ip.js";
  * machine, other plugins' pods) only adds holders: the scan can err towards keeping, never towards
  * releasing.
  */
+import { readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { run } from "../net/process.js";
+import { probeNetns } from "../net/netns.js";
+import { formatIp, parseIp } from "../net/ip.js";
+
 export interface HolderScan {
   /** Every address (Go's canonical text, no prefix) configured in any namespace found. */
   readonly addresses: ReadonlySet<string>;

@@ -1,12 +1,12 @@
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-
 /**
  * A node's CNI configuration as the plugins would see it: the networks in the configuration
  * directory (libcni's rule: *.conf, *.conflist and *.json, in name order) and, for each, the paths
  * its plugins compute — host-local's store (ipam.dataDir, also through flannel's ipam), flannel's
  * subnetFile and dataDir — with the plugins' defaults. Operator commands take their paths from here.
  */
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
 export const DEFAULT_CONF_DIR = "/etc/cni/net.d";
 export const DEFAULT_BIN_DIR = "/opt/cni/bin";
 export const DEFAULT_CACHE_DIR = "/var/lib/cni";

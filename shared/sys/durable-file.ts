@@ -1,10 +1,9 @@
-import { closeSync, constants, fsyncSync, openSync, unlinkSync } from "node:fs";
-import { writeAll } from "../cni/write-all.js";
-
 /*
  * The two halves of every atomic, durable state change (write temp, fsync, rename or link, fsync
  * the directory). The callers own naming and the rename/link in between.
  */
+import { closeSync, constants, fsyncSync, openSync, unlinkSync } from "node:fs";
+import { writeAll } from "./write-all.js";
 
 /** Creates `path` exclusively with `data` and fsyncs it; on any failure the file is removed again. */
 export function writeFileSynced(path: string, data: string | Buffer, mode: number): void {

@@ -1,5 +1,3 @@
-import { childProcess } from "./child-process.js";
-
 /**
  * Whole-file advisory locks with flock(2) semantics, interoperable with Go's go-filemutex (the
  * lock belongs to the open file description). Node has no flock API: under Bun we call libc's
@@ -8,45 +6,28 @@ import { childProcess } from "./child-process.js";
  * shared open file description it stays held after that child exits. Closing our descriptor
  * releases it either way.
  */
+import { closeSync, openSync } from "node:fs";
+import { childProcess } from "./child-process.js";
+import { loadLibc } from "./libc.js";
+
 const LOCK_EX = 2;
 const LOCK_UN = 8;
 const EINTR = 4;
 
 type FlockCall = (fd: number, op: number) => void;
 
-interface BunFfi {
-  dlopen(
-    path: string,
-    symbols: Record<string, { args: string[]; returns: string }>,
-  ): { symbols: { flock(fd: number, op: number): number; __errno_location(): unknown } };
-  read: { i32(ptr: unknown, offset: number): number };
-}
-
 let call: FlockCall | null | undefined;
 
 function bunFlock(): FlockCall | null {
-  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return null;
-  // A plain require: Bun provides it in both module formats, and this line never runs under Node.
-  const ffi = require("bun:ffi") as BunFfi;
-  for (const libc of ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1"]) {
-    let lib: ReturnType<BunFfi["dlopen"]>;
-    try {
-      lib = ffi.dlopen(libc, {
-        flock: { args: ["i32", "i32"], returns: "i32" },
-        __errno_location: { args: [], returns: "ptr" },
-      });
-    } catch {
-      continue;
+  const lib = loadLibc({ flock: { args: ["i32", "i32"], returns: "i32" } });
+  if (!lib) return null;
+  return (fd, op) => {
+    for (;;) {
+      if (lib.flock(fd, op) === 0) return;
+      const errno = lib.errno();
+      if (errno !== EINTR) throw new Error(`flock(2) failed with errno ${errno}`);
     }
-    return (fd, op) => {
-      for (;;) {
-        if (lib.symbols.flock(fd, op) === 0) return;
-        const errno = ffi.read.i32(lib.symbols.__errno_location(), 0);
-        if (errno !== EINTR) throw new Error(`flock(2) failed with errno ${errno}`);
-      }
-    };
-  }
-  return null;
+  };
 }
 
 function flockCommand(fd: number, op: number): void {
@@ -75,4 +56,39 @@ export function unlock(fd: number): void {
 export function flockMechanism(): "ffi" | "flock(1)" {
   if (call === undefined) call = bunFlock();
   return call ? "ffi" : "flock(1)";
+}
+
+/** Where `withFileLock` failed: opening the file or taking its lock (`original` is the error it met). */
+export class FileLockError extends Error {
+  constructor(
+    readonly stage: "open" | "lock",
+    readonly path: string,
+    readonly original: Error,
+  ) {
+    super(original.message);
+  }
+}
+
+/**
+ * The one "open, flock, run, close" helper: opens `path` (`flags`, `mode`), holds its exclusive
+ * lock for exactly the duration of the synchronous `fn`, then closes it (releasing the lock).
+ * Failing to open or lock throws FileLockError, which the caller words.
+ */
+export function withFileLock<T>(path: string, flags: number | string, mode: number, fn: () => T): T {
+  let fd: number;
+  try {
+    fd = openSync(path, flags, mode);
+  } catch (e) {
+    throw new FileLockError("open", path, e as Error);
+  }
+  try {
+    try {
+      lockExclusive(fd);
+    } catch (e) {
+      throw new FileLockError("lock", path, e as Error);
+    }
+    return fn();
+  } finally {
+    closeSync(fd);
+  }
 }

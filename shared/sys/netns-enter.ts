@@ -1,5 +1,3 @@
-import { CniError, ErrorCode } from "../cni/errors.js";
-
 /**
  * Runs code inside another network namespace without an `nsenter` process: under Bun the calling
  * thread switches with libc's setns(2) (through bun:ffi) and switches back before returning. While
@@ -7,59 +5,21 @@ import { CniError, ErrorCode } from "../cni/errors.js";
  * namespace. Under Node (unit tests) there is no FFI: withNetns returns undefined and callers keep
  * the nsenter path.
  */
+import { SystemError } from "./system-error.js";
+import { type LibcFunctions, loadLibc } from "./libc.js";
+
 const CLONE_NEWNET = 0x40000000;
 const O_RDONLY_CLOEXEC = 0o2000000;
 
-interface NetnsLib {
-  open(path: Uint8Array, flags: number): number;
-  close(fd: number): number;
-  setns(fd: number, nstype: number): number;
-  errno(): number;
-}
+const SIGNATURES = {
+  open: { args: ["ptr", "i32"], returns: "i32" },
+  close: { args: ["i32"], returns: "i32" },
+  setns: { args: ["i32", "i32"], returns: "i32" },
+};
 
-interface BunFfi {
-  dlopen(
-    path: string,
-    symbols: Record<string, { args: string[]; returns: string }>,
-  ): {
-    symbols: {
-      open(path: Uint8Array, flags: number): number;
-      close(fd: number): number;
-      setns(fd: number, nstype: number): number;
-      __errno_location(): unknown;
-    };
-  };
-  read: { i32(ptr: unknown, offset: number): number };
-}
-
-let lib: NetnsLib | null | undefined;
+let lib: LibcFunctions<keyof typeof SIGNATURES> | null | undefined;
 /** Set when switching back failed: this thread is in a foreign namespace for good. */
 let stranded: string | undefined;
-
-function loadLib(): NetnsLib | null {
-  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return null;
-  // A plain require: Bun provides it in both module formats, and this line never runs under Node.
-  const ffi = require("bun:ffi") as BunFfi;
-  for (const libc of ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1"]) {
-    try {
-      const { symbols } = ffi.dlopen(libc, {
-        open: { args: ["ptr", "i32"], returns: "i32" },
-        close: { args: ["i32"], returns: "i32" },
-        setns: { args: ["i32", "i32"], returns: "i32" },
-        __errno_location: { args: [], returns: "ptr" },
-      });
-      return {
-        open: (path, flags) => symbols.open(path, flags),
-        close: (fd) => symbols.close(fd),
-        setns: (fd, nstype) => symbols.setns(fd, nstype),
-        errno: () => ffi.read.i32(symbols.__errno_location(), 0),
-      };
-    } catch {
-      continue;
-    }
-  }
-  return null;
-}
 
 function cstring(s: string): Uint8Array {
   return Buffer.from(`${s}\0`, "utf8");
@@ -67,7 +27,7 @@ function cstring(s: string): Uint8Array {
 
 /** Which mechanism this process uses to act inside another namespace (for traces and tests). */
 export function netnsMechanism(): "setns" | "nsenter" {
-  if (lib === undefined) lib = loadLib();
+  if (lib === undefined) lib = loadLibc(SIGNATURES);
   return lib ? "setns" : "nsenter";
 }
 
@@ -79,7 +39,7 @@ export function netnsMechanism(): "setns" | "nsenter" {
  * pod's namespace by mistake.
  */
 export function withNetns<T>(path: string, fn: () => T): { value: T } | undefined {
-  if (lib === undefined) lib = loadLib();
+  if (lib === undefined) lib = loadLibc(SIGNATURES);
   const l = lib;
   if (!l) return undefined;
   assertHome();
@@ -104,10 +64,8 @@ export function withNetns<T>(path: string, fn: () => T): { value: T } | undefine
   }
 }
 
-function strandedError(errno?: number): CniError {
-  return new CniError(
-    ErrorCode.Internal,
-    `fatal: cannot return from network namespace ${stranded}${errno === undefined ? "" : ` (setns errno ${errno})`}`,
+function strandedError(errno?: number): SystemError {
+  return new SystemError(`fatal: cannot return from network namespace ${stranded}${errno === undefined ? "" : ` (setns errno ${errno})`}`,
     "the plugin stopped instead of acting in the wrong namespace; retry the operation",
   );
 }

@@ -1,14 +1,14 @@
+/**
+ * The basic bridge + host-local scenario, shared by the reference run (harness.test.ts) and ours
+ * (bridge-basic.test.ts): ADD one pod, check what the pod and the node look like, CHECK, DEL,
+ * DEL again. Assertions are the reference plugins' observable behaviour.
+ */
 import { expect } from "vitest";
 import { type CniOutcome, expectOk } from "../cni-calls.js";
 import { cidrsOf, link, links, routes, sysctl } from "../observe.js";
 import type { Pod, SandboxNode } from "../sandbox.js";
 import { clientFor, verbExists } from "../versions.js";
 
-/**
- * The basic bridge + host-local scenario, shared by the reference run (harness.test.ts) and ours
- * (bridge-basic.test.ts): ADD one pod, check what the pod and the node look like, CHECK, DEL,
- * DEL again. Assertions are the reference plugins' observable behaviour.
- */
 export interface BridgeBasicNames {
   network: string;
   bridge: string;

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isPlainObject } from "../../cni/json.js";
+import { isPlainObject } from "../../sys/plain-object.js";
 import { storeDir } from "../../../ipam/host-local/store.js";
 import type { RangeSet } from "../../../ipam/host-local/range.js";
 import { chainPlugins, confsByNetwork } from "../cached-attachments.js";

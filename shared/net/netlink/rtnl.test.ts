@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EXISTS, GONE } from "../exec.js";
+import { EXISTS, GONE } from "../batch.js";
 import { dumpLinks, encodeOp, formatMac, type KernelOp, macBytes, parseAddrMessage, parseLinkMessage, parseRouteMessage, type Resolve } from "./rtnl.js";
 import { attrStr, attrU32, attrU8, decodeAttrs, decodeMessages, encodeAttrs, encodeMessage, errnoText, type Attrs } from "./wire.js";
 

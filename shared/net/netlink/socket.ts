@@ -5,6 +5,7 @@
  * undefined and callers run `ip` instead. Requests are synchronous: one send, then receive until
  * the acknowledgement (or the end of a dump).
  */
+import { type LibcFunctions, loadLibc } from "../../sys/libc.js";
 import { withNetns } from "../../sys/netns-enter.js";
 import { classify, decodeMessages, type Message, NLM_F_DUMP_INTR } from "./wire.js";
 
@@ -21,62 +22,22 @@ const EAGAIN = 11;
 const ENOBUFS = 105;
 const DUMP_TRIES = 5;
 
-interface Libc {
-  socket(domain: number, type: number, proto: number): number;
-  bind(fd: number, addr: Uint8Array, len: number): number;
-  send(fd: number, buf: Uint8Array, len: number, flags: number): number;
-  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
-  poll(fds: Uint8Array, n: number, timeoutMs: number): number;
-  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
-  close(fd: number): number;
-  errno(): number;
-}
-
-interface BunFfi {
-  dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...a: unknown[]) => unknown> };
-  read: { i32(ptr: unknown, offset: number): number };
-}
+const SIGNATURES = {
+  socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+  bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  send: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
+  recv: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
+  poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
+  setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+  close: { args: ["i32"], returns: "i32" },
+};
+type Libc = LibcFunctions<keyof typeof SIGNATURES>;
 
 let libc: Libc | null | undefined;
 
-function loadLibc(): Libc | null {
-  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return null;
-  // A plain require: Bun provides it in both module formats, and this line never runs under Node.
-  const ffi = require("bun:ffi") as BunFfi;
-  for (const path of ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1"]) {
-    let s: Record<string, (...a: unknown[]) => unknown>;
-    try {
-      s = ffi.dlopen(path, {
-        socket: { args: ["i32", "i32", "i32"], returns: "i32" },
-        bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
-        send: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
-        recv: { args: ["i32", "ptr", "u64", "i32"], returns: "i64" },
-        poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
-        setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
-        close: { args: ["i32"], returns: "i32" },
-        __errno_location: { args: [], returns: "ptr" },
-      }).symbols;
-    } catch {
-      continue;
-    }
-    const num = (v: unknown) => Number(v);
-    return {
-      socket: (d, t, p) => num(s.socket!(d, t, p)),
-      bind: (fd, a, l) => num(s.bind!(fd, a, l)),
-      send: (fd, b, l, f) => num(s.send!(fd, b, l, f)),
-      recv: (fd, b, l, f) => num(s.recv!(fd, b, l, f)),
-      poll: (fds, n, t) => num(s.poll!(fds, n, t)),
-      setsockopt: (fd, lv, n, v, l) => num(s.setsockopt!(fd, lv, n, v, l)),
-      close: (fd) => num(s.close!(fd)),
-      errno: () => ffi.read.i32(s.__errno_location!(), 0),
-    };
-  }
-  return null;
-}
-
 /** True when this process talks netlink itself (Bun with libc); false under Node. */
 export function haveNetlink(): boolean {
-  if (libc === undefined) libc = loadLibc();
+  if (libc === undefined) libc = loadLibc(SIGNATURES);
   return libc !== null;
 }
 

@@ -1,10 +1,10 @@
-import type { NodeConfig } from "../node-config.js";
-import { type Finding, error, info, shellArg } from "./finding.js";
-
 /**
  * Each configuration in the configuration directory: its plugins and cniVersion, and therefore
  * whether the runtime sends GC and STATUS (only from 1.1.0 on), plus the files it cannot use.
  */
+import type { NodeConfig } from "../node-config.js";
+import { type Finding, error, info, shellArg } from "./finding.js";
+
 function atLeast110(v: string): boolean {
   const [a = 0, b = 0] = v.split(".").map(Number);
   return a > 1 || (a === 1 && b >= 1);

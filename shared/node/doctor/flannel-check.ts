@@ -1,15 +1,16 @@
-import { loadSubnetEnv } from "../../../plugins/flannel/subnet-env.js";
-import { run } from "../../net/exec.js";
-import { firstHost, formatCidr, parseCidr } from "../../net/ip.js";
-import { readSysctl } from "../../net/sysctl.js";
-import type { NodeConfig, NodeNetwork } from "../node-config.js";
-import { type Finding, error, info, shellArg, warning } from "./finding.js";
-
 /**
  * flannel's side of the node: subnet.env present and well-formed, the bridge's address and MTU
  * against it, flanneld's VXLAN device, and (where portmap serves localhost) route_localnet on the
  * bridge. Looked at in the namespace doctor runs in.
  */
+import { loadSubnetEnv } from "../../../plugins/flannel/subnet-env.js";
+import { parseLink } from "../../net/ip-json.js";
+import { run } from "../../net/process.js";
+import { firstHost, formatCidr, parseCidr } from "../../net/ip.js";
+import { readSysctl } from "../../net/sysctl.js";
+import type { NodeConfig, NodeNetwork } from "../node-config.js";
+import { type Finding, error, info, shellArg, warning } from "./finding.js";
+
 export const VXLAN_DEVICE = "flannel.1";
 
 interface LinkInfo {
@@ -20,9 +21,10 @@ interface LinkInfo {
 function linkInfo(name: string): LinkInfo | undefined {
   const r = run(["ip", "-j", "addr", "show", "dev", name], { check: false });
   if (r.status !== 0) return undefined;
-  const [link] = JSON.parse(r.stdout || "[]") as Array<{ mtu: number; addr_info?: Array<{ family: string; local: string; prefixlen: number }> }>;
-  if (!link) return undefined;
-  return { mtu: link.mtu, addresses: (link.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`) };
+  const [raw] = JSON.parse(r.stdout || "[]") as unknown[];
+  if (!raw) return undefined;
+  const link = parseLink(raw);
+  return { mtu: link.mtu, addresses: link.addrs.filter((a) => a.family === 4).map((a) => `${a.local}/${a.prefixlen}`) };
 }
 
 /** The bridge's address for a node subnet: its first address (host-local's default gateway). */

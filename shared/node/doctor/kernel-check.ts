@@ -1,12 +1,12 @@
-import { run } from "../../net/exec.js";
-import { readSysctl } from "../../net/sysctl.js";
-import { type Finding, error, info, shellArg, warning } from "./finding.js";
-
 /**
  * Kernel settings pods need, in the namespace doctor runs in: IPv4 forwarding, bridged traffic
  * through iptables (br_netfilter, for Services), and a FORWARD chain that accepts pod traffic to
  * and from the cluster networks (the rules flanneld installs when the policy is DROP).
  */
+import { run } from "../../net/process.js";
+import { readSysctl } from "../../net/sysctl.js";
+import { type Finding, error, info, shellArg, warning } from "./finding.js";
+
 function filterTable(): string | undefined {
   try {
     const r = run(["iptables-save", "-t", "filter"], { check: false });

@@ -1,3 +1,9 @@
+/**
+ * The plugin directory: which names are ours (an executable carrying our marker) and
+ * their release, which are other executables, names that share an inode with our executable but
+ * are not plugin names of ours (the runtime would run us under a name we do not serve), and the
+ * plugins the configurations need that are missing.
+ */
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -6,12 +12,6 @@ import { isOurExecutable } from "../../commands/install-files.js";
 import type { NodeConfig, NodeNetwork } from "../node-config.js";
 import { type Finding, error, info, shellArg, warning } from "./finding.js";
 
-/**
- * The plugin directory: which names are ours (an executable carrying our marker) and
- * their release, which are other executables, names that share an inode with our executable but
- * are not plugin names of ours (the runtime would run us under a name we do not serve), and the
- * plugins the configurations need that are missing.
- */
 export interface BinEntry {
   name: string;
   ino: number;

@@ -1,3 +1,9 @@
+/**
+ * The state CNI left on the node, against the leak definition: leaked reservations, saved flannel
+ * configs and cached results without a reservation (the leftovers gc also finds), reservations of
+ * live pods without their saved flannel config, and masquerade / hostPort rules naming a
+ * container that holds nothing on this node any more.
+ */
 import { join } from "node:path";
 import { listReservations } from "../../../ipam/host-local/leaks.js";
 import { SavedConfigStore, savedName } from "../../../plugins/flannel/saved-config-store.js";
@@ -6,12 +12,6 @@ import type { GcPlan } from "../gc-plan.js";
 import type { NodeConfig } from "../node-config.js";
 import { type Finding, info, shellArg, warning } from "./finding.js";
 
-/**
- * The state CNI left on the node, against the leak definition: leaked reservations, saved flannel
- * configs and cached results without a reservation (the leftovers gc also finds), reservations of
- * live pods without their saved flannel config, and masquerade / hostPort rules naming a
- * container that holds nothing on this node any more.
- */
 export function checkState(config: NodeConfig, plan: GcPlan, rules: readonly NatRule[]): Finding[] {
   const findings: Finding[] = [];
   const flags = `--conf-dir ${shellArg(config.paths.confDir)} --bin-dir ${shellArg(config.paths.binDir)} --cache-dir ${shellArg(config.paths.cacheDir)}`;
