@@ -26,7 +26,12 @@ const POD_PORT = 8080;
 /** kubernetes.io/ingress-bandwidth: 10M, egress-bandwidth: 5M as kubelet hands them to containerd. */
 const caps = {
   portMappings: [{ HostPort: HOST_PORT, ContainerPort: POD_PORT, Protocol: "tcp", HostIP: "" }],
-  bandwidth: { IngressRate: 10_000_000, IngressBurst: 2_147_483_647, EgressRate: 5_000_000, EgressBurst: 2_147_483_647 },
+  bandwidth: {
+    IngressRate: 10_000_000,
+    IngressBurst: 2_147_483_647,
+    EgressRate: 5_000_000,
+    EgressBurst: 2_147_483_647,
+  },
 };
 
 describe("the k3s chain: flannel + portmap + bandwidth", () => {
@@ -42,7 +47,9 @@ describe("the k3s chain: flannel + portmap + bandwidth", () => {
 
     const a = await node.addPod("a");
     const b = await node.addPod("b");
-    const addA = expectOk(await node.cnitool("add", NETWORK, a, { capArgs: caps }), "ADD a") as { interfaces: Array<{ name: string }> };
+    const addA = expectOk(await node.cnitool("add", NETWORK, a, { capArgs: caps }), "ADD a") as {
+      interfaces: Array<{ name: string }>;
+    };
     expectOk(await node.cnitool("add", NETWORK, b), "ADD b");
     expect(await cidrsOf(node, bridge)).toEqual(["10.42.1.1/24"]);
     expect((await cidrsOf(a, "eth0"))[0]).toMatch(/^10\.42\.1\.\d+\/24$/);

@@ -65,8 +65,15 @@ go();
 `;
 
 async function transfer(node: SandboxNode, from: Pod, to: Pod, toAddress: string): Promise<number> {
-  const receiver = node.execInPod(to, ["node", "-e", RECEIVER, String(BYTES), String(BURST_BITS / 8 + 64 * 1024), String(PORT)], { check: false, timeoutMs: 30_000 });
-  await node.execInPod(from, ["node", "-e", SENDER, toAddress, String(PORT), String(BYTES)], { check: false, timeoutMs: 30_000 });
+  const receiver = node.execInPod(
+    to,
+    ["node", "-e", RECEIVER, String(BYTES), String(BURST_BITS / 8 + 64 * 1024), String(PORT)],
+    { check: false, timeoutMs: 30_000 },
+  );
+  await node.execInPod(from, ["node", "-e", SENDER, toAddress, String(PORT), String(BYTES)], {
+    check: false,
+    timeoutMs: 30_000,
+  });
   const out = await receiver;
   const line = out.stdout.trim().split("\n").at(-1) ?? "";
   const parsed = JSON.parse(line) as { rate?: number; error?: string };
@@ -106,8 +113,13 @@ describe("bandwidth shapes traffic (measured)", () => {
       const ingress = await transfer(node, other, shaped, ipA);
       const egress = await transfer(node, shaped, other, ipB);
       const free = await transfer(node, other, third, ipC);
-      measured.push(`${impl}: into the pod ${(ingress / limit).toFixed(3)}x, out of it ${(egress / limit).toFixed(3)}x, unshaped ${(free / limit).toFixed(1)}x`);
-      for (const [what, rate] of [["into the pod", ingress], ["out of the pod", egress]] as const) {
+      measured.push(
+        `${impl}: into the pod ${(ingress / limit).toFixed(3)}x, out of it ${(egress / limit).toFixed(3)}x, unshaped ${(free / limit).toFixed(1)}x`,
+      );
+      for (const [what, rate] of [
+        ["into the pod", ingress],
+        ["out of the pod", egress],
+      ] as const) {
         expect(rate, `${impl} ${what}: ${rate.toFixed(0)} B/s`).toBeLessThanOrEqual(limit * 1.1);
         expect(rate, `${impl} ${what}: ${rate.toFixed(0)} B/s`).toBeGreaterThanOrEqual(limit * 0.5);
       }
@@ -130,7 +142,15 @@ describe("bandwidth shapes traffic (measured)", () => {
     expectOk(await node.cnitool("add", n.network, other));
     expectOk(await node.cnitool("add", n.network, exempt));
     const [ipB, ipC] = [await podIp(node, other), await podIp(node, exempt)];
-    const bw = { bandwidth: { ingressRate: RATE_BITS, ingressBurst: BURST_BITS, egressRate: RATE_BITS, egressBurst: BURST_BITS, unshapedSubnets: [`${ipC}/32`] } };
+    const bw = {
+      bandwidth: {
+        ingressRate: RATE_BITS,
+        ingressBurst: BURST_BITS,
+        egressRate: RATE_BITS,
+        egressBurst: BURST_BITS,
+        unshapedSubnets: [`${ipC}/32`],
+      },
+    };
     expectOk(await node.cnitool("add", n.network, shaped, { capArgs: bw }));
     const ipA = await podIp(node, shaped);
     expectOk(await node.cnitool("check", n.network, shaped, { capArgs: bw }), "CHECK of the htb layout");
@@ -141,7 +161,11 @@ describe("bandwidth shapes traffic (measured)", () => {
       "c -> a (listed)": await transfer(node, exempt, shaped, ipA),
       "a -> c (listed)": await transfer(node, shaped, exempt, ipC),
     };
-    measured.push(`ours with unshapedSubnets [c]: ${Object.entries(rates).map(([k, v]) => `${k} ${(v / limit).toFixed(3)}x`).join(", ")}`);
+    measured.push(
+      `ours with unshapedSubnets [c]: ${Object.entries(rates)
+        .map(([k, v]) => `${k} ${(v / limit).toFixed(3)}x`)
+        .join(", ")}`,
+    );
     // htb lets a class borrow up to its ceiling (twice the rate, as upstream sets it).
     for (const k of ["b -> a (shaped)", "a -> b (shaped)"] as const) {
       expect(rates[k], k).toBeLessThanOrEqual(limit * 2 * 1.1);

@@ -12,7 +12,14 @@ import { deleteNetns } from "./lib/netns.js";
 import type { Impl } from "./lib/paths.js";
 import { newToken, type SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type BinDir, bandwidthBinDir, bandwidthConflist, bwNames, captureTc, shapingLeftovers } from "./lib/suites/bandwidth.js";
+import {
+  type BinDir,
+  bandwidthBinDir,
+  bandwidthConflist,
+  bwNames,
+  captureTc,
+  shapingLeftovers,
+} from "./lib/suites/bandwidth.js";
 
 beforeAll(async () => {
   await ensureCnitool();
@@ -42,11 +49,19 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   {
     title: "both directions from runtimeConfig (the pod annotations)",
-    capArgs: { bandwidth: { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 4_000_000, egressBurst: 400_000 } },
+    capArgs: {
+      bandwidth: { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 4_000_000, egressBurst: 400_000 },
+    },
   },
   { title: "ingress only, static fields", fields: { ingressRate: 1_000_000, ingressBurst: 100_000 } },
-  { title: "egress only, kubelet's unlimited burst", capArgs: { bandwidth: { egressRate: 10_000_000, egressBurst: 2_147_483_647 } } },
-  { title: "odd numbers that exercise the rounding", fields: { ingressRate: 3_333_337, ingressBurst: 777_779, egressRate: 123_456_789, egressBurst: 98_765 } },
+  {
+    title: "egress only, kubelet's unlimited burst",
+    capArgs: { bandwidth: { egressRate: 10_000_000, egressBurst: 2_147_483_647 } },
+  },
+  {
+    title: "odd numbers that exercise the rounding",
+    fields: { ingressRate: 3_333_337, ingressBurst: 777_779, egressRate: 123_456_789, egressBurst: 98_765 },
+  },
 ];
 
 interface TbfJson {
@@ -85,7 +100,10 @@ function withoutUnreachableRedirect(filters: Record<string, unknown[]>): Record<
     out[dev] = list.map((f) => {
       const actions = (f as FilterJson).options?.actions;
       if (!actions) return f;
-      expect(actions.map((a) => [a.order, a.kind, a.control_action?.type])).toEqual([[1, "mirred", "stolen"], [2, "mirred", "pass"]]);
+      expect(actions.map((a) => [a.order, a.kind, a.control_action?.type])).toEqual([
+        [1, "mirred", "stolen"],
+        [2, "mirred", "pass"],
+      ]);
       return { ...(f as object), options: { ...(f as FilterJson).options, actions: actions.slice(0, 1) } };
     });
   }
@@ -102,7 +120,8 @@ function tbfTicksApart(ours: Record<string, unknown[]>, ref: Record<string, unkn
     const a = Number.parseInt(mine.options?.burst_raw ?? "", 16);
     const b = Number.parseInt(theirs.options?.burst_raw ?? "", 16);
     const bound = 15.625 + 1e9 / (theirs.options?.rate ?? 1) / 64 + 1;
-    if (!(a >= b && a - b <= bound)) problems.push(`${dev}: ours ${a} ticks, Go ${b} (allowed up to ${bound.toFixed(1)} more)`);
+    if (!(a >= b && a - b <= bound))
+      problems.push(`${dev}: ours ${a} ticks, Go ${b} (allowed up to ${bound.toFixed(1)} more)`);
   }
   return problems;
 }
@@ -113,7 +132,9 @@ async function runSide(impl: Impl, token: string, s: Scenario) {
   node.writeConflist(bandwidthConflist(node, n, s.fields));
   const pod = await node.addPod("a");
   const opts = s.capArgs ? { capArgs: s.capArgs } : {};
-  const added = expectOk(await node.cnitool("add", n.network, pod, opts), `${impl} ADD`) as { interfaces: Array<{ name: string; sandbox?: string }> };
+  const added = expectOk(await node.cnitool("add", n.network, pod, opts), `${impl} ADD`) as {
+    interfaces: Array<{ name: string; sandbox?: string }>;
+  };
   const state = await captureTc(node, [pod]);
   const check = await node.cnitool("check", n.network, pod, opts);
   return { node, n, pod, opts, added, state, check };
@@ -157,7 +178,11 @@ describe("bandwidth against Debian's Go bandwidth 1.1.1", () => {
   for (const version of ["0.3.1", "0.4.0", "1.0.0"]) {
     it(`same ADD result bytes as the Go plugin for cniVersion ${version}`, async () => {
       const token = newToken();
-      const bw = { capArgs: { bandwidth: { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 8_000_000, egressBurst: 800_000 } } };
+      const bw = {
+        capArgs: {
+          bandwidth: { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 8_000_000, egressBurst: 800_000 },
+        },
+      };
       const out: string[] = [];
       for (const impl of ["reference", "ours"] as Impl[]) {
         const node = await twinNode(impl, token);
@@ -166,7 +191,13 @@ describe("bandwidth against Debian's Go bandwidth 1.1.1", () => {
         const pod = await node.addPod("a");
         const add = await node.cnitool("add", n.network, pod, bw);
         expectOk(add, `${impl} ADD ${version}`);
-        out.push(add.stdout.replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"').replace(/veth[0-9a-f]{8}/g, "veth").replaceAll(node.path, "NODE").replaceAll(pod.path, "POD"));
+        out.push(
+          add.stdout
+            .replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"')
+            .replace(/veth[0-9a-f]{8}/g, "veth")
+            .replaceAll(node.path, "NODE")
+            .replaceAll(pod.path, "POD"),
+        );
         expectOk(await node.cnitool("del", n.network, pod, bw));
       }
       expect(out[1]).toBe(out[0]);
@@ -198,11 +229,18 @@ describe("bandwidth against Debian's Go bandwidth 1.1.1", () => {
     const valid = [{ containerID: a.containerId, ifname: "eth0" }];
     expectOk(await node.invoke("bandwidth", "GC", { ...conf, "cni.dev/valid-attachments": valid }, null), "GC");
     const after = await captureTc(node, [a, b, c]);
-    expect(after.ifbs.map((l) => l.name).sort()).toEqual([ifbName(n.network, a.containerId), ifbName(other.network, c.containerId)].sort());
+    expect(after.ifbs.map((l) => l.name).sort()).toEqual(
+      [ifbName(n.network, a.containerId), ifbName(other.network, c.containerId)].sort(),
+    );
     expect(await node.invoke("bandwidth", "GC", { ...conf }, null)).toMatchObject({ ok: false, json: { code: 7 } });
     expectOk(await node.invoke("bandwidth", "STATUS", conf, null), "STATUS");
 
-    for (const [net, pod] of [[n.network, a], [n.network, b], [other.network, c]] as const) expectOk(await node.cnitool("del", net, pod, bw));
+    for (const [net, pod] of [
+      [n.network, a],
+      [n.network, b],
+      [other.network, c],
+    ] as const)
+      expectOk(await node.cnitool("del", net, pod, bw));
     expect(await shapingLeftovers(node)).toEqual([]);
   });
 
@@ -213,7 +251,23 @@ describe("bandwidth against Debian's Go bandwidth 1.1.1", () => {
     const veth = Object.keys(ours.state.qdiscs).length;
     expect(veth).toBeGreaterThan(0);
     const hostVeth = (ours.added.interfaces.find((i) => !i.sandbox && i.name.startsWith("veth")) ?? { name: "" }).name;
-    await ours.node.exec(["tc", "qdisc", "replace", "dev", hostVeth, "root", "handle", "1:", "tbf", "rate", "2mbit", "burst", "100000", "limit", "200000"]);
+    await ours.node.exec([
+      "tc",
+      "qdisc",
+      "replace",
+      "dev",
+      hostVeth,
+      "root",
+      "handle",
+      "1:",
+      "tbf",
+      "rate",
+      "2mbit",
+      "burst",
+      "100000",
+      "limit",
+      "200000",
+    ]);
     const changed = await ours.node.cnitool("check", ours.n.network, ours.pod, ours.opts);
     expect(changed.ok).toBe(false);
     expect(changed.stderr).toContain("Rate doesn't match");
@@ -241,7 +295,12 @@ describe("bandwidth against Debian's Go bandwidth 1.1.1", () => {
         expect(out.ok).toBe(false);
         expect(out.stderr).toContain(message);
         expectOk(await node.cnitool("del", n.network, pod));
-        const direct = await node.invoke("bandwidth", "ADD", { cniVersion: "1.0.0", name: n.network, type: "bandwidth", runtimeConfig: { bandwidth: bw } }, pod);
+        const direct = await node.invoke(
+          "bandwidth",
+          "ADD",
+          { cniVersion: "1.0.0", name: n.network, type: "bandwidth", runtimeConfig: { bandwidth: bw } },
+          pod,
+        );
         expect(direct.json).toMatchObject(node.impl === "ours" ? { code: 7, msg: message } : { msg: message });
       }
     }
@@ -252,7 +311,9 @@ describe("bandwidth against Debian's Go bandwidth 1.1.1", () => {
     const n = bwNames(node);
     node.writeConflist(bandwidthConflist(node, n));
     const pod = await node.addPod("a");
-    const out = await node.cnitool("add", n.network, pod, { capArgs: { bandwidth: { ingressRate: 1_000_000, ingressBurst: 8000 } } });
+    const out = await node.cnitool("add", n.network, pod, {
+      capArgs: { bandwidth: { ingressRate: 1_000_000, ingressBurst: 8000 } },
+    });
     expect(out.ok).toBe(false);
     expect(out.stderr).toContain("ingressBurst 8000 bits is smaller than one full-sized packet");
     expect(out.stderr).toContain("at least 12112 bits");

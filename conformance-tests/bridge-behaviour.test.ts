@@ -51,7 +51,9 @@ describe("our bridge", () => {
     const net = bridgeNet(node);
     const network = writeBridgeConf(node, net, "1.0.0", "v4", flannelLike);
     const [a, b] = [await node.addPod(), await node.addPod()];
-    const ra = expectOk(await node.cnitool("add", network, a), "ADD a") as { ips: { address: string; gateway: string }[] };
+    const ra = expectOk(await node.cnitool("add", network, a), "ADD a") as {
+      ips: { address: string; gateway: string }[];
+    };
     const rb = expectOk(await node.cnitool("add", network, b), "ADD b") as { ips: { address: string }[] };
     await expectReachable(a, rb.ips[0]!.address.split("/")[0]!);
     await expectReachable(b, ra.ips[0]!.address.split("/")[0]!);
@@ -66,7 +68,11 @@ describe("our bridge", () => {
     it(`DEL after the netns was deleted leaves no rule, link or reservation (ipMasq ${backend}, dual stack)`, async () => {
       const node = await sandbox.node();
       const net = bridgeNet(node);
-      const network = writeBridgeConf(node, net, "1.0.0", "dual", { isGateway: true, ipMasq: true, ipMasqBackend: backend });
+      const network = writeBridgeConf(node, net, "1.0.0", "dual", {
+        isGateway: true,
+        ipMasq: true,
+        ipMasqBackend: backend,
+      });
       const before = await masqRules(node);
       const pod = await node.addPod();
       expectOk(await node.cnitool("add", network, pod), "ADD");
@@ -87,7 +93,16 @@ describe("our bridge", () => {
     const before = await masqRules(node);
     const pod = await node.addPod();
     const added = expectOk(await directAdd(node, network, pod), "ADD") as Record<string, unknown>;
-    const conf = { cniVersion: "1.1.0", name: network, type: "bridge", bridge: net.bridge, isGateway: true, ipMasq: true, ipam: { type: "host-local", ranges: [[{ subnet: net.subnet }]], dataDir: node.dataDir }, prevResult: added };
+    const conf = {
+      cniVersion: "1.1.0",
+      name: network,
+      type: "bridge",
+      bridge: net.bridge,
+      isGateway: true,
+      ipMasq: true,
+      ipam: { type: "host-local", ranges: [[{ subnet: net.subnet }]], dataDir: node.dataDir },
+      prevResult: added,
+    };
     await deleteNetns(pod.name);
     expectOk(await node.invoke("bridge", "DEL", conf, null, { containerId: pod.containerId }), "DEL without CNI_NETNS");
     expect(await masqRules(node)).toBe(before);
@@ -97,7 +112,14 @@ describe("our bridge", () => {
   it("an ADD that fails after IPAM (unreachable route gateway) leaves no lease, veth or rule behind", async () => {
     const node = await sandbox.node();
     const net = bridgeNet(node);
-    const network = writeBridgeConf(node, net, "1.0.0", "v4", { ...flannelLike, ipMasq: true }, { routes: [{ dst: "10.0.0.0/8", gw: "192.0.2.1" }] });
+    const network = writeBridgeConf(
+      node,
+      net,
+      "1.0.0",
+      "v4",
+      { ...flannelLike, ipMasq: true },
+      { routes: [{ dst: "10.0.0.0/8", gw: "192.0.2.1" }] },
+    );
     const before = await masqRules(node);
     const pod = await node.addPod();
     const failed = await node.cnitool("add", network, pod);
@@ -126,11 +148,16 @@ describe("our bridge", () => {
     expect(both.stderr).toContain("Expected Route 10.0.0.0/8");
     const veth = (await podLinksOnNode(node, net.bridge))[0]!;
     await node.exec(["ip", "link", "set", veth, "type", "bridge_slave", "hairpin", "off"]);
-    expect((await node.cnitool("check", network, pod)).stderr).toContain(`hairpin is off on ${veth}, config says hairpinMode true`);
+    expect((await node.cnitool("check", network, pod)).stderr).toContain(
+      `hairpin is off on ${veth}, config says hairpinMode true`,
+    );
     expectOk(await node.cnitool("del", network, pod), "DEL");
   });
 
-  for (const [adder, deleter] of [["reference", "ours"], ["ours", "reference"]] as Array<[Impl, Impl]>) {
+  for (const [adder, deleter] of [
+    ["reference", "ours"],
+    ["ours", "reference"],
+  ] as Array<[Impl, Impl]>) {
     it(`a pod added by the ${adder} bridge is deleted cleanly by the ${deleter} one (ipMasq iptables)`, async () => {
       const swap = swappablePlugins(adder);
       const node = await sandbox.node({ cniPath: [swap.dir] });
@@ -179,7 +206,9 @@ describe("our bridge", () => {
     writeBridgeConf(node, moved, "1.0.0", "v4", flannelLike);
     const refused = await node.cnitool("add", network, b);
     expect(refused.ok).toBe(false);
-    expect(refused.stderr).toContain(`"${net.bridge}" already has an IP address different from ${moved.subnet.replace(/0\/24$/, "1/24")}`);
+    expect(refused.stderr).toContain(
+      `"${net.bridge}" already has an IP address different from ${moved.subnet.replace(/0\/24$/, "1/24")}`,
+    );
     expect(refused.stderr).toContain(`it has ${oldGw}`);
     expect(reservations(node, network).length, "the refused ADD released its lease").toBe(1);
     expectOk(await node.cnitool("del", network, a), "DEL a");
@@ -227,7 +256,9 @@ describe("our bridge", () => {
       const node = await sandbox.node();
       const net = bridgeNet(node);
       const networks = [1, 2, 3, 4].map((j) =>
-        writeBridgeConf(node, { ...net, network: `${net.network}-${j}` }, "1.0.0", "dual", flannelLike, { dataDir: join(node.dataDir, `n${j}`) }),
+        writeBridgeConf(node, { ...net, network: `${net.network}-${j}` }, "1.0.0", "dual", flannelLike, {
+          dataDir: join(node.dataDir, `n${j}`),
+        }),
       );
       const pods: Pod[] = [];
       for (let j = 0; j < 4; j++) pods.push(await node.addPod());
@@ -246,7 +277,9 @@ describe("our bridge", () => {
     const pods: Pod[] = [];
     for (let i = 0; i < 50; i++) pods.push(await node.addPod(`p${i}`));
     const added = await Promise.all(pods.map((p) => node.cnitool("add", network, p)));
-    const addresses = added.map((o, i) => (expectOk(o, `ADD ${pods[i]!.label}`) as { ips: { address: string }[] }).ips[0]!.address);
+    const addresses = added.map(
+      (o, i) => (expectOk(o, `ADD ${pods[i]!.label}`) as { ips: { address: string }[] }).ips[0]!.address,
+    );
     expect(new Set(addresses).size).toBe(50);
     expect(await podLinksOnNode(node, net.bridge)).toHaveLength(50);
     const deleted = await Promise.all(pods.map((p) => node.cnitool("del", network, p)));
@@ -265,7 +298,15 @@ describe("our bridge", () => {
     const withA = await masqRules(node);
     expectOk(await directAdd(node, network, b), "ADD b");
     expectOk(await directStatus(node, network), "STATUS");
-    const noList = { cniVersion: "1.1.0", name: network, type: "bridge", bridge: net.bridge, isGateway: true, ipMasq: true, ipam: {} };
+    const noList = {
+      cniVersion: "1.1.0",
+      name: network,
+      type: "bridge",
+      bridge: net.bridge,
+      isGateway: true,
+      ipMasq: true,
+      ipam: {},
+    };
     const withBoth = await masqRules(node);
     expectOk(await node.invoke("bridge", "GC", noList, null), "GC without cni.dev/valid-attachments");
     expect(await masqRules(node), "GC without a list removes nothing").toBe(withBoth);
@@ -288,13 +329,22 @@ describe("our bridge", () => {
     expectOk(await node.cnitool("add", network, b, { env }), "ADD b");
     expectOk(await node.cnitool("del", network, b, { env }), "DEL b");
     type Rec = { verb: string; processes: { cmd: string }[]; netlink: { cmd: string; status: number }[] };
-    const records = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Rec);
+    const records = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Rec);
     const mine = records.filter((r) => r.verb !== "");
     expect(mine.map((r) => `${r.verb}:${r.processes.length}`)).toEqual(["ADD:0", "ADD:0", "DEL:0"]);
     const [first, second, del] = mine.map((r) => r.netlink.map((s) => s.cmd)) as [string[], string[], string[]];
     // The steps an operator would type, in upstream's order; the pod end is created in the pod's namespace.
     expect(first[0]).toMatch(/^ip link add \S+ address \S+ mtu \d+ type bridge$/);
-    expect(first).toContainEqual(expect.stringMatching(new RegExp(`^ip link add veth[0-9a-f]{8} mtu \\d+ txqlen 0 type veth peer name eth0 mtu \\d+ txqlen 0 netns ${a.path}$`)));
+    expect(first).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^ip link add veth[0-9a-f]{8} mtu \\d+ txqlen 0 type veth peer name eth0 mtu \\d+ txqlen 0 netns ${a.path}$`,
+        ),
+      ),
+    );
     expect(second[0]).toMatch(/^ip -d -j addr show dev /);
     expect(second.filter((c) => c.startsWith(`nsenter --net=${b.path} -- ip addr add `))).toHaveLength(1);
     expect(del).toEqual([`nsenter --net=${b.path} -- ip link del dev eth0`]);

@@ -22,7 +22,10 @@ const KEEP_ADDR_ON_DOWN: Allowance = {
   reason: "upstream v1.7.0+ sets keep_addr_on_down=1 before IPv6 addresses; Debian's oracle is 1.1.1",
 };
 const L2_CHECK: Allowance[] = [
-  { path: /^check-[a-z]\.outcome\.(error|status)$/, reason: "upstream CHECK fails on layer-2 configs (\"no plugin name provided\", §2.4); ours checks them" },
+  {
+    path: /^check-[a-z]\.outcome\.(error|status)$/,
+    reason: 'upstream CHECK fails on layer-2 configs ("no plugin name provided", §2.4); ours checks them',
+  },
 ];
 
 interface Case {
@@ -31,10 +34,26 @@ interface Case {
   allow?: Allowance[];
 }
 
-const flannelLike = { mtu: 1450, isGateway: true, isDefaultGateway: true, hairpinMode: true, ipMasq: false, forceAddress: false };
+const flannelLike = {
+  mtu: 1450,
+  isGateway: true,
+  isDefaultGateway: true,
+  hairpinMode: true,
+  ipMasq: false,
+  forceAddress: false,
+};
 
 const CASES: Case[] = [
-  { title: "flannel's delegate (mtu, isDefaultGateway, hairpin), 0.3.1, two pods", scenario: { cniVersion: "0.3.1", family: "v4", fields: flannelLike, pods: 2, ipamExtra: { routes: [{ dst: "10.0.0.0/8" }] } } },
+  {
+    title: "flannel's delegate (mtu, isDefaultGateway, hairpin), 0.3.1, two pods",
+    scenario: {
+      cniVersion: "0.3.1",
+      family: "v4",
+      fields: flannelLike,
+      pods: 2,
+      ipamExtra: { routes: [{ dst: "10.0.0.0/8" }] },
+    },
+  },
   { title: "flannel's delegate, 0.4.0", scenario: { cniVersion: "0.4.0", family: "v4", fields: flannelLike } },
   {
     title: "ipMasq (iptables) dual stack, 1.0.0",
@@ -46,8 +65,15 @@ const CASES: Case[] = [
     scenario: { cniVersion: "1.0.0", family: "v6", fields: { isDefaultGateway: true } },
     allow: [KEEP_ADDR_ON_DOWN],
   },
-  { title: "no gateway, promiscMode, 1.0.0", scenario: { cniVersion: "1.0.0", family: "v4", fields: { promiscMode: true } } },
-  { title: "layer 2 only (no IPAM), 1.0.0", scenario: { cniVersion: "1.0.0", family: "l2", fields: { mtu: 1400 } }, allow: L2_CHECK },
+  {
+    title: "no gateway, promiscMode, 1.0.0",
+    scenario: { cniVersion: "1.0.0", family: "v4", fields: { promiscMode: true } },
+  },
+  {
+    title: "layer 2 only (no IPAM), 1.0.0",
+    scenario: { cniVersion: "1.0.0", family: "l2", fields: { mtu: 1400 } },
+    allow: L2_CHECK,
+  },
   {
     title: "MAC from CNI_ARGS and DNS from the config, 1.0.0",
     scenario: {
@@ -68,7 +94,10 @@ const CASES: Case[] = [
   },
   // This kernel has no bridge VLAN filtering: both fail the same way creating the bridge. (Debian's
   // 1.1.1 predates vlanTrunk and ignores it, so trunks are covered by unit tests only.)
-  { title: "vlan access port, 1.0.0", scenario: { cniVersion: "1.0.0", family: "l2", fields: { vlan: 100, preserveDefaultVlan: true } } },
+  {
+    title: "vlan access port, 1.0.0",
+    scenario: { cniVersion: "1.0.0", family: "l2", fields: { vlan: 100, preserveDefaultVlan: true } },
+  },
   { title: "macspoofchk, 1.0.0", scenario: { cniVersion: "1.0.0", family: "v4", fields: { macspoofchk: true } } },
 ];
 
@@ -76,7 +105,9 @@ describe("bridge fields behave like the reference", () => {
   const sandbox = useSandbox();
   for (const c of CASES) {
     it(c.title, async () => {
-      const run = await runTwin(sandbox, (node, record) => runFieldsScenario(node, c.scenario, record).then(() => undefined));
+      const run = await runTwin(sandbox, (node, record) =>
+        runFieldsScenario(node, c.scenario, record).then(() => undefined),
+      );
       expect(run.reference.error, "the reference itself failed").toBeUndefined();
       expectSameAsReference(run, c.allow ?? []);
     });

@@ -18,7 +18,12 @@ beforeAll(async () => {
   await ensureCnitool();
 });
 
-const RESULT = { cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: "/x" }], ips: [{ address: "10.1.2.3/24", interface: 0 }], dns: {} };
+const RESULT = {
+  cniVersion: "1.0.0",
+  interfaces: [{ name: "eth0", sandbox: "/x" }],
+  ips: [{ address: "10.1.2.3/24", interface: 0 }],
+  dns: {},
+};
 
 async function twoFakes(sandbox: ReturnType<typeof useSandbox>, cniVersion: string) {
   const node = await sandbox.node({ privateBin: true });
@@ -139,18 +144,28 @@ describe("direct runtime (for 1.1.0, GC, STATUS)", () => {
       expectOk(await viaLibcni.node.cnitool("del", viaLibcni.network, podL, opts));
       expectOk(await directAdd(direct.node, direct.network, podD, opts));
       if (withCheck) expectOk(await directCheck(direct.node, direct.network, podD, opts));
-      else await expect(directCheck(direct.node, direct.network, podD, opts)).rejects.toThrow(/does not support the CHECK command/);
+      else
+        await expect(directCheck(direct.node, direct.network, podD, opts)).rejects.toThrow(
+          /does not support the CHECK command/,
+        );
       expectOk(await directDel(direct.node, direct.network, podD, opts));
 
       const view = (s: { node: SandboxNode; network: string }, file: string) =>
         fakePluginCalls(file).map((c) => ({
           verb: c.env.CNI_COMMAND,
-          env: { ...c.env, CNI_NETNS: "<pod>", CNI_PATH: "<path>", CNI_CONTAINERID: c.env.CNI_CONTAINERID?.replace(s.node.token, "<t>") },
+          env: {
+            ...c.env,
+            CNI_NETNS: "<pod>",
+            CNI_PATH: "<path>",
+            CNI_CONTAINERID: c.env.CNI_CONTAINERID?.replace(s.node.token, "<t>"),
+          },
           conf: JSON.parse(JSON.stringify(c.conf).replaceAll(s.network, "<net>")),
         }));
       expect(view(direct, direct.first)).toEqual(view(viaLibcni, viaLibcni.first));
       expect(view(direct, direct.second)).toEqual(view(viaLibcni, viaLibcni.second));
-      expect(view(direct, direct.first).map((c) => c.verb)).toEqual(withCheck ? ["ADD", "CHECK", "DEL"] : ["ADD", "DEL"]);
+      expect(view(direct, direct.first).map((c) => c.verb)).toEqual(
+        withCheck ? ["ADD", "CHECK", "DEL"] : ["ADD", "DEL"],
+      );
       const del = fakePluginCalls(direct.first).at(-1)!;
       expect(del.conf?.prevResult === undefined).toBe(!withCheck);
     });

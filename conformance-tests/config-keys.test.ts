@@ -49,7 +49,7 @@ async function mixedCase(node: SandboxNode, record: Recorder): Promise<void> {
   await record("add", add);
   expectOk(add, "ADD");
   // Both sides honouring the keys is what the comparison proves; this proves the keys mattered.
-  expect((await link(node, net.bridge))?.mtu, "the bridge named by \"Bridge\"").toBe(1400);
+  expect((await link(node, net.bridge))?.mtu, 'the bridge named by "Bridge"').toBe(1400);
   expect(await cidrsOf(node, net.bridge), "IsGateway: the gateway address on the bridge").toHaveLength(1);
   expect((await link(pod, "eth0"))?.address, "RuntimeConfig.Mac").toBe(MAC);
   const check = await client.check(net.network, pod);
@@ -75,8 +75,17 @@ async function portmapMixedCase(node: SandboxNode, record: Recorder): Promise<vo
     cniVersion: "1.0.0",
     name: net.network,
     plugins: [
-      { type: "bridge", bridge: net.bridge, isGateway: true, ipam: { type: "host-local", ranges: [[{ subnet: net.subnet }]], dataDir: node.dataDir } },
-      { type: "portmap", SNAT: false, RuntimeConfig: { PortMappings: [{ HostPort: 18090, ContainerPort: 8080, Protocol: "tcp" }] } },
+      {
+        type: "bridge",
+        bridge: net.bridge,
+        isGateway: true,
+        ipam: { type: "host-local", ranges: [[{ subnet: net.subnet }]], dataDir: node.dataDir },
+      },
+      {
+        type: "portmap",
+        SNAT: false,
+        RuntimeConfig: { PortMappings: [{ HostPort: 18090, ContainerPort: 8080, Protocol: "tcp" }] },
+      },
     ],
   });
   const client = clientFor(node, "1.0.0");
@@ -84,7 +93,7 @@ async function portmapMixedCase(node: SandboxNode, record: Recorder): Promise<vo
   const add = await client.add(net.network, pod);
   await record("add", add);
   expectOk(add, "ADD");
-  expect((await forwardingRules(node)).join("\n"), "the mapping from \"RuntimeConfig\"").toContain("--dport 18090");
+  expect((await forwardingRules(node)).join("\n"), 'the mapping from "RuntimeConfig"').toContain("--dport 18090");
   // DEL is not compared: Debian's portmap leaves an empty ip6 nat table behind (docs/parity.md#portmap).
   expectOk(await client.del(net.network, pod), "DEL");
   expect((await forwardingRules(node)).join("\n")).not.toContain("18090");
@@ -105,7 +114,9 @@ describe("portmap config keys match as in Go's encoding/json", () => {
   const bin = privateBinDir({ portmap: "ours" });
   afterAll(() => bin.remove());
   it("SNAT and RuntimeConfig.PortMappings in any case: same rules as Debian's portmap", async () => {
-    const run = await runTwin(sandbox, portmapMixedCase, { cniPathFor: (impl) => (impl === "ours" ? [bin.dir] : [REFERENCE_BIN]) });
+    const run = await runTwin(sandbox, portmapMixedCase, {
+      cniPathFor: (impl) => (impl === "ours" ? [bin.dir] : [REFERENCE_BIN]),
+    });
     expectSameAsReference(countersHidden(run));
   });
 });

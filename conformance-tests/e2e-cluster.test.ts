@@ -52,13 +52,21 @@ for (const { backend, clusterCidr } of setups) {
     });
 
     it("pods on the same node reach each other", async () => {
-      for (const [from, to] of [["node1-a", "node1-b"], ["node2-b", "node2-a"]] as const) {
+      for (const [from, to] of [
+        ["node1-a", "node1-b"],
+        ["node2-b", "node2-a"],
+      ] as const) {
         expect(await ping(pods[from]!, pods[to]!.address!)).toMatchObject({ ok: true });
       }
     });
 
     it(`pods on different nodes reach each other, in both directions, over ${backend === "vxlan" ? "flannel.1" : "eth0"}`, async () => {
-      const pairs = [["node1-a", "node2-a"], ["node2-a", "node1-a"], ["node1-b", "node2-b"], ["node2-b", "node1-a"]] as const;
+      const pairs = [
+        ["node1-a", "node2-a"],
+        ["node2-a", "node1-a"],
+        ["node1-b", "node2-b"],
+        ["node2-b", "node1-a"],
+      ] as const;
       const dev = backend === "vxlan" ? "flannel.1" : "eth0";
       const node1 = nodeByName(state, "node1").netns;
       const before = await linkPackets(node1, dev);
@@ -130,11 +138,18 @@ for (const { backend, clusterCidr } of setups) {
 
 describe("the same re-join with Debian's Go plugins (the config flannel would render)", () => {
   it("fails the way upstream does (cni0 keeps the old gateway): the scenario above is the real one", async () => {
-    const state = await createCluster({ backend: "host-gw", pluginDir: REFERENCE_BIN, cnitool: await ensureCnitool(), flavor: "rendered-delegate" });
+    const state = await createCluster({
+      backend: "host-gw",
+      pluginDir: REFERENCE_BIN,
+      cnitool: await ensureCnitool(),
+      flavor: "rendered-delegate",
+    });
     try {
       await deletePod(state, await addPod(state, "node1", "before"));
       await rejoinNode(state, "node1", 7);
-      await expect(addPod(state, "node1", "after")).rejects.toThrow(/"cni0" already has an IP address different from 10\.244\.7\.1\/24/);
+      await expect(addPod(state, "node1", "after")).rejects.toThrow(
+        /"cni0" already has an IP address different from 10\.244\.7\.1\/24/,
+      );
     } finally {
       expect(await teardownCluster(state)).toEqual([]);
     }

@@ -46,13 +46,23 @@ describe("scripts/demo", () => {
     const id = /Cluster id: ([0-9a-f]{8})/.exec(r.stdout)?.[1];
     try {
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toContain("Cross node: 2/2 pod pairs reached each other over direct routes via the other node's eth0");
+      expect(r.stdout).toContain(
+        "Cross node: 2/2 pod pairs reached each other over direct routes via the other node's eth0",
+      );
       expect(id).toBeDefined();
-      expect(netnsOf(id!).sort()).toEqual([`flc-${id}-node1`, `flc-${id}-node1-pod-1`, `flc-${id}-node2`, `flc-${id}-node2-pod-1`]);
+      expect(netnsOf(id!).sort()).toEqual([
+        `flc-${id}-node1`,
+        `flc-${id}-node1-pod-1`,
+        `flc-${id}-node2`,
+        `flc-${id}-node2-pod-1`,
+      ]);
       // What the printed hint says works: a pod on node1 reaches the pod on node2.
       const hint = /ip netns exec (\S+) ping -c 3 (\S+)/.exec(r.stdout);
       expect(hint).not.toBeNull();
-      expect((await sh(["ip", "netns", "exec", hint![1]!, "ping", "-c", "1", "-W", "2", hint![2]!], { check: false })).status).toBe(0);
+      expect(
+        (await sh(["ip", "netns", "exec", hint![1]!, "ping", "-c", "1", "-W", "2", hint![2]!], { check: false }))
+          .status,
+      ).toBe(0);
     } finally {
       if (id) {
         const t = await demo(["--teardown", id]);

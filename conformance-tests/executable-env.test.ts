@@ -17,12 +17,19 @@ describe("the executables ignore what a runtime's environment and working direct
 
   function run(plugin: string, env: Record<string, string>, stdin: string) {
     requireOursBuilt([plugin]);
-    return spawnSync(join(OURS_BIN, plugin), [], { cwd: dir, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env }, input: stdin });
+    return spawnSync(join(OURS_BIN, plugin), [], {
+      cwd: dir,
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
+      input: stdin,
+    });
   }
 
   it("NODE_OPTIONS, NODE_EXTRA_CA_CERTS, a .env file and a bunfig.toml preload have no effect", () => {
     writeFileSync(join(dir, ".env"), `CNI_TS_DEBUG_LOG=${leaked}\n`);
-    writeFileSync(join(dir, "preload.ts"), `require("node:fs").writeFileSync(${JSON.stringify(leaked)}, "preloaded");\n`);
+    writeFileSync(
+      join(dir, "preload.ts"),
+      `require("node:fs").writeFileSync(${JSON.stringify(leaked)}, "preloaded");\n`,
+    );
     writeFileSync(join(dir, "bunfig.toml"), `preload = ["./preload.ts"]\n`);
     const hostile = { NODE_OPTIONS: "--require /nonexistent.js", NODE_EXTRA_CA_CERTS: "/nonexistent.pem" };
     for (const plugin of PLUGIN_NAMES) {

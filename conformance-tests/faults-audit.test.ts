@@ -37,7 +37,21 @@ describe("leak audit", () => {
     writeFileSync(join(node.dataDir, "open-to-all"), "x");
     chmodSync(join(node.dataDir, "open-to-all"), 0o666);
     await node.exec(["ip", "link", "add", "vethstray", "type", "veth", "peer", "name", "vethstray2"]);
-    await node.exec(["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", `${strayIp}/32`, "-m", "comment", "--comment", `id: "${gone}"`, "-j", "ACCEPT"]);
+    await node.exec([
+      "iptables",
+      "-t",
+      "nat",
+      "-A",
+      "POSTROUTING",
+      "-s",
+      `${strayIp}/32`,
+      "-m",
+      "comment",
+      "--comment",
+      `id: "${gone}"`,
+      "-j",
+      "ACCEPT",
+    ]);
 
     const { leaks } = await lab.audit();
     const expectations = [
@@ -50,7 +64,11 @@ describe("leak audit", () => {
       new RegExp(`firewall rules still name container ${gone}`),
       new RegExp(`firewall rule for ${strayIp.replaceAll(".", "\\.")}`),
     ];
-    for (const re of expectations) expect(leaks.some((l) => re.test(l)), `${re} in\n${leaks.join("\n")}`).toBe(true);
+    for (const re of expectations)
+      expect(
+        leaks.some((l) => re.test(l)),
+        `${re} in\n${leaks.join("\n")}`,
+      ).toBe(true);
   });
 
   it("is clean for a shaped k3s pod, and reports a stray ifb and a qdisc on the bridge", async () => {
@@ -59,7 +77,21 @@ describe("leak audit", () => {
     await lab.addPods(1);
     expect(await lab.audit()).toEqual({ leaks: [], duplicates: [] });
     await node.exec(["ip", "link", "add", "bwp0123456789ab", "type", "ifb"]);
-    await node.exec(["tc", "qdisc", "add", "dev", lab.chain.bridge, "root", "tbf", "rate", "1mbit", "burst", "10000", "limit", "20000"]);
+    await node.exec([
+      "tc",
+      "qdisc",
+      "add",
+      "dev",
+      lab.chain.bridge,
+      "root",
+      "tbf",
+      "rate",
+      "1mbit",
+      "burst",
+      "10000",
+      "limit",
+      "20000",
+    ]);
     const { leaks } = await lab.audit();
     expect(leaks).toContain("ifb bwp0123456789ab without a live shaped pod");
     expect(leaks).toContain(`tbf qdisc on ${lab.chain.bridge}, which is no pod's veth or ifb`);

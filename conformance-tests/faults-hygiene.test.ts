@@ -28,7 +28,9 @@ describe("no shell", () => {
       'import { $ } from "bun";',
     ];
     for (const s of samples) expect(scanTextForShell("x.ts", s), s).toHaveLength(1);
-    expect(scanTextForShell("x.ts", 'spawnSync("ip", ["-batch", "-"], { stdio: "pipe" }) // no shell: true here')).toEqual([]);
+    expect(
+      scanTextForShell("x.ts", 'spawnSync("ip", ["-batch", "-"], { stdio: "pipe" }) // no shell: true here'),
+    ).toEqual([]);
   });
 
   it("plugin and core code never start a shell (argument arrays only)", () => {
@@ -63,50 +65,51 @@ describe("state files and the debug log", () => {
     await ensureCnitool();
   }, 300_000);
 
-  it(
-    "after ADDs through the flannel chain: upstream's modes, nothing world-writable, no environment in the debug log",
-    async () => {
-      const node = await sandbox.node();
-      const chain = setupChain(node, "flannel");
-      const debugLog = join(node.workDir, "debug.log");
-      const secret = `s3cr3t-${node.token}-value`;
-      const env = { CNI_TS_DEBUG_LOG: debugLog, MY_API_TOKEN: secret, AWS_SECRET_ACCESS_KEY: secret };
-      const pods = [await node.addPod("a"), await node.addPod("b")];
-      for (const [i, pod] of pods.entries()) {
-        const o = await node.cnitool("add", chain.network, pod, { capArgs: podCapArgs(33000 + i), env });
-        expectOk(o, "ADD");
-        expect(o.stdout + o.stderr).not.toContain(secret);
-      }
+  it("after ADDs through the flannel chain: upstream's modes, nothing world-writable, no environment in the debug log", async () => {
+    const node = await sandbox.node();
+    const chain = setupChain(node, "flannel");
+    const debugLog = join(node.workDir, "debug.log");
+    const secret = `s3cr3t-${node.token}-value`;
+    const env = { CNI_TS_DEBUG_LOG: debugLog, MY_API_TOKEN: secret, AWS_SECRET_ACCESS_KEY: secret };
+    const pods = [await node.addPod("a"), await node.addPod("b")];
+    for (const [i, pod] of pods.entries()) {
+      const o = await node.cnitool("add", chain.network, pod, { capArgs: podCapArgs(33000 + i), env });
+      expectOk(o, "ADD");
+      expect(o.stdout + o.stderr).not.toContain(secret);
+    }
 
-      const state = listState(node.dataDir);
-      expect(hygieneProblems(state)).toEqual([]);
-      const store = join(chain.ipamDataDir, chain.network);
-      const reservations = state.filter((f) => !f.isDir && f.path.startsWith(`${store}/`) && basename(f.path) !== "lock");
-      expect(reservations.length).toBeGreaterThanOrEqual(3); // two addresses + last_reserved_ip.0
-      for (const f of reservations) expect(f.mode.toString(8), f.path).toBe("600");
-      expect(statSync(chain.flannelDataDir!).mode & 0o777).toBe(0o700);
-      const saved = state.filter((f) => !f.isDir && f.path.startsWith(`${chain.flannelDataDir}/`));
-      expect(saved).toHaveLength(2);
-      for (const f of saved) expect(f.mode.toString(8), f.path).toBe("600");
+    const state = listState(node.dataDir);
+    expect(hygieneProblems(state)).toEqual([]);
+    const store = join(chain.ipamDataDir, chain.network);
+    const reservations = state.filter((f) => !f.isDir && f.path.startsWith(`${store}/`) && basename(f.path) !== "lock");
+    expect(reservations.length).toBeGreaterThanOrEqual(3); // two addresses + last_reserved_ip.0
+    for (const f of reservations) expect(f.mode.toString(8), f.path).toBe("600");
+    expect(statSync(chain.flannelDataDir!).mode & 0o777).toBe(0o700);
+    const saved = state.filter((f) => !f.isDir && f.path.startsWith(`${chain.flannelDataDir}/`));
+    expect(saved).toHaveLength(2);
+    for (const f of saved) expect(f.mode.toString(8), f.path).toBe("600");
 
-      // The switch's stderr form, on a direct call (what a runtime logs from a plugin).
-      const direct = await node.invoke(
-        "loopback",
-        "ADD",
-        { cniVersion: "1.0.0", name: "lo", type: "loopback" },
-        pods[0],
-        { env: { CNI_TS_DEBUG_LOG: "stderr", MY_API_TOKEN: secret } },
+    // The switch's stderr form, on a direct call (what a runtime logs from a plugin).
+    const direct = await node.invoke(
+      "loopback",
+      "ADD",
+      { cniVersion: "1.0.0", name: "lo", type: "loopback" },
+      pods[0],
+      { env: { CNI_TS_DEBUG_LOG: "stderr", MY_API_TOKEN: secret } },
+    );
+    expectOk(direct, "loopback ADD");
+    expect(direct.stderr.length).toBeGreaterThan(0);
+    expect(direct.stdout + direct.stderr).not.toContain(secret);
+
+    const log = readFileSync(debugLog, "utf8");
+    expect(log.length).toBeGreaterThan(0);
+    expect(log).not.toContain(secret);
+    expect(log).not.toMatch(/"PATH"|"HOME"|MY_API_TOKEN|AWS_SECRET/);
+    for (const pod of pods)
+      expectOk(
+        await node.cnitool("del", chain.network, pod, { capArgs: podCapArgs(33000 + pods.indexOf(pod)), env }),
+        "DEL",
       );
-      expectOk(direct, "loopback ADD");
-      expect(direct.stderr.length).toBeGreaterThan(0);
-      expect(direct.stdout + direct.stderr).not.toContain(secret);
-
-      const log = readFileSync(debugLog, "utf8");
-      expect(log.length).toBeGreaterThan(0);
-      expect(log).not.toContain(secret);
-      expect(log).not.toMatch(/"PATH"|"HOME"|MY_API_TOKEN|AWS_SECRET/);
-      for (const pod of pods) expectOk(await node.cnitool("del", chain.network, pod, { capArgs: podCapArgs(33000 + pods.indexOf(pod)), env }), "DEL");
-      expect(readFileSync(debugLog, "utf8")).not.toContain(secret);
-    },
-  );
+    expect(readFileSync(debugLog, "utf8")).not.toContain(secret);
+  });
 });

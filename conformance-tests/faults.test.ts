@@ -7,7 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { buildTestBin, describeCampaign, removePrivateBinDirs, runColdCampaign, runFaultCampaign } from "../scripts/soak-lib/campaign.js";
+import {
+  buildTestBin,
+  describeCampaign,
+  removePrivateBinDirs,
+  runColdCampaign,
+  runFaultCampaign,
+} from "../scripts/soak-lib/campaign.js";
 import type { ChainKind } from "../scripts/soak-lib/chains.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
@@ -24,23 +30,39 @@ const CHAINS: ChainKind[] = ["flannel", "bridge", "k3s"];
 
 describe("crash safety", () => {
   for (const kind of CHAINS) {
-    it(`${kind} chain: SIGKILL at every point of ADD, DEL and GC, then DEL retry or GC, leaves nothing`, { timeout: 600_000 }, async () => {
-      const node = await sandbox.node({ cniPath: [testBin] });
-      const r = await runFaultCampaign(node, kind, { recoveries: "alternate", repeat: 1, bystanders: 2, afterwards: 5 });
-      expect(r.points.ADD, "the ADD passed no fault point: is dist/test-bin a test build?").toBeGreaterThan(3);
-      expect(r.points.DEL).toBeGreaterThan(3);
-      expect(r.points.GC).toBeGreaterThan(3);
-      expect(r.reached, "most kills must happen (a point the chain no longer passes is a stale enumeration)").toBeGreaterThan(r.trials * 0.8);
-      expect(r.leaks + r.finalLeaks.length, describeCampaign(r)).toBe(0);
-      expect(r.duplicates + r.finalDuplicates.length, describeCampaign(r)).toBe(0);
-    });
+    it(
+      `${kind} chain: SIGKILL at every point of ADD, DEL and GC, then DEL retry or GC, leaves nothing`,
+      { timeout: 600_000 },
+      async () => {
+        const node = await sandbox.node({ cniPath: [testBin] });
+        const r = await runFaultCampaign(node, kind, {
+          recoveries: "alternate",
+          repeat: 1,
+          bystanders: 2,
+          afterwards: 5,
+        });
+        expect(r.points.ADD, "the ADD passed no fault point: is dist/test-bin a test build?").toBeGreaterThan(3);
+        expect(r.points.DEL).toBeGreaterThan(3);
+        expect(r.points.GC).toBeGreaterThan(3);
+        expect(
+          r.reached,
+          "most kills must happen (a point the chain no longer passes is a stale enumeration)",
+        ).toBeGreaterThan(r.trials * 0.8);
+        expect(r.leaks + r.finalLeaks.length, describeCampaign(r)).toBe(0);
+        expect(r.duplicates + r.finalDuplicates.length, describeCampaign(r)).toBe(0);
+      },
+    );
   }
 
-  it("bridge chain, first ADD on a fresh node (bridge, address, firewall chains being built): kill at every point, recover, then pods attach cleanly", { timeout: 600_000 }, async () => {
-    const r = await runColdCampaign("bridge", "alternate");
-    expect(r.points.ADD).toBeGreaterThan(3);
-    expect(r.reached).toBeGreaterThan(r.trials * 0.8);
-    expect(r.leaks + r.finalLeaks.length, describeCampaign(r)).toBe(0);
-    expect(r.duplicates + r.finalDuplicates.length, describeCampaign(r)).toBe(0);
-  });
+  it(
+    "bridge chain, first ADD on a fresh node (bridge, address, firewall chains being built): kill at every point, recover, then pods attach cleanly",
+    { timeout: 600_000 },
+    async () => {
+      const r = await runColdCampaign("bridge", "alternate");
+      expect(r.points.ADD).toBeGreaterThan(3);
+      expect(r.reached).toBeGreaterThan(r.trials * 0.8);
+      expect(r.leaks + r.finalLeaks.length, describeCampaign(r)).toBe(0);
+      expect(r.duplicates + r.finalDuplicates.length, describeCampaign(r)).toBe(0);
+    },
+  );
 });

@@ -13,7 +13,15 @@ import { deleteNetns } from "./lib/netns.js";
 import { requireOursBuilt } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type Backend, type FirewallNode, HOST_PORT, OUTSIDE_PORT, firewallNode, firewallReload, firewallText } from "./lib/suites/firewall.js";
+import {
+  type Backend,
+  type FirewallNode,
+  HOST_PORT,
+  OUTSIDE_PORT,
+  firewallNode,
+  firewallReload,
+  firewallText,
+} from "./lib/suites/firewall.js";
 import { addOutsideClient, connect, startServer } from "./lib/suites/portmap.js";
 
 beforeAll(async () => {
@@ -55,7 +63,11 @@ async function wipe(node: SandboxNode, backend: Backend): Promise<void> {
     for (const cmd of ["iptables", "ip6tables"]) await node.exec([cmd, "-t", "nat", "-F"]);
     return;
   }
-  for (const [family, table] of [["ip", "cni_hostport"], ["ip6", "cni_hostport"], ["inet", "cni_plugins_masquerade"]]) {
+  for (const [family, table] of [
+    ["ip", "cni_hostport"],
+    ["ip6", "cni_hostport"],
+    ["inet", "cni_plugins_masquerade"],
+  ]) {
     await node.exec(["nft", "delete", "table", family!, table!]);
   }
 }
@@ -76,7 +88,9 @@ describe("cni-ts firewall-reload", () => {
       expect(await connect(node, f.outside.ns, f.outside.nodeV4, HOST_PORT, 1200)).toMatch(/^ERR /);
       expect(await connect(node, node, "127.0.0.1", HOST_PORT, 1200)).toMatch(/^ERR /);
       const unmasqueraded = await connect(node, f.a, f.outside.nodeV4.replace(/\.1$/, ".2"), OUTSIDE_PORT);
-      expect(unmasqueraded, "without masquerading the outside sees the pod's own address").toMatch(/^pong ext from 10\./);
+      expect(unmasqueraded, "without masquerading the outside sees the pod's own address").toMatch(
+        /^pong ext from 10\./,
+      );
       expect(unmasqueraded).not.toContain(f.outside.nodeV4);
 
       const first = await firewallReload(node);
@@ -84,17 +98,23 @@ describe("cni-ts firewall-reload", () => {
       const restored = first.stdout.split("\n").filter((l) => l.startsWith("restored"));
       // Per pod: portmap v4 + v6 and the bridge's masquerade (iptables: per family; nftables: one inet table).
       expect(restored.filter((l) => l.includes(" portmap ")).length, first.stdout).toBeGreaterThanOrEqual(4);
-      expect(restored.filter((l) => l.includes(" bridge ipMasq ")).length, first.stdout).toBe(backend === "iptables" ? 4 : 2);
+      expect(restored.filter((l) => l.includes(" bridge ipMasq ")).length, first.stdout).toBe(
+        backend === "iptables" ? 4 : 2,
+      );
       expect(await probes(f)).toEqual(working(f));
       expect(await firewallText(node)).toEqual(before);
 
       const second = await firewallReload(node);
       expect(second.status, second.stdout).toBe(0);
-      expect(second.stdout.split("\n").filter((l) => l.startsWith("restored")), second.stdout).toEqual([]);
+      expect(
+        second.stdout.split("\n").filter((l) => l.startsWith("restored")),
+        second.stdout,
+      ).toEqual([]);
       expect(second.stdout).toMatch(/firewall-reload: 0 restored, \d+ intact, 0 skipped, 0 failed/);
       expect(await firewallText(node)).toEqual(before);
 
-      for (const pod of [f.a, f.b]) expectOk(await node.cnitool("del", f.network, pod, { capArgs: f.mappingsOf(pod) }), `DEL ${pod.label}`);
+      for (const pod of [f.a, f.b])
+        expectOk(await node.cnitool("del", f.network, pod, { capArgs: f.mappingsOf(pod) }), `DEL ${pod.label}`);
       const left = await firewallText(node);
       expect(left).not.toMatch(/cts-|localnet/);
     });
@@ -123,7 +143,12 @@ describe("cni-ts firewall-reload", () => {
     const before = await firewallText(node);
     // Pod g's namespace vanishes without DEL: its rules must not come back.
     const g = await node.addPod("g");
-    expectOk(await node.cnitool("add", network, g, { capArgs: { portMappings: [{ hostPort: HOST_PORT + 7, containerPort: 8080, protocol: "tcp" }] } }), "ADD g");
+    expectOk(
+      await node.cnitool("add", network, g, {
+        capArgs: { portMappings: [{ hostPort: HOST_PORT + 7, containerPort: 8080, protocol: "tcp" }] },
+      }),
+      "ADD g",
+    );
     await deleteNetns(g.name);
 
     await wipe(node, "iptables");
@@ -136,7 +161,9 @@ describe("cni-ts firewall-reload", () => {
     expect(reload.stdout).toMatch(/^restored cbr0\/cts-\S+-a\/eth0 +bridge ipMasq iptables ipv4: /m);
     expect(reload.stdout).toMatch(/^restored cbr0\/cts-\S+-a\/eth0 +portmap iptables ipv4: /m);
     expect(reload.stdout, "the loopback attachment has no rules to restore").not.toMatch(/^\S+ +lo\//m);
-    expect(reload.stdout).toMatch(new RegExp(`^skipped +cbr0/${g.containerId}/eth0 +attachment: pod network namespace is gone`, "m"));
+    expect(reload.stdout).toMatch(
+      new RegExp(`^skipped +cbr0/${g.containerId}/eth0 +attachment: pod network namespace is gone`, "m"),
+    );
     expect(await check()).toEqual(["pong a", `pong ext from ${outside.nodeV4}`]);
     // The flush left g's (now empty) chains; GC removes those. No rule of g came back.
     const rulesOf = (text: string) => text.split("\n").filter((l) => l.startsWith("-A "));

@@ -15,7 +15,17 @@
  * then Debian's plugins: flannel execs the Go bridge and host-local) and "our delegate"
  * (CNI_PATH = dist/bin then Debian's: bridge and host-local run in flannel's process).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,7 +42,8 @@ import { clientFor, verbExists } from "./lib/versions.js";
 
 const UPSTREAM_SAVED =
   '{"cniVersion":"0.3.1","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.244.1.0/24"}]],"routes":[{"dst":"10.244.0.0/16"}],"type":"host-local"},"isDefaultGateway":true,"isGateway":true,"mtu":1450,"name":"cbr0","type":"bridge"}';
-const SUBNET_ENV_V4 = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
+const SUBNET_ENV_V4 =
+  "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
 const SUBNET_ENV_DUAL =
   SUBNET_ENV_V4 + "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n";
 const NETWORK = "cbr0";
@@ -103,10 +114,10 @@ function writeFlannelConflist(f: FlannelNode, version: string): void {
 
 /** Upstream's saved bytes plus the sandboxing keys, each at its sorted position. */
 function expectedSaved(f: FlannelNode): string {
-  return UPSTREAM_SAVED.replace('{"cniVersion":"0.3.1"', `{"bridge":${JSON.stringify(f.bridge)},"cniVersion":"${f.version}"`).replace(
-    '"ipam":{"ranges"',
-    `"ipam":{"dataDir":${JSON.stringify(f.ipamDir)},"ranges"`,
-  );
+  return UPSTREAM_SAVED.replace(
+    '{"cniVersion":"0.3.1"',
+    `{"bridge":${JSON.stringify(f.bridge)},"cniVersion":"${f.version}"`,
+  ).replace('"ipam":{"ranges"', `"ipam":{"dataDir":${JSON.stringify(f.ipamDir)},"ranges"`);
 }
 
 const savedFile = (f: FlannelNode, pod: Pod): string => join(f.flannelDir, pod.containerId);
@@ -131,7 +142,11 @@ async function expectFlannelPod(f: FlannelNode, pod: Pod, ip: string, dual = fal
   ]);
   if (dual) {
     const v6 = routeLines(await routes(pod, 6)).filter((r) => !r.startsWith("fe80"));
-    expect(v6).toEqual(["default via fd00:10:244:1::1 dev eth0", "fd00:10:244:1::/64 dev eth0", "fd00:10:244::/56 via fd00:10:244:1::1 dev eth0"]);
+    expect(v6).toEqual([
+      "default via fd00:10:244:1::1 dev eth0",
+      "fd00:10:244:1::/64 dev eth0",
+      "fd00:10:244::/56 via fd00:10:244:1::1 dev eth0",
+    ]);
   }
   const bridgeCidrs = dual ? ["10.244.1.1/24", "fd00:10:244:1::1/64"] : ["10.244.1.1/24"];
   expect((await cidrsOf(node, f.bridge)).sort()).toEqual(bridgeCidrs);
@@ -152,7 +167,12 @@ function resultIps(outcome: CniOutcome): unknown {
 }
 
 /** Runs flannel directly, the spec's way, with the stdin libcni would build for the conflist. */
-function invokeFlannel(f: FlannelNode, verb: "ADD" | "DEL" | "STATUS", pod: Pod | null, opts: CallOptions = {}): Promise<CniOutcome> {
+function invokeFlannel(
+  f: FlannelNode,
+  verb: "ADD" | "DEL" | "STATUS",
+  pod: Pod | null,
+  opts: CallOptions = {},
+): Promise<CniOutcome> {
   const list = loadConflist(f.node, NETWORK);
   return f.node.invoke("flannel", verb, pluginStdin(list, list.plugins[0]!, undefined, undefined), pod, opts);
 }
@@ -205,25 +225,33 @@ for (const setup of DELEGATE_SETUPS) {
       });
     }
 
-    it(setup === "our delegate" ? "runs bridge in flannel's own process (no exec)" : "execs the Go bridge found on CNI_PATH", async () => {
-      const f = setUpFlannel(await node(), "0.3.1");
-      const a = await f.node.addPod("a");
-      const log = join(f.node.workDir, "debug.jsonl");
-      expectOk(await f.node.cnitool("add", NETWORK, a, { env: { CNI_TS_DEBUG_LOG: log } }), "ADD");
-      const records = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { plugin: string; verb: string; ms: Record<string, number> });
-      // One record per process of ours (portmap, next in the list, may be ours too): an
-      // in-process bridge or host-local writes none of its own.
-      const mine = records.filter((r) => r.plugin !== "portmap");
-      expect(mine.map((r) => `${r.plugin} ${r.verb}`)).toEqual(["flannel ADD"]);
-      const phases = Object.keys(mine[0]!.ms);
-      if (setup === "our delegate") {
-        expect(phases).toContain("bridge.ADD");
-        expect(phases.filter((p) => p.startsWith("exec "))).toEqual([]);
-      } else {
-        expect(phases).toContain("exec bridge.ADD");
-      }
-      expectOk(await f.node.cnitool("del", NETWORK, a), "DEL");
-    });
+    it(
+      setup === "our delegate"
+        ? "runs bridge in flannel's own process (no exec)"
+        : "execs the Go bridge found on CNI_PATH",
+      async () => {
+        const f = setUpFlannel(await node(), "0.3.1");
+        const a = await f.node.addPod("a");
+        const log = join(f.node.workDir, "debug.jsonl");
+        expectOk(await f.node.cnitool("add", NETWORK, a, { env: { CNI_TS_DEBUG_LOG: log } }), "ADD");
+        const records = readFileSync(log, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as { plugin: string; verb: string; ms: Record<string, number> });
+        // One record per process of ours (portmap, next in the list, may be ours too): an
+        // in-process bridge or host-local writes none of its own.
+        const mine = records.filter((r) => r.plugin !== "portmap");
+        expect(mine.map((r) => `${r.plugin} ${r.verb}`)).toEqual(["flannel ADD"]);
+        const phases = Object.keys(mine[0]!.ms);
+        if (setup === "our delegate") {
+          expect(phases).toContain("bridge.ADD");
+          expect(phases.filter((p) => p.startsWith("exec "))).toEqual([]);
+        } else {
+          expect(phases).toContain("exec bridge.ADD");
+        }
+        expectOk(await f.node.cnitool("del", NETWORK, a), "DEL");
+      },
+    );
 
     it("a second interface of the same container keeps its own saved config (<containerID>@<ifname>)", async () => {
       const f = setUpFlannel(await node(), "0.3.1");
@@ -247,7 +275,10 @@ for (const setup of DELEGATE_SETUPS) {
       const a = await f.node.addPod("a");
       expectOk(await f.node.cnitool("add", NETWORK, a), "ADD a");
       expectOk(await f.node.cnitool("del", NETWORK, a), "DEL a");
-      writeFileSync(f.subnetFile, SUBNET_ENV_V4.replace("FLANNEL_SUBNET=10.244.1.1/24", "FLANNEL_SUBNET=10.244.7.1/24"));
+      writeFileSync(
+        f.subnetFile,
+        SUBNET_ENV_V4.replace("FLANNEL_SUBNET=10.244.1.1/24", "FLANNEL_SUBNET=10.244.7.1/24"),
+      );
       const b = await f.node.addPod("b");
       const added = await f.node.cnitool("add", NETWORK, b);
       if (setup === "our delegate") {
@@ -258,7 +289,9 @@ for (const setup of DELEGATE_SETUPS) {
       } else {
         // flannel#1850: the Go bridge refuses until someone runs `ip link del cni0`.
         expect(added.ok).toBe(false);
-        expect(added.stderr).toContain(`failed to delegate add: failed to set bridge addr: "${f.bridge}" already has an IP address different from 10.244.7.1`);
+        expect(added.stderr).toContain(
+          `failed to delegate add: failed to set bridge addr: "${f.bridge}" already has an IP address different from 10.244.7.1`,
+        );
         expectOk(await f.node.cnitool("del", NETWORK, b), "DEL b after the failed ADD");
       }
     });
@@ -283,7 +316,10 @@ for (const setup of DELEGATE_SETUPS) {
       const firewall = async () => `${await iptablesRules(f.node)}\n${await nftRuleset(f.node)}`;
       expectOk(await f.node.cnitool("add", NETWORK, a, { capArgs }), "ADD");
       expect(await firewall()).toMatch(/18080[^\n]*10\.244\.1\.2:80|10\.244\.1\.2[^\n]*:80[^\n]*18080/s);
-      expect(JSON.parse(readFileSync(savedFile(f, a), "utf8")).runtimeConfig, "flannel declares no capability").toBeUndefined();
+      expect(
+        JSON.parse(readFileSync(savedFile(f, a), "utf8")).runtimeConfig,
+        "flannel declares no capability",
+      ).toBeUndefined();
       expectOk(await f.node.cnitool("del", NETWORK, a, { capArgs }), "DEL");
       expect(await firewall()).not.toContain("18080");
       await expectReleased(f, a, "10.244.1.2");
@@ -382,11 +418,21 @@ describe("flannel behaves like the reference bridge + host-local fed the same de
             // The kernel adds the bridge's IPv6 link-local address up to a second after carrier
             // comes up, so whether a capture sees it is timing, not behaviour. This scenario is
             // IPv4-only: IPv6 off in the node namespace (both sides) keeps the comparison exact.
-            await node.exec(["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]);
+            await node.exec([
+              "sysctl",
+              "-q",
+              "-w",
+              "net.ipv6.conf.all.disable_ipv6=1",
+              "net.ipv6.conf.default.disable_ipv6=1",
+            ]);
             if (impl === "reference") {
               // The oracle: the very config flannel renders, handed to Debian's bridge directly.
               const delegate = JSON.parse(expectedSaved(f)) as Record<string, unknown>;
-              node.writeConflist({ name: NETWORK, cniVersion: version, plugins: [delegate, { type: "portmap", capabilities: { portMappings: true } }] });
+              node.writeConflist({
+                name: NETWORK,
+                cniVersion: version,
+                plugins: [delegate, { type: "portmap", capabilities: { portMappings: true } }],
+              });
             }
             const a = await node.addPod("a");
             await record("add", await node.cnitool("add", NETWORK, a));
@@ -401,9 +447,13 @@ describe("flannel behaves like the reference bridge + host-local fed the same de
         if (verbExists(version, "CHECK")) {
           allow.push({ ...saved, path: /^check\.state\.files\.flannel\/cts-[^.]+$/ });
           if (setup === "reference delegate") {
-            allow.push({ path: /^check\.outcome\.error$/, reason: `the Go bridge's own CHECK error, with flannel's "failed to delegate check: " prefix` });
+            allow.push({
+              path: /^check\.outcome\.error$/,
+              reason: `the Go bridge's own CHECK error, with flannel's "failed to delegate check: " prefix`,
+            });
           } else {
-            const reason = "our bridge's CHECK accepts a result route without gw that is installed via the family gateway; the Go bridge's CHECK fails on it";
+            const reason =
+              "our bridge's CHECK accepts a result route without gw that is installed via the family gateway; the Go bridge's CHECK fails on it";
             allow.push({ path: "check.outcome.error", reason }, { path: "check.outcome.status", reason });
           }
         }
@@ -424,7 +474,10 @@ for (const setup of DELEGATE_SETUPS) {
       expect(status.json).toMatchObject({ code: 50, msg: expect.stringContaining("no such file or directory") });
       writeFileSync(f.subnetFile, "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n");
       status = await invokeFlannel(f, "STATUS", null);
-      expect(status.json).toMatchObject({ code: 50, msg: expect.stringContaining("is missing FLANNEL_MTU, FLANNEL_IPMASQ") });
+      expect(status.json).toMatchObject({
+        code: 50,
+        msg: expect.stringContaining("is missing FLANNEL_MTU, FLANNEL_IPMASQ"),
+      });
       writeFileSync(f.subnetFile, SUBNET_ENV_V4);
       status = await directStatus(f.node, NETWORK);
       if (setup === "our delegate") expectOk(status, "STATUS with a complete subnet.env");

@@ -24,17 +24,31 @@ beforeAll(() => {
 afterAll(removePrivateBinDirs);
 
 describe(`bad input (plugins: ${plugins.join(", ")})`, () => {
-  it("in-process: 2000 generated bad inputs all end in the right CNI error, node unchanged", { timeout: 600_000 }, async () => {
-    const node = await sandbox.node({ cniPath: [bin] });
-    const { summary, namespaceChanges } = await runFuzzSession(node, { mode: "inproc", numRuns: 2000, seed: SEED, plugins });
-    expect(summary.tried).toBeGreaterThan(1900);
-    expect(summary.failed, describeFailures(summary)).toBe(0);
-    expect(namespaceChanges).toEqual([]);
-  });
+  it(
+    "in-process: 2000 generated bad inputs all end in the right CNI error, node unchanged",
+    { timeout: 600_000 },
+    async () => {
+      const node = await sandbox.node({ cniPath: [bin] });
+      const { summary, namespaceChanges } = await runFuzzSession(node, {
+        mode: "inproc",
+        numRuns: 2000,
+        seed: SEED,
+        plugins,
+      });
+      expect(summary.tried).toBeGreaterThan(1900);
+      expect(summary.failed, describeFailures(summary)).toBe(0);
+      expect(namespaceChanges).toEqual([]);
+    },
+  );
 
   it("real executables: 200 generated bad inputs, node unchanged", { timeout: 600_000 }, async () => {
     const node = await sandbox.node({ cniPath: [bin] });
-    const { summary, namespaceChanges } = await runFuzzSession(node, { mode: "exec", numRuns: 200, seed: SEED + 1, plugins });
+    const { summary, namespaceChanges } = await runFuzzSession(node, {
+      mode: "exec",
+      numRuns: 200,
+      seed: SEED + 1,
+      plugins,
+    });
     expect(summary.tried).toBeGreaterThan(150);
     expect(summary.failed, describeFailures(summary)).toBe(0);
     expect(namespaceChanges).toEqual([]);

@@ -45,7 +45,9 @@ describe("twin comparison", () => {
   const refOnBothSides = () => [REFERENCE_BIN];
 
   it("finds no difference between two runs of the reference (normalisation is complete)", async () => {
-    const run = await runTwin(sandbox, (node, record) => runBridgeBasic(node, "1.0.0", record), { cniPathFor: refOnBothSides });
+    const run = await runTwin(sandbox, (node, record) => runBridgeBasic(node, "1.0.0", record), {
+      cniPathFor: refOnBothSides,
+    });
     const verdict = expectSameAsReference(run);
     expect(verdict.allowed).toEqual([]);
     expect(run.ours.steps.map((s) => s.step)).toEqual(["add", "check", "del", "del-again"]);
@@ -70,7 +72,9 @@ describe("twin comparison", () => {
     expect(() => expectSameAsReference(run)).toThrow(/difference\(s\) from the reference/);
     const allow = [{ path: /\.mtu$/, reason: "this test sets mtu 1400 on one side only" }];
     expect(expectSameAsReference(run, allow).allowed.length).toBeGreaterThanOrEqual(2);
-    expect(() => expectSameAsReference(run, [...allow, { path: "nowhere", reason: "stale" }])).toThrow(/matched nothing/);
+    expect(() => expectSameAsReference(run, [...allow, { path: "nowhere", reason: "stale" }])).toThrow(
+      /matched nothing/,
+    );
   });
 });
 

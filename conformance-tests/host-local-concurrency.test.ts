@@ -26,7 +26,9 @@ function expectDistinctAndRecorded(dataDir: string, got: Array<{ cid: string; ip
   for (const g of got) {
     for (const ip of g.ips) expect(files[ip.split("/")[0]!]).toBe(`${g.cid}\r\neth0`);
   }
-  expect(Object.keys(files).filter((n) => /^[0-9a-f.:]+$/.test(n) && n.includes(".") !== n.includes(":")).length).toBe(expected * 2);
+  expect(Object.keys(files).filter((n) => /^[0-9a-f.:]+$/.test(n) && n.includes(".") !== n.includes(":")).length).toBe(
+    expected * 2,
+  );
 }
 
 describe("host-local concurrency", () => {
@@ -34,19 +36,38 @@ describe("host-local concurrency", () => {
     const dataDir = sandbox().dataDir("ours50");
     const ids = Array.from({ length: 50 }, (_, i) => `para${i}`);
     const outs = await Promise.all(ids.map((cid) => sandbox().run("ours", "ADD", conf(dataDir), { containerId: cid })));
-    expectDistinctAndRecorded(dataDir, ids.map((cid, i) => ({ cid, ips: ipsOf(outs[i]!) })), 50);
+    expectDistinctAndRecorded(
+      dataDir,
+      ids.map((cid, i) => ({ cid, ips: ipsOf(outs[i]!) })),
+      50,
+    );
   });
 
   it("ours and the Go host-local allocating concurrently in one dataDir never collide", async () => {
     for (let round = 0; round < 3; round++) {
       const dataDir = sandbox().dataDir(`mixed${round}`);
-      const jobs = Array.from({ length: 40 }, (_, i) => ({ cid: `mix${round}-${i}`, impl: (i % 2 ? "ours" : "reference") as Impl }));
-      const outs = await Promise.all(jobs.map((j) => sandbox().run(j.impl, "ADD", conf(dataDir), { containerId: j.cid })));
-      expectDistinctAndRecorded(dataDir, jobs.map((j, i) => ({ cid: j.cid, ips: ipsOf(outs[i]!) })), 40);
+      const jobs = Array.from({ length: 40 }, (_, i) => ({
+        cid: `mix${round}-${i}`,
+        impl: (i % 2 ? "ours" : "reference") as Impl,
+      }));
+      const outs = await Promise.all(
+        jobs.map((j) => sandbox().run(j.impl, "ADD", conf(dataDir), { containerId: j.cid })),
+      );
+      expectDistinctAndRecorded(
+        dataDir,
+        jobs.map((j, i) => ({ cid: j.cid, ips: ipsOf(outs[i]!) })),
+        40,
+      );
       // Concurrent DELs by both leave only the bookkeeping files.
-      const dels = await Promise.all(jobs.map((j, i) => sandbox().run(i % 3 ? "ours" : "reference", "DEL", conf(dataDir), { containerId: j.cid })));
+      const dels = await Promise.all(
+        jobs.map((j, i) => sandbox().run(i % 3 ? "ours" : "reference", "DEL", conf(dataDir), { containerId: j.cid })),
+      );
       for (const d of dels) expect(d.status).toBe(0);
-      expect(Object.keys(storeFiles(join(dataDir, "race")))).toEqual(["last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
+      expect(Object.keys(storeFiles(join(dataDir, "race")))).toEqual([
+        "last_reserved_ip.0",
+        "last_reserved_ip.1",
+        "lock",
+      ]);
     }
   });
 
@@ -55,7 +76,9 @@ describe("host-local concurrency", () => {
     const dir = join(dataDir, "race");
     mkdirSync(dir, { recursive: true });
     // flock(1) takes the same flock(2) lock go-filemutex takes; it holds it until we write a line.
-    const holder = spawn("flock", [join(dir, "lock"), "sh", "-c", "echo held; read line"], { stdio: ["pipe", "pipe", "inherit"] });
+    const holder = spawn("flock", [join(dir, "lock"), "sh", "-c", "echo held; read line"], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
     const add = sandbox().run("ours", "ADD", conf(dataDir), { containerId: "waiter" });
     await waitForBlockedLock(dir);

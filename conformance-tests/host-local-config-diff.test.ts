@@ -44,7 +44,9 @@ const rangeArb = (v6: boolean) =>
 const setArb = fc.boolean().chain((v6) => fc.array(rangeArb(v6), { minLength: 1, maxLength: 2 }));
 const confArb = fc.record({
   ranges: fc.array(setArb, { minLength: 1, maxLength: 2 }),
-  requested: fc.option(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 66 })), { nil: undefined }),
+  requested: fc.option(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 66 })), {
+    nil: undefined,
+  }),
 });
 
 describe("host-local configuration, ours vs the reference on random ranges", () => {
@@ -68,7 +70,9 @@ describe("host-local configuration, ours vs the reference on random ranges", () 
           expect(JSON.stringify(ranges), ctx).toContain("gateway");
         } else if (ref.status === 0 && ours.status === 0) {
           expect(ours.stdout, ctx).toBe(ref.stdout);
-          expect(storeFiles(join(make("ours").ipam.dataDir, "hl-fuzz")), ctx).toEqual(storeFiles(join(make("ref").ipam.dataDir, "hl-fuzz")));
+          expect(storeFiles(join(make("ours").ipam.dataDir, "hl-fuzz")), ctx).toEqual(
+            storeFiles(join(make("ref").ipam.dataDir, "hl-fuzz")),
+          );
         } else if (ref.status !== 0) {
           expect(ours.status, ctx).not.toBe(0);
           const goMsg = (JSON.parse(ref.stdout) as { msg: string }).msg;

@@ -59,9 +59,20 @@ function scenario(version: string): TwinScenario {
 
 /** Go 1.1.1's libcni types print a 1.0.0 result with an empty "dns": {}; v1.9.1 and ours drop it. */
 const allow = (version: string): Allowance[] =>
-  version === "1.0.0" ? [{ path: /\.outcome\.result\.dns$/, reason: "Go 1.1.1 (cni 1.1.2 types) keeps an empty dns object in 1.0.0 results; cni >= 1.2 and ours omit it" }] : [];
+  version === "1.0.0"
+    ? [
+        {
+          path: /\.outcome\.result\.dns$/,
+          reason: "Go 1.1.1 (cni 1.1.2 types) keeps an empty dns object in 1.0.0 results; cni >= 1.2 and ours omit it",
+        },
+      ]
+    : [];
 
 describe("host-local through libcni, ours vs the reference", () => {
   const sandbox = useSandbox();
-  itMatchesReference(sandbox, "ADD three pods, CHECK, DEL twice, ADD again", scenario, { allow, allowUnused: true, twin: { firewall: false } });
+  itMatchesReference(sandbox, "ADD three pods, CHECK, DEL twice, ADD again", scenario, {
+    allow,
+    allowUnused: true,
+    twin: { firewall: false },
+  });
 });

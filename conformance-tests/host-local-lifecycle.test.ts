@@ -28,14 +28,28 @@ describe("GC and STATUS (cniVersion 1.1.0)", () => {
     }
     writeFileSync(join(dir, "life", "10.55.0.6"), ""); // a crash of an old plugin between create and write
     writeFileSync(join(dir, "life", "fd55::6"), "g3"); // legacy format, kept: g3 is valid
-    const valid = [{ containerID: "g1", ifname: "eth0" }, { containerID: "g3", ifname: "eth0" }];
+    const valid = [
+      { containerID: "g1", ifname: "eth0" },
+      { containerID: "g3", ifname: "eth0" },
+    ];
     const gc = await sandbox().run("ours", "GC", conf(dir, "1.1.0", { "cni.dev/valid-attachments": valid }));
     expect(gc.status).toBe(0);
     expect(Object.keys(storeFiles(join(dir, "life")))).toEqual([
-      "10.55.0.3", "10.55.0.5", "fd55::3", "fd55::5", "fd55::6", "last_reserved_ip.0", "last_reserved_ip.1", "lock",
+      "10.55.0.3",
+      "10.55.0.5",
+      "fd55::3",
+      "fd55::5",
+      "fd55::6",
+      "last_reserved_ip.0",
+      "last_reserved_ip.1",
+      "lock",
     ]);
     // The older key libcni also sends is honoured; an absent list releases everything.
-    await sandbox().run("ours", "GC", conf(dir, "1.1.0", { "cni.dev/attachments": [{ containerID: "g1", ifname: "eth0" }] }));
+    await sandbox().run(
+      "ours",
+      "GC",
+      conf(dir, "1.1.0", { "cni.dev/attachments": [{ containerID: "g1", ifname: "eth0" }] }),
+    );
     expect(Object.keys(storeFiles(join(dir, "life"))).filter((n) => n.includes(".") || n.includes(":")).length).toBe(4);
     await sandbox().run("ours", "GC", conf(dir, "1.1.0"));
     expect(Object.keys(storeFiles(join(dir, "life")))).toEqual(["last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
@@ -50,7 +64,8 @@ describe("GC and STATUS (cniVersion 1.1.0)", () => {
   it("STATUS is 0 with free addresses, 50 when a range set is exhausted, 0 again after DEL", async () => {
     const dir = sandbox().dataDir("status");
     expect((await sandbox().run("ours", "STATUS", conf(dir))).status).toBe(0);
-    for (let i = 0; i < 5; i++) ipsOf(await sandbox().run(i % 2 ? "ours" : "reference", "ADD", conf(dir, "1.0.0"), { containerId: `s${i}` }));
+    for (let i = 0; i < 5; i++)
+      ipsOf(await sandbox().run(i % 2 ? "ours" : "reference", "ADD", conf(dir, "1.0.0"), { containerId: `s${i}` }));
     const full = await sandbox().run("ours", "STATUS", conf(dir));
     expect(full.status).toBe(1);
     expect(JSON.parse(full.stdout)).toMatchObject({
@@ -108,7 +123,8 @@ describe("crash safety (test build with fault points)", () => {
         // No reservation is empty or half written.
         const files = storeFiles(join(dir, "life"));
         for (const [name, content] of Object.entries(files)) {
-          if (name.includes(":") || /^\d+\.\d+\.\d+\.\d+$/.test(name)) expect(content).toMatch(/^(before|victim)\r\neth0$/);
+          if (name.includes(":") || /^\d+\.\d+\.\d+\.\d+$/.test(name))
+            expect(content).toMatch(/^(before|victim)\r\neth0$/);
         }
         // Both implementations carry on; the victim's retried ADD and DEL settle its state.
         ipsOf(await sandbox().run("reference", "ADD", c, { containerId: "after-go" }));
@@ -117,7 +133,12 @@ describe("crash safety (test build with fault points)", () => {
         ipsOf(await sandbox().run("ours", "ADD", c, { containerId: "after-ours" }));
         const all = Object.entries(storeFiles(join(dir, "life"))).filter(([n]) => n.includes(":") || /^\d/.test(n));
         expect(new Set(all.map(([n]) => n)).size).toBe(all.length);
-        expect(all.filter(([, v]) => v === "victim\r\neth0").map(([n]) => n).sort()).toEqual(retried.map((a) => a.split("/")[0]).sort());
+        expect(
+          all
+            .filter(([, v]) => v === "victim\r\neth0")
+            .map(([n]) => n)
+            .sort(),
+        ).toEqual(retried.map((a) => a.split("/")[0]).sort());
         expect((await sandbox().run("reference", "DEL", c, { containerId: "victim" })).status).toBe(0);
         expect(Object.values(storeFiles(join(dir, "life")))).not.toContain("victim\r\neth0");
         expect(Object.keys(storeFiles(join(dir, "life"))).filter((n) => n.startsWith("."))).toEqual([]);

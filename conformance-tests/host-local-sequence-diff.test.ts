@@ -20,7 +20,14 @@ const ipArb = fc.oneof(
   fc.integer({ min: 0, max: 9 }).map((n) => `fd62::${n}`),
 );
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ verb: fc.constant("ADD" as const), cid: fc.integer({ min: 0, max: 9 }), ip: fc.option(ipArb, { nil: undefined, freq: 4 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      verb: fc.constant("ADD" as const),
+      cid: fc.integer({ min: 0, max: 9 }),
+      ip: fc.option(ipArb, { nil: undefined, freq: 4 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ verb: fc.constant("DEL" as const), cid: fc.integer({ min: 0, max: 9 }) }) },
   { weight: 1, arbitrary: fc.record({ verb: fc.constant("CHECK" as const), cid: fc.integer({ min: 0, max: 9 }) }) },
 );
@@ -45,7 +52,10 @@ describe("host-local allocation, ours vs the reference on random operation seque
             type: "host-local",
             dataDir: sandbox().dataDir(`${label}-${round}`),
             ranges: [
-              [{ subnet: "10.62.0.0/29" }, { subnet: "10.62.1.0/29", rangeStart: "10.62.1.3", rangeEnd: "10.62.1.5", gateway: "10.62.1.6" }],
+              [
+                { subnet: "10.62.0.0/29" },
+                { subnet: "10.62.1.0/29", rangeStart: "10.62.1.3", rangeEnd: "10.62.1.5", gateway: "10.62.1.6" },
+              ],
               [{ subnet: "fd62::/125", rangeEnd: "fd62::6" }],
             ],
           },
@@ -57,7 +67,9 @@ describe("host-local allocation, ours vs the reference on random operation seque
           const call = { containerId: `s${op.cid}`, args: op.ip ? `IP=${op.ip}` : undefined };
           const ref = await sandbox().run("reference", op.verb, conf("ref"), call);
           const ours = await sandbox().run("ours", op.verb, conf("ours"), call);
-          log.push(`${op.verb} s${op.cid} ${op.ip ?? ""} -> ${ref.status === 0 ? "ok" : (JSON.parse(ref.stdout) as { msg: string }).msg}`);
+          log.push(
+            `${op.verb} s${op.cid} ${op.ip ?? ""} -> ${ref.status === 0 ? "ok" : (JSON.parse(ref.stdout) as { msg: string }).msg}`,
+          );
           const ctx = log.join("\n");
           expect(essence(ours), ctx).toEqual(essence(ref));
           if (ref.status === 0) expect(ours.stdout, ctx).toBe(ref.stdout);

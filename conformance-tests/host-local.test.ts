@@ -59,11 +59,17 @@ function sequence(checks: boolean): Step[] {
 }
 
 async function play(impls: Impl[] | Impl, dataDir: string, cniVersion: string, steps: Step[]) {
-  writeFileSync(join(dataDir, "..", "resolv.conf"), "# test\nnameserver 10.77.0.53\nnameserver fd77::53\nsearch a.example b.example\noptions ndots:5\ndomain example\n");
+  writeFileSync(
+    join(dataDir, "..", "resolv.conf"),
+    "# test\nnameserver 10.77.0.53\nnameserver fd77::53\nsearch a.example b.example\noptions ndots:5\ndomain example\n",
+  );
   const out = [];
   for (const [i, [verb, call]] of steps.entries()) {
     const impl = Array.isArray(impls) ? impls[i % impls.length]! : impls;
-    out.push({ step: `${verb} ${call.containerId}/${call.ifname ?? "eth0"} ${call.args ?? ""}`, ...(await sandbox().run(impl, verb, netConf(cniVersion, dataDir), call)) });
+    out.push({
+      step: `${verb} ${call.containerId}/${call.ifname ?? "eth0"} ${call.args ?? ""}`,
+      ...(await sandbox().run(impl, verb, netConf(cniVersion, dataDir), call)),
+    });
   }
   return out;
 }
@@ -90,13 +96,25 @@ describe("host-local: ours vs the reference, step by step", () => {
       expect(msgs).toContain('"nameservers"');
       expect(msgs).toContain('"10.77.1.4/29"');
       expect(msgs).toContain('"fd77::a/124"');
-      expect(storeFiles(join(sandbox().dataDir("ours"), "hl-net"))).toEqual(storeFiles(join(sandbox().dataDir("ref"), "hl-net")));
+      expect(storeFiles(join(sandbox().dataDir("ours"), "hl-net"))).toEqual(
+        storeFiles(join(sandbox().dataDir("ref"), "hl-net")),
+      );
     });
   }
 
   it("1.0.0 results differ from Go 1.1.1 only by key order and the empty dns (named difference)", async () => {
-    const ref = await sandbox().run("reference", "ADD", netConf("1.0.0", sandbox().dataDir("ref"), { resolvConf: "" }), {});
-    const ours = await sandbox().run("ours", "ADD", netConf("1.0.0", sandbox().dataDir("ours"), { resolvConf: "" }), {});
+    const ref = await sandbox().run(
+      "reference",
+      "ADD",
+      netConf("1.0.0", sandbox().dataDir("ref"), { resolvConf: "" }),
+      {},
+    );
+    const ours = await sandbox().run(
+      "ours",
+      "ADD",
+      netConf("1.0.0", sandbox().dataDir("ours"), { resolvConf: "" }),
+      {},
+    );
     expect(ref.stdout).toContain('"dns": {}');
     expect(ours.stdout).not.toContain('"dns"');
     expect(essence(ours)).toEqual(essence(ref));
@@ -124,7 +142,13 @@ describe("host-local: requested addresses and runtime ranges, ours vs the refere
       name: "hl-req",
       args: { cni: { ips: ips.args ?? [] } },
       runtimeConfig: { ips: ips.rc ?? [], ipRanges: [[{ subnet: "10.78.9.0/29", gateway: "10.78.9.6" }]] },
-      ipam: { type: "host-local", dataDir, subnet: "10.78.0.0/29", rangeStart: "10.78.0.3", ranges: [[{ subnet: "fd78::/125" }]] },
+      ipam: {
+        type: "host-local",
+        dataDir,
+        subnet: "10.78.0.0/29",
+        rangeStart: "10.78.0.3",
+        ranges: [[{ subnet: "fd78::/125" }]],
+      },
     });
     const cases: Array<[string, Record<string, unknown>]> = [
       ["r1", {}],
@@ -141,7 +165,9 @@ describe("host-local: requested addresses and runtime ranges, ours vs the refere
       expect({ cid, ...(essence(ours) as object) }).toEqual({ cid, ...(essence(ref) as object) });
       if (ref.status === 0) expect(ours.stdout).toBe(ref.stdout);
     }
-    expect(storeFiles(join(sandbox().dataDir("ours"), "hl-req"))).toEqual(storeFiles(join(sandbox().dataDir("ref"), "hl-req")));
+    expect(storeFiles(join(sandbox().dataDir("ours"), "hl-req"))).toEqual(
+      storeFiles(join(sandbox().dataDir("ref"), "hl-req")),
+    );
   });
 });
 
@@ -194,11 +220,18 @@ describe("host-local: where ours deliberately differs", () => {
 
   it("a full range with an empty reservation file (crashed writer): Go is exhausted, ours reuses the address", async () => {
     const dir = sandbox().dataDir("orphan");
-    const conf = { cniVersion: "0.4.0", name: "hl-orphan", ipam: { type: "host-local", dataDir: dir, ranges: [[{ subnet: "10.79.0.0/29" }]] } };
-    for (let i = 0; i < 5; i++) expect((await sandbox().run("reference", "ADD", conf, { containerId: `o${i}` })).status).toBe(0);
+    const conf = {
+      cniVersion: "0.4.0",
+      name: "hl-orphan",
+      ipam: { type: "host-local", dataDir: dir, ranges: [[{ subnet: "10.79.0.0/29" }]] },
+    };
+    for (let i = 0; i < 5; i++)
+      expect((await sandbox().run("reference", "ADD", conf, { containerId: `o${i}` })).status).toBe(0);
     writeFileSync(join(dir, "hl-orphan", "10.79.0.4"), "");
     const go = await sandbox().run("reference", "ADD", conf, { containerId: "late" });
-    expect(JSON.parse(go.stdout).msg).toBe("failed to allocate for range 0: no IP addresses available in range set: 10.79.0.1-10.79.0.6");
+    expect(JSON.parse(go.stdout).msg).toBe(
+      "failed to allocate for range 0: no IP addresses available in range set: 10.79.0.1-10.79.0.6",
+    );
     const ours = await sandbox().run("ours", "ADD", conf, { containerId: "late" });
     expect(JSON.parse(ours.stdout).ips).toEqual([{ version: "4", address: "10.79.0.4/29", gateway: "10.79.0.1" }]);
     expect((await sandbox().run("reference", "CHECK", conf, { containerId: "late" })).status).toBe(0);
@@ -209,7 +242,10 @@ describe("host-local: where ours deliberately differs", () => {
     (conf.ipam.ranges[0]![0] as Record<string, unknown>).rangeStart = "10.77.5.1";
     const ours = await sandbox().run("ours", "ADD", conf);
     const ref = await sandbox().run("reference", "ADD", conf);
-    expect(JSON.parse(ref.stdout)).toMatchObject({ code: 999, msg: "invalid range set 0: RangeStart 10.77.5.1 not in network 10.77.0.0/29" });
+    expect(JSON.parse(ref.stdout)).toMatchObject({
+      code: 999,
+      msg: "invalid range set 0: RangeStart 10.77.5.1 not in network 10.77.0.0/29",
+    });
     expect(JSON.parse(ours.stdout)).toMatchObject({
       code: 7,
       msg: "invalid range set 0: RangeStart 10.77.5.1 not in network 10.77.0.0/29 (ipam.ranges[0][0].rangeStart)",

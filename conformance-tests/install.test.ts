@@ -24,7 +24,10 @@ beforeAll(async () => {
 });
 
 const install = (binDir: string, ...args: string[]) =>
-  runCommand([join(OURS_BIN, "cni-ts"), "install", "--bin-dir", binDir, ...args], { env: { PATH: TOOL_PATH }, check: false });
+  runCommand([join(OURS_BIN, "cni-ts"), "install", "--bin-dir", binDir, ...args], {
+    env: { PATH: TOOL_PATH },
+    check: false,
+  });
 
 async function versionLine(file: string): Promise<string> {
   const r = await runCommand([file, "--version"], { env: { PATH: TOOL_PATH }, check: false });
@@ -71,16 +74,23 @@ describe("cni-ts install", () => {
     writeKubeFlannelConflist(node);
     const log = join(node.workDir, "trace.jsonl");
     await kubeFlannelAddCheckDel(node, await node.addPod("k"), { env: { CNI_TS_DEBUG_LOG: log } });
-    const adds = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { plugin: string; verb: string; release: string });
+    const adds = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { plugin: string; verb: string; release: string });
     expect(adds.filter((l) => l.verb === "ADD").map((l) => l.plugin)).toEqual(["flannel", "portmap"]);
     expect(build).toContain(`v${adds[0]!.release} `);
 
     copyFileSync(join(REFERENCE_BIN, "bridge"), join(node.workDir, "go-flannel"));
-    const cp = await runCommand(["cp", "-f", join(node.workDir, "go-flannel"), join(node.binDir, "flannel")], { env: { PATH: TOOL_PATH } });
+    const cp = await runCommand(["cp", "-f", join(node.workDir, "go-flannel"), join(node.binDir, "flannel")], {
+      env: { PATH: TOOL_PATH },
+    });
     expect(cp.status).toBe(0);
     expect(statSync(join(node.binDir, "flannel")).size).toBe(statSync(join(REFERENCE_BIN, "bridge")).size);
     for (const name of PLUGIN_NAMES.filter((n) => n !== "flannel")) {
-      expect(await versionLine(join(node.binDir, name)), name).toMatch(new RegExp(`^CNI ${name} plugin \\(cni-ts\\) v`));
+      expect(await versionLine(join(node.binDir, name)), name).toMatch(
+        new RegExp(`^CNI ${name} plugin \\(cni-ts\\) v`),
+      );
     }
     expect(await versionLine(join(node.binDir, "flannel"))).not.toContain("cni-ts");
 
@@ -97,7 +107,9 @@ describe("cni-ts install", () => {
     expect(refused.stderr).toMatch(/not overwriting .*\/flannel: .*--replace/);
     const restored = await install(node.binDir, "--replace");
     expect(restored.status, restored.stderr).toBe(0);
-    expect(restored.stdout).toMatch(/flannel: its own copy of cni-ts.*\(replaced a file that was not cni-ts\)\n.*: 1 changed/);
+    expect(restored.stdout).toMatch(
+      /flannel: its own copy of cni-ts.*\(replaced a file that was not cni-ts\)\n.*: 1 changed/,
+    );
     await kubeFlannelAddCheckDel(node, await node.addPod("r"));
   });
 });

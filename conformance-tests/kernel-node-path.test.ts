@@ -59,7 +59,14 @@ describe("the plugins under Node (ip -batch and nsenter instead of netlink)", ()
     node.writeConflist({
       cniVersion: "1.0.0",
       name: network,
-      plugins: [{ type: "bridge", bridge: node.uniqueName("b"), isGateway: true, ipam: { type: "host-local", subnet: node.subnet(), dataDir: node.dataDir } }],
+      plugins: [
+        {
+          type: "bridge",
+          bridge: node.uniqueName("b"),
+          isGateway: true,
+          ipam: { type: "host-local", subnet: node.subnet(), dataDir: node.dataDir },
+        },
+      ],
     });
     const lo = node.uniqueName("lo-");
     node.writeConflist({ cniVersion: "1.0.0", name: lo, plugins: [{ type: "loopback" }] });
@@ -69,12 +76,18 @@ describe("the plugins under Node (ip -batch and nsenter instead of netlink)", ()
     expectOk(await node.cnitool("add", network, pod, { env }), "bridge ADD");
     expectOk(await node.cnitool("del", network, pod, { env }), "bridge DEL");
     type Rec = { plugin: string; verb: string; processes: { cmd: string }[]; netlink?: unknown[] };
-    const records = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Rec);
+    const records = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Rec);
     const mine = records.filter((r) => r.plugin === "bridge" || r.plugin === "loopback");
     expect(mine.map((r) => `${r.plugin} ${r.verb}`)).toEqual(["loopback ADD", "bridge ADD", "bridge DEL"]);
     for (const r of mine) {
       expect(r.netlink ?? []).toEqual([]);
-      expect(r.processes.some((p) => p.cmd.startsWith("ip -j -d -batch -")), `${r.plugin} ${r.verb}: ${JSON.stringify(r.processes)}`).toBe(true);
+      expect(
+        r.processes.some((p) => p.cmd.startsWith("ip -j -d -batch -")),
+        `${r.plugin} ${r.verb}: ${JSON.stringify(r.processes)}`,
+      ).toBe(true);
     }
     expect(mine[0]!.processes.every((p) => p.cmd.endsWith(`in ${pod.path}`))).toBe(true);
   });

@@ -29,7 +29,10 @@ interface Finding {
   fix?: string;
 }
 
-async function doctor(f: FlannelNode, flags = pathFlags(f)): Promise<{ status: number; findings: Finding[]; text: string }> {
+async function doctor(
+  f: FlannelNode,
+  flags = pathFlags(f),
+): Promise<{ status: number; findings: Finding[]; text: string }> {
   const r = await nodeCommand(f, ["doctor", "--json", ...flags]);
   const parsed = JSON.parse(r.stdout) as { findings: Finding[]; errors: number; warnings: number };
   expect(parsed.errors).toBe(parsed.findings.filter((x) => x.severity === "error").length);
@@ -41,7 +44,8 @@ const problems = (fs: Finding[]) => fs.filter((x) => x.severity !== "info");
 /** A node as flanneld leaves it: flannel.1 present; and a pod with a hostPort running. */
 async function healthyNode(subnetEnvExtra?: string) {
   const f = flannelNode(await sandbox.node({ impl: "ours" }));
-  if (subnetEnvExtra) writeFileSync(f.subnetEnv, readFileSync(f.subnetEnv, "utf8").replace("FLANNEL_IPMASQ=true", subnetEnvExtra));
+  if (subnetEnvExtra)
+    writeFileSync(f.subnetEnv, readFileSync(f.subnetEnv, "utf8").replace("FLANNEL_IPMASQ=true", subnetEnvExtra));
   await f.node.exec(["ip", "link", "add", "flannel.1", "type", "vxlan", "id", "1", "dstport", "8472"]);
   const pod = await addFlannelPod(f, "a", 18200);
   return { f, pod };
@@ -61,7 +65,8 @@ describe("cni-ts doctor", () => {
       ]),
     );
     const ours = r.findings.find((x) => x.message.startsWith("ours in "))!.message;
-    for (const name of ["bridge", "cni-ts", "flannel", "host-local", "loopback", "portmap"]) expect(ours).toMatch(new RegExp(`[:,] ${name}[, ]`));
+    for (const name of ["bridge", "cni-ts", "flannel", "host-local", "loopback", "portmap"])
+      expect(ours).toMatch(new RegExp(`[:,] ${name}[, ]`));
     const text = await nodeCommand(f, ["doctor", ...pathFlags(f)]);
     expect(text.stdout).toMatch(/healthy: no errors, no warnings\n$/);
   });
@@ -69,17 +74,30 @@ describe("cni-ts doctor", () => {
   it("finds a broken plugin directory: a missing plugin, a foreign name on our executable, one of our names on a foreign file, other executables", async () => {
     const { f } = await healthyNode();
     const bin = f.node.binDir;
-    for (const name of ["cni-ts", "flannel", "bridge", "host-local", "dhcp"]) linkSync(join(OURS_BIN, "cni-ts"), join(bin, name));
+    for (const name of ["cni-ts", "flannel", "bridge", "host-local", "dhcp"])
+      linkSync(join(OURS_BIN, "cni-ts"), join(bin, name));
     writeFileSync(join(bin, "tuning"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
     linkSync(join(bin, "tuning"), join(bin, "loopback"));
     const r = await doctor(f, ["--conf-dir", f.node.confDir, "--bin-dir", bin, "--cache-dir", f.node.cacheDir]);
     expect(r.status).toBe(1);
     expect(problems(r.findings).filter((x) => x.area === "plugins")).toEqual([
-      expect.objectContaining({ severity: "error", message: expect.stringMatching(/dhcp is our executable .* but "dhcp" is no plugin of ours/) }),
-      expect.objectContaining({ severity: "warning", message: `${join(bin, "loopback")} is not ours and is the same file (inode) as tuning: a runtime running "loopback" runs that file` }),
-      expect.objectContaining({ severity: "error", message: expect.stringMatching(/network cbr0 .* needs plugin "portmap", which is missing/), fix: expect.stringContaining("scripts/install.sh") }),
+      expect.objectContaining({
+        severity: "error",
+        message: expect.stringMatching(/dhcp is our executable .* but "dhcp" is no plugin of ours/),
+      }),
+      expect.objectContaining({
+        severity: "warning",
+        message: `${join(bin, "loopback")} is not ours and is the same file (inode) as tuning: a runtime running "loopback" runs that file`,
+      }),
+      expect.objectContaining({
+        severity: "error",
+        message: expect.stringMatching(/network cbr0 .* needs plugin "portmap", which is missing/),
+        fix: expect.stringContaining("scripts/install.sh"),
+      }),
     ]);
-    expect(r.findings).toContainEqual(expect.objectContaining({ severity: "info", message: `other executables in ${bin}: loopback, tuning` }));
+    expect(r.findings).toContainEqual(
+      expect.objectContaining({ severity: "info", message: `other executables in ${bin}: loopback, tuning` }),
+    );
   });
 
   it("finds a configuration it cannot use", async () => {
@@ -88,27 +106,42 @@ describe("cni-ts doctor", () => {
     const r = await doctor(f);
     expect(r.status).toBe(1);
     expect(problems(r.findings)).toEqual([
-      expect.objectContaining({ area: "config", severity: "error", message: expect.stringContaining("20-broken.conflist cannot be used: not JSON") }),
+      expect.objectContaining({
+        area: "config",
+        severity: "error",
+        message: expect.stringContaining("20-broken.conflist cannot be used: not JSON"),
+      }),
     ]);
   });
 
   it("finds flannel's problems: the bridge's address and MTU against subnet.env, flannel.1 missing, subnet.env malformed", async () => {
     const { f } = await healthyNode();
     const [a, b] = f.subnet.split(".");
-    writeFileSync(f.subnetEnv, readFileSync(f.subnetEnv, "utf8").replace(/FLANNEL_SUBNET=.*/, `FLANNEL_SUBNET=${a}.${b}.250.1/24`));
+    writeFileSync(
+      f.subnetEnv,
+      readFileSync(f.subnetEnv, "utf8").replace(/FLANNEL_SUBNET=.*/, `FLANNEL_SUBNET=${a}.${b}.250.1/24`),
+    );
     await f.node.exec(["ip", "link", "set", f.bridge, "mtu", "1400"]);
     await f.node.exec(["ip", "link", "del", "flannel.1"]);
     const r = await doctor(f);
     expect(r.status).toBe(1);
     expect(problems(r.findings).map((x) => [x.area, x.severity, x.message.split(":")[0]])).toEqual([
-      ["flannel", "error", `${f.bridge} has ${f.subnet.replace(/\.0\/24$/, ".1/24")} but subnet.env's FLANNEL_SUBNET ${a}.${b}.250.0/24 makes it ${a}.${b}.250.1/24`],
+      [
+        "flannel",
+        "error",
+        `${f.bridge} has ${f.subnet.replace(/\.0\/24$/, ".1/24")} but subnet.env's FLANNEL_SUBNET ${a}.${b}.250.0/24 makes it ${a}.${b}.250.1/24`,
+      ],
       ["flannel", "warning", `${f.bridge} has MTU 1400, subnet.env says 1450`],
       ["flannel", "warning", "flannel.1 is missing"],
     ]);
     writeFileSync(f.subnetEnv, readFileSync(f.subnetEnv, "utf8").replace(/FLANNEL_MTU=.*/, "FLANNEL_MTU=big"));
     const malformed = await doctor(f);
     expect(problems(malformed.findings)).toContainEqual(
-      expect.objectContaining({ area: "flannel", severity: "error", message: expect.stringContaining("failed to load flannel 'subnet.env' file") }),
+      expect.objectContaining({
+        area: "flannel",
+        severity: "error",
+        message: expect.stringContaining("failed to load flannel 'subnet.env' file"),
+      }),
     );
   });
 
@@ -138,22 +171,33 @@ describe("cni-ts doctor", () => {
     const cid = (p: { pod: { containerId: string } }) => p.pod.containerId;
     expect(msgs).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(new RegExp(`^warning leaked reservation ${dead.address.replace(/\./g, "\\.")} in network cbr0 \\(${cid(dead)}/eth0\\): in no network namespace`)),
+        expect.stringMatching(
+          new RegExp(
+            `^warning leaked reservation ${dead.address.replace(/\./g, "\\.")} in network cbr0 \\(${cid(dead)}/eth0\\): in no network namespace`,
+          ),
+        ),
         `warning saved flannel config ${join(f.flannelDir, cid(halfGone))} has no reservation (${cid(halfGone)}/eth0, network cbr0)`,
         `warning cached result ${join(f.resultsDir, `${NETWORK}-${cid(halfGone)}-eth0`)} has no reservation (${cid(halfGone)}/eth0, network cbr0)`,
-        expect.stringMatching(new RegExp(`^warning reservation ${noConfig.address.replace(/\./g, "\\.")} \\(${cid(noConfig)}\\) in network cbr0 has no saved flannel config`)),
+        expect.stringMatching(
+          new RegExp(
+            `^warning reservation ${noConfig.address.replace(/\./g, "\\.")} \\(${cid(noConfig)}\\) in network cbr0 has no saved flannel config`,
+          ),
+        ),
         `warning masquerade rules of network cbr0 name container ${cid(rulesOnly)}, which holds no reservation on this node`,
         `warning CNI-HOSTPORT rules of network cbr0 name container ${cid(rulesOnly)}, which holds no reservation on this node`,
       ]),
     );
     expect(msgs.join("\n")).not.toContain(cid(live));
-    for (const x of problems(r.findings)) if (x.message.includes(cid(dead))) expect(x.fix).toMatch(/^cni-ts gc --apply --network cbr0 --conf-dir /);
+    for (const x of problems(r.findings))
+      if (x.message.includes(cid(dead))) expect(x.fix).toMatch(/^cni-ts gc --apply --network cbr0 --conf-dir /);
 
     const gc = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
     expect(gc.status, gc.stdout + gc.stderr).toBe(0);
     const after = await doctor(f);
     expect(problems(after.findings).map((x) => x.message)).toEqual([
-      expect.stringMatching(new RegExp(`^reservation ${noConfig.address.replace(/\./g, "\\.")} .* has no saved flannel config`)),
+      expect.stringMatching(
+        new RegExp(`^reservation ${noConfig.address.replace(/\./g, "\\.")} .* has no saved flannel config`),
+      ),
     ]);
     const nat = (await f.node.exec(["iptables-save", "-t", "nat"])).stdout;
     for (const p of [dead, halfGone, rulesOnly]) expect(nat).not.toContain(cid(p));
@@ -162,7 +206,10 @@ describe("cni-ts doctor", () => {
 
   it("with the nftables backends: masquerade and hostPort rules of a container that holds nothing are found, and gc removes them", async () => {
     const f = flannelNode(await sandbox.node({ impl: "ours" }), { nftables: true });
-    writeFileSync(f.subnetEnv, readFileSync(f.subnetEnv, "utf8").replace("FLANNEL_IPMASQ=true", "FLANNEL_IPMASQ=false"));
+    writeFileSync(
+      f.subnetEnv,
+      readFileSync(f.subnetEnv, "utf8").replace("FLANNEL_IPMASQ=true", "FLANNEL_IPMASQ=false"),
+    );
     await f.node.exec(["ip", "link", "add", "flannel.1", "type", "vxlan", "id", "1", "dstport", "8472"]);
     const live = await addFlannelPod(f, "a", 18210);
     const gone = await addFlannelPod(f, "b", 18211);
@@ -173,12 +220,20 @@ describe("cni-ts doctor", () => {
     const ruleset = async () => (await f.node.exec(["nft", "list", "ruleset"])).stdout;
     expect(await ruleset()).toContain(gone.pod.containerId);
     const r = await doctor(f);
-    expect(problems(r.findings).map((x) => x.message).sort()).toEqual([
+    expect(
+      problems(r.findings)
+        .map((x) => x.message)
+        .sort(),
+    ).toEqual([
       `hostPort rules (nftables) of network cbr0 name container ${gone.pod.containerId}, which holds no reservation on this node`,
       `masquerade rules of network cbr0 name container ${gone.pod.containerId}, which holds no reservation on this node`,
     ]);
     const gc = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
-    expect(gc.stdout, gc.stdout + gc.stderr).toMatch(new RegExp(`released leftovers of ${gone.pod.containerId}/eth0 in network cbr0 \\(no reservation\\): (masquerade and hostPort|hostPort and masquerade) rules`));
+    expect(gc.stdout, gc.stdout + gc.stderr).toMatch(
+      new RegExp(
+        `released leftovers of ${gone.pod.containerId}/eth0 in network cbr0 \\(no reservation\\): (masquerade and hostPort|hostPort and masquerade) rules`,
+      ),
+    );
     const after = await ruleset();
     expect(after).not.toContain(gone.pod.containerId);
     expect(after).toContain(live.pod.containerId);
@@ -202,8 +257,17 @@ describe("cni-ts doctor", () => {
         message: `hostPorts are mapped but route_localnet is off on ${f.bridge}: connections to localhost:hostPort fail`,
         fix: `sysctl -w net.ipv4.conf.${f.bridge}.route_localnet=1`,
       }),
-      expect.objectContaining({ area: "kernel", severity: "error", message: expect.stringMatching(/^net\.ipv4\.ip_forward is 0/), fix: expect.stringContaining("sysctl -w net.ipv4.ip_forward=1") }),
-      expect.objectContaining({ area: "kernel", severity: "warning", message: expect.stringMatching(/^net\.bridge\.bridge-nf-call-iptables is 0/) }),
+      expect.objectContaining({
+        area: "kernel",
+        severity: "error",
+        message: expect.stringMatching(/^net\.ipv4\.ip_forward is 0/),
+        fix: expect.stringContaining("sysctl -w net.ipv4.ip_forward=1"),
+      }),
+      expect.objectContaining({
+        area: "kernel",
+        severity: "warning",
+        message: expect.stringMatching(/^net\.bridge\.bridge-nf-call-iptables is 0/),
+      }),
       expect.objectContaining({
         area: "kernel",
         severity: "error",

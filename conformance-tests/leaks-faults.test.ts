@@ -53,17 +53,28 @@ describe("cni-ts gc --apply killed at each step", () => {
     for (const step of STEPS) {
       for (const nth of [1, 2]) {
         trial++;
-        const dead = [await addFlannelPod(f, `d${trial}x`, 18400 + trial * 2), await addFlannelPod(f, `d${trial}y`, 18401 + trial * 2)];
+        const dead = [
+          await addFlannelPod(f, `d${trial}x`, 18400 + trial * 2),
+          await addFlannelPod(f, `d${trial}y`, 18401 + trial * 2),
+        ];
         for (const d of dead) await crashPod(f, d.pod);
         backdate(f.node.dataDir, TEN_MINUTES);
         backdate(f.node.cacheDir, TEN_MINUTES);
         rmSync(log, { force: true });
 
-        const r = await nodeCommand(f, ["gc", "--apply", ...flags], { CNI_TS_FAULT: step, CNI_TS_FAULT_NTH: String(nth), CNI_TS_FAULT_LOG: log }, testBin);
+        const r = await nodeCommand(
+          f,
+          ["gc", "--apply", ...flags],
+          { CNI_TS_FAULT: step, CNI_TS_FAULT_NTH: String(nth), CNI_TS_FAULT_LOG: log },
+          testBin,
+        );
         const passed = readFileSync(log, "utf8").trim().split("\n");
         const what = `kill at ${step} #${nth}: ${r.stdout}${r.stderr}`;
         expect(r.status, what).not.toBe(0);
-        expect(passed.filter((p) => p === step), what).toHaveLength(nth);
+        expect(
+          passed.filter((p) => p === step),
+          what,
+        ).toHaveLength(nth);
         expect(passed.at(-1), what).toBe(step);
         killed++;
         expect(liveState(), what).toEqual(expectedLive);

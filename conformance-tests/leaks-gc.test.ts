@@ -38,7 +38,7 @@ function readlinkQuiet(path: string): string | undefined {
 }
 
 async function waitUntil(ok: () => boolean, ms = 5000): Promise<void> {
-  for (const until = Date.now() + ms; !ok(); ) {
+  for (const until = Date.now() + ms; !ok();) {
     if (Date.now() > until) throw new Error("timed out");
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -60,7 +60,12 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     await crashPod(f, d.pod);
     backdate(f.node.dataDir, TEN_MINUTES);
     backdate(f.node.cacheDir, TEN_MINUTES);
-    const before = { reservations: reservationsOf(f), saved: ls(f.flannelDir), cache: ls(f.resultsDir), nat: await natRules(f) };
+    const before = {
+      reservations: reservationsOf(f),
+      saved: ls(f.flannelDir),
+      cache: ls(f.resultsDir),
+      nat: await natRules(f),
+    };
     for (const p of pods) expect(before.nat).toContain(p.pod.containerId);
 
     const dry = await nodeCommand(f, ["gc", ...pathFlags(f)]);
@@ -73,12 +78,19 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     expect(wouldRelease[0]).toContain(`cached result ${join(f.resultsDir, `${NETWORK}-${c.pod.containerId}-eth0`)}`);
     expect(dry.stdout).toMatch(/4 reservations, 2 in use, 0 younger than 300 s, 2 leaked/);
     expect(dry.stdout).toContain("dry run: nothing changed");
-    expect({ reservations: reservationsOf(f), saved: ls(f.flannelDir), cache: ls(f.resultsDir), nat: await natRules(f) }).toEqual(before);
+    expect({
+      reservations: reservationsOf(f),
+      saved: ls(f.flannelDir),
+      cache: ls(f.resultsDir),
+      nat: await natRules(f),
+    }).toEqual(before);
 
     const applied = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
     expect(applied.status, applied.stdout + applied.stderr).toBe(0);
     expect(applied.stdout).toContain(`released ${c.address} of network ${NETWORK}`);
-    expect(applied.stdout).toContain("portmap: DEL ok; flannel: DEL ok; network lo: loopback: DEL ok; cached result removed");
+    expect(applied.stdout).toContain(
+      "portmap: DEL ok; flannel: DEL ok; network lo: loopback: DEL ok; cached result removed",
+    );
     expect(reservationsOf(f)).toEqual({ [a.address]: a.pod.containerId, [b.address]: b.pod.containerId });
     expect(ls(f.flannelDir)).toEqual([a.pod.containerId, b.pod.containerId].sort());
     const cacheOf = (p: typeof a) => [`${NETWORK}-${p.pod.containerId}-eth0`, `lo-${p.pod.containerId}-lo`];
@@ -132,8 +144,13 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     await crashPod(f, dead.pod);
     backdate(f.node.dataDir, TEN_MINUTES);
     const dry = await nodeCommand(f, ["gc", ...pathFlags(f)]);
-    expect(dry.stdout.split("\n").filter((l) => l.startsWith("would release")), dry.stdout).toEqual([
-      expect.stringContaining(`would release ${dead.addresses.join(" ")} of network ${NETWORK}: ${dead.pod.containerId}/eth0`),
+    expect(
+      dry.stdout.split("\n").filter((l) => l.startsWith("would release")),
+      dry.stdout,
+    ).toEqual([
+      expect.stringContaining(
+        `would release ${dead.addresses.join(" ")} of network ${NETWORK}: ${dead.pod.containerId}/eth0`,
+      ),
     ]);
     const applied = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
     expect(applied.status, applied.stdout).toBe(0);
@@ -151,7 +168,12 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     expect(before.stdout).toContain(`would release ${a.address} of network ${NETWORK}: ${a.pod.containerId}/eth0`);
     // The re-ADD has reserved (host-local answered with the same address) and not configured eth0 yet.
     const saved = JSON.parse(readFileSync(join(f.flannelDir, a.pod.containerId), "utf8")) as { ipam: object };
-    const again = await f.node.invoke("host-local", "ADD", { cniVersion: "0.3.1", name: NETWORK, ipam: saved.ipam }, a.pod);
+    const again = await f.node.invoke(
+      "host-local",
+      "ADD",
+      { cniVersion: "0.3.1", name: NETWORK, ipam: saved.ipam },
+      a.pod,
+    );
     expect((expectOk(again) as { ips: Array<{ address: string }> }).ips[0]!.address).toBe(`${a.address}/24`);
     const after = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);
     expect(after.stdout).toMatch(/1 reservations, 0 in use, 1 younger than 300 s, 0 leaked/);
@@ -162,7 +184,10 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
   it("a pod whose namespace only a process holds (not pinned under /run/netns) keeps its address; once the process exits it is leaked", async () => {
     const f = flannelNode(await sandbox.node({ impl: "ours" }));
     const a = await addFlannelPod(f, "a");
-    const holder = spawn("ip", ["netns", "exec", a.pod.name, "sleep", "120"], { stdio: "ignore", env: { PATH: TOOL_PATH } });
+    const holder = spawn("ip", ["netns", "exec", a.pod.name, "sleep", "120"], {
+      stdio: "ignore",
+      env: { PATH: TOOL_PATH },
+    });
     f.node.onTeardown(() => holder.kill("SIGKILL"));
     await waitUntil(() => readlinkQuiet(`/proc/${holder.pid}/ns/net`) !== readlinkQuiet("/proc/self/ns/net"));
     await crashPod(f, a.pod); // unpinned: only the sleeping process keeps the namespace (and eth0) alive
@@ -188,10 +213,26 @@ describe("cni-ts gc on a kube-flannel node (0.3.1 conflist)", () => {
     writeFileSync(cover, "");
     // A private mount namespace (nothing outside it changes) in which pod a's pinned namespace is
     // still mounted but hidden under another mount: gc cannot tell what it holds.
-    const argv = ["unshare", "-m", "--propagation", "private", "--", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", cover, live.pod.path];
-    const r = await f.node.exec([...argv, join(OURS_BIN, "cni-ts"), "gc", "--apply", ...pathFlags(f)], { check: false });
+    const argv = [
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      "-c",
+      'mount --bind "$1" "$2" && shift 2 && exec "$@"',
+      "sh",
+      cover,
+      live.pod.path,
+    ];
+    const r = await f.node.exec([...argv, join(OURS_BIN, "cni-ts"), "gc", "--apply", ...pathFlags(f)], {
+      check: false,
+    });
     expect(r.status, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/scan incomplete: network namespace \d+ could not be read \(its mount point is covered by another mount\)/);
+    expect(r.stdout).toMatch(
+      /scan incomplete: network namespace \d+ could not be read \(its mount point is covered by another mount\)/,
+    );
     expect(r.stdout).toContain("nothing is released while a network namespace cannot be read");
     expect(reservationsOf(f)).toEqual({ [live.address]: live.pod.containerId, [dead.address]: dead.pod.containerId });
     const ok = await nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]);

@@ -51,7 +51,9 @@ describe("host-local on an exhausted range reclaims leaked reservations", () => 
     expect(leaked).toContain(address);
     expect(await podAddresses(f, pod)).toContain(address);
     const notes = readFileSync(log, "utf8");
-    expect(notes).toMatch(/host-local: range exhausted; reclaimed 10\.[0-9.]+ \(cts-[^/]+\/eth0, 6\d\d s old, in no network namespace\)/);
+    expect(notes).toMatch(
+      /host-local: range exhausted; reclaimed 10\.[0-9.]+ \(cts-[^/]+\/eth0, 6\d\d s old, in no network namespace\)/,
+    );
     // Every leak went at once; the pod that came in holds one address, four are free again.
     expect(reservationsOf(f)).toEqual({ [address]: pod.containerId });
     const more = [];
@@ -71,7 +73,10 @@ describe("host-local on an exhausted range reclaims leaked reservations", () => 
     for (const label of ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"]) pods.push(await f.node.addPod(label));
     const [outcomes, gcs] = await Promise.all([
       Promise.all(pods.map((p) => f.node.cnitool("add", NETWORK, p))),
-      Promise.all([nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]), nodeCommand(f, ["gc", "--apply", ...pathFlags(f)])]),
+      Promise.all([
+        nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]),
+        nodeCommand(f, ["gc", "--apply", ...pathFlags(f)]),
+      ]),
     ]);
     for (const g of gcs) expect(g.status, g.stdout + g.stderr).toBe(0);
     const won = new Map<string, Pod>();

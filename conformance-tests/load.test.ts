@@ -24,18 +24,14 @@ beforeAll(async () => {
 afterAll(removePrivateBinDirs);
 
 describe("load", () => {
-  it(
-    `flannel chain: ${PODS} pods x ${ROUNDS} rounds concurrently`,
-    { timeout: 600_000 },
-    async () => {
-      const node = await sandbox.node({ cniPath: [bin] });
-      const r = await runLoad(node, { kind: "flannel", pods: PODS, rounds: ROUNDS, networks: 1 });
-      console.log(formatLoad(r));
-      expect(r.failures).toEqual([]);
-      expect(r.duplicates).toEqual([]);
-      expect(r.leaks).toEqual([]);
-    },
-  );
+  it(`flannel chain: ${PODS} pods x ${ROUNDS} rounds concurrently`, { timeout: 600_000 }, async () => {
+    const node = await sandbox.node({ cniPath: [bin] });
+    const r = await runLoad(node, { kind: "flannel", pods: PODS, rounds: ROUNDS, networks: 1 });
+    console.log(formatLoad(r));
+    expect(r.failures).toEqual([]);
+    expect(r.duplicates).toEqual([]);
+    expect(r.leaks).toEqual([]);
+  });
 
   it(
     `two network names sharing one bridge: ${PODS} pods x ${ROUNDS} rounds concurrently`,
@@ -50,15 +46,25 @@ describe("load", () => {
     },
   );
 
-  it(`flannel chain under crashes: ${PODS} pods x ${ROUNDS} rounds, a quarter of all ADDs and DELs SIGKILLed, DEL retried`, { timeout: 600_000 }, async () => {
-    const testBin = buildTestBin();
-    const points = await chainPoints("flannel");
-    const node = await sandbox.node({ cniPath: [testBin] });
-    const r = await runLoad(node, { kind: "flannel", pods: PODS, rounds: ROUNDS, networks: 1, chaos: { add: points.ADD, del: points.DEL, rate: 0.25, seed: 7 } });
-    console.log(formatLoad(r));
-    expect(r.killed).toBeGreaterThan(0);
-    expect(r.failures).toEqual([]);
-    expect(r.duplicates).toEqual([]);
-    expect(r.leaks).toEqual([]);
-  });
+  it(
+    `flannel chain under crashes: ${PODS} pods x ${ROUNDS} rounds, a quarter of all ADDs and DELs SIGKILLed, DEL retried`,
+    { timeout: 600_000 },
+    async () => {
+      const testBin = buildTestBin();
+      const points = await chainPoints("flannel");
+      const node = await sandbox.node({ cniPath: [testBin] });
+      const r = await runLoad(node, {
+        kind: "flannel",
+        pods: PODS,
+        rounds: ROUNDS,
+        networks: 1,
+        chaos: { add: points.ADD, del: points.DEL, rate: 0.25, seed: 7 },
+      });
+      console.log(formatLoad(r));
+      expect(r.killed).toBeGreaterThan(0);
+      expect(r.failures).toEqual([]);
+      expect(r.duplicates).toEqual([]);
+      expect(r.leaks).toEqual([]);
+    },
+  );
 });

@@ -74,7 +74,12 @@ describe("loopback alone, ours vs the reference", () => {
       } else if (version === "0.1.0" || version === "0.2.0") {
         expect(result).toMatchObject({ ip4: { ip: "127.0.0.1/8" }, ip6: { ip: "::1/128" } });
       } else {
-        expect(result).toMatchObject({ ips: [{ version: "4", address: "127.0.0.1/8" }, { version: "6", address: "::1/128" }] });
+        expect(result).toMatchObject({
+          ips: [
+            { version: "4", address: "127.0.0.1/8" },
+            { version: "6", address: "::1/128" },
+          ],
+        });
       }
     });
   }
@@ -102,7 +107,12 @@ describe("loopback alone, ours vs the reference", () => {
           cniVersion: "1.0.0",
           name: node.uniqueName("lo-"),
           plugins: [
-            { type: "bridge", bridge: node.uniqueName("cb"), isGateway: true, ipam: { type: "host-local", ranges: [[{ subnet: node.subnet() }]], dataDir: node.dataDir } },
+            {
+              type: "bridge",
+              bridge: node.uniqueName("cb"),
+              isGateway: true,
+              ipam: { type: "host-local", ranges: [[{ subnet: node.subnet() }]], dataDir: node.dataDir },
+            },
             { type: "loopback" },
           ],
         };
@@ -125,19 +135,23 @@ describe("loopback alone, ours vs the reference", () => {
 const LOOPBACK_ALLOWANCES = [
   {
     path: /^add\.outcome\.result\.ips\[\d\]\.version$/,
-    reason: "Debian's loopback 1.1.1 prints 0.3.x/0.4.0 results without \"version\" (fixed upstream since); ours prints it as the 0.4.0 types do",
+    reason:
+      'Debian\'s loopback 1.1.1 prints 0.3.x/0.4.0 results without "version" (fixed upstream since); ours prints it as the 0.4.0 types do',
   },
   {
     path: /^add\.outcome\.result\.ip[46]$/,
-    reason: "Debian's loopback 1.1.1 prints a 0.3-shaped result for cniVersion 0.1.0/0.2.0, so libcni finds no ip4/ip6 in it; ours prints the 0.2.0 shape",
+    reason:
+      "Debian's loopback 1.1.1 prints a 0.3-shaped result for cniVersion 0.1.0/0.2.0, so libcni finds no ip4/ip6 in it; ours prints the 0.2.0 shape",
   },
   {
     path: /\.state\.node\.routes\[\+\]$/,
-    reason: "the (reference) bridge's IPv6 link-local local route appears asynchronously after the bridge comes up; timing, not loopback",
+    reason:
+      "the (reference) bridge's IPv6 link-local local route appears asynchronously after the bridge comes up; timing, not loopback",
   },
   {
     path: /\.outcome\.error$/,
-    reason: "libcni prints the plugin's msg; ours adds a details hint and cniVersion to the error JSON (same code and msg, asserted above)",
+    reason:
+      "libcni prints the plugin's msg; ours adds a details hint and cniVersion to the error JSON (same code and msg, asserted above)",
   },
 ];
 

@@ -35,10 +35,22 @@ describe("cni-ts metrics", () => {
     writeFileSync(join(store, ghost), "cts-ghost-container\r\neth0");
 
     const subnetFile = join(node.workDir, "subnet.env");
-    writeFileSync(subnetFile, "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n");
+    writeFileSync(
+      subnetFile,
+      "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n",
+    );
     const flannelNet = node.uniqueName("fl-");
-    const flannel = (subnet: string) => ({ type: "flannel", subnetFile: subnet, dataDir: join(node.workDir, "flannel"), ipam: { dataDir: node.dataDir } });
-    node.writeConflist({ cniVersion: "1.0.0", name: flannelNet, plugins: [flannel(subnetFile), { type: "portmap", capabilities: { portMappings: true } }] });
+    const flannel = (subnet: string) => ({
+      type: "flannel",
+      subnetFile: subnet,
+      dataDir: join(node.workDir, "flannel"),
+      ipam: { dataDir: node.dataDir },
+    });
+    node.writeConflist({
+      cniVersion: "1.0.0",
+      name: flannelNet,
+      plugins: [flannel(subnetFile), { type: "portmap", capabilities: { portMappings: true } }],
+    });
     const brokenNet = node.uniqueName("nosub-");
     node.writeConflist({ cniVersion: "1.0.0", name: brokenNet, plugins: [flannel(join(node.workDir, "missing.env"))] });
 
@@ -77,7 +89,12 @@ describe("cni-ts metrics", () => {
 
     // With the default grace period nothing made a moment ago counts as leaked yet.
     const young = parsePrometheusText((await nodeCommand(node, "metrics")).stdout);
-    expect(young.get("cni_ts_ipam_leaked")!.samples.filter((s) => s.labels.network === f.network).map((s) => s.value)).toEqual([0, 0]);
+    expect(
+      young
+        .get("cni_ts_ipam_leaked")!
+        .samples.filter((s) => s.labels.network === f.network)
+        .map((s) => s.value),
+    ).toEqual([0, 0]);
 
     // cni-ts gc releases the three leaked reservations; the counter says so and nothing is leaked any more.
     const gc = await nodeCommand(node, "gc", ["--apply", "--grace", "0", "--bin-dir", OURS_BIN]);
@@ -93,8 +110,15 @@ describe("cni-ts metrics", () => {
     // After the pods' DEL the figures follow.
     for (const pod of [f.a, f.b]) expectOk(await node.cnitool("del", f.network, pod, { capArgs: f.mappingsOf(pod) }));
     const after = parsePrometheusText((await nodeCommand(node, "metrics")).stdout);
-    const allocatedV4 = after.get("cni_ts_ipam_allocated")!.samples.find((s) => s.labels.network === f.network && s.labels.family === "ipv4");
+    const allocatedV4 = after
+      .get("cni_ts_ipam_allocated")!
+      .samples.find((s) => s.labels.network === f.network && s.labels.family === "ipv4");
     expect(allocatedV4?.value).toBe(0);
-    expect(after.get("cni_ts_attachments")!.samples.filter((s) => s.labels.network === f.network).map((s) => [s.labels.state, s.value])).toEqual([]);
+    expect(
+      after
+        .get("cni_ts_attachments")!
+        .samples.filter((s) => s.labels.network === f.network)
+        .map((s) => [s.labels.state, s.value]),
+    ).toEqual([]);
   });
 });

@@ -69,10 +69,16 @@ describe("podman (CNI backend) on a flannel node", () => {
   });
 
   it("a published port (-p, portmap from the kube-flannel conflist) answers on node1's address from node2", async () => {
-    await podman.run("web", { publish: `${HOST_PORT}:8080`, command: ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"] });
+    await podman.run("web", {
+      publish: `${HOST_PORT}:8080`,
+      command: ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"],
+    });
     const url = `http://${node1.underlayIp}:${HOST_PORT}/index.html`;
     const node2 = nodeByName(state, "node2");
-    const r = await sh(inNetns(node2.netns, ["busybox", "wget", "-q", "-O", "-", url]), { check: false, timeoutMs: 20_000 });
+    const r = await sh(inNetns(node2.netns, ["busybox", "wget", "-q", "-O", "-", url]), {
+      check: false,
+      timeoutMs: 20_000,
+    });
     expect(r.stdout.trim(), r.stderr).toBe(WEB_PAGE);
   });
 
@@ -123,7 +129,9 @@ describe("podman (CNI backend) on a flannel node", () => {
 
   it("podman's private configuration kept it out of /etc/cni, /var/lib/containers and /run/libpod", () => {
     expect(listing("/etc/cni/net.d")).toEqual(etcCniBefore);
-    expect(["/var/lib/containers", "/run/libpod"].filter((d) => existsSync(d) && !sharedBefore.includes(d))).toEqual([]);
+    expect(["/var/lib/containers", "/run/libpod"].filter((d) => existsSync(d) && !sharedBefore.includes(d))).toEqual(
+      [],
+    );
   });
 });
 

@@ -84,12 +84,22 @@ describe("kube-flannel conflist + loopback, ours only", () => {
       expect(rulesOf(await forwardingRules(node), a.containerId, chainName("DN-", NETWORK, a.containerId))).toEqual([]);
       expect(await connect(node, outside.ns, outside.nodeV4, HOST_PORT, 1200)).toMatch(/^ERR /);
       // containerd's second DEL: no netns, no prevResult.
-      expectOk(await node.invoke("portmap", "DEL", { cniVersion: "0.3.1", name: NETWORK, type: "portmap", runtimeConfig: caps }, null, { containerId: a.containerId }));
+      expectOk(
+        await node.invoke(
+          "portmap",
+          "DEL",
+          { cniVersion: "0.3.1", name: NETWORK, type: "portmap", runtimeConfig: caps },
+          null,
+          { containerId: a.containerId },
+        ),
+      );
       expectOk(await node.cnitool("del", "lo", a, { ifname: "lo" }), "loopback DEL");
       expect((await link(a, "lo"))?.flags).not.toContain("UP");
       expectOk(await node.cnitool("del", NETWORK, b), "DEL b");
       expectOk(await node.cnitool("del", "lo", b, { ifname: "lo" }));
-      expect((await forwardingRules(node)).filter((l) => l.includes("CNI-DN-") || l.includes('comment "cts-'))).toEqual([]);
+      expect((await forwardingRules(node)).filter((l) => l.includes("CNI-DN-") || l.includes('comment "cts-'))).toEqual(
+        [],
+      );
     });
   }
 });

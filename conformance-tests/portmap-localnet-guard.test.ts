@@ -66,7 +66,8 @@ next();
 async function sendMartians(ns: Netns, via: string, routed: { done: boolean }): Promise<void> {
   if (!routed.done) {
     // The loopback routes exist only while lo is up.
-    for (const dst of ["127.0.0.0/8", "127.0.0.1"]) await execIn(ns, ["ip", "route", "del", "local", dst, "dev", "lo", "table", "local"], { check: false });
+    for (const dst of ["127.0.0.0/8", "127.0.0.1"])
+      await execIn(ns, ["ip", "route", "del", "local", dst, "dev", "lo", "table", "local"], { check: false });
     await execIn(ns, ["ip", "route", "add", "127.0.0.1/32", "via", via, "dev", "eth0"]);
     expect((await execIn(ns, ["ip", "route", "get", "127.0.0.1"])).stdout).toContain(`via ${via} dev eth0`);
     routed.done = true;
@@ -77,12 +78,17 @@ async function sendMartians(ns: Netns, via: string, routed: { done: boolean }): 
 
 async function guardCount(node: SandboxNode, backend: Backend): Promise<{ rules: number; packets: number }> {
   if (backend === "iptables") {
-    const lines = (await node.exec(["iptables-save", "-c", "-t", "filter"])).stdout.split("\n").filter((l) => l.includes("drop martian traffic to 127.0.0.0/8"));
+    const lines = (await node.exec(["iptables-save", "-c", "-t", "filter"])).stdout
+      .split("\n")
+      .filter((l) => l.includes("drop martian traffic to 127.0.0.0/8"));
     return { rules: lines.length, packets: lines.reduce((sum, l) => sum + Number(/^\[(\d+):/.exec(l)?.[1] ?? 0), 0) };
   }
   const r = await node.exec(["nft", "list", "chain", "ip", "cni_hostport", "localnet_guard"], { check: false });
   const lines = r.status === 0 ? r.stdout.split("\n").filter((l) => l.includes("drop comment")) : [];
-  return { rules: lines.length, packets: lines.reduce((sum, l) => sum + Number(/counter packets (\d+)/.exec(l)?.[1] ?? 0), 0) };
+  return {
+    rules: lines.length,
+    packets: lines.reduce((sum, l) => sum + Number(/counter packets (\d+)/.exec(l)?.[1] ?? 0), 0),
+  };
 }
 
 async function deleteGuard(node: SandboxNode, backend: Backend): Promise<void> {
@@ -90,7 +96,9 @@ async function deleteGuard(node: SandboxNode, backend: Backend): Promise<void> {
     await node.exec(["nft", "delete", "chain", "ip", "cni_hostport", "localnet_guard"]);
     return;
   }
-  const rule = (await node.exec(["iptables-save", "-t", "filter"])).stdout.split("\n").find((l) => l.includes("drop martian traffic"));
+  const rule = (await node.exec(["iptables-save", "-t", "filter"])).stdout
+    .split("\n")
+    .find((l) => l.includes("drop martian traffic"));
   await node.exec(["iptables-restore", "--noflush"], { input: `*filter\n-D${rule!.slice(2)}\nCOMMIT\n` });
 }
 

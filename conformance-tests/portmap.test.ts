@@ -14,7 +14,18 @@ import { REFERENCE_BIN, type Impl } from "./lib/paths.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { type TwinRun, expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
-import { type BinDir, addOutsideClient, connect, forwardingRules, privateBinDir, rulesOf, startServer, startUdpServer, udpQuery, withoutLocalnetGuard } from "./lib/suites/portmap.js";
+import {
+  type BinDir,
+  addOutsideClient,
+  connect,
+  forwardingRules,
+  privateBinDir,
+  rulesOf,
+  startServer,
+  startUdpServer,
+  udpQuery,
+  withoutLocalnetGuard,
+} from "./lib/suites/portmap.js";
 
 beforeAll(async () => {
   await ensureCnitool();
@@ -49,8 +60,13 @@ function names(node: SandboxNode): Names {
   };
 }
 
-function conflist(node: SandboxNode, n: Names, opts: { version?: string; dual?: boolean; portmap?: Record<string, unknown> } = {}) {
-  const ranges = opts.dual === false ? [[{ subnet: node.subnet() }]] : [[{ subnet: node.subnet() }], [{ subnet: node.subnet6() }]];
+function conflist(
+  node: SandboxNode,
+  n: Names,
+  opts: { version?: string; dual?: boolean; portmap?: Record<string, unknown> } = {},
+) {
+  const ranges =
+    opts.dual === false ? [[{ subnet: node.subnet() }]] : [[{ subnet: node.subnet() }], [{ subnet: node.subnet6() }]];
   return {
     cniVersion: opts.version ?? "1.0.0",
     name: n.network,
@@ -80,10 +96,19 @@ const mappings = (outsideV4: string) => ({
 });
 
 /** containerd's spelling of the same mapping. */
-const containerdMappings = { portMappings: [{ HostPort: HOST_PORT, ContainerPort: POD_PORT, Protocol: "tcp", HostIP: "" }] };
+const containerdMappings = {
+  portMappings: [{ HostPort: HOST_PORT, ContainerPort: POD_PORT, Protocol: "tcp", HostIP: "" }],
+};
 
 /** The whole reachability matrix of pod a's hostPort; every entry must answer "pong a". */
-async function expectForwarded(node: SandboxNode, n: Names, a: Pod, b: Pod, outside: { ns: Pod; nodeV4: string; nodeV6: string }, dual: boolean) {
+async function expectForwarded(
+  node: SandboxNode,
+  n: Names,
+  a: Pod,
+  b: Pod,
+  outside: { ns: Pod; nodeV4: string; nodeV6: string },
+  dual: boolean,
+) {
   const probes: [string, Pod | SandboxNode, string, number][] = [
     ["outside -> node v4", outside.ns, outside.nodeV4, HOST_PORT],
     ["outside -> node v4 on the hostIP mapping", outside.ns, outside.nodeV4, HOST_PORT + 1],
@@ -93,7 +118,10 @@ async function expectForwarded(node: SandboxNode, n: Names, a: Pod, b: Pod, outs
     ["pod b -> node", b, n.gw4, HOST_PORT],
   ];
   if (dual) {
-    probes.push(["outside -> node v6", outside.ns, outside.nodeV6, HOST_PORT], ["pod a -> node v6 (hairpin)", a, n.gw6, HOST_PORT]);
+    probes.push(
+      ["outside -> node v6", outside.ns, outside.nodeV6, HOST_PORT],
+      ["pod a -> node v6 (hairpin)", a, n.gw6, HOST_PORT],
+    );
   }
   const got: string[] = [];
   for (const [what, from, host, port] of probes) got.push(`${what}: ${await connect(node, from, host, port)}`);
@@ -113,7 +141,8 @@ async function expectNotForwarded(node: SandboxNode, outside: { ns: Pod; nodeV4:
 
 const IGNORE_TIMING = {
   path: /\.state\.(node|pods\.\w+)\.routes\[[+-]\]$/,
-  reason: "portmap changes no route; the kernel adds IPv6 link-local/multicast routes asynchronously after links come up (reference bridge on both sides)",
+  reason:
+    "portmap changes no route; the kernel adds IPv6 link-local/multicast routes asynchronously after links come up (reference bridge on both sides)",
 };
 
 describe("portmap (iptables) side by side with Debian's portmap", () => {
@@ -135,11 +164,15 @@ describe("portmap (iptables) side by side with Debian's portmap", () => {
         await startServer(node, a, POD_PORT);
         await startUdpServer(node, a, UDP_POD_PORT);
         await expectForwarded(node, n, a, b, outside, true);
-        expect(rulesOf(await forwardingRules(node), a.containerId, chainName("DN-", n.network, a.containerId)).length).toBeGreaterThan(0);
+        expect(
+          rulesOf(await forwardingRules(node), a.containerId, chainName("DN-", n.network, a.containerId)).length,
+        ).toBeGreaterThan(0);
         const deleted = await node.cnitool("del", n.network, a, { capArgs: mappings(outside.nodeV4) });
         await record("del", deleted);
         expectOk(deleted, "DEL a");
-        expect(rulesOf(await forwardingRules(node), a.containerId, chainName("DN-", n.network, a.containerId))).toEqual([]);
+        expect(rulesOf(await forwardingRules(node), a.containerId, chainName("DN-", n.network, a.containerId))).toEqual(
+          [],
+        );
         await expectNotForwarded(node, outside);
         expectOk(await node.cnitool("del", n.network, b), "DEL b");
       },
@@ -181,18 +214,27 @@ describe("portmap (iptables) side by side with Debian's portmap", () => {
         const deleted = await node.cnitool("del", n.network, a, { capArgs: containerdMappings });
         await record("del", deleted);
         expectOk(deleted, "DEL by the other implementation");
-        expect(rulesOf(await forwardingRules(node), a.containerId, chainName("DN-", n.network, a.containerId))).toEqual([]);
+        expect(rulesOf(await forwardingRules(node), a.containerId, chainName("DN-", n.network, a.containerId))).toEqual(
+          [],
+        );
         await expectNotForwarded(node, outside);
         expectOk(await node.cnitool("del", n.network, b));
       },
       { cniPathFor: (impl) => [dirs[impl].dir] },
     );
-    const referenceCheckBug = { path: /^check\.outcome\./, reason: "Debian's portmap 1.1.1 CHECK fails on every pod when ip6tables works (asserted in the scenario); ours passes" };
+    const referenceCheckBug = {
+      path: /^check\.outcome\./,
+      reason:
+        "Debian's portmap 1.1.1 CHECK fails on every pod when ip6tables works (asserted in the scenario); ours passes",
+    };
     const referenceDelCreatesTable = {
       path: /^del\.state\.(ip6tables|nft)\[\+\]$/,
-      reason: "the twin named ours is deleted by Debian's portmap, which creates an empty ip6 nat table on DEL (it flushes a chain before deleting it); ours only reads the table (its DEL leaves nothing)",
+      reason:
+        "the twin named ours is deleted by Debian's portmap, which creates an empty ip6 nat table on DEL (it flushes a chain before deleting it); ours only reads the table (its DEL leaves nothing)",
     };
-    expectSameAsReference(withoutCounters(run), [IGNORE_TIMING, referenceCheckBug, referenceDelCreatesTable], { allowUnused: true });
+    expectSameAsReference(withoutCounters(run), [IGNORE_TIMING, referenceCheckBug, referenceDelCreatesTable], {
+      allowUnused: true,
+    });
   });
 
   it("udp and sctp, markMasqBit, conditions, snat: false and externalSetMarkChain produce the reference's rules", async () => {
@@ -219,7 +261,11 @@ describe("portmap (iptables) side by side with Debian's portmap", () => {
           expectOk(deleted, `DEL (${label})`);
         };
         const notOutside = outside.nodeV4.replace(/\.1$/, ".7/32");
-        await phase("mark", { markMasqBit: 5, conditionsV4: ["!", "-s", notOutside], conditionsV6: ["!", "-d", "fd00::/64"] });
+        await phase("mark", {
+          markMasqBit: 5,
+          conditionsV4: ["!", "-s", notOutside],
+          conditionsV6: ["!", "-d", "fd00::/64"],
+        });
         await phase("nosnat", { snat: false });
         for (const cmd of ["iptables", "ip6tables"]) await node.exec([cmd, "-t", "nat", "-N", "KUBE-MARK-MASQ"]);
         await phase("external", { externalSetMarkChain: "KUBE-MARK-MASQ" });
@@ -234,7 +280,8 @@ describe("portmap and stale UDP conntrack entries, side by side", () => {
   const sandbox = useSandbox();
 
   it("a UDP client that was sending to the host port before ADD reaches the pod right after ADD", async () => {
-    if (!existsSync("/usr/sbin/conntrack")) throw new Error("this test needs the conntrack tool: apt-get install conntrack");
+    if (!existsSync("/usr/sbin/conntrack"))
+      throw new Error("this test needs the conntrack tool: apt-get install conntrack");
     const run = await runTwin(
       sandbox,
       async (node) => {
@@ -248,7 +295,9 @@ describe("portmap and stale UDP conntrack entries, side by side", () => {
         expectOk(await node.cnitool("add", n.network, b, { capArgs: bCaps }));
         // Before a's mapping: the node itself answers nothing, but conntrack remembers the flow.
         expect(await udpQuery(outside.ns, outside.nodeV4, UDP_HOST_PORT, 800, 40053)).toBe("ERR timeout");
-        const tracked = await node.exec(["conntrack", "-L", "-p", "udp", "--dport", String(UDP_HOST_PORT)], { check: false });
+        const tracked = await node.exec(["conntrack", "-L", "-p", "udp", "--dport", String(UDP_HOST_PORT)], {
+          check: false,
+        });
         expect(tracked.stdout).toContain(`dport=${UDP_HOST_PORT}`);
         expectOk(await node.cnitool("add", n.network, a, { capArgs: mappings(outside.nodeV4) }));
         await startUdpServer(node, a, UDP_POD_PORT);
@@ -295,7 +344,11 @@ describe("portmap nftables backend (ours)", () => {
     const a = await node.addPod("a");
     const b = await node.addPod("b");
     expectOk(await node.cnitool("add", n.network, a, { capArgs: mappings(outside.nodeV4) }));
-    expectOk(await node.cnitool("add", n.network, b, { capArgs: { portMappings: [{ hostPort: HOST_PORT + 5, containerPort: POD_PORT, protocol: "udp" }] } }));
+    expectOk(
+      await node.cnitool("add", n.network, b, {
+        capArgs: { portMappings: [{ hostPort: HOST_PORT + 5, containerPort: POD_PORT, protocol: "udp" }] },
+      }),
+    );
     expectOk(await node.cnitool("check", n.network, a, { capArgs: mappings(outside.nodeV4) }), "CHECK (nftables)");
     await startServer(node, a, POD_PORT);
     await startUdpServer(node, a, UDP_POD_PORT);
@@ -304,9 +357,13 @@ describe("portmap nftables backend (ours)", () => {
     // Everything that names a's address must carry a's ID as comment in a chain upstream's DEL
     // walks (hostports, hostip_hostports, masquerading): then upstream can remove our rules.
     const { stdout } = await node.exec(["nft", "-j", "list", "ruleset"]);
-    const ruleset = JSON.parse(stdout) as { nftables: { rule?: { table: string; chain: string; comment?: string; expr: unknown } }[] };
+    const ruleset = JSON.parse(stdout) as {
+      nftables: { rule?: { table: string; chain: string; comment?: string; expr: unknown } }[];
+    };
     const aIp = await podAddress(node, a);
-    const naming = ruleset.nftables.filter((x) => x.rule && JSON.stringify(x.rule.expr).includes(`"${aIp}"`)).map((x) => x.rule!);
+    const naming = ruleset.nftables
+      .filter((x) => x.rule && JSON.stringify(x.rule.expr).includes(`"${aIp}"`))
+      .map((x) => x.rule!);
     expect(naming.length).toBeGreaterThan(0);
     for (const r of naming) {
       expect(r.table).toBe("cni_hostport");
@@ -318,7 +375,11 @@ describe("portmap nftables backend (ours)", () => {
     expect(after.filter((l) => l.includes(a.containerId))).toEqual([]);
     expect(after.filter((l) => l.includes(b.containerId))).toEqual(before.filter((l) => l.includes(b.containerId)));
     await expectNotForwarded(node, outside);
-    expectOk(await node.cnitool("del", n.network, b, { capArgs: { portMappings: [{ hostPort: HOST_PORT + 5, containerPort: POD_PORT, protocol: "udp" }] } }));
+    expectOk(
+      await node.cnitool("del", n.network, b, {
+        capArgs: { portMappings: [{ hostPort: HOST_PORT + 5, containerPort: POD_PORT, protocol: "udp" }] },
+      }),
+    );
     expect(await forwardingRules(node)).toEqual([]);
   });
 
@@ -345,9 +406,18 @@ describe("portmap nftables backend (ours)", () => {
       ...upstream("cts-upstream-y", `${base}.21`, 9100),
     ];
     await node.exec(["nft", "-f", "-"], { input: `${script.join("\n")}\n` });
-    const conf = { cniVersion: "1.0.0", name: n.network, type: "portmap", backend: "nftables", runtimeConfig: { portMappings: [{ hostPort: 9000, containerPort: 80, protocol: "tcp" }] } };
+    const conf = {
+      cniVersion: "1.0.0",
+      name: n.network,
+      type: "portmap",
+      backend: "nftables",
+      runtimeConfig: { portMappings: [{ hostPort: 9000, containerPort: 80, protocol: "tcp" }] },
+    };
     // containerd's second DEL: no CNI_NETNS, no prevResult.
-    expectOk(await node.invoke("portmap", "DEL", conf, null, { containerId: "cts-upstream-x" }), "DEL of upstream-made rules");
+    expectOk(
+      await node.invoke("portmap", "DEL", conf, null, { containerId: "cts-upstream-x" }),
+      "DEL of upstream-made rules",
+    );
     const left = (await node.exec(["nft", "list", "ruleset"])).stdout;
     expect(left).not.toContain("cts-upstream-x");
     expect(left.match(/comment "cts-upstream-y"/g)?.length).toBe(5);
@@ -363,7 +433,13 @@ describe("portmap DEL and GC robustness (ours, iptables)", () => {
     const n = names(node);
     const mk = async (label: string) => {
       const pod = await node.addPod(label);
-      const conf = { cniVersion: "1.0.0", name: n.network, type: "portmap", runtimeConfig: containerdMappings, prevResult: await bridgeResult(node, n, pod) };
+      const conf = {
+        cniVersion: "1.0.0",
+        name: n.network,
+        type: "portmap",
+        runtimeConfig: containerdMappings,
+        prevResult: await bridgeResult(node, n, pod),
+      };
       expectOk(await node.invoke("portmap", "ADD", conf, pod), `portmap ADD ${label}`);
       return pod;
     };
@@ -373,9 +449,13 @@ describe("portmap DEL and GC robustness (ours, iptables)", () => {
     for (const p of [a, b, c]) expect((await rulesFor(p)).length).toBeGreaterThan(0);
 
     const bare = { cniVersion: "1.0.0", name: n.network, type: "portmap", runtimeConfig: containerdMappings };
-    expectOk(await node.invoke("portmap", "DEL", bare, null, { containerId: a.containerId }), "DEL without netns/prevResult");
+    expectOk(
+      await node.invoke("portmap", "DEL", bare, null, { containerId: a.containerId }),
+      "DEL without netns/prevResult",
+    );
     expect(await rulesFor(a)).toEqual([]);
-    for (const p of [b, c]) expect((await rulesFor(p)).length, "DEL removes only its container's rules").toBeGreaterThan(0);
+    for (const p of [b, c])
+      expect((await rulesFor(p)).length, "DEL removes only its container's rules").toBeGreaterThan(0);
     expectOk(await node.invoke("portmap", "DEL", bare, null, { containerId: a.containerId }), "DEL again");
 
     await deleteNetns(b.name);
@@ -385,7 +465,12 @@ describe("portmap DEL and GC robustness (ours, iptables)", () => {
     const d = await mk("d");
     // GC as libcni sends it (spec 1.1.0): only d is still attached. (The reference bridge below
     // portmap stops at 1.0.0, so portmap is driven directly.)
-    const gc = { cniVersion: "1.1.0", name: n.network, type: "portmap", "cni.dev/valid-attachments": [{ containerID: d.containerId, ifname: "eth0" }] };
+    const gc = {
+      cniVersion: "1.1.0",
+      name: n.network,
+      type: "portmap",
+      "cni.dev/valid-attachments": [{ containerID: d.containerId, ifname: "eth0" }],
+    };
     expectOk(await node.invoke("portmap", "GC", gc, null), "GC");
     expect(await rulesFor(c)).toEqual([]);
     expect((await rulesFor(d)).length).toBeGreaterThan(0);
@@ -405,20 +490,38 @@ describe("portmap under concurrency (ours)", () => {
       const pod = await node.addPod("a");
       const prevResult = await bridgeResult(node, n, pod);
       const ids = Array.from({ length: 12 }, (_, i) => `${pod.containerId}-${i}`);
-      const conf = { cniVersion: "1.0.0", name: n.network, type: "portmap", backend, runtimeConfig: containerdMappings, prevResult };
+      const conf = {
+        cniVersion: "1.0.0",
+        name: n.network,
+        type: "portmap",
+        backend,
+        runtimeConfig: containerdMappings,
+        prevResult,
+      };
       const adds = await Promise.all(ids.map((id) => node.invoke("portmap", "ADD", conf, pod, { containerId: id })));
       adds.forEach((o, i) => expectOk(o, `ADD ${i}`));
       const rules = await forwardingRules(node);
       if (backend === "iptables") {
         // Every container's entry rule survived, and each shared rule exists exactly once.
-        for (const id of ids) expect(rules.filter((l) => l.startsWith("-A CNI-HOSTPORT-DNAT") && l.includes(`id: \\"${id}\\"`))).toHaveLength(1);
-        for (const shared of ["-A PREROUTING ", "-A OUTPUT ", "-A POSTROUTING ", "-A CNI-HOSTPORT-MASQ ", "-A CNI-HOSTPORT-SETMARK "]) {
+        for (const id of ids)
+          expect(
+            rules.filter((l) => l.startsWith("-A CNI-HOSTPORT-DNAT") && l.includes(`id: \\"${id}\\"`)),
+          ).toHaveLength(1);
+        for (const shared of [
+          "-A PREROUTING ",
+          "-A OUTPUT ",
+          "-A POSTROUTING ",
+          "-A CNI-HOSTPORT-MASQ ",
+          "-A CNI-HOSTPORT-SETMARK ",
+        ]) {
           expect(rules.filter((l) => l.startsWith(shared))).toHaveLength(1);
         }
       } else {
         for (const id of ids) expect(rules.filter((l) => l.includes(`comment "${id}"`))).toHaveLength(3);
       }
-      const dels = await Promise.all(ids.map((id) => node.invoke("portmap", "DEL", { ...conf, prevResult: undefined }, null, { containerId: id })));
+      const dels = await Promise.all(
+        ids.map((id) => node.invoke("portmap", "DEL", { ...conf, prevResult: undefined }, null, { containerId: id })),
+      );
       dels.forEach((o, i) => expectOk(o, `DEL ${i}`));
       const left = await forwardingRules(node);
       expect(left.filter((l) => l.includes("CNI-DN-") || l.includes(`"${pod.containerId}`))).toEqual([]);
@@ -450,7 +553,8 @@ function withoutCounters(run: TwinRun): TwinRun {
   for (const side of [run.reference, run.ours]) {
     for (const step of side.steps) {
       const state = step.state as { nft?: string[]; iptables?: string[] };
-      if (state?.nft) state.nft = state.nft.map((l) => l.replace(/counter packets \d+ bytes \d+/g, "counter packets <n> bytes <n>"));
+      if (state?.nft)
+        state.nft = state.nft.map((l) => l.replace(/counter packets \d+ bytes \d+/g, "counter packets <n> bytes <n>"));
       if (state) Object.assign(state, withoutLocalnetGuard(state));
     }
   }

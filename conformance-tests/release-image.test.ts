@@ -17,7 +17,13 @@ import { ensureCnitool } from "./lib/cnitool-build.js";
 import { ImagePodman } from "./lib/runtimes/image-podman.js";
 import { OURS_BIN } from "./lib/paths.js";
 import { PodmanSandbox, ensurePodmanPackages } from "./lib/runtimes/podman.js";
-import { IMAGE_ARCHIVE, IMAGE_REFERENCE, RELEASE_VERSION, requireRelease, scratchDir } from "./lib/release-artifacts.js";
+import {
+  IMAGE_ARCHIVE,
+  IMAGE_REFERENCE,
+  RELEASE_VERSION,
+  requireRelease,
+  scratchDir,
+} from "./lib/release-artifacts.js";
 
 const scratch = scratchDir("cts-release-image-");
 let images: ImagePodman;
@@ -48,7 +54,9 @@ describe("the installer image", () => {
       { architecture: "arm64", os: "linux" },
     ]);
     for (const arch of ["amd64", "arm64"]) {
-      const config = JSON.parse((await sh(["skopeo", "--override-arch", arch, "inspect", "--config", `oci-archive:${IMAGE_ARCHIVE}`])).stdout);
+      const config = JSON.parse(
+        (await sh(["skopeo", "--override-arch", arch, "inspect", "--config", `oci-archive:${IMAGE_ARCHIVE}`])).stdout,
+      );
       expect(config.architecture).toBe(arch);
       expect(config.config.Entrypoint).toEqual(["/cni-ts"]);
       expect(config.config.Cmd).toEqual(["install", "--bin-dir", "/host/opt/cni/bin"]);
@@ -65,24 +73,41 @@ describe("the installer image", () => {
     const blob = (digest: string) => join(layout, "blobs", digest.replace(":", "/"));
     const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
     const list = JSON.parse(readFileSync(blob(index.manifests[0].digest), "utf8"));
-    const arm64 = list.manifests.find((m: { platform: { architecture: string } }) => m.platform.architecture === "arm64");
+    const arm64 = list.manifests.find(
+      (m: { platform: { architecture: string } }) => m.platform.architecture === "arm64",
+    );
     const manifest = JSON.parse(readFileSync(blob(arm64.digest), "utf8"));
     for (const layer of manifest.layers) await sh(["tar", "-xzf", blob(layer.digest), "-C", rootfs]);
-    expect(readdirSync(join(rootfs, "lib", "aarch64-linux-gnu")).sort()).toEqual(["libc.so.6", "libdl.so.2", "libm.so.6", "libpthread.so.0"]);
+    expect(readdirSync(join(rootfs, "lib", "aarch64-linux-gnu")).sort()).toEqual([
+      "libc.so.6",
+      "libdl.so.2",
+      "libm.so.6",
+      "libpthread.so.0",
+    ]);
     expect(statSync(join(rootfs, "lib", "ld-linux-aarch64.so.1")).isFile()).toBe(true);
     const r = await sh(["/usr/bin/qemu-aarch64-static", "-L", rootfs, join(rootfs, "cni-ts"), "--version"]);
-    expect(r.stdout).toMatch(new RegExp(`^cni-ts v${RELEASE_VERSION.replaceAll(".", "\\.")} \\(commit \\S+, bun-linux-arm64\\)\\n$`));
+    expect(r.stdout).toMatch(
+      new RegExp(`^cni-ts v${RELEASE_VERSION.replaceAll(".", "\\.")} \\(commit \\S+, bun-linux-arm64\\)\\n$`),
+    );
   });
 
   it("podman load, then its default command installs into a node's bin dir, and a container comes up through it", async () => {
     const loaded = await images.podman(["load", "-i", IMAGE_ARCHIVE]);
     expect(loaded.stdout).toContain(`Loaded image: ${IMAGE_REFERENCE}`);
     const version = await images.podman(["run", "--rm", "--network", "none", IMAGE_REFERENCE, "--version"]);
-    expect(version.stdout).toMatch(new RegExp(`^cni-ts v${RELEASE_VERSION.replaceAll(".", "\\.")} \\(commit \\S+, bun-linux-x64-baseline\\)\\n$`));
+    expect(version.stdout).toMatch(
+      new RegExp(`^cni-ts v${RELEASE_VERSION.replaceAll(".", "\\.")} \\(commit \\S+, bun-linux-x64-baseline\\)\\n$`),
+    );
 
     const installer = join(scratch.dir, "install-from-image");
     images.writeInstallerScript(installer, IMAGE_REFERENCE);
-    state = await createCluster({ backend: "host-gw", nodes: 2, pluginDir: OURS_BIN, cnitool: await ensureCnitool(), installer });
+    state = await createCluster({
+      backend: "host-gw",
+      nodes: 2,
+      pluginDir: OURS_BIN,
+      cnitool: await ensureCnitool(),
+      installer,
+    });
     const bin = state.binDir;
     expect(readdirSync(bin).sort()).toEqual(["cni-ts", ...PLUGIN_NAMES].sort());
     expect(statSync(join(bin, "bridge")).ino).toBe(statSync(join(bin, "cni-ts")).ino);

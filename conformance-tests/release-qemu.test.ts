@@ -25,7 +25,12 @@ import { runCommand } from "./lib/run-command.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
 const ARCHES: { arch: ReleaseArch; qemu: string[]; machine: number; target: string }[] = [
-  { arch: "amd64", qemu: ["/usr/bin/qemu-x86_64-static", "-cpu", "Nehalem"], machine: 62, target: "bun-linux-x64-baseline" },
+  {
+    arch: "amd64",
+    qemu: ["/usr/bin/qemu-x86_64-static", "-cpu", "Nehalem"],
+    machine: 62,
+    target: "bun-linux-x64-baseline",
+  },
   { arch: "arm64", qemu: ["/usr/bin/qemu-aarch64-static"], machine: 183, target: "bun-linux-arm64" },
 ];
 
@@ -63,7 +68,8 @@ describe("release executables under qemu-user", () => {
   it("the amd64 tarball holds the executable, the plugin names, install, README.md and LICENSE; its install lays out a bin dir", async () => {
     const release = unpacked.get("amd64")!;
     expect(readdirSync(release).sort()).toEqual(["LICENSE", "README.md", "cni-ts", "install", ...PLUGIN_NAMES].sort());
-    for (const name of PLUGIN_NAMES) expect(statSync(join(release, name)).ino).toBe(statSync(join(release, "cni-ts")).ino);
+    for (const name of PLUGIN_NAMES)
+      expect(statSync(join(release, name)).ino).toBe(statSync(join(release, "cni-ts")).ino);
     const bin = join(scratch.dir, "installed");
     const r = await runCommand([join(release, "install"), "--bin-dir", bin], { env: { PATH: TOOL_PATH } });
     expect(r.stdout).toContain(`${bin}: ${1 + PLUGIN_NAMES.length} changed, 0 unchanged`);
@@ -71,10 +77,13 @@ describe("release executables under qemu-user", () => {
   });
 
   it("amd64 needs SSE4.2: the same executable dies on a Penryn CPU model", async () => {
-    const r = await runCommand(["/usr/bin/qemu-x86_64-static", "-cpu", "Penryn", join(unpacked.get("amd64")!, "cni-ts"), "--version"], {
-      env: { PATH: TOOL_PATH },
-      check: false,
-    });
+    const r = await runCommand(
+      ["/usr/bin/qemu-x86_64-static", "-cpu", "Penryn", join(unpacked.get("amd64")!, "cni-ts"), "--version"],
+      {
+        env: { PATH: TOOL_PATH },
+        check: false,
+      },
+    );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/Illegal instruction/);
   });

@@ -42,12 +42,24 @@ describe("rollback to the Go plugins and back, with pods running", () => {
       name: network,
       cniVersion: "1.0.0",
       plugins: [
-        { type: "bridge", bridge: node.uniqueName("cni"), isGateway: true, ipam: { type: "host-local", subnet: node.subnet(), dataDir: ipamDir } },
+        {
+          type: "bridge",
+          bridge: node.uniqueName("cni"),
+          isGateway: true,
+          ipam: { type: "host-local", subnet: node.subnet(), dataDir: ipamDir },
+        },
         { type: "portmap", capabilities: { portMappings: true } },
       ],
     });
-    const ports = (pod: Pod) => ({ capArgs: { portMappings: [{ hostPort: HOST_PORT + pod.label.charCodeAt(0), containerPort: 80, protocol: "tcp" }] } });
-    const reserved = () => readdirSync(join(ipamDir, network)).filter((f) => /^\d/.test(f)).sort();
+    const ports = (pod: Pod) => ({
+      capArgs: {
+        portMappings: [{ hostPort: HOST_PORT + pod.label.charCodeAt(0), containerPort: 80, protocol: "tcp" }],
+      },
+    });
+    const reserved = () =>
+      readdirSync(join(ipamDir, network))
+        .filter((f) => /^\d/.test(f))
+        .sort();
     const podVeths = async () => (await links(node)).filter((l) => l.linkinfo?.info_kind === "veth").length;
 
     await install(node.binDir);
@@ -73,7 +85,8 @@ describe("rollback to the Go plugins and back, with pods running", () => {
 
     const forward = await install(node.binDir, "--replace");
     expect(forward.stdout).toMatch(/bridge: hard link to cni-ts \(replaced a file that was not cni-ts\)/);
-    for (const name of ["bridge", "host-local", "portmap"]) expect(await implementationOf(node, name), name).toBe("ours");
+    for (const name of ["bridge", "host-local", "portmap"])
+      expect(await implementationOf(node, name), name).toBe("ours");
     await expectReachable(b, addressB.replace(/\.\d+$/, ".1"));
     expect(await iptablesRules(node)).toContain(b.containerId); // Go's port mapping, for ours to remove
     expectOk(await node.cnitool("del", network, b, ports(b)), "ours: DEL of go's pod b");

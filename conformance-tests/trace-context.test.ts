@@ -26,16 +26,32 @@ describe("trace context", () => {
       addResult: { cniVersion: "1.0.0", ips: [{ address: "10.244.1.2/24", gateway: "10.244.1.1" }] },
     });
     const subnetFile = join(node.workDir, "subnet.env");
-    writeFileSync(subnetFile, "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n");
+    writeFileSync(
+      subnetFile,
+      "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n",
+    );
     const log = join(node.workDir, "trace.log");
-    const conf = { cniVersion: "1.0.0", name: node.uniqueName("tc-"), type: "flannel", subnetFile, dataDir: join(node.workDir, "flannel"), debugLog: log };
+    const conf = {
+      cniVersion: "1.0.0",
+      name: node.uniqueName("tc-"),
+      type: "flannel",
+      subnetFile,
+      dataDir: join(node.workDir, "flannel"),
+      debugLog: log,
+    };
     const pod = await node.addPod("a");
 
     const env = { TRACEPARENT: PARENT, TRACESTATE: STATE, CNI_TS_UNRELATED: "not-for-the-log" };
     expectOk(await node.invoke("flannel", "ADD", conf, pod, { env }), "ADD with trace context");
-    expectOk(await node.invoke("flannel", "DEL", conf, pod, { env: { TRACEPARENT: "00-not-a-trace-id", TRACESTATE: STATE } }), "DEL with a malformed TRACEPARENT");
+    expectOk(
+      await node.invoke("flannel", "DEL", conf, pod, { env: { TRACEPARENT: "00-not-a-trace-id", TRACESTATE: STATE } }),
+      "DEL with a malformed TRACEPARENT",
+    );
 
-    const [add, del] = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [add, del] = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(add).toMatchObject({ verb: "ADD", traceparent: PARENT, tracestate: STATE });
     expect(JSON.stringify(add)).not.toContain("not-for-the-log");
     expect(del!.traceparent).toBeUndefined();

@@ -24,16 +24,28 @@ const multi = join(outDir, "cni-ts");
 mkdirSync(outDir, { recursive: true });
 const tmp = `${multi}.tmp-${process.pid}`;
 const args = [
-  "build", "--compile", "--minify", "--bytecode", targetFlag,
+  "build",
+  "--compile",
+  "--minify",
+  "--bytecode",
+  targetFlag,
   // A plugin runs with the runtime's working directory: never load .env or bunfig.toml (preload
   // scripts!) from it. Measured, not guessed (scripts/bench): these processes live ~10-60 ms, so
   // JIT tier-up only burns CPU (a 1000x tier-up threshold cut a portmap ADD from 23 to 15 CPU ms).
-  "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--compile-jit-policy=1000",
-  "--define", `process.env.CNI_TS_TEST_HOOKS=${JSON.stringify(testHooks ? "1" : "")}`,
-  "--define", `process.env.CNI_TS_RELEASE=${JSON.stringify(release)}`,
-  "--define", `process.env.CNI_TS_COMMIT=${JSON.stringify(commit)}`,
-  "--define", `process.env.CNI_TS_TARGET=${JSON.stringify(target)}`,
-  join(root, "shared/main.ts"), "--outfile", tmp,
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
+  "--compile-jit-policy=1000",
+  "--define",
+  `process.env.CNI_TS_TEST_HOOKS=${JSON.stringify(testHooks ? "1" : "")}`,
+  "--define",
+  `process.env.CNI_TS_RELEASE=${JSON.stringify(release)}`,
+  "--define",
+  `process.env.CNI_TS_COMMIT=${JSON.stringify(commit)}`,
+  "--define",
+  `process.env.CNI_TS_TARGET=${JSON.stringify(target)}`,
+  join(root, "shared/main.ts"),
+  "--outfile",
+  tmp,
 ];
 const started = Date.now();
 execFileSync(bun, args, { stdio: ["ignore", "ignore", "inherit"], cwd: root });
@@ -44,4 +56,6 @@ for (const name of PLUGIN_NAMES) {
   linkSync(multi, linkPath);
 }
 const mb = (statSync(multi).size / 1e6).toFixed(1);
-console.log(`built ${multi} v${release} ${commit} ${target} (${mb} MB) in ${Date.now() - started} ms; hard links: ${PLUGIN_NAMES.join(", ")}`);
+console.log(
+  `built ${multi} v${release} ${commit} ${target} (${mb} MB) in ${Date.now() - started} ms; hard links: ${PLUGIN_NAMES.join(", ")}`,
+);

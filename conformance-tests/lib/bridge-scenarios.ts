@@ -16,13 +16,23 @@ export interface BridgeNet {
 }
 
 export function bridgeNet(node: SandboxNode): BridgeNet {
-  return { network: node.uniqueName("bn-"), bridge: node.uniqueName("br"), subnet: node.subnet(), subnet6: node.subnet6() };
+  return {
+    network: node.uniqueName("bn-"),
+    bridge: node.uniqueName("br"),
+    subnet: node.subnet(),
+    subnet6: node.subnet6(),
+  };
 }
 
 export type Family = "v4" | "v6" | "dual" | "l2";
 
 /** host-local IPAM for the families asked for ("l2": no IPAM at all). */
-export function ipamFor(node: SandboxNode, net: BridgeNet, family: Family, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function ipamFor(
+  node: SandboxNode,
+  net: BridgeNet,
+  family: Family,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   if (family === "l2") return {};
   const ranges: unknown[] = [];
   if (family !== "v6") ranges.push([{ subnet: net.subnet }]);
@@ -65,7 +75,9 @@ export async function bridgeDadSettled(node: SandboxNode, bridge: string, timeou
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await node.exec(["ip", "-6", "-j", "addr", "show", "dev", bridge, "tentative"], { check: false });
-    const tentative = (JSON.parse(r.stdout.trim() || "[]") as { addr_info?: unknown[] }[]).flatMap((l) => l.addr_info ?? []);
+    const tentative = (JSON.parse(r.stdout.trim() || "[]") as { addr_info?: unknown[] }[]).flatMap(
+      (l) => l.addr_info ?? [],
+    );
     if (tentative.length === 0) return;
     if (Date.now() > deadline) throw new Error(`${bridge} still has tentative IPv6 addresses after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -73,7 +85,11 @@ export async function bridgeDadSettled(node: SandboxNode, bridge: string, timeou
 }
 
 /** ADD every pod, CHECK each, DEL each, DEL again; the recorder captures state after every step. */
-export async function runFieldsScenario(node: SandboxNode, s: FieldsScenario, record: Recorder = async () => {}): Promise<CniOutcome[]> {
+export async function runFieldsScenario(
+  node: SandboxNode,
+  s: FieldsScenario,
+  record: Recorder = async () => {},
+): Promise<CniOutcome[]> {
   const net = bridgeNet(node);
   const network = writeBridgeConf(node, net, s.cniVersion, s.family, s.fields, s.ipamExtra);
   const client = clientFor(node, s.cniVersion);
@@ -81,7 +97,8 @@ export async function runFieldsScenario(node: SandboxNode, s: FieldsScenario, re
   for (let i = 0; i < (s.pods ?? 1); i++) pods.push(await node.addPod());
   const outcomes: CniOutcome[] = [];
   const opts = (p: Pod) => s.callOpts?.(p) ?? {};
-  const gatewayV6 = (s.family === "v6" || s.family === "dual") && (s.fields.isGateway === true || s.fields.isDefaultGateway === true);
+  const gatewayV6 =
+    (s.family === "v6" || s.family === "dual") && (s.fields.isGateway === true || s.fields.isDefaultGateway === true);
   for (const pod of pods) {
     const o = await client.add(network, pod, opts(pod));
     outcomes.push(o);

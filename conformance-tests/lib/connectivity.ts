@@ -10,9 +10,23 @@ export interface PingOutcome {
   output: string;
 }
 
-export async function ping(from: Netns, address: string, opts: { count?: number; waitSeconds?: number } = {}): Promise<PingOutcome> {
+export async function ping(
+  from: Netns,
+  address: string,
+  opts: { count?: number; waitSeconds?: number } = {},
+): Promise<PingOutcome> {
   const v6 = address.includes(":");
-  const argv = ["ping", v6 ? "-6" : "-4", "-n", "-q", "-c", String(opts.count ?? 1), "-W", String(opts.waitSeconds ?? 2), address];
+  const argv = [
+    "ping",
+    v6 ? "-6" : "-4",
+    "-n",
+    "-q",
+    "-c",
+    String(opts.count ?? 1),
+    "-W",
+    String(opts.waitSeconds ?? 2),
+    address,
+  ];
   const r = await execIn(from, argv, { check: false, timeoutMs: 30_000 });
   return { ok: r.status === 0, output: (r.stdout + r.stderr).trim() };
 }

@@ -30,7 +30,12 @@ export function itMatchesReference(
   sandbox: SandboxScope,
   title: string,
   scenario: (version: SpecVersion) => TwinScenario,
-  opts: { verbs?: Verb[]; allow?: (version: SpecVersion) => Allowance[]; twin?: TwinOptions; allowUnused?: boolean } = {},
+  opts: {
+    verbs?: Verb[];
+    allow?: (version: SpecVersion) => Allowance[];
+    twin?: TwinOptions;
+    allowUnused?: boolean;
+  } = {},
 ): void {
   for (const version of versionsFor(...(opts.verbs ?? ["ADD", "DEL"])).filter(viaLibcni)) {
     it(`${title}: same as the reference [cniVersion ${version}]`, async () => {

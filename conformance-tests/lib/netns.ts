@@ -22,7 +22,8 @@ export function netnsExists(name: string): boolean {
 }
 
 export async function createNetns(name: string): Promise<Netns> {
-  if (netnsExists(name)) throw new Error(`netns ${name} already exists: refusing to adopt a namespace this test did not create`);
+  if (netnsExists(name))
+    throw new Error(`netns ${name} already exists: refusing to adopt a namespace this test did not create`);
   await runCommand(["ip", "netns", "add", name], { env: { PATH: TOOL_PATH } });
   return { name, path: netnsPath(name) };
 }

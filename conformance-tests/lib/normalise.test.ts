@@ -37,7 +37,9 @@ describe("normaliserFor", () => {
   });
 
   it("rewrites object keys too (state maps are keyed by link names and file paths)", () => {
-    expect(n({ "net-f00d42/10.21.7.9": "cts-f00d42-a\r\neth0" })).toEqual({ "net-<token>/<net1>.9": "cts-<token>-a\r\neth0" });
+    expect(n({ "net-f00d42/10.21.7.9": "cts-f00d42-a\r\neth0" })).toEqual({
+      "net-<token>/<net1>.9": "cts-<token>-a\r\neth0",
+    });
   });
 
   it("hides unknown random veth names and MAC-derived IPv6 link-local addresses, keeps fe80::1", () => {

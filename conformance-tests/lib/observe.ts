@@ -22,7 +22,12 @@ export interface LinkInfo {
   link?: string;
   link_netnsid?: number;
   promiscuity?: number;
-  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown>; info_slave_kind?: string; info_slave_data?: Record<string, unknown> };
+  linkinfo?: {
+    info_kind?: string;
+    info_data?: Record<string, unknown>;
+    info_slave_kind?: string;
+    info_slave_data?: Record<string, unknown>;
+  };
   [key: string]: unknown;
 }
 
@@ -76,9 +81,7 @@ export function addresses(ns: Netns): Promise<AddrEntry[]> {
 /** "a.b.c.d/len" strings on one interface, global scope only unless `all`. */
 export async function cidrsOf(ns: Netns, ifname: string, all = false): Promise<string[]> {
   const entry = (await addresses(ns)).find((a) => a.ifname === ifname);
-  return (entry?.addr_info ?? [])
-    .filter((a) => all || a.scope === "global")
-    .map((a) => `${a.local}/${a.prefixlen}`);
+  return (entry?.addr_info ?? []).filter((a) => all || a.scope === "global").map((a) => `${a.local}/${a.prefixlen}`);
 }
 
 /** Routes of one family; table "main" by default, "all" includes local/broadcast entries. */
@@ -115,7 +118,12 @@ export async function sysctl(ns: Netns, key: string): Promise<string | undefined
 
 /** The sysctls bridge/host-local/portmap are known to set, for the given interfaces. */
 export function interestingSysctls(ifnames: readonly string[]): string[] {
-  const keys = ["net/ipv4/ip_forward", "net/ipv4/conf/all/forwarding", "net/ipv6/conf/all/forwarding", "net/ipv4/conf/all/route_localnet"];
+  const keys = [
+    "net/ipv4/ip_forward",
+    "net/ipv4/conf/all/forwarding",
+    "net/ipv6/conf/all/forwarding",
+    "net/ipv4/conf/all/route_localnet",
+  ];
   for (const i of ifnames) {
     keys.push(
       `net/ipv4/conf/${i}/forwarding`,
@@ -138,13 +146,18 @@ export function interestingSysctls(ifnames: readonly string[]): string[] {
  * `ip -batch` process (a batch has no preferred family, so `route show` lists IPv4 and IPv6),
  * for callers that need all of them at once (state capture).
  */
-export async function ipSnapshot(ns: Netns): Promise<{ links: LinkInfo[]; addresses: AddrEntry[]; routes: RouteEntry[] }> {
-  const r = await execIn(ns, ["ip", "-j", "-d", "-batch", "-"], { input: "link show\naddr show\nroute show table all\n" });
+export async function ipSnapshot(
+  ns: Netns,
+): Promise<{ links: LinkInfo[]; addresses: AddrEntry[]; routes: RouteEntry[] }> {
+  const r = await execIn(ns, ["ip", "-j", "-d", "-batch", "-"], {
+    input: "link show\naddr show\nroute show table all\n",
+  });
   const parts = r.stdout
     .split("\n")
     .filter((l) => l.trim().startsWith("["))
     .map((l) => JSON.parse(l) as unknown[]);
-  if (parts.length !== 3) throw new Error(`ip -batch in ${ns.name} printed ${parts.length} JSON arrays, expected 3:\n${r.stdout}`);
+  if (parts.length !== 3)
+    throw new Error(`ip -batch in ${ns.name} printed ${parts.length} JSON arrays, expected 3:\n${r.stdout}`);
   return { links: parts[0] as LinkInfo[], addresses: parts[1] as AddrEntry[], routes: parts[2] as RouteEntry[] };
 }
 
@@ -232,7 +245,10 @@ function normalizeLinks(text: string): string {
 export function diffState(before: string, after: string): string[] {
   const a = new Set(before.split("\n"));
   const b = new Set(after.split("\n"));
-  return [...[...b].filter((l) => !a.has(l)).map((l) => `+ ${l}`), ...[...a].filter((l) => !b.has(l)).map((l) => `- ${l}`)];
+  return [
+    ...[...b].filter((l) => !a.has(l)).map((l) => `+ ${l}`),
+    ...[...a].filter((l) => !b.has(l)).map((l) => `- ${l}`),
+  ];
 }
 
 /**
@@ -249,7 +265,9 @@ export interface RootSnapshot {
 const SYSCTLS = ["net/ipv4/ip_forward", "net/ipv4/conf/all/forwarding", "net/ipv6/conf/all/forwarding"];
 
 export async function rootSnapshot(): Promise<RootSnapshot> {
-  const links = JSON.parse((await sh(["ip", "-j", "link", "show"], { duringTeardown: true })).stdout) as { ifname: string }[];
+  const links = JSON.parse((await sh(["ip", "-j", "link", "show"], { duringTeardown: true })).stdout) as {
+    ifname: string;
+  }[];
   const routes = (await sh(["ip", "-4", "route", "show", "table", "all"], { duringTeardown: true })).stdout;
   const sysctls: Record<string, string> = {};
   for (const k of SYSCTLS) sysctls[k] = readFileSync(`/proc/sys/${k}`, "utf8").trim();
@@ -265,6 +283,7 @@ export function rootChanges(before: RootSnapshot, after: RootSnapshot): string[]
   const out: string[] = [];
   for (const l of after.links) if (!before.links.includes(l)) out.push(`new link ${l}`);
   for (const r of after.routes) if (!before.routes.includes(r)) out.push(`new route ${r}`);
-  for (const [k, v] of Object.entries(after.sysctls)) if (before.sysctls[k] !== v) out.push(`${k} ${before.sysctls[k]} -> ${v}`);
+  for (const [k, v] of Object.entries(after.sysctls))
+    if (before.sysctls[k] !== v) out.push(`${k} ${before.sysctls[k]} -> ${v}`);
   return out;
 }

@@ -11,7 +11,7 @@ describe("strict Prometheus text parser", () => {
         "# a comment",
         "# TYPE y gauge",
         "y NaN",
-        "y{k=\"v\"} -Inf",
+        'y{k="v"} -Inf',
         "",
       ].join("\n"),
     );
@@ -37,7 +37,7 @@ describe("strict Prometheus text parser", () => {
     ["unknown type", "# TYPE y gauges\ny 1\n"],
     ["second TYPE", "# TYPE y gauge\n# TYPE y gauge\ny 1\n"],
     ["TYPE after samples", "y 1\n# TYPE y gauge\n"],
-    ["samples apart", "# TYPE y gauge\ny 1\n# TYPE z gauge\nz 1\ny{a=\"b\"} 2\n"],
+    ["samples apart", '# TYPE y gauge\ny 1\n# TYPE z gauge\nz 1\ny{a="b"} 2\n'],
     ["duplicate series", 'y{a="1"} 1\ny{a="1"} 2\n'],
     ["missing value", "y\n"],
   ] as const) {

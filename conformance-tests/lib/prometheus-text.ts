@@ -49,7 +49,7 @@ function parseLabels(line: string, start: number, lineNo: number): { labels: Rec
     if (line[eq + 1] !== '"') fail(lineNo, line, "label value must be quoted");
     let value = "";
     let j = eq + 2;
-    for (;; j++) {
+    for (; ; j++) {
       const c = line[j];
       if (c === undefined) fail(lineNo, line, "unterminated label value");
       if (c === '"') break;
@@ -70,7 +70,8 @@ function parseLabels(line: string, start: number, lineNo: number): { labels: Rec
 
 function familyOf(sample: string, families: ReadonlyMap<string, Family>): string {
   if (families.has(sample)) return sample;
-  for (const s of SUFFIXES) if (sample.endsWith(s) && families.has(sample.slice(0, -s.length))) return sample.slice(0, -s.length);
+  for (const s of SUFFIXES)
+    if (sample.endsWith(s) && families.has(sample.slice(0, -s.length))) return sample.slice(0, -s.length);
   return sample;
 }
 
@@ -85,48 +86,52 @@ export function parsePrometheusText(text: string): Map<string, Family> {
     if (!f) families.set(name, (f = { name, samples: [] }));
     return f;
   };
-  text.split("\n").slice(0, -1).forEach((line, idx) => {
-    const lineNo = idx + 1;
-    if (line.trim() === "") return;
-    if (line.startsWith("#")) {
-      const m = /^# (HELP|TYPE) (\S+)(?: (.*))?$/.exec(line);
-      if (!m) return; // an ordinary comment
-      const [, kind, name, rest = ""] = m;
-      if (!METRIC_NAME.test(name!)) fail(lineNo, line, "bad metric name");
-      if (closed.has(name!) || (current !== undefined && current !== name && families.get(name!)?.samples.length)) fail(lineNo, line, `${kind} after the samples of ${name}`);
-      const f = family(name!);
-      if (kind === "HELP") {
-        if (f.help !== undefined) fail(lineNo, line, "second HELP");
-        if (/\\[^\\n]/.test(rest.replace(/\\\\/g, ""))) fail(lineNo, line, "bad escape in HELP");
-        f.help = rest.replace(/\\n/g, "\n").replace(/\\\\/g, "\\");
-      } else {
-        if (f.type !== undefined) fail(lineNo, line, "second TYPE");
-        if (f.samples.length > 0) fail(lineNo, line, "TYPE after samples");
-        if (!TYPES.has(rest)) fail(lineNo, line, `unknown type ${JSON.stringify(rest)}`);
-        f.type = rest;
+  text
+    .split("\n")
+    .slice(0, -1)
+    .forEach((line, idx) => {
+      const lineNo = idx + 1;
+      if (line.trim() === "") return;
+      if (line.startsWith("#")) {
+        const m = /^# (HELP|TYPE) (\S+)(?: (.*))?$/.exec(line);
+        if (!m) return; // an ordinary comment
+        const [, kind, name, rest = ""] = m;
+        if (!METRIC_NAME.test(name!)) fail(lineNo, line, "bad metric name");
+        if (closed.has(name!) || (current !== undefined && current !== name && families.get(name!)?.samples.length))
+          fail(lineNo, line, `${kind} after the samples of ${name}`);
+        const f = family(name!);
+        if (kind === "HELP") {
+          if (f.help !== undefined) fail(lineNo, line, "second HELP");
+          if (/\\[^\\n]/.test(rest.replace(/\\\\/g, ""))) fail(lineNo, line, "bad escape in HELP");
+          f.help = rest.replace(/\\n/g, "\n").replace(/\\\\/g, "\\");
+        } else {
+          if (f.type !== undefined) fail(lineNo, line, "second TYPE");
+          if (f.samples.length > 0) fail(lineNo, line, "TYPE after samples");
+          if (!TYPES.has(rest)) fail(lineNo, line, `unknown type ${JSON.stringify(rest)}`);
+          f.type = rest;
+        }
+        return;
       }
-      return;
-    }
-    const nameEnd = line.search(/[{ ]/);
-    if (nameEnd <= 0) fail(lineNo, line, "sample without a value");
-    const name = line.slice(0, nameEnd);
-    if (!METRIC_NAME.test(name)) fail(lineNo, line, "bad metric name");
-    let labels: Record<string, string> = {};
-    let i = nameEnd;
-    if (line[i] === "{") ({ labels, end: i } = parseLabels(line, i, lineNo));
-    if (line[i] !== " ") fail(lineNo, line, "expected a space before the value");
-    const fields = line.slice(i + 1).split(" ");
-    if (fields.length < 1 || fields.length > 2 || fields[0] === "") fail(lineNo, line, "expected value [timestamp]");
-    const value = parseValue(fields[0]!, lineNo, line);
-    if (fields.length === 2 && !/^-?\d+$/.test(fields[1]!)) fail(lineNo, line, "bad timestamp");
-    const fam = familyOf(name, families);
-    if (current !== undefined && current !== fam) closed.add(current);
-    if (closed.has(fam)) fail(lineNo, line, `samples of ${fam} are not together`);
-    current = fam;
-    const id = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
-    if (series.has(id)) fail(lineNo, line, "duplicate series");
-    series.add(id);
-    family(fam).samples.push({ name, labels, value });
-  });
+      const nameEnd = line.search(/[{ ]/);
+      if (nameEnd <= 0) fail(lineNo, line, "sample without a value");
+      const name = line.slice(0, nameEnd);
+      if (!METRIC_NAME.test(name)) fail(lineNo, line, "bad metric name");
+      let labels: Record<string, string> = {};
+      let i = nameEnd;
+      if (line[i] === "{") ({ labels, end: i } = parseLabels(line, i, lineNo));
+      if (line[i] !== " ") fail(lineNo, line, "expected a space before the value");
+      const fields = line.slice(i + 1).split(" ");
+      if (fields.length < 1 || fields.length > 2 || fields[0] === "") fail(lineNo, line, "expected value [timestamp]");
+      const value = parseValue(fields[0]!, lineNo, line);
+      if (fields.length === 2 && !/^-?\d+$/.test(fields[1]!)) fail(lineNo, line, "bad timestamp");
+      const fam = familyOf(name, families);
+      if (current !== undefined && current !== fam) closed.add(current);
+      if (closed.has(fam)) fail(lineNo, line, `samples of ${fam} are not together`);
+      current = fam;
+      const id = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
+      if (series.has(id)) fail(lineNo, line, "duplicate series");
+      series.add(id);
+      family(fam).samples.push({ name, labels, value });
+    });
   return families;
 }

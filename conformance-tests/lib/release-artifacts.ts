@@ -47,7 +47,12 @@ export function elfMachine(file: string): number {
  * it is not this machine's architecture, or not its CPU model). The tools the plugins start (ip,
  * iptables, nsenter) are the host's and run natively.
  */
-export function writeQemuWrappers(dir: string, qemu: readonly string[], releaseDir: string, entryPoints: readonly string[]): void {
+export function writeQemuWrappers(
+  dir: string,
+  qemu: readonly string[],
+  releaseDir: string,
+  entryPoints: readonly string[],
+): void {
   for (const name of PLUGIN_NAMES) {
     const file = join(dir, name);
     if (!entryPoints.includes(name)) {

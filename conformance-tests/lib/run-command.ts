@@ -48,7 +48,9 @@ export function runCommand(argv: readonly string[], opts: CommandOptions = {}): 
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.on("error", (e) => {
       clearTimeout(timer);
-      reject(new Error(`cannot start ${file}: ${e.message} (is it installed? scripts/test installs the prerequisites)`));
+      reject(
+        new Error(`cannot start ${file}: ${e.message} (is it installed? scripts/test installs the prerequisites)`),
+      );
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
@@ -56,7 +58,9 @@ export function runCommand(argv: readonly string[], opts: CommandOptions = {}): 
         argv,
         status: code ?? 128,
         stdout: Buffer.concat(out).toString(),
-        stderr: Buffer.concat(err).toString() + (timedOut ? `\n(killed after ${opts.timeoutMs ?? 60_000} ms)` : signal ? `\n(signal ${signal})` : ""),
+        stderr:
+          Buffer.concat(err).toString() +
+          (timedOut ? `\n(killed after ${opts.timeoutMs ?? 60_000} ms)` : signal ? `\n(signal ${signal})` : ""),
       };
       if (result.status !== 0 && opts.check !== false) reject(new CommandError(result));
       else resolve(result);

@@ -68,7 +68,8 @@ export class SandboxNode implements Netns {
     this.cacheDir = join(dir, "cache");
     this.workDir = join(dir, "work");
     this.binDir = join(dir, "bin");
-    for (const d of [this.confDir, this.dataDir, this.cacheDir, this.workDir, this.binDir]) mkdirSync(d, { recursive: true });
+    for (const d of [this.confDir, this.dataDir, this.cacheDir, this.workDir, this.binDir])
+      mkdirSync(d, { recursive: true });
     this.cniPath = [...(privateBin ? [this.binDir] : []), ...(cniPath ?? [binDirFor(impl)])];
     this.rootSysctlsAtStart = readRootSysctls();
   }
@@ -91,7 +92,7 @@ export class SandboxNode implements Netns {
   /** A /24 in 10.0.0.0/8 derived from the token (twins get the same); `index` picks another one. */
   subnet(index = 0): string {
     const h = createHash("sha256").update(`${this.token}/${index}`).digest();
-    return `10.${h[0]! % 250 + 3}.${h[1]!}.0/24`;
+    return `10.${(h[0]! % 250) + 3}.${h[1]!}.0/24`;
   }
 
   /** An IPv6 /64 (ULA) derived from the token like subnet(). */
@@ -144,7 +145,13 @@ export class SandboxNode implements Netns {
       opts,
       toolPath: TOOL_PATH,
     });
-    return toOutcome(await execIn(this, [CNITOOL, "-cache-dir", this.cacheDir, verb, network, pod.path], { env, check: false, timeoutMs: 110_000 }));
+    return toOutcome(
+      await execIn(this, [CNITOOL, "-cache-dir", this.cacheDir, verb, network, pod.path], {
+        env,
+        check: false,
+        timeoutMs: 110_000,
+      }),
+    );
   }
 
   /**

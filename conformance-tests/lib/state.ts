@@ -39,9 +39,44 @@ export interface SandboxState {
 }
 
 // Stable, user-visible link attributes worth comparing (timers, ids and counters are not).
-const BRIDGE_KEYS = ["forward_delay", "hello_time", "max_age", "ageing_time", "stp_state", "priority", "vlan_filtering", "vlan_protocol", "mcast_snooping"];
-const PORT_KEYS = ["state", "priority", "cost", "hairpin", "guard", "root_block", "fastleave", "learning", "flood", "proxy_arp", "proxy_arp_wifi", "mcast_flood", "isolated", "neigh_suppress"];
-const LINK_KEYS = ["flags", "mtu", "operstate", "master", "promiscuity", "link_type", "txqlen", "qdisc", "inet6_addr_gen_mode"];
+const BRIDGE_KEYS = [
+  "forward_delay",
+  "hello_time",
+  "max_age",
+  "ageing_time",
+  "stp_state",
+  "priority",
+  "vlan_filtering",
+  "vlan_protocol",
+  "mcast_snooping",
+];
+const PORT_KEYS = [
+  "state",
+  "priority",
+  "cost",
+  "hairpin",
+  "guard",
+  "root_block",
+  "fastleave",
+  "learning",
+  "flood",
+  "proxy_arp",
+  "proxy_arp_wifi",
+  "mcast_flood",
+  "isolated",
+  "neigh_suppress",
+];
+const LINK_KEYS = [
+  "flags",
+  "mtu",
+  "operstate",
+  "master",
+  "promiscuity",
+  "link_type",
+  "txqlen",
+  "qdisc",
+  "inet6_addr_gen_mode",
+];
 /**
  * IPv6 link-local addresses (and their fe80 routes) appear when addrconf gets to the link, some
  * time after it came up, so they are timing too. Compared instead: the link's inet6_addr_gen_mode
@@ -89,7 +124,11 @@ export function vethRoles(podLabel: string, podLinks: readonly LinkInfo[]): Map<
   return out;
 }
 
-async function captureNs(ns: Netns, ip: Awaited<ReturnType<typeof ipSnapshot>>, roles: Map<number, string>): Promise<NsState> {
+async function captureNs(
+  ns: Netns,
+  ip: Awaited<ReturnType<typeof ipSnapshot>>,
+  roles: Map<number, string>,
+): Promise<NsState> {
   const nsLinks = ip.links;
   const rename = new Map<string, string>();
   for (const l of nsLinks) {
@@ -105,7 +144,8 @@ async function captureNs(ns: Netns, ip: Awaited<ReturnType<typeof ipSnapshot>>, 
     for (const k of LINK_KEYS) if (l[k] !== undefined) entry[k] = k === "master" ? nameOf(l.master) : l[k];
     if (l.address !== undefined) entry.address = l.link_type === "ether" ? "<mac>" : l.address;
     if (l.linkinfo?.info_kind === "bridge") entry.bridge = pick(l.linkinfo.info_data, BRIDGE_KEYS);
-    if (l.linkinfo?.info_slave_kind) entry.port = { kind: l.linkinfo.info_slave_kind, ...pick(l.linkinfo.info_slave_data, PORT_KEYS) };
+    if (l.linkinfo?.info_slave_kind)
+      entry.port = { kind: l.linkinfo.info_slave_kind, ...pick(l.linkinfo.info_slave_data, PORT_KEYS) };
     linkMap[nameOf(l.ifname)!] = entry;
   }
 
@@ -119,7 +159,8 @@ async function captureNs(ns: Netns, ip: Awaited<ReturnType<typeof ipSnapshot>>, 
 
   const routeLines = ip.routes
     .filter((r) => !isLinkLocal6(r.dst))
-    .map((r) => routeLine(r, nameOf)).sort();
+    .map((r) => routeLine(r, nameOf))
+    .sort();
 
   const sysMap: Record<string, string> = {};
   for (const [k, v] of Object.entries(await sysctls(ns, interestingSysctls(realNames)))) {

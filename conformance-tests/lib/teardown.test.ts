@@ -36,8 +36,16 @@ describe("teardown leak check", () => {
     await createNetns(name);
     const dir = mkdtempSync(join(tmpdir(), `${name}-`));
     const same = { "net/ipv4/ip_forward": "x" };
-    await teardownResources({ netns: [name], dir, uniqueNames: [`nx${newToken()}`], rootSysctlsAtStart: same, readRootSysctls: () => same });
-    expect(await findLeftovers({ netns: [name], dir, uniqueNames: [], rootSysctlsAtStart: {}, readRootSysctls: () => ({}) })).toEqual([]);
+    await teardownResources({
+      netns: [name],
+      dir,
+      uniqueNames: [`nx${newToken()}`],
+      rootSysctlsAtStart: same,
+      readRootSysctls: () => same,
+    });
+    expect(
+      await findLeftovers({ netns: [name], dir, uniqueNames: [], rootSysctlsAtStart: {}, readRootSysctls: () => ({}) }),
+    ).toEqual([]);
   });
 
   it("throws a LeakError listing what it could not clean", async () => {

@@ -47,7 +47,8 @@ export async function findLeftovers(res: Resources): Promise<string[]> {
   }
   const now = res.readRootSysctls();
   for (const [key, before] of Object.entries(res.rootSysctlsAtStart)) {
-    if (now[key] !== before) left.push(`root netns sysctl ${key} changed from ${before} to ${now[key]} while this test ran`);
+    if (now[key] !== before)
+      left.push(`root netns sysctl ${key} changed from ${before} to ${now[key]} while this test ran`);
   }
   return left;
 }

@@ -52,7 +52,11 @@ export async function runTwin(sandbox: SandboxScope, scenario: TwinScenario, opt
       const state = await captureState(node, { firewall: opts.firewall });
       const { renames, ...rest } = state;
       const normalise = normaliserFor(node, new Map(Object.entries(renames)));
-      run.steps.push({ step, outcome: outcome ? (normalise(outcomeView(outcome)) as StepRecord["outcome"]) : null, state: normalise(rest) });
+      run.steps.push({
+        step,
+        outcome: outcome ? (normalise(outcomeView(outcome)) as StepRecord["outcome"]) : null,
+        state: normalise(rest),
+      });
     };
     try {
       await scenario(node, record, impl);
@@ -73,7 +77,8 @@ function outcomeView(o: CniOutcome): { status: number; result?: unknown; error?:
 
 /** Differences between the two sides, step by step ("<step>.outcome…" / "<step>.state…"). */
 export function twinDifferences(run: TwinRun): Difference[] {
-  const byStep = (s: SideRun): Record<string, unknown> => Object.fromEntries(s.steps.map((x) => [x.step, { outcome: x.outcome, state: x.state }]));
+  const byStep = (s: SideRun): Record<string, unknown> =>
+    Object.fromEntries(s.steps.map((x) => [x.step, { outcome: x.outcome, state: x.state }]));
   return diff(byStep(run.reference), byStep(run.ours));
 }
 
@@ -81,14 +86,21 @@ export function twinDifferences(run: TwinRun): Difference[] {
  * Fails unless ours behaved like the reference everywhere the allow-list does not say otherwise.
  * A failing reference side means the scenario's own expectations are wrong: reported as such.
  */
-export function expectSameAsReference(run: TwinRun, allowances: readonly Allowance[] = [], opts: { allowUnused?: boolean } = {}): Verdict {
+export function expectSameAsReference(
+  run: TwinRun,
+  allowances: readonly Allowance[] = [],
+  opts: { allowUnused?: boolean } = {},
+): Verdict {
   if (run.reference.error !== undefined) {
-    throw new Error(`the REFERENCE side failed, so the scenario itself is wrong:\n${describeError(run.reference.error)}`);
+    throw new Error(
+      `the REFERENCE side failed, so the scenario itself is wrong:\n${describeError(run.reference.error)}`,
+    );
   }
   const verdict = judge(twinDifferences(run), allowances);
   if (opts.allowUnused) verdict.unused = [];
   const problems: string[] = [];
-  if (run.ours.error !== undefined) problems.push(`ours failed where the reference passed:\n${describeError(run.ours.error)}`);
+  if (run.ours.error !== undefined)
+    problems.push(`ours failed where the reference passed:\n${describeError(run.ours.error)}`);
   if (verdict.unexplained.length > 0 || verdict.unused.length > 0) problems.push(formatVerdict(verdict));
   if (problems.length > 0) throw new Error(problems.join("\n\n"));
   return verdict;

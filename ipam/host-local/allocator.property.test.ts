@@ -16,7 +16,12 @@ const attachment = fc.record({ cid: fc.integer({ min: 0, max: 5 }), ifname: fc.c
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: attachment.map((a) => ({ kind: "add" as const, ...a })) },
   { weight: 2, arbitrary: attachment.map((a) => ({ kind: "del" as const, ...a })) },
-  { weight: 1, arbitrary: fc.array(fc.integer({ min: 0, max: 11 }), { maxLength: 6 }).map((keep) => ({ kind: "gc" as const, keep })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .array(fc.integer({ min: 0, max: 11 }), { maxLength: 6 })
+      .map((keep) => ({ kind: "gc" as const, keep })),
+  },
 );
 const key = (cid: number, ifname: string) => `c${cid}\r\n${ifname}`;
 const ALL = [0, 1, 2, 3, 4, 5].flatMap((cid) => ["eth0", "net1"].map((ifname) => ({ cid, ifname })));
@@ -39,7 +44,11 @@ describe("allocator under any sequence of ADD/DEL/GC", () => {
         try {
           // 5 v4 addresses for up to 12 attachments: exhaustion happens.
           const conf = loadIpamConfig(
-            { cniVersion: "1.1.0", name: "net", ipam: { dataDir, ranges: [[{ subnet: "10.0.0.0/29" }], [{ subnet: "fd00::/125" }]] } },
+            {
+              cniVersion: "1.1.0",
+              name: "net",
+              ipam: { dataDir, ranges: [[{ subnet: "10.0.0.0/29" }], [{ subnet: "fd00::/125" }]] },
+            },
             new Map(),
           );
           const model = new Map<string, string[]>(); // attachment -> addresses
@@ -47,7 +56,9 @@ describe("allocator under any sequence of ADD/DEL/GC", () => {
             if (o.kind === "add") {
               const k = key(o.cid, o.ifname);
               try {
-                const got = addAddresses(conf, { containerId: `c${o.cid}`, ifname: o.ifname }).ips.map((i) => i.address.split("/")[0]!);
+                const got = addAddresses(conf, { containerId: `c${o.cid}`, ifname: o.ifname }).ips.map(
+                  (i) => i.address.split("/")[0]!,
+                );
                 if (model.has(k)) expect(got).toEqual(model.get(k));
                 model.set(k, got);
               } catch (e) {
@@ -60,7 +71,10 @@ describe("allocator under any sequence of ADD/DEL/GC", () => {
               model.delete(key(o.cid, o.ifname));
             } else {
               const valid = o.keep.map((i) => ALL[i]!);
-              collectGarbage({ name: "net", dataDir }, valid.map((a) => ({ containerId: `c${a.cid}`, ifname: a.ifname })));
+              collectGarbage(
+                { name: "net", dataDir },
+                valid.map((a) => ({ containerId: `c${a.cid}`, ifname: a.ifname })),
+              );
               const keep = new Set(valid.map((a) => key(a.cid, a.ifname)));
               for (const k of [...model.keys()]) if (!keep.has(k)) model.delete(k);
             }

@@ -137,7 +137,8 @@ export function releaseAllBut(store: LockedStore, valid: readonly Attachment[]):
   const released: string[] = [];
   for (const r of store.reservations()) {
     const o = store.owner(r.name);
-    const keep = o !== undefined && (o.ifname === undefined ? ids.has(o.containerId) : exact.has(`${o.containerId}\n${o.ifname}`));
+    const keep =
+      o !== undefined && (o.ifname === undefined ? ids.has(o.containerId) : exact.has(`${o.containerId}\n${o.ifname}`));
     if (!keep) {
       store.release(r.name);
       released.push(r.name);

@@ -8,7 +8,6 @@ const none = new Map<string, string>();
 const load = (ipam: unknown, extra: Record<string, unknown> = {}, args = none) =>
   loadIpamConfig({ cniVersion: "1.0.0", name: "net", ipam, ...extra }, args);
 
-
 describe("loadIpamConfig", () => {
   it("fills upstream's defaults (rangeStart subnet+1, rangeEnd broadcast-1 / all ones, gateway subnet+1)", () => {
     const c = load({ ranges: [[{ subnet: "10.244.1.0/24" }], [{ subnet: "fd00::/64" }]] });
@@ -36,7 +35,12 @@ describe("loadIpamConfig", () => {
       {
         CNIVersion: "1.0.0",
         Name: "net",
-        IPAM: { Type: "host-local", Subnet: "10.5.0.0/24", Routes: [{ Dst: "0.0.0.0/0", GW: "10.5.0.1" }], ResolvConf: "/r" },
+        IPAM: {
+          Type: "host-local",
+          Subnet: "10.5.0.0/24",
+          Routes: [{ Dst: "0.0.0.0/0", GW: "10.5.0.1" }],
+          ResolvConf: "/r",
+        },
         RuntimeConfig: { IPRanges: [[{ SUBNET: "10.6.0.0/24" }]], IPs: ["10.6.0.9"] },
         Args: { CNI: { IPS: ["10.5.0.7"] } },
       },
@@ -60,7 +64,10 @@ describe("loadIpamConfig", () => {
   });
 
   it("normalizes routes as Go prints them", () => {
-    const c = load({ ranges: [[{ subnet: "10.0.0.0/24" }]], routes: [{ dst: "FC00::/48" }, { dst: "0.0.0.0/0", gw: "10.0.0.1" }] });
+    const c = load({
+      ranges: [[{ subnet: "10.0.0.0/24" }]],
+      routes: [{ dst: "FC00::/48" }, { dst: "0.0.0.0/0", gw: "10.0.0.1" }],
+    });
     expect(c.routes).toEqual([{ dst: "fc00::/48" }, { dst: "0.0.0.0/0", gw: "10.0.0.1" }]);
   });
 
@@ -68,15 +75,42 @@ describe("loadIpamConfig", () => {
     [{}, /^no IP ranges specified$/],
     [{ ranges: [[]] }, /^invalid range set 0: empty range set/],
     [{ ranges: [[{ subnet: "10.0.0.0/33" }]] }, /invalid CIDR address: 10.0.0.0\/33 \(ipam.ranges\[0\]\[0\].subnet\)/],
-    [{ ranges: [[{ subnet: "10.0.0.1/24" }]] }, /^invalid range set 0: Network has host bits set. For a subnet mask of length 24 the network address is 10.0.0.0 \(ipam.ranges\[0\]\[0\].subnet\)$/],
-    [{ ranges: [[{ subnet: "10.0.0.0/31" }]] }, /^invalid range set 0: Network 10.0.0.0\/31 too small to allocate from/],
-    [{ ranges: [[{ subnet: "10.0.0.0/24", rangeStart: "10.0.1.5" }]] }, /^invalid range set 0: RangeStart 10.0.1.5 not in network 10.0.0.0\/24 \(ipam.ranges\[0\]\[0\].rangeStart\)$/],
-    [{ ranges: [[{ subnet: "10.0.0.0/24", rangeStart: "10.0.0.50", rangeEnd: "10.0.0.20" }]] }, /^invalid range set 0: RangeStart 10.0.0.50 not in network 10.0.0.0\/24: it is after RangeEnd 10.0.0.20 \(ipam.ranges\[0\]\[0\].rangeStart\)$/],
-    [{ ranges: [[{ subnet: "10.0.0.0/24", gateway: "10.9.0.1" }]] }, /Gateway 10.9.0.1 not in network 10.0.0.0\/24 \(ipam.ranges\[0\]\[0\].gateway\)/],
-    [{ ranges: [[{ subnet: "10.0.0.0/24", rangeStart: "10.0.0.x" }]] }, /invalid IP address: 10.0.0.x \(ipam.ranges\[0\]\[0\].rangeStart\)/],
-    [{ ranges: [[{ subnet: "10.0.0.0/24" }, { subnet: "fd00::/64" }]] }, /^invalid range set 0: mixed address families \(ipam.ranges\[0\]\[1\].subnet\)$/],
-    [{ ranges: [[{ subnet: "10.0.0.0/24" }, { subnet: "10.0.0.0/25" }]] }, /^invalid range set 0: subnets 10.0.0.1-10.0.0.254 and 10.0.0.1-10.0.0.126 overlap/],
-    [{ ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.0.0.0/24", rangeStart: "10.0.0.100" }]] }, /^range set 0 overlaps with 1$/],
+    [
+      { ranges: [[{ subnet: "10.0.0.1/24" }]] },
+      /^invalid range set 0: Network has host bits set. For a subnet mask of length 24 the network address is 10.0.0.0 \(ipam.ranges\[0\]\[0\].subnet\)$/,
+    ],
+    [
+      { ranges: [[{ subnet: "10.0.0.0/31" }]] },
+      /^invalid range set 0: Network 10.0.0.0\/31 too small to allocate from/,
+    ],
+    [
+      { ranges: [[{ subnet: "10.0.0.0/24", rangeStart: "10.0.1.5" }]] },
+      /^invalid range set 0: RangeStart 10.0.1.5 not in network 10.0.0.0\/24 \(ipam.ranges\[0\]\[0\].rangeStart\)$/,
+    ],
+    [
+      { ranges: [[{ subnet: "10.0.0.0/24", rangeStart: "10.0.0.50", rangeEnd: "10.0.0.20" }]] },
+      /^invalid range set 0: RangeStart 10.0.0.50 not in network 10.0.0.0\/24: it is after RangeEnd 10.0.0.20 \(ipam.ranges\[0\]\[0\].rangeStart\)$/,
+    ],
+    [
+      { ranges: [[{ subnet: "10.0.0.0/24", gateway: "10.9.0.1" }]] },
+      /Gateway 10.9.0.1 not in network 10.0.0.0\/24 \(ipam.ranges\[0\]\[0\].gateway\)/,
+    ],
+    [
+      { ranges: [[{ subnet: "10.0.0.0/24", rangeStart: "10.0.0.x" }]] },
+      /invalid IP address: 10.0.0.x \(ipam.ranges\[0\]\[0\].rangeStart\)/,
+    ],
+    [
+      { ranges: [[{ subnet: "10.0.0.0/24" }, { subnet: "fd00::/64" }]] },
+      /^invalid range set 0: mixed address families \(ipam.ranges\[0\]\[1\].subnet\)$/,
+    ],
+    [
+      { ranges: [[{ subnet: "10.0.0.0/24" }, { subnet: "10.0.0.0/25" }]] },
+      /^invalid range set 0: subnets 10.0.0.1-10.0.0.254 and 10.0.0.1-10.0.0.126 overlap/,
+    ],
+    [
+      { ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.0.0.0/24", rangeStart: "10.0.0.100" }]] },
+      /^range set 0 overlaps with 1$/,
+    ],
     [{ ranges: [[{ subnet: 10 }]] }, /ranges.0.0.subnet/],
   ])("rejects %j with code 7", (ipam, message) => {
     const e = cniErrorOf(() => load(ipam));
@@ -101,7 +135,14 @@ describe("loadIpamConfig", () => {
 
   it("refuses two sets of one family before 0.3.0", () => {
     const e = cniErrorOf(() =>
-      loadIpamConfig({ cniVersion: "0.2.0", name: "n", ipam: { ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.1.0.0/24" }]] } }, none),
+      loadIpamConfig(
+        {
+          cniVersion: "0.2.0",
+          name: "n",
+          ipam: { ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.1.0.0/24" }]] },
+        },
+        none,
+      ),
     );
     expect(e.message).toBe("CNI version 0.2.0 does not support more than 1 address per family");
   });

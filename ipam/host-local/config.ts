@@ -6,7 +6,15 @@ import { isPlainObject } from "../../shared/sys/plain-object.js";
 import type { Route } from "../../shared/cni/result.js";
 import { atLeast } from "../../shared/cni/versions.js";
 import { type Ip, formatCidr, formatIp, parseCidr, parseIp } from "../../shared/net/ip.js";
-import { type RangeInput, type RangeSet, InvalidRangeError, RangeSetError, canonicalizeRangeSet, checkGateway, setsOverlap } from "./range.js";
+import {
+  type RangeInput,
+  type RangeSet,
+  InvalidRangeError,
+  RangeSetError,
+  canonicalizeRangeSet,
+  checkGateway,
+  setsOverlap,
+} from "./range.js";
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 
@@ -92,7 +100,10 @@ function ipField(value: string | null | undefined, field: string): Ip | undefine
 function rangeInput(raw: RawRange, field: string): RangeInput {
   const subnet = parseCidr(raw.subnet);
   if (!subnet) {
-    throw invalid(`invalid CIDR address: ${raw.subnet} (${field}.subnet)`, "write the subnet as address/prefix, e.g. 10.244.1.0/24");
+    throw invalid(
+      `invalid CIDR address: ${raw.subnet} (${field}.subnet)`,
+      "write the subnet as address/prefix, e.g. 10.244.1.0/24",
+    );
   }
   return {
     subnet,
@@ -123,7 +134,7 @@ interface SetSource {
 
 function rangeSets(sources: readonly SetSource[], cniVersion: string): RangeSet[] {
   if (sources.length === 0) {
-    throw invalid("no IP ranges specified", "set ipam.ranges (e.g. [[{\"subnet\": \"10.244.1.0/24\"}]]) or ipam.subnet");
+    throw invalid("no IP ranges specified", 'set ipam.ranges (e.g. [[{"subnet": "10.244.1.0/24"}]]) or ipam.subnet');
   }
   const sets = sources.map((src, i) => {
     const inputs = src.ranges.map((r, j) => rangeInput(r, `${src.field}[${j}]`));
@@ -145,7 +156,10 @@ function rangeSets(sources: readonly SetSource[], cniVersion: string): RangeSet[
   for (let i = 0; i < sets.length - 1; i++) {
     for (let j = i + 1; j < sets.length; j++) {
       if (setsOverlap(sets[i]!, sets[j]!)) {
-        throw invalid(`range set ${i} overlaps with ${j}`, `${sources[i]!.field} and ${sources[j]!.field} share addresses`);
+        throw invalid(
+          `range set ${i} overlaps with ${j}`,
+          `${sources[i]!.field} and ${sources[j]!.field} share addresses`,
+        );
       }
     }
   }
@@ -154,7 +168,8 @@ function rangeSets(sources: readonly SetSource[], cniVersion: string): RangeSet[
       try {
         checkGateway(r);
       } catch (e) {
-        if (e instanceof InvalidRangeError) throw invalid(`invalid range set ${i}: ${e.message} (${sources[i]!.field}[${j}].gateway)`);
+        if (e instanceof InvalidRangeError)
+          throw invalid(`invalid range set ${i}: ${e.message} (${sources[i]!.field}[${j}].gateway)`);
         throw e;
       }
     }),
@@ -162,11 +177,7 @@ function rangeSets(sources: readonly SetSource[], cniVersion: string): RangeSet[
   return sets;
 }
 
-function requestedIps(
-  envIp: string | undefined,
-  argsIps: readonly string[],
-  runtimeIps: readonly string[],
-): Ip[] {
+function requestedIps(envIp: string | undefined, argsIps: readonly string[], runtimeIps: readonly string[]): Ip[] {
   const out = new Map<string, Ip>();
   const add = (ip: Ip) => out.set(formatIp(ip), ip);
   if (envIp !== undefined && envIp !== "") {
@@ -231,7 +242,8 @@ export function loadStoreLocation(raw: Record<string, unknown>): { name: string;
   const top = netFields(raw);
   const ipam = top.ipam;
   // Without an ipam object there is no store to act on: never fall back to the default dataDir.
-  if (!isPlainObject(ipam)) throw invalid("IPAM config missing 'ipam' key", 'add an "ipam" object with "type": "host-local"');
+  if (!isPlainObject(ipam))
+    throw invalid("IPAM config missing 'ipam' key", 'add an "ipam" object with "type": "host-local"');
   // A dataDir of the wrong type must not send DEL to the default store of the node.
   if (ipam.dataDir !== undefined && ipam.dataDir !== null && typeof ipam.dataDir !== "string") {
     throw invalid("invalid ipam.dataDir: expected a string path", "set ipam.dataDir to a directory path or remove it");

@@ -17,7 +17,14 @@ afterEach(() => {
 });
 
 const conf = (extra: Record<string, unknown> = {}) =>
-  Buffer.from(JSON.stringify({ cniVersion: "1.1.0", name: "inproc", ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.3.0.0/29" }]] }, ...extra }));
+  Buffer.from(
+    JSON.stringify({
+      cniVersion: "1.1.0",
+      name: "inproc",
+      ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.3.0.0/29" }]] },
+      ...extra,
+    }),
+  );
 const env = (command: string, containerId = "c1"): CniEnv => ({
   command,
   containerId,
@@ -51,7 +58,13 @@ describe("host-local plugin in-process", () => {
 
   it("DEL releases even when the ranges no longer validate", async () => {
     await call("ADD", conf());
-    const broken = Buffer.from(JSON.stringify({ cniVersion: "1.1.0", name: "inproc", ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.3.0.1/29" }]] } }));
+    const broken = Buffer.from(
+      JSON.stringify({
+        cniVersion: "1.1.0",
+        name: "inproc",
+        ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.3.0.1/29" }]] },
+      }),
+    );
     await call("DEL", broken);
     expect(readdirSync(join(dataDir, "inproc")).filter((n) => n.startsWith("10."))).toEqual([]);
   });
@@ -61,7 +74,14 @@ describe("host-local plugin in-process", () => {
     const io: Io = { readStdin: () => conf({ cniVersion: "0.3.1" }), stdout: (t) => (stdout += t), stderr: () => {} };
     const status = await runPlugin(
       plugin,
-      { CNI_COMMAND: "ADD", CNI_CONTAINERID: "x", CNI_NETNS: "/nonexistent-netns", CNI_IFNAME: "eth0", CNI_PATH: "/x", CNI_ARGS: "IgnoreUnknown=1;IP=10.3.0.6" },
+      {
+        CNI_COMMAND: "ADD",
+        CNI_CONTAINERID: "x",
+        CNI_NETNS: "/nonexistent-netns",
+        CNI_IFNAME: "eth0",
+        CNI_PATH: "/x",
+        CNI_ARGS: "IgnoreUnknown=1;IP=10.3.0.6",
+      },
       io,
     );
     expect(status).toBe(0);

@@ -2,4 +2,12 @@
 import type { Plugin } from "../../shared/cni/plugin.js";
 import { add, check, del, gc, status } from "./verbs.js";
 
-export const plugin: Plugin = { name: "host-local", about: "CNI host-local plugin (cni-ts)", add, del, check, gc, status };
+export const plugin: Plugin = {
+  name: "host-local",
+  about: "CNI host-local plugin (cni-ts)",
+  add,
+  del,
+  check,
+  gc,
+  status,
+};

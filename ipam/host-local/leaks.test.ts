@@ -18,7 +18,10 @@ afterEach(() => {
 });
 
 const conf = () =>
-  loadIpamConfig({ cniVersion: "1.0.0", name: "net", ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.0.0.0/29" }]] } }, new Map());
+  loadIpamConfig(
+    { cniVersion: "1.0.0", name: "net", ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.0.0.0/29" }]] } },
+    new Map(),
+  );
 const who = (containerId: string) => ({ containerId, ifname: "eth0" });
 const dir = () => join(dataDir, "net");
 const ips = (r: { ips: Array<{ address: string }> }) => r.ips.map((i) => i.address);
@@ -42,7 +45,10 @@ describe("the leak definition", () => {
     expect(judge({ address: "10.0.0.3", mtimeMs: now - OLD }, scan, DEFAULT_GRACE_MS).kind).toBe("leaked");
     expect(judge({ address: "10.0.0.3", mtimeMs: now - 1000 }, scan, DEFAULT_GRACE_MS).kind).toBe("young");
     expect(judge({ address: "10.0.0.3", mtimeMs: now + 60_000 }, scan, DEFAULT_GRACE_MS).kind).toBe("young");
-    expect(judge({ address: "10.0.0.3", mtimeMs: now - OLD }, scanOf([], ["ns 4026532 could not be read"]), DEFAULT_GRACE_MS).kind).toBe("unknown");
+    expect(
+      judge({ address: "10.0.0.3", mtimeMs: now - OLD }, scanOf([], ["ns 4026532 could not be read"]), DEFAULT_GRACE_MS)
+        .kind,
+    ).toBe("unknown");
   });
 
   it("IPv6 addresses match whatever way they are written", () => {
@@ -89,7 +95,11 @@ describe("host-local ADD on an exhausted range", () => {
     const notes: string[] = [];
     const scan = () => scanOf(["10.0.0.2", "10.0.0.3", "10.0.0.5", "10.0.0.6"]);
     expect(ips(addAddresses(conf(), who("g"), { note: (m) => notes.push(m), scan }))).toEqual(["10.0.0.4/29"]);
-    expect(notes).toEqual([expect.stringMatching(/^host-local: range exhausted; reclaimed 10\.0\.0\.4 \(c\/eth0, \d+ s old, in no network namespace\)$/)]);
+    expect(notes).toEqual([
+      expect.stringMatching(
+        /^host-local: range exhausted; reclaimed 10\.0\.0\.4 \(c\/eth0, \d+ s old, in no network namespace\)$/,
+      ),
+    ]);
   });
 
   it("reclaims nothing when every reservation is recent, and never scans then", () => {
@@ -104,7 +114,9 @@ describe("host-local ADD on an exhausted range", () => {
   it("reclaims nothing when the scan is incomplete, and says why", () => {
     fill();
     for (const n of [2, 3, 4, 5, 6]) age(`10.0.0.${n}`, OLD);
-    const e = cniErrorOf(() => addAddresses(conf(), who("g"), { scan: () => scanOf([], ["network namespace 42 could not be read"]) }));
+    const e = cniErrorOf(() =>
+      addAddresses(conf(), who("g"), { scan: () => scanOf([], ["network namespace 42 could not be read"]) }),
+    );
     expect(e.details).toMatch(/scan was incomplete: network namespace 42/);
   });
 

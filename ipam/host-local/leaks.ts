@@ -123,6 +123,8 @@ export function releaseLeaked(
 
 /** "10.244.1.5 (abc…/eth0, 3600 s old, in no network namespace)" for notes and reports. */
 export function describeLeak(r: ReservationInfo, ageMs: number): string {
-  const who = r.owner ? `${r.owner.containerId}${r.owner.ifname === undefined ? "" : `/${r.owner.ifname}`}` : "no owner";
+  const who = r.owner
+    ? `${r.owner.containerId}${r.owner.ifname === undefined ? "" : `/${r.owner.ifname}`}`
+    : "no owner";
   return `${r.address} (${who}, ${Math.round(ageMs / 1000)} s old, in no network namespace)`;
 }

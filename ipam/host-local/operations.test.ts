@@ -4,13 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cniErrorOf } from "../../conformance-tests/lib/unit/cni-error.js";
 import { loadIpamConfig } from "./config.js";
-import {
-  addAddresses,
-  checkAddresses,
-  collectGarbage,
-  releaseAddresses,
-  storeStatus,
-} from "./operations.js";
+import { addAddresses, checkAddresses, collectGarbage, releaseAddresses, storeStatus } from "./operations.js";
 
 let dataDir: string;
 beforeEach(() => {
@@ -21,14 +15,16 @@ afterEach(() => {
 });
 
 const conf = (ranges: unknown, extra: Record<string, unknown> = {}) =>
-  loadIpamConfig({ cniVersion: "1.0.0", name: "net", ipam: { type: "host-local", dataDir, ranges }, ...extra }, new Map());
+  loadIpamConfig(
+    { cniVersion: "1.0.0", name: "net", ipam: { type: "host-local", dataDir, ranges }, ...extra },
+    new Map(),
+  );
 const v4 = [[{ subnet: "10.0.0.0/29" }]];
 const dual = [[{ subnet: "10.0.0.0/29" }], [{ subnet: "fd00::/125" }]];
 const who = (containerId: string, ifname = "eth0") => ({ containerId, ifname });
 const ips = (r: { ips: Array<{ address: string }> }) => r.ips.map((i) => i.address);
 const store = () => join(dataDir, "net");
 const file = (name: string) => readFileSync(join(store(), name), "utf8");
-
 
 describe("ADD", () => {
   it("allocates in order, writes upstream's bytes and modes", () => {
@@ -101,7 +97,9 @@ describe("ADD", () => {
       "failed to allocate for range 0: requested ip 10.0.0.1 is subnet's gateway",
     );
     const outside = conf(v4, { runtimeConfig: { ips: ["10.9.0.1"] } });
-    expect(cniErrorOf(() => addAddresses(outside, who("b"))).message).toBe("failed to allocate all requested IPs: 10.9.0.1");
+    expect(cniErrorOf(() => addAddresses(outside, who("b"))).message).toBe(
+      "failed to allocate all requested IPs: 10.9.0.1",
+    );
     expect(readdirSync(store()).filter((n) => n.startsWith("10."))).toEqual(["10.0.0.5"]);
   });
 

@@ -6,14 +6,29 @@ import { accessSync, constants } from "node:fs";
 import { validateContainerId, validateInterfaceName } from "../../shared/cni/env.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import type { Result } from "../../shared/cni/result.js";
-import { type Attachment, EXHAUSTED_TEXT, allocate, isExhausted, releaseAllBut, releaseAttachment, toIpConfig } from "./allocator.js";
+import {
+  type Attachment,
+  EXHAUSTED_TEXT,
+  allocate,
+  isExhausted,
+  releaseAllBut,
+  releaseAttachment,
+  toIpConfig,
+} from "./allocator.js";
 import type { IpamConfig } from "./config.js";
 import { setToString } from "./range.js";
 import { readResolvConf } from "./resolv-conf.js";
 import { type LockedStore, dirExists, ensureDir, storeDir, withLockedStore } from "./store.js";
 import { formatIp } from "../../shared/net/ip.js";
 import { type HolderScan, scanHolders } from "../../shared/node/netns-scan.js";
-import { DEFAULT_GRACE_MS, type JudgedReservation, describeLeak, judgeStore, listReservations, releaseLeaked } from "./leaks.js";
+import {
+  DEFAULT_GRACE_MS,
+  type JudgedReservation,
+  describeLeak,
+  judgeStore,
+  listReservations,
+  releaseLeaked,
+} from "./leaks.js";
 
 export interface StoreLocation {
   readonly name: string;
@@ -78,7 +93,9 @@ function reclaimThenAllocate(conf: IpamConfig, dir: string, who: Attachment, exh
       if (scan && leaked.length > 0) {
         const released = releaseLeaked(store, leaked, scan, DEFAULT_GRACE_MS);
         if (released.length > 0) {
-          opts.note?.(`host-local: range exhausted; reclaimed ${released.map((r) => describeLeak(r, scan.startedAt - r.mtimeMs)).join(", ")}`);
+          opts.note?.(
+            `host-local: range exhausted; reclaimed ${released.map((r) => describeLeak(r, scan.startedAt - r.mtimeMs)).join(", ")}`,
+          );
         }
       }
       return allocateLeavingNoTrace(store, conf, who);
@@ -106,14 +123,18 @@ function allocateLeavingNoTrace(store: LockedStore, conf: IpamConfig, who: Attac
   }
 }
 
-function explainExhaustion(e: CniError, found: { judged: readonly JudgedReservation[]; failures: readonly string[] } | undefined): CniError {
+function explainExhaustion(
+  e: CniError,
+  found: { judged: readonly JudgedReservation[]; failures: readonly string[] } | undefined,
+): CniError {
   const minutes = DEFAULT_GRACE_MS / 60000;
   const count = (kind: string) => found?.judged.filter((r) => r.verdict.kind === kind).length ?? 0;
-  const why = found === undefined
-    ? `every reservation is less than ${minutes} minutes old, so none can be reclaimed yet`
-    : found.failures.length > 0
-      ? `nothing was reclaimed because the namespace scan was incomplete: ${found.failures[0]}`
-      : `${count("held")} reserved addresses are in use in a network namespace, ${count("young")} were reserved less than ${minutes} minutes ago`;
+  const why =
+    found === undefined
+      ? `every reservation is less than ${minutes} minutes old, so none can be reclaimed yet`
+      : found.failures.length > 0
+        ? `nothing was reclaimed because the namespace scan was incomplete: ${found.failures[0]}`
+        : `${count("held")} reserved addresses are in use in a network namespace, ${count("young")} were reserved less than ${minutes} minutes ago`;
   return new CniError(e.code, e.message, `${why}; DEL stale containers, run \`cni-ts gc\`, or widen the range`);
 }
 

@@ -1,4 +1,14 @@
-import { type Cidr, type Ip, equal, formatCidr, formatIp, inCidr, lastOf, networkOf, next } from "../../shared/net/ip.js";
+import {
+  type Cidr,
+  type Ip,
+  equal,
+  formatCidr,
+  formatIp,
+  inCidr,
+  lastOf,
+  networkOf,
+  next,
+} from "../../shared/net/ip.js";
 
 /** One canonical range: every field filled in with upstream's defaults. */
 export interface Range {
@@ -40,7 +50,8 @@ export function canonicalizeRange(input: RangeInput): Range {
   if (subnet.prefix > width - 2) {
     throw new InvalidRangeError(`Network ${formatCidr(subnet)} too small to allocate from`, "subnet");
   }
-  if ((subnet.family === 6) !== (width === 128)) throw new InvalidRangeError("IPNet IP and Mask version mismatch", "subnet");
+  if ((subnet.family === 6) !== (width === 128))
+    throw new InvalidRangeError("IPNet IP and Mask version mismatch", "subnet");
   const network = networkOf(subnet);
   if (!equal(network, subnet)) {
     throw new InvalidRangeError(
@@ -117,7 +128,8 @@ export function canonicalizeRangeSet(inputs: readonly RangeInput[]): Range[] {
       if (e instanceof InvalidRangeError) throw new RangeSetError(e.message, i, e.field);
       throw e;
     }
-    if (i > 0 && out[i]!.start.family !== out[0]!.start.family) throw new RangeSetError("mixed address families", i, "subnet");
+    if (i > 0 && out[i]!.start.family !== out[0]!.start.family)
+      throw new RangeSetError("mixed address families", i, "subnet");
   }
   for (let i = 0; i < out.length - 1; i++) {
     for (let j = i + 1; j < out.length; j++) {

@@ -38,7 +38,11 @@ export function readResolvConf(path: string): Dns {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new CniError(ErrorCode.IoFailure, `open ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (e as Error).message}`, "ipam.resolvConf names a file that cannot be read");
+    throw new CniError(
+      ErrorCode.IoFailure,
+      `open ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or directory" : (e as Error).message}`,
+      "ipam.resolvConf names a file that cannot be read",
+    );
   }
   return parseResolvConf(text);
 }

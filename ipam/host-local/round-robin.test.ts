@@ -24,12 +24,22 @@ describe("roundRobin (upstream RangeIter)", () => {
 
   it("offers .1 when the gateway is elsewhere", () => {
     expect(order(set(["10.0.0.0/29", undefined, undefined, "10.0.0.6"]))).toEqual([
-      "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5",
+      "10.0.0.1",
+      "10.0.0.2",
+      "10.0.0.3",
+      "10.0.0.4",
+      "10.0.0.5",
     ]);
   });
 
   it("continues after the last reserved address and offers it last", () => {
-    expect(order(set(["10.0.0.0/29"]), "10.0.0.4")).toEqual(["10.0.0.5", "10.0.0.6", "10.0.0.2", "10.0.0.3", "10.0.0.4"]);
+    expect(order(set(["10.0.0.0/29"]), "10.0.0.4")).toEqual([
+      "10.0.0.5",
+      "10.0.0.6",
+      "10.0.0.2",
+      "10.0.0.3",
+      "10.0.0.4",
+    ]);
   });
 
   it("ignores a last reserved address outside the set", () => {
@@ -44,7 +54,13 @@ describe("roundRobin (upstream RangeIter)", () => {
   });
 
   it("skips the gateway when it is the first candidate after the last one", () => {
-    expect(order(set(["10.0.0.0/29"]), "10.0.0.6")).toEqual(["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]);
+    expect(order(set(["10.0.0.0/29"]), "10.0.0.6")).toEqual([
+      "10.0.0.2",
+      "10.0.0.3",
+      "10.0.0.4",
+      "10.0.0.5",
+      "10.0.0.6",
+    ]);
   });
 
   it("walks IPv6 ranges up to the all-ones address", () => {

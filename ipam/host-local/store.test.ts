@@ -54,7 +54,12 @@ describe("store", () => {
     writeFileSync(join(dir, "last_reserved_ip.0"), "10.0.0.2");
     writeFileSync(join(dir, ".cni-ts-tmp.1.x"), "a\r\neth0");
     withLockedStore(dir, (s) => {
-      expect(s.reservations().map((r) => r.name).sort()).toEqual(["10.0.0.2", "fd00::2"]);
+      expect(
+        s
+          .reservations()
+          .map((r) => r.name)
+          .sort(),
+      ).toEqual(["10.0.0.2", "fd00::2"]);
       expect(s.ownedBy("a", "eth0").exact.length).toBe(2);
     });
     expect(readdirSync(dir)).not.toContain(".cni-ts-tmp.1.x");
@@ -62,6 +67,7 @@ describe("store", () => {
 
   it("refuses store names that leave dataDir", () => {
     expect(storeDir("/var/lib/cni/networks", "cbr0")).toBe("/var/lib/cni/networks/cbr0");
-    for (const bad of ["..", ".", "a/b", "../x", ""]) expect(() => storeDir("/var/lib/cni/networks", bad)).toThrow(/outside dataDir/);
+    for (const bad of ["..", ".", "a/b", "../x", ""])
+      expect(() => storeDir("/var/lib/cni/networks", bad)).toThrow(/outside dataDir/);
   });
 });

@@ -27,10 +27,16 @@ describe("bandwidth config", () => {
     [{ egressRate: -1, egressBurst: 100_000 }, "must not be negative"],
     [{ egressRate: 1.5, egressBurst: 100_000 }, "must be a whole number"],
     [{ egressRate: "1M", egressBurst: 100_000 }, "must be a number"],
-    [{ shapedSubnets: ["10.0.0.0/8"], unshapedSubnets: ["10.1.0.0/16"] }, "unshapedSubnets and shapedSubnets cannot be both specified"],
+    [
+      { shapedSubnets: ["10.0.0.0/8"], unshapedSubnets: ["10.1.0.0/16"] },
+      "unshapedSubnets and shapedSubnets cannot be both specified",
+    ],
     [{ unshapedSubnets: ["10.0.0.0/33"] }, 'bad subnet "10.0.0.0/33" provided'],
   ])("refuses %j with code 7: %s", (bw, message) => {
-    for (const [raw, runtime] of [[bw, undefined], [{}, { bandwidth: bw }]] as const) {
+    for (const [raw, runtime] of [
+      [bw, undefined],
+      [{}, { bandwidth: bw }],
+    ] as const) {
       const e = cniErrorOf(() => parseBandwidthConf(raw as Record<string, unknown>, runtime));
       expect(e?.code).toBe(7);
       expect(e?.message).toContain(message);
@@ -40,12 +46,20 @@ describe("bandwidth config", () => {
 
   it("reads the subnet lists: shapedSubnets shapes only those, unshapedSubnets all but those", () => {
     const bw = { ingressRate: 8000, ingressBurst: 16000 };
-    expect(parseBandwidthConf({ ...bw, shapedSubnets: ["10.0.0.0/8", "fd00::/8"] }, undefined).subnets).toEqual({ cidrs: ["10.0.0.0/8", "fd00::/8"], only: true });
-    expect(parseBandwidthConf({}, { bandwidth: { ...bw, unshapedSubnets: ["192.0.2.0/24"] } }).subnets).toEqual({ cidrs: ["192.0.2.0/24"], only: false });
+    expect(parseBandwidthConf({ ...bw, shapedSubnets: ["10.0.0.0/8", "fd00::/8"] }, undefined).subnets).toEqual({
+      cidrs: ["10.0.0.0/8", "fd00::/8"],
+      only: true,
+    });
+    expect(parseBandwidthConf({}, { bandwidth: { ...bw, unshapedSubnets: ["192.0.2.0/24"] } }).subnets).toEqual({
+      cidrs: ["192.0.2.0/24"],
+      only: false,
+    });
     expect(parseBandwidthConf(bw, undefined).subnets).toBeUndefined();
   });
 
   it("accepts the largest burst below 4 GB", () => {
-    expect(parseBandwidthConf({ ingressRate: 8, ingressBurst: 34_359_738_352 }, undefined).ingress?.burstBits).toBe(34_359_738_352);
+    expect(parseBandwidthConf({ ingressRate: 8, ingressBurst: 34_359_738_352 }, undefined).ingress?.burstBits).toBe(
+      34_359_738_352,
+    );
   });
 });

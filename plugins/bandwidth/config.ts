@@ -32,12 +32,10 @@ export interface BandwidthConf {
 /** uint64 in Go; beyond 2^53 JavaScript cannot hold the value exactly, and no link is that fast. */
 const bits = z.optional(
   z.nullable(
-    z
-      .number("must be a number of bits (per second)")
-      .check(
-        z.refine((n) => Number.isSafeInteger(n), "must be a whole number no larger than 9007199254740991"),
-        z.gte(0, "must not be negative"),
-      ),
+    z.number("must be a number of bits (per second)").check(
+      z.refine((n) => Number.isSafeInteger(n), "must be a whole number no larger than 9007199254740991"),
+      z.gte(0, "must not be negative"),
+    ),
   ),
 );
 const subnets = z.optional(z.nullable(z.array(z.string())));
@@ -61,22 +59,37 @@ function invalid(msg: string, details: string): CniError {
   return new CniError(ErrorCode.InvalidNetworkConfig, msg, details);
 }
 
-function direction(rate: number | null | undefined, burst: number | null | undefined, name: "ingress" | "egress"): Limit | undefined {
+function direction(
+  rate: number | null | undefined,
+  burst: number | null | undefined,
+  name: "ingress" | "egress",
+): Limit | undefined {
   const r = rate ?? 0;
   const b = burst ?? 0;
   if (b === 0 && r !== 0) {
-    throw invalid("if rate is set, burst must also be set", `set ${name}Burst (bits) together with ${name}Rate, or neither`);
+    throw invalid(
+      "if rate is set, burst must also be set",
+      `set ${name}Burst (bits) together with ${name}Rate, or neither`,
+    );
   }
   if (r === 0 && b !== 0) {
-    throw invalid("if burst is set, rate must also be set", `set ${name}Rate (bits per second) together with ${name}Burst, or neither`);
+    throw invalid(
+      "if burst is set, rate must also be set",
+      `set ${name}Rate (bits per second) together with ${name}Burst, or neither`,
+    );
   }
   if (Math.floor(b / 8) >= MAX_BURST_BYTES) {
     throw invalid("burst cannot be more than 4GB", `${name}Burst is in bits: use less than ${MAX_BURST_BYTES * 8}`);
   }
   if (r === 0) return undefined;
   // Go divides by rate/8 and burst/8: values below 8 bits make a zero and a tbf the kernel rejects or never drains.
-  if (r < 8) throw invalid(`${name}Rate ${r} is below 8 bits per second`, `${name}Rate is in bits per second; use at least 8`);
-  if (b < 8) throw invalid(`${name}Burst ${b} is below 8 bits`, `${name}Burst is in bits; use at least the interface MTU times 8`);
+  if (r < 8)
+    throw invalid(`${name}Rate ${r} is below 8 bits per second`, `${name}Rate is in bits per second; use at least 8`);
+  if (b < 8)
+    throw invalid(
+      `${name}Burst ${b} is below 8 bits`,
+      `${name}Burst is in bits; use at least the interface MTU times 8`,
+    );
   return { rateBits: r, burstBits: b };
 }
 
@@ -86,7 +99,8 @@ function isCidr(s: string): boolean {
   if (!m) return false;
   const [, addr, len] = m as unknown as [string, string, string];
   const prefix = Number(len);
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(addr)) return addr.split(".").every((o) => Number(o) <= 255 && !/^0\d/.test(o)) && prefix <= 32;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(addr))
+    return addr.split(".").every((o) => Number(o) <= 255 && !/^0\d/.test(o)) && prefix <= 32;
   return /^[0-9a-fA-F:.]+$/.test(addr) && addr.includes(":") && prefix <= 128;
 }
 
@@ -100,7 +114,11 @@ function validateSubnets(e: Entry): Subnets | undefined {
     );
   }
   for (const s of [...unshaped, ...shaped]) {
-    if (!isCidr(s)) throw invalid(`bad subnet "${s}" provided, details invalid CIDR address: ${s}`, "write subnets as CIDRs, e.g. 10.0.0.0/8");
+    if (!isCidr(s))
+      throw invalid(
+        `bad subnet "${s}" provided, details invalid CIDR address: ${s}`,
+        "write subnets as CIDRs, e.g. 10.0.0.0/8",
+      );
   }
   if (shaped.length > 0) return { cidrs: shaped, only: true };
   if (unshaped.length > 0) return { cidrs: unshaped, only: false };
@@ -118,7 +136,10 @@ export function parseBandwidthConf(raw: Record<string, unknown>, runtimeConfig: 
     e = runtime ?? parseWith(EntrySchema, raw, "bandwidth config");
   } catch (err) {
     if (!(err instanceof CniError)) throw err;
-    throw invalid(err.message, "rates are whole numbers of bits per second, bursts whole numbers of bits, subnets lists of CIDRs");
+    throw invalid(
+      err.message,
+      "rates are whole numbers of bits per second, bursts whole numbers of bits, subnets lists of CIDRs",
+    );
   }
   const subnets = validateSubnets(e);
   const ingress = direction(e.ingressRate, e.ingressBurst, "ingress");

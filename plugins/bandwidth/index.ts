@@ -5,4 +5,12 @@
 import type { Plugin } from "../../shared/cni/plugin.js";
 import { add, check, del, gc, status } from "./verbs.js";
 
-export const plugin: Plugin = { name: "bandwidth", about: "CNI bandwidth plugin (cni-ts)", add, del, check, gc, status };
+export const plugin: Plugin = {
+  name: "bandwidth",
+  about: "CNI bandwidth plugin (cni-ts)",
+  add,
+  del,
+  check,
+  gc,
+  status,
+};

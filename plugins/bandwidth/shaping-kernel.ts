@@ -5,7 +5,17 @@
  */
 import { readFileSync } from "node:fs";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import { type BatchLine, BatchLineError, EXISTS, GONE, assertBatchSafe, batchReason, ipBatch, parseJsonStream, runBatch } from "../../shared/net/batch.js";
+import {
+  type BatchLine,
+  BatchLineError,
+  EXISTS,
+  GONE,
+  assertBatchSafe,
+  batchReason,
+  ipBatch,
+  parseJsonStream,
+  runBatch,
+} from "../../shared/net/batch.js";
 import { parseIpLink } from "../../shared/net/ip-json.js";
 import { readSysfsLink, sysfsIsOwn } from "../../shared/net/links.js";
 import { tickInUsec } from "./tbf-params.js";
@@ -25,7 +35,12 @@ export function tick(): number {
 /** The host-side ifindex of `ifname`'s veth peer, read inside the pod; undefined when it is no veth. */
 export function podPeerIndex(netns: string, ifname: string): { peer?: number; error?: string } {
   assertBatchSafe(ifname);
-  const r = ipBatch([`link show dev ${ifname}`], { netns, json: true, check: false, what: `reading ${ifname} in ${netns}` });
+  const r = ipBatch([`link show dev ${ifname}`], {
+    netns,
+    json: true,
+    check: false,
+    what: `reading ${ifname} in ${netns}`,
+  });
   if (r.status !== 0) return { error: batchReason(r.stderr) || `exit status ${r.status}` };
   const link = parseIpLink(parseJsonStream(r.stdout)[0]?.[0]);
   return link.linkIndex && link.linkIndex > 0 ? { peer: link.linkIndex } : { error: "link not found" };
@@ -51,7 +66,8 @@ export function hostLinks(names: readonly string[]): Map<string, HostLink> {
   }
   const r = ipBatch(["link show"], { json: true, what: "listing the node's links" });
   for (const l of (parseJsonStream(r.stdout)[0] ?? []).map(parseIpLink)) {
-    if (l.ifname && names.includes(l.ifname)) out.set(l.ifname, { name: l.ifname, index: l.ifindex, mtu: l.mtu, txqlen: l.txqlen });
+    if (l.ifname && names.includes(l.ifname))
+      out.set(l.ifname, { name: l.ifname, index: l.ifindex, mtu: l.mtu, txqlen: l.txqlen });
   }
   return out;
 }
@@ -78,7 +94,11 @@ export function deleteLink(name: string): boolean {
   if (r.status === 0) return true;
   const reason = batchReason(r.stderr);
   if (GONE.test(reason)) return false;
-  throw new CniError(ErrorCode.Internal, `deleting ${name}: ${reason}`, "delete the device by hand with `ip link del` if it is stuck");
+  throw new CniError(
+    ErrorCode.Internal,
+    `deleting ${name}: ${reason}`,
+    "delete the device by hand with `ip link del` if it is stuck",
+  );
 }
 
 /** ifb devices of this node: name and alias. */
@@ -92,7 +112,11 @@ export type TcStep = BatchLine;
 
 /** Runs `tc -batch -` (one process when nothing fails); tolerated failures skip to the next line. */
 export function tcSteps(steps: readonly TcStep[], opts: { json?: boolean; raw?: boolean; what: string }): string {
-  const argv = opts.json ? ["tc", "-j", "-d", "-r", "-batch", "-"] : opts.raw ? ["tc", "-d", "-r", "-batch", "-"] : ["tc", "-batch", "-"];
+  const argv = opts.json
+    ? ["tc", "-j", "-d", "-r", "-batch", "-"]
+    : opts.raw
+      ? ["tc", "-d", "-r", "-batch", "-"]
+      : ["tc", "-batch", "-"];
   return batchSteps(argv, steps, opts.what);
 }
 
@@ -108,10 +132,18 @@ function batchSteps(argv: readonly string[], steps: readonly BatchLine[], what: 
 
 /** What `tc -j -d -r` reports for the qdiscs and filters of the given show lines, one array per line. */
 export function tcShow(lines: readonly string[], what: string): unknown[][] {
-  return parseJsonStream(tcSteps(lines.map((line) => ({ line })), { json: true, what }));
+  return parseJsonStream(
+    tcSteps(
+      lines.map((line) => ({ line })),
+      { json: true, what },
+    ),
+  );
 }
 
 /** What `tc -d -r` prints for the show lines, as text (htb classes have no JSON form in tc 6.1). */
 export function tcText(lines: readonly string[], what: string): string {
-  return tcSteps(lines.map((line) => ({ line })), { raw: true, what });
+  return tcSteps(
+    lines.map((line) => ({ line })),
+    { raw: true, what },
+  );
 }

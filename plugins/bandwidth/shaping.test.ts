@@ -29,7 +29,11 @@ describe("tc layout", () => {
 
 describe("htb for subnet lists", () => {
   const plan = planShaping(
-    { ingress: { rateBits: 1_000_000, burstBits: 100_000 }, egress: { rateBits: 1_000_000, burstBits: 100_000 }, subnets: { cidrs: ["10.1.0.0/16", "fd00::/8"], only: false } },
+    {
+      ingress: { rateBits: 1_000_000, burstBits: 100_000 },
+      egress: { rateBits: 1_000_000, burstBits: 100_000 },
+      subnets: { cidrs: ["10.1.0.0/16", "fd00::/8"], only: false },
+    },
     "veth1",
     "bwp0123456789ab",
     tick,
@@ -45,26 +49,48 @@ describe("htb for subnet lists", () => {
       "filter add dev veth1 parent 1: protocol ip prio 16 u32 match ip src 10.1.0.0/16 flowid 1:1",
       "filter add dev veth1 parent 1: protocol ipv6 prio 15 u32 match ip6 src fd00::/8 flowid 1:1",
     ]);
-    expect(lines).toContain("filter add dev bwp0123456789ab parent 1: protocol ip prio 16 u32 match ip dst 10.1.0.0/16 flowid 1:1");
+    expect(lines).toContain(
+      "filter add dev bwp0123456789ab parent 1: protocol ip prio 16 u32 match ip dst 10.1.0.0/16 flowid 1:1",
+    );
     expect(shapingLines(plan)[0]!.tolerate?.test("Error: Cannot delete qdisc with handle of zero.")).toBe(true);
   });
 
   it("with shapedSubnets defaults to the uncapped class and sends the listed ones to 1:30", () => {
-    const only = planShaping({ ingress: { rateBits: 1_000_000, burstBits: 100_000 }, subnets: { cidrs: ["10.1.0.0/16"], only: true } }, "veth1", "bwpx", tick);
+    const only = planShaping(
+      { ingress: { rateBits: 1_000_000, burstBits: 100_000 }, subnets: { cidrs: ["10.1.0.0/16"], only: true } },
+      "veth1",
+      "bwpx",
+      tick,
+    );
     const lines = shapingLines(only).map((s) => s.line);
     expect(lines[1]).toBe("qdisc add dev veth1 root handle 1: htb default 1 r2q 10");
-    expect(lines.at(-1)).toBe("filter add dev veth1 parent 1: protocol ip prio 16 u32 match ip src 10.1.0.0/16 flowid 1:30");
+    expect(lines.at(-1)).toBe(
+      "filter add dev veth1 parent 1: protocol ip prio 16 u32 match ip src 10.1.0.0/16 flowid 1:30",
+    );
   });
 
   it("CHECK reads the default class, the filters and the capped class's bucket", () => {
     const htb = { kind: "htb", root: true, options: { default: "0x30" } };
     const rule = { options: { flowid: "1:1" } };
-    const classes = "class htb 1:1 root prio 0 rate 800Gbit buffer [00000000] cbuffer [00000000]\nclass htb 1:30 root prio 0 rate 1Mbit buffer [0017d784] cbuffer [0017d784]\n";
-    const redirect = { kind: "u32", options: { actions: [{ kind: "mirred", mirred_action: "redirect", to_dev: "bwp0123456789ab" }] } };
+    const classes =
+      "class htb 1:1 root prio 0 rate 800Gbit buffer [00000000] cbuffer [00000000]\nclass htb 1:30 root prio 0 rate 1Mbit buffer [0017d784] cbuffer [0017d784]\n";
+    const redirect = {
+      kind: "u32",
+      options: { actions: [{ kind: "mirred", mirred_action: "redirect", to_dev: "bwp0123456789ab" }] },
+    };
     const answers = [[htb, { kind: "ingress" }], [redirect], [htb], [rule, rule], [rule, rule]];
-    const text = new Map([["veth1", classes], ["bwp0123456789ab", classes]]);
+    const text = new Map([
+      ["veth1", classes],
+      ["bwp0123456789ab", classes],
+    ]);
     expect(judgeShaping(plan, answers, text, tick)).toEqual([]);
-    const broken = [[{ ...htb, options: { default: "0x1" } }, { kind: "ingress" }], [redirect], [htb], [rule], [rule, rule]];
+    const broken = [
+      [{ ...htb, options: { default: "0x1" } }, { kind: "ingress" }],
+      [redirect],
+      [htb],
+      [rule],
+      [rule, rule],
+    ];
     expect(judgeShaping(plan, broken, new Map([["veth1", classes]]), tick)).toEqual([
       "Default class does not match on veth1 (0x1 != 0x30)",
       "subnet filters on veth1 do not match (1 found, 2 to 1:1 expected)",
@@ -75,8 +101,16 @@ describe("htb for subnet lists", () => {
 });
 
 describe("CHECK's judgement", () => {
-  const tbf = (rate: number, raw: string, limit: number) => ({ kind: "tbf", handle: "1:", root: true, options: { rate, burst_raw: raw, limit } });
-  const redirect = { kind: "u32", options: { actions: [{ kind: "mirred", mirred_action: "redirect", to_dev: "bwp0123456789ab" }] } };
+  const tbf = (rate: number, raw: string, limit: number) => ({
+    kind: "tbf",
+    handle: "1:",
+    root: true,
+    options: { rate, burst_raw: raw, limit },
+  });
+  const redirect = {
+    kind: "u32",
+    options: { actions: [{ kind: "mirred", mirred_action: "redirect", to_dev: "bwp0123456789ab" }] },
+  };
   const good = [[tbf(125000, "17d784", 15625), { kind: "ingress" }], [redirect], [tbf(250000, "17d784", 31250)]];
 
   it("passes what ADD made", () => {
@@ -84,7 +118,13 @@ describe("CHECK's judgement", () => {
   });
 
   it("names each difference", () => {
-    expect(judgeShaping(both, [[tbf(125001, "17d784", 15625), { kind: "ingress" }], [redirect], [tbf(250000, "17d785", 31250)]])).toEqual([
+    expect(
+      judgeShaping(both, [
+        [tbf(125001, "17d784", 15625), { kind: "ingress" }],
+        [redirect],
+        [tbf(250000, "17d785", 31250)],
+      ]),
+    ).toEqual([
       "Rate doesn't match on veth1 (125001 != 125000 bytes/s)",
       "Buffer doesn't match on bwp0123456789ab (1562501 != 1562500 ticks)",
     ]);

@@ -44,21 +44,33 @@ function htbLines(dev: string, p: TbfParams, s: Subnets, match: "src" | "dst"): 
   const listed = s.only ? SHAPED_CLASS : UNSHAPED_CLASS;
   const lines: TcStep[] = [
     { line: `qdisc del dev ${dev} root`, tolerate: NO_ROOT_QDISC },
-    { line: `qdisc add dev ${dev} root handle 1: htb default ${(s.only ? UNSHAPED_CLASS : SHAPED_CLASS).slice(2)} r2q 10` },
+    {
+      line: `qdisc add dev ${dev} root handle 1: htb default ${(s.only ? UNSHAPED_CLASS : SHAPED_CLASS).slice(2)} r2q 10`,
+    },
     // The ceiling's bucket holds the same time as the rate's: twice the bytes at twice the rate.
-    { line: `class add dev ${dev} parent 1: classid ${SHAPED_CLASS} htb rate ${p.rate}bps burst ${p.burstBytes} ceil ${2 * p.rate}bps cburst ${2 * p.burstBytes}` },
-    { line: `class add dev ${dev} parent 1: classid ${UNSHAPED_CLASS} htb rate ${UNCAPPED_RATE}bps ceil ${UNCAPPED_RATE}bps` },
+    {
+      line: `class add dev ${dev} parent 1: classid ${SHAPED_CLASS} htb rate ${p.rate}bps burst ${p.burstBytes} ceil ${2 * p.rate}bps cburst ${2 * p.burstBytes}`,
+    },
+    {
+      line: `class add dev ${dev} parent 1: classid ${UNSHAPED_CLASS} htb rate ${UNCAPPED_RATE}bps ceil ${UNCAPPED_RATE}bps`,
+    },
   ];
   for (const cidr of s.cidrs) {
     const v6 = cidr.includes(":");
-    lines.push({ line: `filter add dev ${dev} parent 1: protocol ${v6 ? "ipv6" : "ip"} prio ${v6 ? 15 : 16} u32 match ${v6 ? "ip6" : "ip"} ${match} ${cidr} flowid ${listed}` });
+    lines.push({
+      line: `filter add dev ${dev} parent 1: protocol ${v6 ? "ipv6" : "ip"} prio ${v6 ? 15 : 16} u32 match ${v6 ? "ip6" : "ip"} ${match} ${cidr} flowid ${listed}`,
+    });
   }
   return lines;
 }
 
 function rootLines(dev: string, p: TbfParams, s: Subnets | undefined, match: "src" | "dst"): TcStep[] {
   if (s) return htbLines(dev, p, s, match);
-  return [{ line: `qdisc replace dev ${dev} root handle 1: tbf rate ${p.rate}bps burst ${tcBurst(p).bytes} limit ${p.limit}` }];
+  return [
+    {
+      line: `qdisc replace dev ${dev} root handle 1: tbf rate ${p.rate}bps burst ${tcBurst(p).bytes} limit ${p.limit}`,
+    },
+  ];
 }
 
 /**
@@ -73,7 +85,9 @@ export function shapingLines(plan: ShapingPlan): TcStep[] {
   if (plan.egress && plan.ifb) {
     lines.push(
       { line: `qdisc replace dev ${plan.hostDev} handle ffff: ingress` },
-      { line: `filter replace dev ${plan.hostDev} parent ffff: protocol all prio 1 handle 800::800 u32 match u32 0 0 classid 1:1 action mirred egress redirect dev ${plan.ifb}` },
+      {
+        line: `filter replace dev ${plan.hostDev} parent ffff: protocol all prio 1 handle 800::800 u32 match u32 0 0 classid 1:1 action mirred egress redirect dev ${plan.ifb}`,
+      },
       ...rootLines(plan.ifb, plan.egress, plan.subnets, "dst"),
     );
   }
@@ -102,7 +116,10 @@ interface TcQdiscJson {
 
 interface TcFilterJson {
   kind?: string;
-  options?: { flowid?: string; actions?: Array<{ kind?: string; mirred_action?: string; direction?: string; to_dev?: string }> };
+  options?: {
+    flowid?: string;
+    actions?: Array<{ kind?: string; mirred_action?: string; direction?: string; to_dev?: string }>;
+  };
 }
 
 function judgeTbf(qdiscs: unknown[], dev: string, want: TbfParams): string[] {
@@ -122,22 +139,37 @@ function judgeTbf(qdiscs: unknown[], dev: string, want: TbfParams): string[] {
  * An htb root as htbLines builds it: the default class, one filter per subnet to the listed class,
  * and (from `tc -d -r class show`, which prints no JSON for htb) the capped class's bucket.
  */
-function judgeHtb(qdiscs: unknown[], filters: unknown[], classText: string, dev: string, want: TbfParams, s: Subnets, tick: number): string[] {
-  const htb = (qdiscs as Array<TcQdiscJson & { options?: { default?: string } }>).find((q) => q.kind === "htb" && q.root);
+function judgeHtb(
+  qdiscs: unknown[],
+  filters: unknown[],
+  classText: string,
+  dev: string,
+  want: TbfParams,
+  s: Subnets,
+  tick: number,
+): string[] {
+  const htb = (qdiscs as Array<TcQdiscJson & { options?: { default?: string } }>).find(
+    (q) => q.kind === "htb" && q.root,
+  );
   if (!htb) return [`Failed to find qdisc: no root htb on ${dev}`];
   const problems: string[] = [];
   const wantDefault = s.only ? "0x1" : "0x30";
-  if (htb.options?.default !== wantDefault) problems.push(`Default class does not match on ${dev} (${htb.options?.default} != ${wantDefault})`);
+  if (htb.options?.default !== wantDefault)
+    problems.push(`Default class does not match on ${dev} (${htb.options?.default} != ${wantDefault})`);
   const listed = s.only ? SHAPED_CLASS : UNSHAPED_CLASS;
   const rules = (filters as TcFilterJson[]).filter((f) => f.options?.flowid !== undefined);
   if (rules.length !== s.cidrs.length || rules.some((f) => f.options?.flowid !== listed)) {
-    problems.push(`subnet filters on ${dev} do not match (${rules.length} found, ${s.cidrs.length} to ${listed} expected)`);
+    problems.push(
+      `subnet filters on ${dev} do not match (${rules.length} found, ${s.cidrs.length} to ${listed} expected)`,
+    );
   }
   const shaped = new RegExp(`^class htb ${SHAPED_CLASS} .* buffer \\[([0-9a-f]+)\\]`, "m").exec(classText);
   const ticks = tcXmitTicks(want.rate, want.burstBytes, tick);
   if (!shaped) problems.push(`no htb class ${SHAPED_CLASS} on ${dev}`);
-  else if (Number.parseInt(shaped[1]!, 16) !== ticks) problems.push(`Burst buffer size does not match on ${dev} (${Number.parseInt(shaped[1]!, 16)} != ${ticks} ticks)`);
-  if (!new RegExp(`^class htb ${UNSHAPED_CLASS} `, "m").test(classText)) problems.push(`no htb class ${UNSHAPED_CLASS} on ${dev}`);
+  else if (Number.parseInt(shaped[1]!, 16) !== ticks)
+    problems.push(`Burst buffer size does not match on ${dev} (${Number.parseInt(shaped[1]!, 16)} != ${ticks} ticks)`);
+  if (!new RegExp(`^class htb ${UNSHAPED_CLASS} `, "m").test(classText))
+    problems.push(`no htb class ${UNSHAPED_CLASS} on ${dev}`);
   return problems;
 }
 
@@ -145,18 +177,28 @@ function judgeHtb(qdiscs: unknown[], filters: unknown[], classText: string, dev:
  * Problems found in the answers to `showLines(plan)` (and, with subnet lists, each shaped
  * device's class listing); empty when the kernel holds the plan.
  */
-export function judgeShaping(plan: ShapingPlan, answers: unknown[][], classText: ReadonlyMap<string, string> = new Map(), tick = 15.625): string[] {
+export function judgeShaping(
+  plan: ShapingPlan,
+  answers: unknown[][],
+  classText: ReadonlyMap<string, string> = new Map(),
+  tick = 15.625,
+): string[] {
   const problems: string[] = [];
   const hostQdiscs = answers[0] ?? [];
   const ifbQdiscs = answers[2] ?? [];
   let next = plan.egress && plan.ifb ? 3 : 1;
   const root = (qdiscs: unknown[], dev: string, want: TbfParams): string[] =>
-    plan.subnets ? judgeHtb(qdiscs, answers[next++] ?? [], classText.get(dev) ?? "", dev, want, plan.subnets, tick) : judgeTbf(qdiscs, dev, want);
+    plan.subnets
+      ? judgeHtb(qdiscs, answers[next++] ?? [], classText.get(dev) ?? "", dev, want, plan.subnets, tick)
+      : judgeTbf(qdiscs, dev, want);
   if (plan.ingress) problems.push(...root(hostQdiscs, plan.hostDev, plan.ingress));
   if (plan.egress && plan.ifb) {
-    if (!(hostQdiscs as TcQdiscJson[]).some((q) => q.kind === "ingress")) problems.push(`no ingress qdisc on ${plan.hostDev}`);
+    if (!(hostQdiscs as TcQdiscJson[]).some((q) => q.kind === "ingress"))
+      problems.push(`no ingress qdisc on ${plan.hostDev}`);
     const redirects = (answers[1] ?? []).some((f) =>
-      (f as TcFilterJson).options?.actions?.some((a) => a.kind === "mirred" && a.mirred_action === "redirect" && a.to_dev === plan.ifb),
+      (f as TcFilterJson).options?.actions?.some(
+        (a) => a.kind === "mirred" && a.mirred_action === "redirect" && a.to_dev === plan.ifb,
+      ),
     );
     if (!redirects) problems.push(`no filter on ${plan.hostDev} redirects to ${plan.ifb}`);
     problems.push(...root(ifbQdiscs, plan.ifb, plan.egress));

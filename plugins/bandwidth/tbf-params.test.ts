@@ -11,7 +11,12 @@ describe("tbf parameters", () => {
 
   it("computes rate, buffer and limit as the Go plugin (1 Mbit/s, 100 kbit burst)", () => {
     // rate 125000 B/s; burst 12500 B = 0.1 s = 100000 us = 1562500 ticks; limit = 25 ms of rate + burst.
-    expect(tbfParams({ rateBits: 1_000_000, burstBits: 100_000 }, tick)).toEqual({ rate: 125000, buffer: 1562500, limit: 15625, burstBytes: 12500 });
+    expect(tbfParams({ rateBits: 1_000_000, burstBits: 100_000 }, tick)).toEqual({
+      rate: 125000,
+      buffer: 1562500,
+      limit: 15625,
+      burstBytes: 12500,
+    });
   });
 
   it("truncates like Go: bits to bytes, microseconds, ticks", () => {
@@ -25,7 +30,7 @@ describe("tbf parameters", () => {
   it("wraps a buffer beyond 32 bits as Go's uint32 conversion does on amd64", () => {
     // kubelet's "no burst limit" (MaxInt32 bits) at 1 Mbit/s: 2147 s of ticks do not fit.
     const p = tbfParams({ rateBits: 1_000_000, burstBits: 2_147_483_647 }, tick);
-    expect(p.buffer).toBe(Number((BigInt(Math.trunc(268_435_455 * 1e6 / 125_000)) * 15625n / 1000n) & 0xffffffffn));
+    expect(p.buffer).toBe(Number(((BigInt(Math.trunc((268_435_455 * 1e6) / 125_000)) * 15625n) / 1000n) & 0xffffffffn));
   });
 
   it("predicts the ticks the kernel derives from tc's burst bytes (values read back from a 6.18 kernel)", () => {

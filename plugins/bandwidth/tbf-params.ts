@@ -13,7 +13,10 @@ const IFNAME_MAX = 15;
 
 /** Kernel ticks per microsecond, from /proc/net/psched (15.625 on every current kernel). */
 export function tickInUsec(psched: string): number {
-  const [t2us, us2t, clockRes] = psched.trim().split(/\s+/).map((h) => Number.parseInt(h, 16)) as [number, number, number];
+  const [t2us, us2t, clockRes] = psched
+    .trim()
+    .split(/\s+/)
+    .map((h) => Number.parseInt(h, 16)) as [number, number, number];
   return (t2us / us2t) * (clockRes / TIME_UNITS_PER_SEC);
 }
 

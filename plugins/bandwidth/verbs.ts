@@ -9,7 +9,18 @@ import type { Result } from "../../shared/cni/result.js";
 import { haveBinary } from "../../shared/net/process.js";
 import { requireNetns } from "../../shared/net/netns.js";
 import { type BandwidthConf, isZero, parseBandwidthConf } from "./config.js";
-import { createIfb, deleteLink, type HostLink, hostLinks, listIfbs, podPeerIndex, tcShow, tcSteps, tcText, tick } from "./shaping-kernel.js";
+import {
+  createIfb,
+  deleteLink,
+  type HostLink,
+  hostLinks,
+  listIfbs,
+  podPeerIndex,
+  tcShow,
+  tcSteps,
+  tcText,
+  tick,
+} from "./shaping-kernel.js";
 import { type ShapingPlan, judgeShaping, planShaping, shapedDevices, shapingLines, showLines } from "./shaping.js";
 import { ifbName } from "./tbf-params.js";
 
@@ -23,7 +34,11 @@ function readConf(inv: Invocation): BandwidthConf {
 function chained(inv: Invocation, message: string): Result {
   const prev = inv.prevResult();
   if (!prev) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, message, "put bandwidth after the plugin that creates the pod's veth in a .conflist");
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      message,
+      "put bandwidth after the plugin that creates the pod's veth in a .conflist",
+    );
   }
   return prev;
 }
@@ -32,12 +47,20 @@ function chained(inv: Invocation, message: string): Result {
 function hostInterface(inv: Invocation, prev: Result): HostLink {
   const { netns, ifname } = inv.env;
   if (prev.interfaces.length === 0) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, "no interfaces provided", "prevResult lists no interfaces: the plugin before bandwidth must report the pod's veth");
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      "no interfaces provided",
+      "prevResult lists no interfaces: the plugin before bandwidth must report the pod's veth",
+    );
   }
   requireNetns(netns);
   const { peer, error } = podPeerIndex(netns, ifname);
   if (peer === undefined) {
-    throw new CniError(ErrorCode.Internal, `container interface ${ifname} has no veth peer: ${error}`, "bandwidth shapes veth pairs only; CNI_IFNAME must be the pod end of one");
+    throw new CniError(
+      ErrorCode.Internal,
+      `container interface ${ifname} has no veth peer: ${error}`,
+      "bandwidth shapes veth pairs only; CNI_IFNAME must be the pod end of one",
+    );
   }
   const candidates = prev.interfaces.filter((i) => !i.sandbox).map((i) => i.name);
   for (const link of hostLinks(candidates).values()) if (link.index === peer) return link;
@@ -49,7 +72,10 @@ function hostInterface(inv: Invocation, prev: Result): HostLink {
 }
 
 function requireBurstOverMtu(conf: BandwidthConf, link: HostLink): void {
-  for (const [dir, limit] of [["ingress", conf.ingress], ["egress", conf.egress]] as const) {
+  for (const [dir, limit] of [
+    ["ingress", conf.ingress],
+    ["egress", conf.egress],
+  ] as const) {
     if (limit && Math.floor(limit.burstBits / 8) < link.mtu + ETH_HEADER) {
       const need = (link.mtu + ETH_HEADER) * 8;
       throw new CniError(
@@ -88,7 +114,12 @@ export function add(inv: Invocation): Result {
   const plan = planShaping(conf, host.name, ifbName(inv.conf.name, inv.env.containerId), t);
   inv.trace.mark("host interface");
   if (plan.ifb) {
-    const mac = createIfb(plan.ifb, host.mtu, ifbQueueLength(plan, host), ownerAlias(inv.conf.name, inv.env.containerId));
+    const mac = createIfb(
+      plan.ifb,
+      host.mtu,
+      ifbQueueLength(plan, host),
+      ownerAlias(inv.conf.name, inv.env.containerId),
+    );
     result.interfaces.push({ name: plan.ifb, mac });
   }
   tcSteps(shapingLines(plan), { what: `shaping ${host.name}` });
@@ -111,13 +142,25 @@ export function check(inv: Invocation): void {
   const t = tick();
   const plan = planShaping(conf, host.name, ifbName(inv.conf.name, inv.env.containerId), t);
   if (plan.ifb && !hostLinks([plan.ifb]).has(plan.ifb)) {
-    throw new CniError(ErrorCode.Internal, `get ifb device: Link not found: ${plan.ifb}`, "run DEL and ADD again for this container to restore its egress shaping");
+    throw new CniError(
+      ErrorCode.Internal,
+      `get ifb device: Link not found: ${plan.ifb}`,
+      "run DEL and ADD again for this container to restore its egress shaping",
+    );
   }
   const answers = tcShow(showLines(plan), `reading the qdiscs of ${host.name}`);
-  const classes = new Map(plan.subnets ? shapedDevices(plan).map((dev) => [dev, tcText([`class show dev ${dev}`], `reading the classes of ${dev}`)]) : []);
+  const classes = new Map(
+    plan.subnets
+      ? shapedDevices(plan).map((dev) => [dev, tcText([`class show dev ${dev}`], `reading the classes of ${dev}`)])
+      : [],
+  );
   const problems = judgeShaping(plan, answers, classes, t);
   if (problems.length > 0) {
-    throw new CniError(ErrorCode.Internal, problems.join("; "), "run DEL and ADD again for this container to restore its shaping");
+    throw new CniError(
+      ErrorCode.Internal,
+      problems.join("; "),
+      "run DEL and ADD again for this container to restore its shaping",
+    );
   }
 }
 
@@ -125,7 +168,11 @@ export function check(inv: Invocation): void {
 export function gc(inv: Invocation): void {
   const valid = validAttachments(inv.raw);
   if (valid === undefined) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, "GC needs cni.dev/valid-attachments", "the runtime must list the attachments to keep; without it nothing is removed");
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      "GC needs cni.dev/valid-attachments",
+      "the runtime must list the attachments to keep; without it nothing is removed",
+    );
   }
   const keep = new Set(valid.map((a) => a.containerId));
   const mine = `${ALIAS_PREFIX}/${inv.conf.name}/`;
@@ -139,6 +186,10 @@ export function gc(inv: Invocation): void {
 
 export function status(): void {
   if (!haveBinary("tc")) {
-    throw new CniError(ErrorCode.PluginNotAvailable, "tc (iproute2) is not installed", "install iproute2: bandwidth shapes traffic with tc");
+    throw new CniError(
+      ErrorCode.PluginNotAvailable,
+      "tc (iproute2) is not installed",
+      "install iproute2: bandwidth shapes traffic with tc",
+    );
   }
 }

@@ -67,8 +67,12 @@ async function addSteps(inv: Invocation, conf: BridgeConf, undo: Undo): Promise<
     if (conf.ipamType !== "") writeNetnsSysctls(netns, podSysctls(ifname, gws.ips, conf.enabledad));
     const steps = planPod(ifname, gws.ips, gws.routes, !conf.disableContainerInterface);
     try {
-      const [link] = kernel(steps, [{ q: "link", dev: ifname }], { netns, what: `failed to configure "${ifname}" in ${netns}` });
-      if (!link) throw new CniError(ErrorCode.Internal, `failed to configure "${ifname}" in ${netns}: the link is gone`);
+      const [link] = kernel(steps, [{ q: "link", dev: ifname }], {
+        netns,
+        what: `failed to configure "${ifname}" in ${netns}`,
+      });
+      if (!link)
+        throw new CniError(ErrorCode.Internal, `failed to configure "${ifname}" in ${netns}: the link is gone`);
       return link;
     } catch (e) {
       throw toCniError(e instanceof KernelStepError ? e.toError() : e);
@@ -87,7 +91,9 @@ async function addSteps(inv: Invocation, conf: BridgeConf, undo: Undo): Promise<
   if (conf.ipMasq && gws.ips.length > 0) {
     const ips = gws.ips.map((ip) => parseCidr(ip.address)).filter((c): c is Cidr => c !== undefined);
     undo.masq = true;
-    await inv.trace.span("masq", () => setupMasq(chooseBackend(conf.ipMasqBackend), conf.name, { containerId, ifname }, ips));
+    await inv.trace.span("masq", () =>
+      setupMasq(chooseBackend(conf.ipMasqBackend), conf.name, { containerId, ifname }, ips),
+    );
   }
   if (conf.macspoofchk) {
     undo.spoof = true;
@@ -173,7 +179,10 @@ function setupHost(
     const vlanLines = planPortVlans(conf, veth);
     if (vlanPeer) vlanLines.push(...planPortVlans(conf, vlanPeer, conf.vlan));
     if (vlanLines.length > 0) {
-      run(["bridge", "-batch", "-"], { input: `${vlanLines.join("\n")}\n`, what: `failed to setup vlan tag on interface "${veth}"` });
+      run(["bridge", "-batch", "-"], {
+        input: `${vlanLines.join("\n")}\n`,
+        what: `failed to setup vlan tag on interface "${veth}"`,
+      });
     }
     return { veth, vlanGwIface: vlanGw };
   }
@@ -181,7 +190,12 @@ function setupHost(
 }
 
 /** Undo after a failed ADD: firewall rules, the veth pair (its pod end goes with it), the IPAM lease. */
-async function rollback(inv: Invocation, conf: BridgeConf, undo: Undo, att: { containerId: string; ifname: string }): Promise<void> {
+async function rollback(
+  inv: Invocation,
+  conf: BridgeConf,
+  undo: Undo,
+  att: { containerId: string; ifname: string },
+): Promise<void> {
   const soft = (what: string, fn: () => unknown) => {
     try {
       return fn();
@@ -191,7 +205,10 @@ async function rollback(inv: Invocation, conf: BridgeConf, undo: Undo, att: { co
     }
   };
   if (undo.spoof) soft("removing the spoof check", () => teardownSpoofCheck(att.containerId, att.ifname));
-  if (undo.masq) soft("removing ipMasq rules", () => teardownMasq(chooseBackend(conf.ipMasqBackend), conf.name, att, (m) => inv.trace.note(m)));
+  if (undo.masq)
+    soft("removing ipMasq rules", () =>
+      teardownMasq(chooseBackend(conf.ipMasqBackend), conf.name, att, (m) => inv.trace.note(m)),
+    );
   if (undo.veth) soft(`deleting ${undo.veth}`, () => deleteHostLink(undo.veth!));
   if (undo.ipam) {
     try {

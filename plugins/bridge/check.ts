@@ -20,16 +20,28 @@ export async function check(inv: Invocation): Promise<void> {
   requireNetns(netns);
   if (conf.ipamType !== "") await delegate(inv, conf.ipamType, "CHECK", inv.stdin);
   const prev = inv.prevResult();
-  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, "Required prevResult missing", "CHECK needs the ADD result as prevResult");
+  if (!prev)
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      "Required prevResult missing",
+      "CHECK needs the ADD result as prevResult",
+    );
   const podEntry = prev.interfaces.find((i) => i.name === ifname);
   if (podEntry?.sandbox !== undefined && podEntry.sandbox !== netns) {
-    throw new CniError(ErrorCode.Internal, `Sandbox in prevResult ${podEntry.sandbox} doesn't match configured netns: ${netns}`);
+    throw new CniError(
+      ErrorCode.Internal,
+      `Sandbox in prevResult ${podEntry.sandbox} doesn't match configured netns: ${netns}`,
+    );
   }
   const host = inspectHost(conf.bridge);
   const pod = inspectPod(netns, ifname);
   const diffs = compare(conf, prev, host, pod, ifname);
   if (diffs.length > 0) {
-    throw new CniError(ErrorCode.Internal, diffs.join("; "), `${diffs.length} difference(s) between prevResult/config and the node`);
+    throw new CniError(
+      ErrorCode.Internal,
+      diffs.join("; "),
+      `${diffs.length} difference(s) between prevResult/config and the node`,
+    );
   }
 }
 
@@ -45,13 +57,27 @@ interface PodView {
 
 function inspectHost(bridge: string): HostView {
   if (!ownLinkNames().has(bridge)) return { bridge: undefined, ports: [] };
-  const [link, ports] = kernel([], [{ q: "link", dev: bridge }, { q: "ports", master: bridge }], { what: "failed to inspect the bridge" });
+  const [link, ports] = kernel(
+    [],
+    [
+      { q: "link", dev: bridge },
+      { q: "ports", master: bridge },
+    ],
+    { what: "failed to inspect the bridge" },
+  );
   return { bridge: link, ports };
 }
 
 function inspectPod(netns: string, ifname: string): PodView {
   try {
-    const [link, routes] = kernel([], [{ q: "addrs", dev: ifname }, { q: "routes", dev: ifname }], { netns });
+    const [link, routes] = kernel(
+      [],
+      [
+        { q: "addrs", dev: ifname },
+        { q: "routes", dev: ifname },
+      ],
+      { netns },
+    );
     return { link, routes: link ? routes : [] };
   } catch {
     return { link: undefined, routes: [] };
@@ -68,15 +94,19 @@ export function compare(conf: BridgeConf, prev: Result, host: HostView, pod: Pod
   if (prevBridge?.mac && prevBridge.mac !== host.bridge.address) {
     diffs.push(`bridge ${br} has MAC ${host.bridge.address}, prevResult says ${prevBridge.mac}`);
   }
-  if (conf.promiscMode && !host.bridge.promisc) diffs.push(`bridge ${br} is not in promiscuous mode (promiscMode is set)`);
-  if (conf.mtu > 0 && host.bridge.mtu !== conf.mtu) diffs.push(`bridge ${br} has MTU ${host.bridge.mtu}, config says ${conf.mtu}`);
+  if (conf.promiscMode && !host.bridge.promisc)
+    diffs.push(`bridge ${br} is not in promiscuous mode (promiscMode is set)`);
+  if (conf.mtu > 0 && host.bridge.mtu !== conf.mtu)
+    diffs.push(`bridge ${br} has MTU ${host.bridge.mtu}, config says ${conf.mtu}`);
 
   const link = pod.link;
   if (!link) return [...diffs, `CNI created interface in container ${ifname} not found`];
   const prevPod = prev.interfaces.find((i) => i.name === ifname);
   if (link.kind !== "veth") diffs.push(`${ifname} is a ${link.kind || "non-veth"} link, not a veth`);
-  if (prevPod?.mac && prevPod.mac !== link.address) diffs.push(`${ifname} has MAC ${link.address}, prevResult says ${prevPod.mac}`);
-  if (conf.mac && conf.mac !== link.address) diffs.push(`${ifname} has MAC ${link.address}, config asks for ${conf.mac}`);
+  if (prevPod?.mac && prevPod.mac !== link.address)
+    diffs.push(`${ifname} has MAC ${link.address}, prevResult says ${prevPod.mac}`);
+  if (conf.mac && conf.mac !== link.address)
+    diffs.push(`${ifname} has MAC ${link.address}, config asks for ${conf.mac}`);
   if (conf.mtu > 0 && link.mtu !== conf.mtu) diffs.push(`${ifname} has MTU ${link.mtu}, config says ${conf.mtu}`);
   if (!conf.disableContainerInterface && !link.flags.includes("UP")) diffs.push(`${ifname} is down`);
 
@@ -84,14 +114,20 @@ export function compare(conf: BridgeConf, prev: Result, host: HostView, pod: Pod
   if (!port) diffs.push(`CNI veth created for bridge ${br} was not found`);
   else {
     const prevHost = prev.interfaces.find((i) => !i.sandbox && i.name !== br && i.name !== ifname);
-    if (prevHost && prevHost.name !== port.ifname) diffs.push(`host veth is ${port.ifname}, prevResult says ${prevHost.name}`);
+    if (prevHost && prevHost.name !== port.ifname)
+      diffs.push(`host veth is ${port.ifname}, prevResult says ${prevHost.name}`);
     if (port.port && port.port.hairpin !== conf.hairpinMode) {
-      diffs.push(`hairpin is ${port.port.hairpin ? "on" : "off"} on ${port.ifname}, config says hairpinMode ${conf.hairpinMode}`);
+      diffs.push(
+        `hairpin is ${port.port.hairpin ? "on" : "off"} on ${port.ifname}, config says hairpinMode ${conf.hairpinMode}`,
+      );
     }
     if (port.port && port.port.isolated !== conf.portIsolation) {
-      diffs.push(`port isolation is ${port.port.isolated ? "on" : "off"} on ${port.ifname}, config says portIsolation ${conf.portIsolation}`);
+      diffs.push(
+        `port isolation is ${port.port.isolated ? "on" : "off"} on ${port.ifname}, config says portIsolation ${conf.portIsolation}`,
+      );
     }
-    if (conf.mtu > 0 && port.mtu !== conf.mtu) diffs.push(`${port.ifname} has MTU ${port.mtu}, config says ${conf.mtu}`);
+    if (conf.mtu > 0 && port.mtu !== conf.mtu)
+      diffs.push(`${port.ifname} has MTU ${port.mtu}, config says ${conf.mtu}`);
   }
 
   const have = new Set(link.addrs.map((a) => canonical(`${a.local}/${a.prefixlen}`)));
@@ -101,7 +137,9 @@ export function compare(conf: BridgeConf, prev: Result, host: HostView, pod: Pod
   }
   for (const r of prev.routes) {
     const want = canonical(r.dst);
-    const found = pod.routes.some((x) => routeDst(x) === want && (!r.gw || (x.gateway !== undefined && canonical(x.gateway) === canonical(r.gw))));
+    const found = pod.routes.some(
+      (x) => routeDst(x) === want && (!r.gw || (x.gateway !== undefined && canonical(x.gateway) === canonical(r.gw))),
+    );
     if (!found) diffs.push(`Expected Route ${r.dst}${r.gw ? ` via ${r.gw}` : ""} not found in routing table`);
   }
   return diffs;

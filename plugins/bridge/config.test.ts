@@ -37,9 +37,15 @@ describe("loadBridgeConf", () => {
       [{ vlan: -1 }, "invalid VLAN ID -1 (must be between 0 and 4094)"],
       [{ vlan: 5, vlanTrunk: [{ id: 6 }] }, "cannot set vlan and vlanTrunk at the same time"],
       [{ hairpinMode: true, promiscMode: true }, "cannot set hairpin mode and promiscuous mode at the same time"],
-      [{ disableContainerInterface: true, ipam: { type: "host-local" } }, "cannot use IPAM when DisableContainerInterface flag is set"],
+      [
+        { disableContainerInterface: true, ipam: { type: "host-local" } },
+        "cannot use IPAM when DisableContainerInterface flag is set",
+      ],
       [{ ipMasqBackend: "pf" }, 'unknown ipmasq backend "pf"'],
-      [{ bridge: "a-bridge-name-too-long" }, 'invalid bridge name "a-bridge-name-too-long": interface name is too long'],
+      [
+        { bridge: "a-bridge-name-too-long" },
+        'invalid bridge name "a-bridge-name-too-long": interface name is too long',
+      ],
     ];
     for (const [conf, msg] of cases) {
       const e = cniErrorOf(() => load(conf));
@@ -58,7 +64,9 @@ describe("loadBridgeConf", () => {
     const args = "IgnoreUnknown=1;MAC=0A:58:00:00:00:03";
     expect(load({}, args).mac).toBe("0a:58:00:00:00:03");
     expect(load({ args: { cni: { mac: "0a:58:00:00:00:02" } } }, args).mac).toBe("0a:58:00:00:00:02");
-    expect(load({ args: { cni: { mac: "0a:58:00:00:00:02" } }, runtimeConfig: { Mac: "0a:58:00:00:00:01" } }, args).mac).toBe("0a:58:00:00:00:01");
+    expect(
+      load({ args: { cni: { mac: "0a:58:00:00:00:02" } }, runtimeConfig: { Mac: "0a:58:00:00:00:01" } }, args).mac,
+    ).toBe("0a:58:00:00:00:01");
     expect(cniErrorOf(() => load({ runtimeConfig: { mac: "zz" } })).message).toBe('invalid MAC address "zz"');
     expect(cniErrorOf(() => load({}, "MAC=0a:58:00:00:00:03;FOO=1")).message).toBe("ARGS: unknown args [FOO]");
   });
@@ -102,10 +110,20 @@ describe("collectVlanTrunk", () => {
   });
   it("has upstream's messages", () => {
     expect(cniErrorOf(() => collectVlanTrunk([{ id: 0 }])).message).toBe("incorrect trunk id parameter");
-    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 0, maxID: 3 }])).message).toBe("incorrect trunk minID parameter");
-    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 1, maxID: 4095 }])).message).toBe("incorrect trunk maxID parameter");
-    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 9, maxID: 3 }])).message).toBe("minID is greater than maxID in trunk parameter");
-    expect(cniErrorOf(() => collectVlanTrunk([{ maxID: 3 }])).message).toBe("minID and maxID should be configured simultaneously, minID is missing");
-    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 3 }])).message).toBe("minID and maxID should be configured simultaneously, maxID is missing");
+    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 0, maxID: 3 }])).message).toBe(
+      "incorrect trunk minID parameter",
+    );
+    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 1, maxID: 4095 }])).message).toBe(
+      "incorrect trunk maxID parameter",
+    );
+    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 9, maxID: 3 }])).message).toBe(
+      "minID is greater than maxID in trunk parameter",
+    );
+    expect(cniErrorOf(() => collectVlanTrunk([{ maxID: 3 }])).message).toBe(
+      "minID and maxID should be configured simultaneously, minID is missing",
+    );
+    expect(cniErrorOf(() => collectVlanTrunk([{ minID: 3 }])).message).toBe(
+      "minID and maxID should be configured simultaneously, maxID is missing",
+    );
   });
 });

@@ -74,13 +74,19 @@ export function loadBridgeConf(inv: Invocation, opts: { forDel?: boolean } = {})
   try {
     validateInterfaceName(bridge);
   } catch (e) {
-    throw invalid(`invalid bridge name "${bridge}": ${(e as Error).message}`, "bridge must be a valid Linux interface name of at most 15 characters");
+    throw invalid(
+      `invalid bridge name "${bridge}": ${(e as Error).message}`,
+      "bridge must be a valid Linux interface name of at most 15 characters",
+    );
   }
   const vlan = c.vlan ?? 0;
   if (vlan < 0 || vlan > 4094) throw invalid(`invalid VLAN ID ${vlan} (must be between 0 and 4094)`);
   const vlans = c.vlanTrunk ? collectVlanTrunk(c.vlanTrunk) : undefined;
   if (vlan > 0 && vlans !== undefined && vlans.length > 0) {
-    throw invalid("cannot set vlan and vlanTrunk at the same time", "a port is either an access port (vlan) or a trunk port (vlanTrunk)");
+    throw invalid(
+      "cannot set vlan and vlanTrunk at the same time",
+      "a port is either an access port (vlan) or a trunk port (vlanTrunk)",
+    );
   }
   const backend = c.ipMasqBackend ?? undefined;
   if (backend !== undefined && backend !== "iptables" && backend !== "nftables") {
@@ -114,7 +120,10 @@ export function loadBridgeConf(inv: Invocation, opts: { forDel?: boolean } = {})
   // DEL must not fail over fields that only matter for ADD.
   if (opts.forDel) return conf;
   if (conf.ipamType !== "" && conf.disableContainerInterface) {
-    throw invalid("cannot use IPAM when DisableContainerInterface flag is set", "remove ipam or disableContainerInterface");
+    throw invalid(
+      "cannot use IPAM when DisableContainerInterface flag is set",
+      "remove ipam or disableContainerInterface",
+    );
   }
   if (conf.hairpinMode && conf.promiscMode) {
     throw invalid("cannot set hairpin mode and promiscuous mode at the same time", "choose hairpinMode or promiscMode");
@@ -158,7 +167,8 @@ export function collectVlanTrunk(trunk: readonly Trunk[]): number[] {
 /** The container MAC with upstream's precedence: runtimeConfig.mac > args.cni.mac > CNI_ARGS MAC. */
 function containerMac(inv: Invocation, fromConf: { runtimeConfig: unknown; args: unknown }): string | undefined {
   const fromArgs = inv.cniArgs(["MAC"]).get("MAC");
-  const pick = [fromConf.runtimeConfig, fromConf.args, fromArgs].find((v) => typeof v === "string" && v !== "") as string | undefined;
+  const pick = [fromConf.runtimeConfig, fromConf.args, fromArgs].find((v) => typeof v === "string" && v !== "") as
+    string | undefined;
   return pick === undefined ? undefined : normalizeMac(pick);
 }
 

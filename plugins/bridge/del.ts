@@ -37,7 +37,9 @@ export async function del(inv: Invocation): Promise<void> {
   if (conf.ipMasq) {
     // prevResult's addresses say which iptables families can hold rules; without it, both are searched.
     const families = familiesOf(safePrev(inv));
-    await attempt(() => teardownMasq(chooseBackend(conf.ipMasqBackend), conf.name, { containerId, ifname }, note, families));
+    await attempt(() =>
+      teardownMasq(chooseBackend(conf.ipMasqBackend), conf.name, { containerId, ifname }, note, families),
+    );
   }
   if (conf.macspoofchk) await attempt(() => teardownSpoofCheck(containerId, ifname));
   if (errors.length > 0) throw errors[0];
@@ -48,7 +50,17 @@ function removePodLink(inv: Invocation, bridge: string, note: (m: string) => voi
   const probe = netns === "" ? undefined : probeNetns(netns);
   if (probe?.state === "ok") {
     try {
-      kernel([{ op: { op: "link-del", dev: ifname }, tolerate: GONE, fail: (r) => new CniError(ErrorCode.Internal, `failed to delete "${ifname}" in ${netns}: ${r}`) }], [], { netns });
+      kernel(
+        [
+          {
+            op: { op: "link-del", dev: ifname },
+            tolerate: GONE,
+            fail: (r) => new CniError(ErrorCode.Internal, `failed to delete "${ifname}" in ${netns}: ${r}`),
+          },
+        ],
+        [],
+        { netns },
+      );
     } catch (e) {
       // A name ip -batch cannot carry: ADD refused it too, so no link of ours has it.
       if (e instanceof SystemError && e.kind === "environment") return note(`DEL: ${e.message}; nothing to remove`);
@@ -56,7 +68,11 @@ function removePodLink(inv: Invocation, bridge: string, note: (m: string) => voi
     }
     return;
   }
-  note(netns === "" ? "DEL without CNI_NETNS: pod link not touched" : `DEL: netns ${netns} is gone (${probe?.state}); pod link not touched`);
+  note(
+    netns === ""
+      ? "DEL without CNI_NETNS: pod link not touched"
+      : `DEL: netns ${netns} is gone (${probe?.state}); pod link not touched`,
+  );
   // The namespace file is gone but the namespace may live on (held by a process): remove the host end
   // named in prevResult, which takes the pod end with it.
   const hostVeth = previousHostVeth(safePrev(inv), bridge, ifname);
@@ -80,5 +96,7 @@ function safePrev(inv: Invocation): Result | undefined {
 }
 
 function previousHostVeth(prev: Result | undefined, bridge: string, ifname: string): string | undefined {
-  return prev?.interfaces.find((i) => !i.sandbox && i.name !== bridge && i.name !== ifname && /^veth[0-9a-f]{8}$/.test(i.name))?.name;
+  return prev?.interfaces.find(
+    (i) => !i.sandbox && i.name !== bridge && i.name !== ifname && /^veth[0-9a-f]{8}$/.test(i.name),
+  )?.name;
 }

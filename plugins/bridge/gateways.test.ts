@@ -4,7 +4,10 @@ import { calcGateways } from "./gateways.js";
 
 describe("calcGateways", () => {
   it("points every IP at the pod interface and fills the first address as gateway with isGateway", () => {
-    const g = calcGateways([{ address: "10.244.1.7/24" }, { address: "fd00::7/64" }], [], { isGateway: true, isDefaultGateway: false });
+    const g = calcGateways([{ address: "10.244.1.7/24" }, { address: "fd00::7/64" }], [], {
+      isGateway: true,
+      isDefaultGateway: false,
+    });
     expect(g.ips).toEqual([
       { address: "10.244.1.7/24", gateway: "10.244.1.1", interface: 2 },
       { address: "fd00::7/64", gateway: "fd00::1", interface: 2 },
@@ -15,7 +18,10 @@ describe("calcGateways", () => {
   });
 
   it("leaves gateways alone without isGateway (and puts nothing on the bridge)", () => {
-    const g = calcGateways([{ address: "10.0.0.5/16", gateway: "10.0.0.254" }, { address: "10.1.0.5/16" }], [], { isGateway: false, isDefaultGateway: false });
+    const g = calcGateways([{ address: "10.0.0.5/16", gateway: "10.0.0.254" }, { address: "10.1.0.5/16" }], [], {
+      isGateway: false,
+      isDefaultGateway: false,
+    });
     expect(g.ips).toEqual([
       { address: "10.0.0.5/16", gateway: "10.0.0.254", interface: 2 },
       { address: "10.1.0.5/16", interface: 2 },
@@ -29,12 +35,19 @@ describe("calcGateways", () => {
       [{ dst: "10.244.0.0/16" }, { dst: "::/0", gw: "fd00::fe" }],
       { isGateway: true, isDefaultGateway: true },
     );
-    expect(g.routes).toEqual([{ dst: "10.244.0.0/16" }, { dst: "::/0", gw: "fd00::fe" }, { dst: "0.0.0.0/0", gw: "10.244.1.1" }]);
+    expect(g.routes).toEqual([
+      { dst: "10.244.0.0/16" },
+      { dst: "::/0", gw: "fd00::fe" },
+      { dst: "0.0.0.0/0", gw: "10.244.1.1" },
+    ]);
     expect(g.bridgeAddrs[4].map(formatCidr)).toEqual(["10.244.1.1/24", "10.245.1.1/24"]);
   });
 
   it("a default route without a gateway does not count", () => {
-    const g = calcGateways([{ address: "10.244.1.7/24" }], [{ dst: "0.0.0.0/0" }], { isGateway: true, isDefaultGateway: true });
+    const g = calcGateways([{ address: "10.244.1.7/24" }], [{ dst: "0.0.0.0/0" }], {
+      isGateway: true,
+      isDefaultGateway: true,
+    });
     expect(g.routes).toEqual([{ dst: "0.0.0.0/0" }, { dst: "0.0.0.0/0", gw: "10.244.1.1" }]);
   });
 });

@@ -39,7 +39,10 @@ export function calcGateways(
     if (opts.isGateway && gateway !== undefined) {
       const gw = parseIp(gateway);
       if (!gw || gw.family !== family) {
-        throw new CniError(ErrorCode.Internal, `IPAM returned gateway "${gateway}" that does not match address ${ip.address}`);
+        throw new CniError(
+          ErrorCode.Internal,
+          `IPAM returned gateway "${gateway}" that does not match address ${ip.address}`,
+        );
       }
       out.bridgeAddrs[family].push({ family, addr: gw.addr, prefix: addr.prefix });
     }

@@ -39,10 +39,19 @@ export function planHost(p: HostPlanInput): HostPlan {
   const mtu = conf.mtu > 0 ? conf.mtu : undefined;
   const connect = fail((r) => `failed to connect "${p.veth}" to bridge ${br}: ${r}`);
   const makeVeth = fail((r) => `failed to make veth pair: ${r}`);
-  const other = (op: KernelOp): KernelStep => ({ op, fail: fail((r) => `failed to set up bridge "${br}": ${ipLine(op)}: ${r}`) });
+  const other = (op: KernelOp): KernelStep => ({
+    op,
+    fail: fail((r) => `failed to set up bridge "${br}": ${ipLine(op)}: ${r}`),
+  });
   if (!p.bridge) {
     steps.push({
-      op: { op: "bridge-add", name: br, address: p.newBridgeMac, mtu, vlanFiltering: conf.vlan !== 0 || conf.vlans !== undefined },
+      op: {
+        op: "bridge-add",
+        name: br,
+        address: p.newBridgeMac,
+        mtu,
+        vlanFiltering: conf.vlan !== 0 || conf.vlans !== undefined,
+      },
       fail: fail((r) => `failed to create bridge "${br}": could not add "${br}": ${r}`),
     });
   } else if (conf.mtu > 0 && p.bridge.mtu !== conf.mtu) {
@@ -54,7 +63,13 @@ export function planHost(p: HostPlanInput): HostPlan {
   const vethStep = steps.length;
   // txqlen 0 on both ends, as upstream's netlink request does (IFLA_TXQLEN from a zero LinkAttrs).
   steps.push({
-    op: { op: "veth-add", name: p.veth, mtu, txqlen: 0, peer: { name: p.ifname, mtu, txqlen: 0, address: conf.mac || undefined, netns: p.netns } },
+    op: {
+      op: "veth-add",
+      name: p.veth,
+      mtu,
+      txqlen: 0,
+      peer: { name: p.ifname, mtu, txqlen: 0, address: conf.mac || undefined, netns: p.netns },
+    },
     fail: makeVeth,
   });
   steps.push({ op: { op: "link-set", dev: p.veth, master: br }, fail: connect });
@@ -65,7 +80,11 @@ export function planHost(p: HostPlanInput): HostPlan {
   steps.push(other({ op: "link-set", dev: p.veth, up: true }));
   if (p.newVlanGwPeer) {
     const bmtu = p.bridge ? p.bridge.mtu : mtu;
-    steps.push({ op: { op: "veth-add", name: p.gwIface, mtu: bmtu, peer: { name: p.newVlanGwPeer, mtu: bmtu } }, tolerate: EXISTS, fail: makeVeth });
+    steps.push({
+      op: { op: "veth-add", name: p.gwIface, mtu: bmtu, peer: { name: p.newVlanGwPeer, mtu: bmtu } },
+      tolerate: EXISTS,
+      fail: makeVeth,
+    });
     steps.push({ op: { op: "link-set", dev: p.newVlanGwPeer, master: br }, fail: connect });
     steps.push(other({ op: "link-set", dev: p.newVlanGwPeer, up: true }));
     steps.push(other({ op: "link-set", dev: p.gwIface, up: true }));

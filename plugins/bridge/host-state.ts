@@ -21,7 +21,10 @@ export function inspectBridge(bridge: string, vlanGw: string | undefined): Bridg
   const names = ownLinkNames();
   if (!names.has(bridge)) return { bridge: undefined, ports: [], vlanGw: undefined };
   const withVlan = vlanGw !== undefined && names.has(vlanGw);
-  const queries: KernelQuery[] = [{ q: "addrs", dev: bridge }, { q: "ports", master: bridge }];
+  const queries: KernelQuery[] = [
+    { q: "addrs", dev: bridge },
+    { q: "ports", master: bridge },
+  ];
   if (withVlan) queries.push({ q: "addrs", dev: vlanGw });
   const [link, ports, gw] = kernel([], queries, { what: `failed to inspect bridge "${bridge}"` }) as [
     LinkInfo | undefined,
@@ -52,7 +55,9 @@ export function randomMac(): string {
 }
 
 /** MAC and operstate of host links, from sysfs when it shows our namespace, else from the kernel. */
-export function readHostLinks(names: readonly string[]): Map<string, { address: string; operstate: string; mtu: number }> {
+export function readHostLinks(
+  names: readonly string[],
+): Map<string, { address: string; operstate: string; mtu: number }> {
   const out = new Map<string, { address: string; operstate: string; mtu: number }>();
   const missing: string[] = [];
   for (const n of names) {
@@ -61,7 +66,11 @@ export function readHostLinks(names: readonly string[]): Map<string, { address: 
     else missing.push(n);
   }
   if (missing.length > 0) {
-    const shown = kernel([], missing.map((dev) => ({ q: "link", dev }) as const), { what: "failed to read host links" });
+    const shown = kernel(
+      [],
+      missing.map((dev) => ({ q: "link", dev }) as const),
+      { what: "failed to read host links" },
+    );
     for (const l of shown) if (l) out.set(l.ifname, { address: l.address, operstate: l.operstate, mtu: l.mtu });
   }
   return out;

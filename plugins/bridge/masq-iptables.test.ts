@@ -21,7 +21,10 @@ describe("iptables masquerade rules", () => {
   it("firewall-reload: nothing missing when the reference's rules are there; everything after a flush", () => {
     const ip = [parseCidr("10.99.1.2/24")!];
     expect(iptablesMissingRules(parseSavedTable(REFERENCE_SAVE, "nat"), "masqnet", "refcid1", ip)).toEqual([]);
-    const flushed = parseSavedTable("*nat\n:POSTROUTING ACCEPT [0:0]\n:CNI-f0f8ede036b89110ee8dc9f6 - [0:0]\nCOMMIT\n", "nat");
+    const flushed = parseSavedTable(
+      "*nat\n:POSTROUTING ACCEPT [0:0]\n:CNI-f0f8ede036b89110ee8dc9f6 - [0:0]\nCOMMIT\n",
+      "nat",
+    );
     const missing = iptablesMissingRules(flushed, "masqnet", "refcid1", ip);
     expect(missing).toHaveLength(3);
     expect(new Set(missing)).toEqual(new Set(parseSavedTable(REFERENCE_SAVE, "nat").rules));

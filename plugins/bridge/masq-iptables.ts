@@ -17,12 +17,18 @@ import { iptablesChainName, iptablesComment } from "./masq-names.js";
 const MULTICAST: Record<Family, string> = { 4: "224.0.0.0/4", 6: "ff00::/8" };
 
 /** Restore lines that (re)create the chain for `ips` of one family; the chain is declared, so refilled. */
-export function iptablesSetupLines(saved: SavedTable, network: string, containerId: string, ips: readonly Cidr[]): string[] {
+export function iptablesSetupLines(
+  saved: SavedTable,
+  network: string,
+  containerId: string,
+  ips: readonly Cidr[],
+): string[] {
   if (ips.length === 0) return [];
   const chain = iptablesChainName(network, containerId);
   const comment = quoteComment(iptablesComment(network, containerId));
   const lines = [`:${chain} - [0:0]`];
-  for (const ip of ips) lines.push(`-A ${chain} -d ${formatCidr(networkOf(ip))} -m comment --comment ${comment} -j ACCEPT`);
+  for (const ip of ips)
+    lines.push(`-A ${chain} -d ${formatCidr(networkOf(ip))} -m comment --comment ${comment} -j ACCEPT`);
   const family = ips[0]!.family;
   lines.push(`-A ${chain} ! -d ${MULTICAST[family]} -m comment --comment ${comment} -j MASQUERADE`);
   for (const ip of ips) {
@@ -57,7 +63,10 @@ export function iptablesSetup(family: Family, network: string, containerId: stri
 
 export function iptablesTeardown(family: Family, network: string, containerIds: readonly string[]): void {
   const saved = saveTable(family, "nat");
-  const lines = chainTeardownLines(saved, containerIds.map((id) => iptablesChainName(network, id)));
+  const lines = chainTeardownLines(
+    saved,
+    containerIds.map((id) => iptablesChainName(network, id)),
+  );
   restoreTable(family, "nat", lines);
 }
 
@@ -65,14 +74,24 @@ export function iptablesTeardown(family: Family, network: string, containerIds: 
 export function iptablesGc(family: Family, network: string, valid: ReadonlySet<string>): string[] {
   const saved = saveTable(family, "nat");
   const stale = [...iptablesContainersOf(saved, network)].filter((id) => !valid.has(id));
-  const lines = chainTeardownLines(saved, stale.map((id) => iptablesChainName(network, id)));
+  const lines = chainTeardownLines(
+    saved,
+    stale.map((id) => iptablesChainName(network, id)),
+  );
   restoreTable(family, "nat", lines);
   return stale;
 }
 
 /** Rules of the attachment's masquerade setup that `saved` lacks, as save lines ([] when intact). */
-export function iptablesMissingRules(saved: SavedTable, network: string, containerId: string, ips: readonly Cidr[]): string[] {
-  return iptablesSetupLines(saved, network, containerId, ips).filter((l) => l.startsWith("-A ") && !saved.rules.includes(l));
+export function iptablesMissingRules(
+  saved: SavedTable,
+  network: string,
+  containerId: string,
+  ips: readonly Cidr[],
+): string[] {
+  return iptablesSetupLines(saved, network, containerId, ips).filter(
+    (l) => l.startsWith("-A ") && !saved.rules.includes(l),
+  );
 }
 
 /** Re-creates the attachment's chain and jumps when something is missing; returns what was missing. */

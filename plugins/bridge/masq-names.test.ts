@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { iptablesChainName, iptablesComment, nftComment, nftInstanceHash, nftNetworkHash, NFT_COMMENT_MAX } from "./masq-names.js";
+import {
+  iptablesChainName,
+  iptablesComment,
+  nftComment,
+  nftInstanceHash,
+  nftNetworkHash,
+  NFT_COMMENT_MAX,
+} from "./masq-names.js";
 
 describe("masquerade names (compatible with upstream)", () => {
   it("iptables chain and comment as Debian's bridge 1.1.1 made them for network masqnet, container refcid1", () => {
@@ -11,7 +18,9 @@ describe("masquerade names (compatible with upstream)", () => {
   it("nftables hashes are 16 hex digits of sha512 (checked against sha512sum)", () => {
     expect(nftNetworkHash("masqnet")).toBe("edc77be78e948c55");
     expect(nftInstanceHash("masqnet", "eth0", "refcid1")).toBe("edc77be78e948c55-8980f0d1e62b09bf");
-    expect(nftComment("masqnet", "eth0", "refcid1")).toBe("edc77be78e948c55-8980f0d1e62b09bf, net: masqnet, if: eth0, id: refcid1");
+    expect(nftComment("masqnet", "eth0", "refcid1")).toBe(
+      "edc77be78e948c55-8980f0d1e62b09bf, net: masqnet, if: eth0, id: refcid1",
+    );
   });
 
   it("nftables comments are cut at knftables' maximum", () => {

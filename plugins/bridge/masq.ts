@@ -75,8 +75,14 @@ export function gcMasq(network: string, valid: readonly Attachment[], note: (msg
  * per backend family; returns per family what was missing ([] when intact). Never duplicates:
  * the attachment's own chain (iptables) or rules (nftables) are rewritten whole.
  */
-export function restoreMasq(backend: MasqBackend, network: string, att: Attachment, ips: readonly Cidr[]): Array<{ family: Family | "inet"; missing: string[] }> {
-  if (backend === "nftables") return [{ family: "inet", missing: nftRestore(network, att.ifname, att.containerId, ips) }];
+export function restoreMasq(
+  backend: MasqBackend,
+  network: string,
+  att: Attachment,
+  ips: readonly Cidr[],
+): Array<{ family: Family | "inet"; missing: string[] }> {
+  if (backend === "nftables")
+    return [{ family: "inet", missing: nftRestore(network, att.ifname, att.containerId, ips) }];
   const out: Array<{ family: Family; missing: string[] }> = [];
   for (const family of [4, 6] as const) {
     const mine = ips.filter((ip) => ip.family === family);

@@ -8,11 +8,24 @@ import { invocationOf } from "../../conformance-tests/lib/unit/invocation.js";
 
 const conf = (c: Record<string, unknown>) => loadBridgeConf(invocationOf(c));
 const noAddrs = { del: [], add: [], notes: [] };
-const base = { veth: "veth01234567", ifname: "eth0", netns: "/var/run/netns/p", gwIface: "cni0", newVlanGwPeer: undefined, newBridgeMac: undefined };
+const base = {
+  veth: "veth01234567",
+  ifname: "eth0",
+  netns: "/var/run/netns/p",
+  gwIface: "cni0",
+  newVlanGwPeer: undefined,
+  newBridgeMac: undefined,
+};
 
 describe("planHost", () => {
   it("a fresh node: bridge, veth pair straight into the pod netns, port flags, gateway address (one batch)", () => {
-    const p = planHost({ ...base, conf: conf({ mtu: 1450, isGateway: true, hairpinMode: true }), bridge: undefined, newBridgeMac: "02:00:00:00:00:01", addrs: { del: [], add: ["10.244.1.1/24"], notes: [] } });
+    const p = planHost({
+      ...base,
+      conf: conf({ mtu: 1450, isGateway: true, hairpinMode: true }),
+      bridge: undefined,
+      newBridgeMac: "02:00:00:00:00:01",
+      addrs: { del: [], add: ["10.244.1.1/24"], notes: [] },
+    });
     expect(p.steps.map((s) => ipLine(s.op))).toEqual([
       "link add cni0 address 02:00:00:00:00:01 mtu 1450 type bridge",
       "link set cni0 up",
@@ -37,7 +50,13 @@ describe("planHost", () => {
   });
 
   it("an existing bridge: MTU reconciled, promisc on, old address replaced, MAC pinned; pod MAC requested", () => {
-    const bridge = parseLink({ ifname: "cni0", mtu: 1500, address: "0a:00:00:00:00:09", flags: [], linkinfo: { info_kind: "bridge" } });
+    const bridge = parseLink({
+      ifname: "cni0",
+      mtu: 1500,
+      address: "0a:00:00:00:00:09",
+      flags: [],
+      linkinfo: { info_kind: "bridge" },
+    });
     const p = planHost({
       ...base,
       conf: conf({ mtu: 1450, isGateway: true, promiscMode: true, runtimeConfig: { mac: "0a:58:00:00:00:01" } }),
@@ -61,9 +80,16 @@ describe("planHost", () => {
 
   it("vlan filtering at creation and port VLANs for access and trunk ports", () => {
     const c = conf({ vlan: 100 });
-    expect(ipLine(planHost({ ...base, conf: c, bridge: undefined, addrs: noAddrs }).steps[0]!.op)).toBe("link add cni0 type bridge vlan_filtering 1");
-    expect(planPortVlans(c, "vethA")).toEqual(["vlan del dev vethA vid 1", "vlan add dev vethA vid 100 pvid untagged master"]);
-    expect(planPortVlans(conf({ vlanTrunk: [{ id: 5 }], preserveDefaultVlan: true }), "vethA")).toEqual(["vlan add dev vethA vid 5 master"]);
+    expect(ipLine(planHost({ ...base, conf: c, bridge: undefined, addrs: noAddrs }).steps[0]!.op)).toBe(
+      "link add cni0 type bridge vlan_filtering 1",
+    );
+    expect(planPortVlans(c, "vethA")).toEqual([
+      "vlan del dev vethA vid 1",
+      "vlan add dev vethA vid 100 pvid untagged master",
+    ]);
+    expect(planPortVlans(conf({ vlanTrunk: [{ id: 5 }], preserveDefaultVlan: true }), "vethA")).toEqual([
+      "vlan add dev vethA vid 5 master",
+    ]);
     expect(planPortVlans(conf({}), "vethA")).toEqual([]);
   });
 });
@@ -87,8 +113,15 @@ describe("pod plan", () => {
   it("addresses, up, routes via the family's first gateway, then the MAC", () => {
     const steps = planPod(
       "eth0",
-      [{ address: "10.0.0.2/24", gateway: "10.0.0.1" }, { address: "fd00::2/64", gateway: "fd00::1" }],
-      [{ dst: "10.0.0.0/8" }, { dst: "::/0" }, { dst: "192.168.0.0/16", gw: "10.0.0.254", priority: 5, table: 100, scope: 0, mtu: 1400, advmss: 1360 }],
+      [
+        { address: "10.0.0.2/24", gateway: "10.0.0.1" },
+        { address: "fd00::2/64", gateway: "fd00::1" },
+      ],
+      [
+        { dst: "10.0.0.0/8" },
+        { dst: "::/0" },
+        { dst: "192.168.0.0/16", gw: "10.0.0.254", priority: 5, table: 100, scope: 0, mtu: 1400, advmss: 1360 },
+      ],
       true,
     );
     expect(steps.map((s) => ipLine(s.op))).toEqual([

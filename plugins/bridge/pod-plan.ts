@@ -30,7 +30,11 @@ export function planPod(ifname: string, ips: readonly IpConfig[], routes: readon
     op: { op: "addr-add", cidr: ip.address, dev: ifname },
     fail: (r) => fail(`failed to add IP addr ${ip.address} to "${ifname}": ${r}`),
   }));
-  if (up) steps.push({ op: { op: "link-set", dev: ifname, up: true }, fail: (r) => fail(`failed to set "${ifname}" UP: ${r}`) });
+  if (up)
+    steps.push({
+      op: { op: "link-set", dev: ifname, up: true },
+      fail: (r) => fail(`failed to set "${ifname}" UP: ${r}`),
+    });
   const firstGw: Record<4 | 6, string | undefined> = { 4: undefined, 6: undefined };
   for (const ip of ips) {
     const f = familyOf(ip.address);
@@ -38,7 +42,10 @@ export function planPod(ifname: string, ips: readonly IpConfig[], routes: readon
   }
   for (const r of routes) {
     const op = routeOp(r, ifname, firstGw[familyOf(r.dst)]);
-    steps.push({ op, fail: (reason) => fail(`failed to add route '${ipLine(op).slice("route append ".length)}': ${reason}`) });
+    steps.push({
+      op,
+      fail: (reason) => fail(`failed to add route '${ipLine(op).slice("route append ".length)}': ${reason}`),
+    });
   }
   return steps;
 }

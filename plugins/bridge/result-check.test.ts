@@ -7,7 +7,14 @@ import { calcGateways } from "./gateways.js";
 import { assembleResult } from "./result.js";
 import { invocationOf } from "../../conformance-tests/lib/unit/invocation.js";
 
-const flannel = { bridge: "cni0", mtu: 1450, isGateway: true, isDefaultGateway: true, hairpinMode: true, ipam: { type: "host-local" } };
+const flannel = {
+  bridge: "cni0",
+  mtu: 1450,
+  isGateway: true,
+  isDefaultGateway: true,
+  hairpinMode: true,
+  ipam: { type: "host-local" },
+};
 
 function result(version = "0.3.1"): Result {
   const inv = invocationOf({ ...flannel, cniVersion: version });
@@ -47,7 +54,16 @@ describe("assembleResult", () => {
   it("config DNS replaces IPAM's", () => {
     const inv = invocationOf({ dns: { nameservers: ["10.96.0.10"] } });
     const conf = loadBridgeConf(inv);
-    const r = assembleResult({ inv, conf, veth: "v", vlanGwIface: undefined, pod: parseLink({}), gws: { ips: [], routes: [], bridgeAddrs: { 4: [], 6: [] } }, ipamDns: { domain: "x" }, hostLinks: new Map() });
+    const r = assembleResult({
+      inv,
+      conf,
+      veth: "v",
+      vlanGwIface: undefined,
+      pod: parseLink({}),
+      gws: { ips: [], routes: [], bridgeAddrs: { 4: [], 6: [] } },
+      ipamDns: { domain: "x" },
+      hostLinks: new Map(),
+    });
     expect(r.dns).toEqual({ nameservers: ["10.96.0.10"] });
   });
 });
@@ -55,19 +71,50 @@ describe("assembleResult", () => {
 describe("CHECK's comparison", () => {
   const conf = loadBridgeConf(invocationOf(flannel));
   const prev = result("1.0.0");
-  const bridge = parseLink({ ifindex: 2, ifname: "cni0", mtu: 1450, address: "aa:bb:cc:00:00:01", flags: ["UP"], linkinfo: { info_kind: "bridge" } });
+  const bridge = parseLink({
+    ifindex: 2,
+    ifname: "cni0",
+    mtu: 1450,
+    address: "aa:bb:cc:00:00:01",
+    flags: ["UP"],
+    linkinfo: { info_kind: "bridge" },
+  });
   const port = (hairpin: boolean, mtu = 1450) =>
-    parseLink({ ifindex: 7, ifname: "veth1a2b3c4d", mtu, master: "cni0", linkinfo: { info_kind: "veth", info_slave_kind: "bridge", info_slave_data: { hairpin, isolated: false } } });
+    parseLink({
+      ifindex: 7,
+      ifname: "veth1a2b3c4d",
+      mtu,
+      master: "cni0",
+      linkinfo: { info_kind: "veth", info_slave_kind: "bridge", info_slave_data: { hairpin, isolated: false } },
+    });
   const pod = (mtu = 1450) =>
-    parseLink({ ifindex: 2, link_index: 7, ifname: "eth0", mtu, address: "aa:bb:cc:00:00:03", flags: ["UP"], linkinfo: { info_kind: "veth" }, addr_info: [{ family: "inet", local: "10.244.1.2", prefixlen: 24 }] });
-  const routes = [parseRoute({ dst: "10.244.0.0/16", gateway: "10.244.1.1" }), parseRoute({ dst: "default", gateway: "10.244.1.1" })];
+    parseLink({
+      ifindex: 2,
+      link_index: 7,
+      ifname: "eth0",
+      mtu,
+      address: "aa:bb:cc:00:00:03",
+      flags: ["UP"],
+      linkinfo: { info_kind: "veth" },
+      addr_info: [{ family: "inet", local: "10.244.1.2", prefixlen: 24 }],
+    });
+  const routes = [
+    parseRoute({ dst: "10.244.0.0/16", gateway: "10.244.1.1" }),
+    parseRoute({ dst: "default", gateway: "10.244.1.1" }),
+  ];
 
   it("finds nothing on a healthy pod", () => {
     expect(compare(conf, prev, { bridge, ports: [port(true)] }, { link: pod(), routes }, "eth0")).toEqual([]);
   });
 
   it("names every difference", () => {
-    const diffs = compare(conf, prev, { bridge, ports: [port(false, 1500)] }, { link: pod(1300), routes: routes.slice(1) }, "eth0");
+    const diffs = compare(
+      conf,
+      prev,
+      { bridge, ports: [port(false, 1500)] },
+      { link: pod(1300), routes: routes.slice(1) },
+      "eth0",
+    );
     expect(diffs).toEqual([
       "eth0 has MTU 1300, config says 1450",
       "hairpin is off on veth1a2b3c4d, config says hairpinMode true",
@@ -77,8 +124,14 @@ describe("CHECK's comparison", () => {
   });
 
   it("a missing bridge, pod interface or port says so in upstream's words", () => {
-    expect(compare(conf, prev, { bridge: undefined, ports: [] }, { link: pod(), routes }, "eth0")).toEqual(["CNI created bridge cni0 in host namespace was not found"]);
-    expect(compare(conf, prev, { bridge, ports: [] }, { link: undefined, routes: [] }, "eth0")).toEqual(["CNI created interface in container eth0 not found"]);
-    expect(compare(conf, prev, { bridge, ports: [] }, { link: pod(), routes }, "eth0")).toEqual(["CNI veth created for bridge cni0 was not found"]);
+    expect(compare(conf, prev, { bridge: undefined, ports: [] }, { link: pod(), routes }, "eth0")).toEqual([
+      "CNI created bridge cni0 in host namespace was not found",
+    ]);
+    expect(compare(conf, prev, { bridge, ports: [] }, { link: undefined, routes: [] }, "eth0")).toEqual([
+      "CNI created interface in container eth0 not found",
+    ]);
+    expect(compare(conf, prev, { bridge, ports: [] }, { link: pod(), routes }, "eth0")).toEqual([
+      "CNI veth created for bridge cni0 was not found",
+    ]);
   });
 });

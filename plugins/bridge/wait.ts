@@ -14,10 +14,14 @@ export async function waitPortUp(names: readonly string[], veth: string): Promis
   let links = readHostLinks(names);
   const up = () => links.get(veth)?.operstate === "UP";
   if (up()) return links;
-  const ok = await waitForKernel("link", () => {
-    links = readHostLinks(names);
-    return up();
-  }, { timeoutMs: WAIT_MS });
+  const ok = await waitForKernel(
+    "link",
+    () => {
+      links = readHostLinks(names);
+      return up();
+    },
+    { timeoutMs: WAIT_MS },
+  );
   if (!ok) {
     throw new CniError(
       ErrorCode.Internal,
@@ -32,11 +36,18 @@ export async function waitPortUp(names: readonly string[], veth: string): Promis
 export async function settleAddresses(netns: string, ifname: string): Promise<void> {
   let state = "";
   const settled = () => {
-    const [link] = kernel([], [{ q: "addrs", dev: ifname }], { netns, what: `failed to read addresses of "${ifname}"` });
+    const [link] = kernel([], [{ q: "addrs", dev: ifname }], {
+      netns,
+      what: `failed to read addresses of "${ifname}"`,
+    });
     if (!link) throw new CniError(ErrorCode.Internal, `failed to read addresses of "${ifname}": the link is gone`);
     const v6 = link.addrs.filter((a) => a.family === 6 && a.scope === "global");
     const failed = v6.find((a) => a.dadfailed);
-    if (failed) throw new CniError(ErrorCode.Internal, `link ${ifname} has address ${failed.local}/${failed.prefixlen} in DADFAILED state`);
+    if (failed)
+      throw new CniError(
+        ErrorCode.Internal,
+        `link ${ifname} has address ${failed.local}/${failed.prefixlen} in DADFAILED state`,
+      );
     state = link.operstate;
     return !v6.some((a) => a.tentative);
   };

@@ -5,9 +5,7 @@ import { DEFAULT_SUBNET_FILE } from "./subnet-env.js";
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/flannel";
 
-const absolutePath = z.string().check(
-  z.refine((p) => p === "" || p.startsWith("/"), "must be an absolute path"),
-);
+const absolutePath = z.string().check(z.refine((p) => p === "" || p.startsWith("/"), "must be an absolute path"));
 const jsonObject = z.nullable(z.record(z.string(), z.unknown()));
 
 const FlannelConfigSchema = z.looseObject({

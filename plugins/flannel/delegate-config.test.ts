@@ -21,7 +21,9 @@ function env(text: string): CompleteSubnetEnv {
   return parseSubnetEnv(text, "subnet.env") as CompleteSubnetEnv;
 }
 const V4 = env("FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n");
-const V6 = env("FLANNEL_IPV6_NETWORK=fc00::/48\nFLANNEL_IPV6_SUBNET=fc00:0:0:1::1/64\nFLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\n");
+const V6 = env(
+  "FLANNEL_IPV6_NETWORK=fc00::/48\nFLANNEL_IPV6_SUBNET=fc00:0:0:1::1/64\nFLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\n",
+);
 const DUAL = env(
   "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_IPV6_NETWORK=fc00::/48\n" +
     "FLANNEL_IPV6_SUBNET=fc00:0:0:1::1/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n",
@@ -46,7 +48,12 @@ describe("delegate config (upstream's construction, Go's bytes)", () => {
       Delegate: { HairpinMode: true, IsGateway: false },
       IPAM: { Routes: [{ Dst: "10.9.0.0/16", GW: "10.244.1.1" }] },
     };
-    expect(parse(conf)).toMatchObject({ name: "cbr0", cniVersion: "0.3.1", subnetFile: "/run/x/subnet.env", dataDir: "/var/lib/x" });
+    expect(parse(conf)).toMatchObject({
+      name: "cbr0",
+      cniVersion: "0.3.1",
+      subnetFile: "/run/x/subnet.env",
+      dataDir: "/var/lib/x",
+    });
     // Upstream checks the delegate map for "isGateway" exactly, so it adds its own beside "IsGateway";
     // the map keeps "Routes" too, so the user's routes are not read (upstream reads ipam["routes"]).
     expect(render(conf, V4)).toBe(
@@ -55,7 +62,9 @@ describe("delegate config (upstream's construction, Go's bytes)", () => {
         '"isGateway":true,"mtu":1450,"name":"cbr0","type":"bridge"}',
     );
     // ipam.routes entries are Go structs (types.Route): their keys match in any case.
-    expect(parseUserRoutes([{ DST: "10.9.0.0/16", Gw: "10.244.1.1", MTU: 1400 }])).toEqual([{ dst: "10.9.0.0/16", gw: "10.244.1.1", mtu: 1400 }]);
+    expect(parseUserRoutes([{ DST: "10.9.0.0/16", Gw: "10.244.1.1", MTU: 1400 }])).toEqual([
+      { dst: "10.9.0.0/16", gw: "10.244.1.1", mtu: 1400 },
+    ]);
   });
 
   it("IPv6 only: one v6 range set, route to the v6 network, masq from FLANNEL_IPMASQ=false", () => {
@@ -77,8 +86,13 @@ describe("delegate config (upstream's construction, Go's bytes)", () => {
   });
 
   it("several comma-separated networks each get a route, in order", () => {
-    const e = env("FLANNEL_NETWORK=10.244.0.0/16,10.96.0.0/12\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n");
-    expect(JSON.parse(render(KUBE_FLANNEL, e)).ipam.routes).toEqual([{ dst: "10.244.0.0/16" }, { dst: "10.96.0.0/12" }]);
+    const e = env(
+      "FLANNEL_NETWORK=10.244.0.0/16,10.96.0.0/12\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n",
+    );
+    expect(JSON.parse(render(KUBE_FLANNEL, e)).ipam.routes).toEqual([
+      { dst: "10.244.0.0/16" },
+      { dst: "10.96.0.0/12" },
+    ]);
   });
 
   it("keeps the user's ipam keys and routes (decoded as Go's types.Route), replaces ranges", () => {
@@ -119,13 +133,22 @@ describe("delegate config (upstream's construction, Go's bytes)", () => {
   });
 
   it("passes runtimeConfig through and sorts nested keys as Go's map marshalling does", () => {
-    const conf = { ...KUBE_FLANNEL, delegate: { z: { b: 1, a: [{ d: 1, c: "<&>" }] } }, runtimeConfig: { portMappings: [] } };
+    const conf = {
+      ...KUBE_FLANNEL,
+      delegate: { z: { b: 1, a: [{ d: 1, c: "<&>" }] } },
+      runtimeConfig: { portMappings: [] },
+    };
     expect(render(conf, V4)).toContain('"runtimeConfig":{"portMappings":[]}');
     expect(render(conf, V4)).toContain('"z":{"a":[{"c":"\\u003c\\u0026\\u003e","d":1}],"b":1}');
   });
 
   it("normalizes route addresses as Go prints them, keeping host bits of dst as types.IPNet does", () => {
-    expect(parseUserRoutes([{ dst: "FC00:0:0::1/64", gw: "fc00:0000::0001" }, { dst: "10.1.2.3/8", table: 0 }])).toEqual([
+    expect(
+      parseUserRoutes([
+        { dst: "FC00:0:0::1/64", gw: "fc00:0000::0001" },
+        { dst: "10.1.2.3/8", table: 0 },
+      ]),
+    ).toEqual([
       { dst: "fc00::1/64", gw: "fc00::1" },
       { dst: "10.1.2.3/8", table: 0 },
     ]);
@@ -152,7 +175,9 @@ describe("flannel config validation", () => {
   });
 
   it("are checked on ADD only (upstream's DEL does not check them)", () => {
-    expect(parseFlannelConfig({ name: "n", delegate: { name: "x" } }, { checkDelegate: false }).delegate).toEqual({ name: "x" });
+    expect(parseFlannelConfig({ name: "n", delegate: { name: "x" } }, { checkDelegate: false }).delegate).toEqual({
+      name: "x",
+    });
   });
 
   it("defaults and case-insensitive keys, as Go's decoder", () => {

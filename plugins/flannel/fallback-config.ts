@@ -40,7 +40,10 @@ export function fallbackConfig(conf: FlannelConfig, store: SavedConfigStore): Fa
   return { config: buildReleaseConfig(conf), source: "defaults", subnetEnvError };
 }
 
-function newestOfNetwork(conf: FlannelConfig, store: SavedConfigStore): { file: string; config: DelegateConfig } | undefined {
+function newestOfNetwork(
+  conf: FlannelConfig,
+  store: SavedConfigStore,
+): { file: string; config: DelegateConfig } | undefined {
   let best: { file: string; config: DelegateConfig; mtimeMs: number } | undefined;
   for (const { file } of store.list()) {
     const saved = store.read(file);

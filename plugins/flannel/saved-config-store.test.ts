@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -33,7 +42,12 @@ describe("save", () => {
   it("clears the temp files a killed save of the same attachment left, and only those", () => {
     mkdirSync(store.dataDir);
     const left = [".abc.123.0011aabb.tmp", ".abc@net1.9.00000000.tmp"];
-    const others = [".abc.d.123.0011aabb.tmp", ".abc.weird.tmp", ".abcd.5.0011aabb.tmp", ".abc@net1.123.9.0011aabb.tmp"];
+    const others = [
+      ".abc.d.123.0011aabb.tmp",
+      ".abc.weird.tmp",
+      ".abcd.5.0011aabb.tmp",
+      ".abc@net1.123.9.0011aabb.tmp",
+    ];
     for (const n of [...left, ...others]) writeFileSync(join(store.dataDir, n), "");
     store.save("abc", "eth0", Buffer.from("x"));
     store.removeTemps("abc", "net1");

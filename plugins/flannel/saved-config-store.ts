@@ -5,7 +5,17 @@
  * `<containerID>@<ifname>` (container IDs cannot contain "@", so names never collide) instead of
  * overwriting the primary's file as upstream does.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+} from "node:fs";
 import { randomBytes } from "../../shared/sys/crypto-lite.js";
 import { join } from "node:path";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
@@ -65,7 +75,10 @@ export class SavedConfigStore {
   save(containerId: string, ifname: string, bytes: Buffer): string {
     const file = this.path(containerId, ifname);
     this.removeTemps(containerId, ifname);
-    const tmp = join(this.dataDir, `${tempPrefix(containerId, ifname)}${process.pid}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`);
+    const tmp = join(
+      this.dataDir,
+      `${tempPrefix(containerId, ifname)}${process.pid}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`,
+    );
     try {
       mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
       writeFileSynced(tmp, bytes, 0o600);

@@ -22,7 +22,7 @@ describe("parseSubnetEnv", () => {
     const text = [
       "# written by hand",
       "",
-      "  FLANNEL_NETWORK = \"10.244.0.0/16\"  ",
+      '  FLANNEL_NETWORK = "10.244.0.0/16"  ',
       "export FLANNEL_SUBNET='10.244.1.1/24'",
       "\tFLANNEL_MTU=1450\t",
       "FLANNEL_IPMASQ=false",

@@ -81,7 +81,7 @@ export function parseSubnetEnv(text: string, file: string): SubnetEnv {
     const eq = line.indexOf("=");
     const key = (eq < 0 ? line : line.slice(0, eq)).trim().replace(/^export\s+/, "");
     if (!KNOWN.has(key)) continue;
-    if (eq < 0) throw malformed(key, "", where, "missing its \"=value\"");
+    if (eq < 0) throw malformed(key, "", where, 'missing its "=value"');
     const value = unquote(line.slice(eq + 1).trim());
     switch (key) {
       case "FLANNEL_NETWORK":
@@ -115,7 +115,8 @@ export function parseSubnetEnv(text: string, file: string): SubnetEnv {
 /** The groups upstream requires, named as upstream names them; empty when complete. */
 export function missingKeys(env: SubnetEnv): string[] {
   const missing: string[] = [];
-  if (env.networks.length === 0 && env.ipv6Networks.length === 0) missing.push("FLANNEL_NETWORK", "FLANNEL_IPV6_NETWORK");
+  if (env.networks.length === 0 && env.ipv6Networks.length === 0)
+    missing.push("FLANNEL_NETWORK", "FLANNEL_IPV6_NETWORK");
   if (env.subnet === undefined && env.ipv6Subnet === undefined) missing.push("FLANNEL_SUBNET", "FLANNEL_IPV6_SUBNET");
   if (env.mtu === undefined) missing.push("FLANNEL_MTU");
   if (env.ipMasq === undefined) missing.push("FLANNEL_IPMASQ");

@@ -1,4 +1,15 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -18,7 +29,8 @@ vi.mock("../../shared/cni/delegate.js", async (importOriginal) => ({
   delegate: vi.fn(),
 }));
 
-const SUBNET_ENV = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
+const SUBNET_ENV =
+  "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
 const UPSTREAM_SAVED =
   '{"cniVersion":"0.3.1","hairpinMode":true,"ipMasq":false,"ipam":{"ranges":[[{"subnet":"10.244.1.0/24"}]],"routes":[{"dst":"10.244.0.0/16"}],"type":"host-local"},"isDefaultGateway":true,"isGateway":true,"mtu":1450,"name":"cbr0","type":"bridge"}';
 
@@ -37,7 +49,9 @@ const fakeDelegate: typeof delegate = async (_inv, type, verb, config) => {
   const bytes = Buffer.isBuffer(config) ? config.toString() : JSON.stringify(config);
   calls.push({ type, verb, config: JSON.parse(bytes) as Record<string, unknown>, bytes });
   if (failWith) throw failWith;
-  return verb === "ADD" ? { ...emptyResult("0.3.1"), ips: [{ address: "10.244.1.2/24", gateway: "10.244.1.1" }] } : undefined;
+  return verb === "ADD"
+    ? { ...emptyResult("0.3.1"), ips: [{ address: "10.244.1.2/24", gateway: "10.244.1.1" }] }
+    : undefined;
 };
 
 beforeEach(() => {
@@ -52,7 +66,11 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const dataDir = () => join(dir, "data");
 const saved = (name = "ctr1") => join(dataDir(), name);
 
-function inv(verb: Verb, extra: Record<string, unknown> = {}, envOver: Partial<Omit<CniEnv, "path">> & { path?: string } = {}): Invocation {
+function inv(
+  verb: Verb,
+  extra: Record<string, unknown> = {},
+  envOver: Partial<Omit<CniEnv, "path">> & { path?: string } = {},
+): Invocation {
   const conf = {
     cniVersion: "0.3.1",
     name: "cbr0",
@@ -62,7 +80,16 @@ function inv(verb: Verb, extra: Record<string, unknown> = {}, envOver: Partial<O
     dataDir: dataDir(),
     ...extra,
   };
-  const env = { command: verb, containerId: "ctr1", netns: "/proc/1/ns/net", ifname: "eth0", args: "", netnsOverride: false, ...envOver, path: [envOver.path ?? "/nowhere"] };
+  const env = {
+    command: verb,
+    containerId: "ctr1",
+    netns: "/proc/1/ns/net",
+    ifname: "eth0",
+    args: "",
+    netnsOverride: false,
+    ...envOver,
+    path: [envOver.path ?? "/nowhere"],
+  };
   return buildInvocation(verb, env, Buffer.from(JSON.stringify(conf)), {}, new Trace());
 }
 
@@ -98,7 +125,9 @@ describe("ADD", () => {
     rmSync(join(dir, "subnet.env"));
     const err = await cniRejectionOf(plugin.add(inv("ADD")));
     expect(err.code).toBe(11);
-    expect(err.message).toMatch(/^failed to load flannel 'subnet.env' file: open .*subnet.env: no such file or directory/);
+    expect(err.message).toMatch(
+      /^failed to load flannel 'subnet.env' file: open .*subnet.env: no such file or directory/,
+    );
     expect(calls).toEqual([]);
     expect(existsSync(dataDir())).toBe(false);
   });
@@ -163,7 +192,11 @@ describe("DEL", () => {
     rmSync(join(dir, "subnet.env"));
     failWith = new CniError(7, "no IP ranges specified");
     await plugin.del(inv("DEL", { ipam: { dataDir: "/x" } }));
-    expect(calls[0]?.config).toMatchObject({ name: "cbr0", type: "bridge", ipam: { type: "host-local", dataDir: "/x" } });
+    expect(calls[0]?.config).toMatchObject({
+      name: "cbr0",
+      type: "bridge",
+      ipam: { type: "host-local", dataDir: "/x" },
+    });
   });
 
   it("a second interface falls back to the legacy file only when it is of the same network", async () => {
@@ -228,7 +261,9 @@ describe("CHECK, GC, STATUS", () => {
     writeFileSync(saved("gone"), UPSTREAM_SAVED);
     failWith = new CniError(999, "nope");
     const attachments = [{ containerID: "x", ifname: "eth0" }];
-    const err = await cniRejectionOf(plugin.gc!(inv("GC", { cniVersion: "1.1.0", "cni.dev/attachments": attachments })));
+    const err = await cniRejectionOf(
+      plugin.gc!(inv("GC", { cniVersion: "1.1.0", "cni.dev/attachments": attachments })),
+    );
     expect(err.message).toBe("failed to delegate gc: nope");
     expect(calls[0]?.config["cni.dev/valid-attachments"]).toEqual(attachments);
     expect(existsSync(saved("gone"))).toBe(true);

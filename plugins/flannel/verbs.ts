@@ -8,7 +8,12 @@ import type { Verb } from "../../shared/cni/env.js";
 import { CniError, ErrorCode, toCniError } from "../../shared/cni/errors.js";
 import type { Invocation } from "../../shared/cni/plugin.js";
 import type { Result } from "../../shared/cni/result.js";
-import { attachmentsJson, isValidAttachment, VALID_ATTACHMENTS_KEY, validAttachments } from "../../shared/cni/attachments.js";
+import {
+  attachmentsJson,
+  isValidAttachment,
+  VALID_ATTACHMENTS_KEY,
+  validAttachments,
+} from "../../shared/cni/attachments.js";
 import { buildDelegateConfig, delegateBytes, type DelegateConfig } from "./delegate-config.js";
 import { fallbackConfig } from "./fallback-config.js";
 import { parseFlannelConfig, type FlannelConfig } from "./config.js";
@@ -75,7 +80,9 @@ export async function del(inv: Invocation): Promise<void> {
     return;
   }
   const fallback = fallbackConfig(conf, store);
-  const what = saved ? `${saved.file} is not a delegate config (${saved.bytes.length} bytes)` : "no saved delegate config";
+  const what = saved
+    ? `${saved.file} is not a delegate config (${saved.bytes.length} bytes)`
+    : "no saved delegate config";
   inv.trace.note(
     `flannel: ${what} for ${containerId}/${ifname}; releasing with a config from ${fallback.from ?? fallback.source}`,
   );
@@ -126,7 +133,11 @@ export async function status(inv: Invocation): Promise<void> {
     config = buildDelegateConfig(conf, loadSubnetEnv(conf.subnetFile));
   } catch (e) {
     if (!(e instanceof SubnetEnvError)) throw e;
-    throw new CniError(ErrorCode.PluginNotAvailable, e.message, e.details || "flanneld has not written a valid subnet.env yet");
+    throw new CniError(
+      ErrorCode.PluginNotAvailable,
+      e.message,
+      e.details || "flanneld has not written a valid subnet.env yet",
+    );
   }
   try {
     findInPath(typeOf(config), inv.env.path);

@@ -7,10 +7,15 @@ const lo = (flags: string[], addrs: { family: string; local: string; prefixlen: 
 
 describe("loopback state", () => {
   it("reads up-ness and addresses from the kernel's view of lo", () => {
-    const link = loopbackOf(lo(["LOOPBACK", "UP", "LOWER_UP"], [
-      { family: "inet", local: "127.0.0.1", prefixlen: 8 },
-      { family: "inet6", local: "::1", prefixlen: 128 },
-    ]));
+    const link = loopbackOf(
+      lo(
+        ["LOOPBACK", "UP", "LOWER_UP"],
+        [
+          { family: "inet", local: "127.0.0.1", prefixlen: 8 },
+          { family: "inet6", local: "::1", prefixlen: 128 },
+        ],
+      ),
+    );
     expect(link).toEqual({ up: true, v4: ["127.0.0.1/8"], v6: ["::1/128"] });
     expect(loopbackAddresses(link)).toEqual({ v4: "127.0.0.1/8", v6: "::1/128" });
     expect(loopbackOf(lo(["LOOPBACK"], [])).up).toBe(false);

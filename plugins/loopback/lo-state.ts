@@ -11,9 +11,14 @@ export interface LoopbackLink {
 /** The pod's `lo` as the kernel layer read it (with its addresses when asked for them). */
 export function loopbackOf(link: LinkInfo | undefined): LoopbackLink {
   if (!link || link.ifname !== "lo") {
-    throw new CniError(ErrorCode.Internal, "no lo interface found in the namespace", "the kernel did not list lo; is CNI_NETNS a network namespace?");
+    throw new CniError(
+      ErrorCode.Internal,
+      "no lo interface found in the namespace",
+      "the kernel did not list lo; is CNI_NETNS a network namespace?",
+    );
   }
-  const cidrs = (family: 4 | 6) => link.addrs.filter((a) => a.family === family).map((a) => `${a.local}/${a.prefixlen}`);
+  const cidrs = (family: 4 | 6) =>
+    link.addrs.filter((a) => a.family === family).map((a) => `${a.local}/${a.prefixlen}`);
   return { up: link.flags.includes("UP"), v4: cidrs(4), v6: cidrs(6) };
 }
 

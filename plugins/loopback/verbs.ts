@@ -26,7 +26,9 @@ function onLo<T>(fn: () => T): T {
 export function add(inv: Invocation): Result {
   const netns = inv.env.netns;
   requireNetns(netns);
-  const [link] = onLo(() => kernel([setLo(netns, true)], [{ q: "addrs", dev: "lo" }], { netns, what: `setting lo up in ${netns}` }));
+  const [link] = onLo(() =>
+    kernel([setLo(netns, true)], [{ q: "addrs", dev: "lo" }], { netns, what: `setting lo up in ${netns}` }),
+  );
   const lo = loopbackOf(link);
   const { v4, v6 } = loopbackAddresses(lo);
   const prev = inv.prevResult();
@@ -43,7 +45,9 @@ export function del(inv: Invocation): void {
   if (netns === "") return;
   const probe = probeNetns(netns);
   if (probe.state === "missing" || probe.state === "not-netns") {
-    inv.trace.note(`loopback DEL: ${netns} is ${probe.state === "missing" ? "gone" : "not a network namespace"}; nothing to set down`);
+    inv.trace.note(
+      `loopback DEL: ${netns} is ${probe.state === "missing" ? "gone" : "not a network namespace"}; nothing to set down`,
+    );
     return;
   }
   onLo(() => kernel([setLo(netns, false)], [], { netns, what: `setting lo down in ${netns}` }));
@@ -51,10 +55,17 @@ export function del(inv: Invocation): void {
 
 export function check(inv: Invocation): void {
   requireNetns(inv.env.netns);
-  const [link] = kernel([], [{ q: "link", dev: "lo" }], { netns: inv.env.netns, what: `reading lo in ${inv.env.netns}` });
+  const [link] = kernel([], [{ q: "link", dev: "lo" }], {
+    netns: inv.env.netns,
+    what: `reading lo in ${inv.env.netns}`,
+  });
   const lo = loopbackOf(link);
   if (!lo.up) {
-    throw new CniError(ErrorCode.Internal, "loopback interface is down", `run ADD again to bring lo up in ${inv.env.netns}`);
+    throw new CniError(
+      ErrorCode.Internal,
+      "loopback interface is down",
+      `run ADD again to bring lo up in ${inv.env.netns}`,
+    );
   }
 }
 

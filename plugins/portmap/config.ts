@@ -30,12 +30,19 @@ export interface PortmapConf {
 }
 
 const port = (what: string) =>
-  z.int(`${what} must be an integer`).check(z.gte(1, `${what} must be 1-65535`), z.lte(65535, `${what} must be 1-65535`));
+  z
+    .int(`${what} must be an integer`)
+    .check(z.gte(1, `${what} must be 1-65535`), z.lte(65535, `${what} must be 1-65535`));
 
 /** One argument of a match condition: one line, no nft statement separators (no injection). */
 const conditionArg = z
   .string()
-  .check(z.refine((s) => !/[\n\r;#]/.test(s) && s.trim() !== "", "conditions must be non-empty single arguments without ';', '#' or newlines"));
+  .check(
+    z.refine(
+      (s) => !/[\n\r;#]/.test(s) && s.trim() !== "",
+      "conditions must be non-empty single arguments without ';', '#' or newlines",
+    ),
+  );
 
 const PortMappingSchema = z.looseObject({
   hostPort: port("hostPort"),
@@ -43,9 +50,13 @@ const PortMappingSchema = z.looseObject({
   protocol: z.optional(
     z
       .string()
-      .check(z.refine((p) => ["", "tcp", "udp", "sctp"].includes(p.toLowerCase()), "protocol must be tcp, udp or sctp")),
+      .check(
+        z.refine((p) => ["", "tcp", "udp", "sctp"].includes(p.toLowerCase()), "protocol must be tcp, udp or sctp"),
+      ),
   ),
-  hostIP: z.optional(z.string().check(z.refine((ip) => ip === "" || canonicalIp(ip) !== "", "hostIP must be an IP address"))),
+  hostIP: z.optional(
+    z.string().check(z.refine((ip) => ip === "" || canonicalIp(ip) !== "", "hostIP must be an IP address")),
+  ),
 });
 
 const PortmapFieldsSchema = z.looseObject({
@@ -53,7 +64,11 @@ const PortmapFieldsSchema = z.looseObject({
   masqAll: z.optional(z.nullable(z.boolean())),
   markMasqBit: z.optional(z.nullable(z.int().check(z.gte(0, "must be 0-31"), z.lte(31, "must be 0-31")))),
   externalSetMarkChain: z.optional(
-    z.nullable(z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,28}$/, "must be an iptables chain name (1-28 of A-Z a-z 0-9 _ . : -)"))),
+    z.nullable(
+      z
+        .string()
+        .check(z.regex(/^[A-Za-z0-9_.:-]{1,28}$/, "must be an iptables chain name (1-28 of A-Z a-z 0-9 _ . : -)")),
+    ),
   ),
   conditionsV4: z.optional(z.nullable(z.array(conditionArg))),
   conditionsV6: z.optional(z.nullable(z.array(conditionArg))),
@@ -101,15 +116,24 @@ export function parsePortmapConf(
 ): PortmapConf {
   const f = parseWith(PortmapFieldsSchema, raw, "portmap config");
   if (f.markMasqBit != null && f.externalSetMarkChain != null) {
-    throw invalid("Cannot specify externalSetMarkChain and markMasqBit", "use one of them: externalSetMarkChain names your own mark chain, markMasqBit picks the bit of ours");
+    throw invalid(
+      "Cannot specify externalSetMarkChain and markMasqBit",
+      "use one of them: externalSetMarkChain names your own mark chain, markMasqBit picks the bit of ours",
+    );
   }
   const conditionsV4 = f.conditionsV4 ?? [];
   const conditionsV6 = f.conditionsV6 ?? [];
-  const syntaxes = new Set([conditionSyntax(conditionsV4), conditionSyntax(conditionsV6)].filter((s) => s !== undefined));
+  const syntaxes = new Set(
+    [conditionSyntax(conditionsV4), conditionSyntax(conditionsV6)].filter((s) => s !== undefined),
+  );
   if (syntaxes.size > 1) {
-    throw invalid("conditionsV4 and conditionsV6 use different syntaxes", "write both as iptables matches (\"-d\", …) or both as nft expressions");
+    throw invalid(
+      "conditionsV4 and conditionsV6 use different syntaxes",
+      'write both as iptables matches ("-d", …) or both as nft expressions',
+    );
   }
-  const wanted: Backend | undefined = f.backend || [...syntaxes][0] || (f.externalSetMarkChain != null ? "iptables" : undefined);
+  const wanted: Backend | undefined =
+    f.backend || [...syntaxes][0] || (f.externalSetMarkChain != null ? "iptables" : undefined);
   let backend: Backend;
   if (wanted) {
     backend = wanted;
@@ -118,11 +142,17 @@ export function parsePortmapConf(
     backend = !tools.iptables && tools.nftables ? "nftables" : "iptables";
   }
   if (backend === "nftables" && f.externalSetMarkChain != null) {
-    throw invalid("externalSetMarkChain is not supported with the nftables backend", "remove externalSetMarkChain or set \"backend\": \"iptables\"");
+    throw invalid(
+      "externalSetMarkChain is not supported with the nftables backend",
+      'remove externalSetMarkChain or set "backend": "iptables"',
+    );
   }
   for (const s of syntaxes) {
     if (s !== backend) {
-      throw invalid(`conditionsV4/conditionsV6 are ${s} syntax but the backend is ${backend}`, `write the conditions for ${backend} or set "backend": "${s}"`);
+      throw invalid(
+        `conditionsV4/conditionsV6 are ${s} syntax but the backend is ${backend}`,
+        `write the conditions for ${backend} or set "backend": "${s}"`,
+      );
     }
   }
   return {

@@ -19,7 +19,11 @@ export function addIptables(conf: PortmapConf, containerId: string, addrs: reado
 
 function unusable(family: 4 | 6): CniError {
   const tool = family === 6 ? "ip6tables" : "iptables";
-  return new CniError(ErrorCode.Internal, `${tool} is not usable on this node (${tool}-save -t nat failed)`, `install iptables or set "backend": "nftables"`);
+  return new CniError(
+    ErrorCode.Internal,
+    `${tool} is not usable on this node (${tool}-save -t nat failed)`,
+    `install iptables or set "backend": "nftables"`,
+  );
 }
 
 function containerChains(network: string, containerId: string): string[] {

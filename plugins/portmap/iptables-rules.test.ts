@@ -4,7 +4,15 @@ import { describe, expect, it } from "vitest";
 import { chainTeardownLines, parseSavedTable } from "../../shared/net/iptables.js";
 import { parseIfAddress } from "./address.js";
 import { type PortmapConf, readPortMappings } from "./config.js";
-import { addLines, chainName, checkProblems, containerRules, containersOf, missingSharedChains, quoteArg } from "./iptables-rules.js";
+import {
+  addLines,
+  chainName,
+  checkProblems,
+  containerRules,
+  containersOf,
+  missingSharedChains,
+  quoteArg,
+} from "./iptables-rules.js";
 
 const fixture = (name: string) => parseSavedTable(readFileSync(join(__dirname, "testdata", name), "utf8"), "nat");
 
@@ -38,7 +46,10 @@ describe("iptables rules in the reference plugin's exact form", () => {
   });
 
   it("writes the per-container chain exactly as Debian's portmap left it (v4 and v6)", () => {
-    for (const [addr, file] of [[v4, "reference-obsnet-v4.save"], [v6, "reference-obsnet-v6.save"]] as const) {
+    for (const [addr, file] of [
+      [v4, "reference-obsnet-v4.save"],
+      [v6, "reference-obsnet-v6.save"],
+    ] as const) {
       const ref = fixture(file).rules.filter((r) => r.startsWith(`-A ${CHAIN} `));
       expect(containerRules(conf(), CHAIN, addr)).toEqual(ref);
     }
@@ -68,20 +79,30 @@ describe("iptables rules in the reference plugin's exact form", () => {
 
   it("ADD on an empty table creates every chain; on the reference's state only replaces the container's rules", () => {
     const empty = parseSavedTable("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n", "nat");
-    expect(missingSharedChains(empty, conf())).toEqual(["CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-DNAT"]);
+    expect(missingSharedChains(empty, conf())).toEqual([
+      "CNI-HOSTPORT-SETMARK",
+      "CNI-HOSTPORT-MASQ",
+      "CNI-HOSTPORT-DNAT",
+    ]);
     expect(missingSharedChains(empty, conf({ snat: false }))).toEqual(["CNI-HOSTPORT-DNAT"]);
     const fresh = addLines(empty, conf(), "ctr1", v4);
     // Only the container's own chain is declared: declaring a shared one would flush it.
     expect(fresh.filter((l) => l.startsWith(":"))).toEqual([`:${CHAIN} - [0:0]`]);
-    expect(fresh).toContain('-I POSTROUTING 1 -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ');
+    expect(fresh).toContain(
+      '-I POSTROUTING 1 -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ',
+    );
     const again = addLines(fixture("reference-obsnet-v4.save"), conf(), "ctr1", v4);
     expect(again.filter((l) => l.startsWith(":"))).toEqual([`:${CHAIN} - [0:0]`]);
     expect(again.filter((l) => l.startsWith("-D ")).length).toBe(2);
-    expect(again.some((l) => / (PREROUTING|OUTPUT|POSTROUTING|CNI-HOSTPORT-MASQ|CNI-HOSTPORT-SETMARK) /.test(l))).toBe(false);
-    expect(again.filter((l) => l.startsWith(`-I CNI-HOSTPORT-DNAT 1 `))).toEqual([
-      `-I CNI-HOSTPORT-DNAT 1 -p tcp -m comment --comment "dnat name: \\"obsnet\\" id: \\"ctr1\\"" -m multiport --dports 8080,8082 -j ${CHAIN}`,
-      `-I CNI-HOSTPORT-DNAT 1 -p udp -m comment --comment "dnat name: \\"obsnet\\" id: \\"ctr1\\"" -m multiport --dports 8081 -j ${CHAIN}`,
-    ].reverse());
+    expect(again.some((l) => / (PREROUTING|OUTPUT|POSTROUTING|CNI-HOSTPORT-MASQ|CNI-HOSTPORT-SETMARK) /.test(l))).toBe(
+      false,
+    );
+    expect(again.filter((l) => l.startsWith(`-I CNI-HOSTPORT-DNAT 1 `))).toEqual(
+      [
+        `-I CNI-HOSTPORT-DNAT 1 -p tcp -m comment --comment "dnat name: \\"obsnet\\" id: \\"ctr1\\"" -m multiport --dports 8080,8082 -j ${CHAIN}`,
+        `-I CNI-HOSTPORT-DNAT 1 -p udp -m comment --comment "dnat name: \\"obsnet\\" id: \\"ctr1\\"" -m multiport --dports 8081 -j ${CHAIN}`,
+      ].reverse(),
+    );
   });
 
   it("honours snat, masqAll, markMasqBit, externalSetMarkChain and conditions", () => {
@@ -89,8 +110,12 @@ describe("iptables rules in the reference plugin's exact form", () => {
       `-A ${CHAIN} -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.99.0.2:80`,
       `-A ${CHAIN} -d 10.99.0.1/32 -p udp -m udp --dport 8081 -j DNAT --to-destination 10.99.0.2:81`,
     ]);
-    expect(containerRules(conf({ masqAll: true }), CHAIN, v4)[0]).toBe(`-A ${CHAIN} -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK`);
-    expect(containerRules(conf({ externalSetMarkChain: "KUBE-MARK-MASQ" }), CHAIN, v4)[0]).toMatch(/-j KUBE-MARK-MASQ$/);
+    expect(containerRules(conf({ masqAll: true }), CHAIN, v4)[0]).toBe(
+      `-A ${CHAIN} -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK`,
+    );
+    expect(containerRules(conf({ externalSetMarkChain: "KUBE-MARK-MASQ" }), CHAIN, v4)[0]).toMatch(
+      /-j KUBE-MARK-MASQ$/,
+    );
     const bit0 = addLines(parseSavedTable("", "nat"), conf({ markMasqBit: 0 }), "ctr1", v4);
     expect(bit0).toContain("-A CNI-HOSTPORT-MASQ -m mark --mark 0x1/0x1 -j MASQUERADE");
     const ext = addLines(parseSavedTable("", "nat"), conf({ externalSetMarkChain: "KUBE-MARK-MASQ" }), "ctr1", v4);
@@ -100,7 +125,14 @@ describe("iptables rules in the reference plugin's exact form", () => {
   });
 
   it("splits multiport lists at 15 ports", () => {
-    const many = conf({ mappings: Array.from({ length: 17 }, (_, i) => ({ hostPort: 9000 + i, containerPort: 80, protocol: "tcp" as const, hostIP: "" })) });
+    const many = conf({
+      mappings: Array.from({ length: 17 }, (_, i) => ({
+        hostPort: 9000 + i,
+        containerPort: 80,
+        protocol: "tcp" as const,
+        hostIP: "",
+      })),
+    });
     const entries = addLines(parseSavedTable("", "nat"), many, "c", v4).filter((l) => l.includes("--dports"));
     expect(entries.map((l) => /--dports (\S+)/.exec(l)![1]!.split(",").length).sort()).toEqual([15, 2]);
   });

@@ -99,8 +99,19 @@ export function entryRuleArgs(conf: PortmapConf, containerId: string, chain: str
   for (const proto of [...byProto.keys()].sort()) {
     for (const ports of chunks(byProto.get(proto) ?? [])) {
       out.push([
-        "-p", proto, "-m", "comment", "--comment", dnatComment(conf.name, containerId),
-        "-m", "multiport", "--dports", ports, ...conditions, "-j", chain,
+        "-p",
+        proto,
+        "-m",
+        "comment",
+        "--comment",
+        dnatComment(conf.name, containerId),
+        "-m",
+        "multiport",
+        "--dports",
+        ports,
+        ...conditions,
+        "-j",
+        chain,
       ]);
     }
   }
@@ -149,7 +160,11 @@ export function checkProblems(table: SavedTable, conf: PortmapConf, containerId:
     const proto = args[1];
     const ports = args[args.indexOf("--dports") + 1];
     const found = table.rules.some(
-      (r) => r.startsWith(`-A ${TOP_DNAT_CHAIN} `) && ruleTarget(r) === chain && r.includes(`-p ${proto} `) && r.includes(`--dports ${ports} `),
+      (r) =>
+        r.startsWith(`-A ${TOP_DNAT_CHAIN} `) &&
+        ruleTarget(r) === chain &&
+        r.includes(`-p ${proto} `) &&
+        r.includes(`--dports ${ports} `),
     );
     if (!found) problems.push(`no rule in ${TOP_DNAT_CHAIN} sends ${proto} ports ${ports} to ${chain}`);
   }
@@ -166,4 +181,3 @@ export function containersOf(table: SavedTable, network: string): Map<string, st
   }
   return out;
 }
-

@@ -42,7 +42,7 @@ export function nftGuardLines(): string[] {
 
 /** Whether an iptables nat table still forwards some IPv4 host port (any network's container). */
 export function iptablesNeedsGuard(nat: SavedTable): boolean {
-  return nat.rules.some((r) => r.startsWith(`-A ${TOP_DNAT_CHAIN} `) && r.includes(" --comment \"dnat name: "));
+  return nat.rules.some((r) => r.startsWith(`-A ${TOP_DNAT_CHAIN} `) && r.includes(' --comment "dnat name: '));
 }
 
 /** Whether our IPv4 nft table still holds some container's mapping. */
@@ -67,7 +67,10 @@ export function ensureLocalnetGuard(backend: Backend): boolean {
       if (nftHasGuard(nftRules("ip"))) return;
       nftApply(nftGuardLines(), "installing the localnet guard (nftables)");
     } else {
-      const filter = parseSavedTable(run(["iptables-save", "-t", "filter"], { what: "iptables-save -t filter" }).stdout, "filter");
+      const filter = parseSavedTable(
+        run(["iptables-save", "-t", "filter"], { what: "iptables-save -t filter" }).stdout,
+        "filter",
+      );
       if (filter.rules.includes(IPTABLES_GUARD)) return;
       restoreTable(4, "filter", [`-I INPUT 1 ${IPTABLES_GUARD.slice("-A INPUT ".length)}`]);
     }
@@ -82,12 +85,20 @@ export function releaseLocalnetGuard(): void {
     if (iptablesAvailable(4)) {
       const { nat, filter } = saveIpv4();
       const present = filter.rules.filter((r) => r === IPTABLES_GUARD);
-      if (present.length > 0 && !iptablesNeedsGuard(nat)) restoreTable(4, "filter", present.map((r) => `-D${r.slice(2)}`));
+      if (present.length > 0 && !iptablesNeedsGuard(nat))
+        restoreTable(
+          4,
+          "filter",
+          present.map((r) => `-D${r.slice(2)}`),
+        );
     }
     if (nftAvailable()) {
       const rules = nftRules("ip");
       if (nftHasGuard(rules) && !nftNeedsGuard(rules)) {
-        nftApply([`flush chain ip ${TABLE} ${GUARD_CHAIN}`, `delete chain ip ${TABLE} ${GUARD_CHAIN}`], "removing the localnet guard (nftables)");
+        nftApply(
+          [`flush chain ip ${TABLE} ${GUARD_CHAIN}`, `delete chain ip ${TABLE} ${GUARD_CHAIN}`],
+          "removing the localnet guard (nftables)",
+        );
       }
     }
   });

@@ -51,7 +51,11 @@ export const LOCK_FILE = "/run/cni-ts/portmap.lock";
 
 function withLock<T>(fn: () => T): T {
   const cannotOpen = (e: Error) =>
-    new CniError(ErrorCode.IoFailure, `cannot open ${LOCK_FILE}: ${e.message}`, "portmap must run as root with /run writable");
+    new CniError(
+      ErrorCode.IoFailure,
+      `cannot open ${LOCK_FILE}: ${e.message}`,
+      "portmap must run as root with /run writable",
+    );
   try {
     mkdirSync("/run/cni-ts", { recursive: true, mode: 0o700 });
   } catch (e) {

@@ -28,19 +28,33 @@ describe("nftables rules in the upstream layout", () => {
     expect(lines).toContain("add chain ip cni_hostport prerouting { type nat hook prerouting priority -100 ; }");
     expect(lines).toContain("add rule ip cni_hostport prerouting fib daddr type local jump hostports");
     expect(lines).toContain('add rule ip cni_hostport hostports tcp dport 8080 dnat to 10.0.0.2:80 comment "cid1"');
-    expect(lines).toContain('add rule ip cni_hostport hostip_hostports ip daddr 192.168.0.2 sctp dport 8083 dnat to 10.0.0.2:83 comment "cid1"');
-    expect(lines).toContain('add rule ip cni_hostport masquerading ip saddr 127.0.0.1 ip daddr 10.0.0.2 masquerade comment "cid1"');
+    expect(lines).toContain(
+      'add rule ip cni_hostport hostip_hostports ip daddr 192.168.0.2 sctp dport 8083 dnat to 10.0.0.2:83 comment "cid1"',
+    );
+    expect(lines).toContain(
+      'add rule ip cni_hostport masquerading ip saddr 127.0.0.1 ip daddr 10.0.0.2 masquerade comment "cid1"',
+    );
     expect(lines.some((l) => l.includes("8085"))).toBe(false);
   });
 
   it("writes v6 targets in brackets, conditions in front of the jumps, and masqAll for DNATed traffic only", () => {
-    const lines = addLines(conf({ conditionsV6: ["ip6", "saddr", "!=", "fd00::9"], masqAll: true }), "cid1", parseIfAddress("2001:db8::2/64")!);
-    expect(lines).toContain('add rule ip6 cni_hostport hostip_hostports ip6 daddr 2001:db8:a::1 tcp dport 8085 dnat to [2001:db8::2]:85 comment "cid1"');
-    expect(lines).toContain("add rule ip6 cni_hostport output ip6 saddr != fd00::9 fib daddr type local jump hostports");
+    const lines = addLines(
+      conf({ conditionsV6: ["ip6", "saddr", "!=", "fd00::9"], masqAll: true }),
+      "cid1",
+      parseIfAddress("2001:db8::2/64")!,
+    );
+    expect(lines).toContain(
+      'add rule ip6 cni_hostport hostip_hostports ip6 daddr 2001:db8:a::1 tcp dport 8085 dnat to [2001:db8::2]:85 comment "cid1"',
+    );
+    expect(lines).toContain(
+      "add rule ip6 cni_hostport output ip6 saddr != fd00::9 fib daddr type local jump hostports",
+    );
     expect(lines.filter((l) => l.includes("masquerading ") && l.startsWith("add rule"))).toEqual([
       'add rule ip6 cni_hostport masquerading ct status dnat ip6 daddr 2001:db8::2 masquerade comment "cid1"',
     ]);
-    expect(addLines(conf({ snat: false }), "c", parseIfAddress("10.0.0.2/24")!).some((l) => l.includes("masquerad"))).toBe(false);
+    expect(
+      addLines(conf({ snat: false }), "c", parseIfAddress("10.0.0.2/24")!).some((l) => l.includes("masquerad")),
+    ).toBe(false);
   });
 
   const listing = JSON.stringify({
@@ -48,7 +62,9 @@ describe("nftables rules in the upstream layout", () => {
       { metainfo: { json_schema_version: 1 } },
       { table: { family: "ip", name: "cni_hostport", handle: 3 } },
       { rule: { family: "ip", table: "cni_hostport", chain: "hostports", handle: 10, comment: "cid1", expr: [] } },
-      { rule: { family: "ip", table: "cni_hostport", chain: "hostip_hostports", handle: 11, comment: "cid1", expr: [] } },
+      {
+        rule: { family: "ip", table: "cni_hostport", chain: "hostip_hostports", handle: 11, comment: "cid1", expr: [] },
+      },
       { rule: { family: "ip", table: "cni_hostport", chain: "hostports", handle: 12, comment: "cid2", expr: [] } },
       { rule: { family: "ip", table: "cni_hostport", chain: "masquerading", handle: 13, comment: "cid1", expr: [] } },
       { rule: { family: "ip", table: "cni_hostport", chain: "masquerading", handle: 14, comment: "cid1", expr: [] } },
@@ -81,6 +97,8 @@ describe("nftables rules in the upstream layout", () => {
   it("CHECK notices base chains that lost their jumps (a flushed prerouting or output chain)", () => {
     const v4 = parseIfAddress("10.0.0.2/24")!;
     const flushed = parseRules(listing).filter((r) => r.chain !== "output");
-    expect(checkProblems(flushed, conf(), "cid1", v4)).toEqual(['missing jumps in "output" chain of ip cni_hostport (0 of 2)']);
+    expect(checkProblems(flushed, conf(), "cid1", v4)).toEqual([
+      'missing jumps in "output" chain of ip cni_hostport (0 of 2)',
+    ]);
   });
 });

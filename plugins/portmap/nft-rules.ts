@@ -31,7 +31,9 @@ const isOurFamily = (family: string | undefined): family is NftFamily => family 
 export function parseRules(json: string): NftRule[] {
   return parseNftJson(json)
     .rules.filter((r) => r.table === TABLE)
-    .flatMap((r) => (isOurFamily(r.family) ? [{ family: r.family, chain: r.chain, handle: r.handle, comment: r.comment }] : []));
+    .flatMap((r) =>
+      isOurFamily(r.family) ? [{ family: r.family, chain: r.chain, handle: r.handle, comment: r.comment }] : [],
+    );
 }
 
 /** Which of our tables exist, from `nft -j list tables`. */
@@ -44,7 +46,9 @@ export function parseTables(json: string): NftFamily[] {
 /** Deletes, by handle, every rule of ours whose comment is the container ID. */
 export function deleteLines(rules: readonly NftRule[], isDoomed: (comment: string) => boolean): string[] {
   return rules
-    .filter((r) => (RULE_CHAINS as readonly string[]).includes(r.chain) && r.comment !== undefined && isDoomed(r.comment))
+    .filter(
+      (r) => (RULE_CHAINS as readonly string[]).includes(r.chain) && r.comment !== undefined && isDoomed(r.comment),
+    )
     .map((r) => `delete rule ${r.family} ${TABLE} ${r.chain} handle ${r.handle}`);
 }
 
@@ -76,7 +80,8 @@ export function addLines(conf: PortmapConf, containerId: string, addr: IfAddress
   const to = addr.family === 6 ? (p: number) => `[${addr.ip}]:${p}` : (p: number) => `${addr.ip}:${p}`;
   for (const m of mappingsFor(conf.mappings, addr.family)) {
     const dnat = `${m.protocol} dport ${m.hostPort} dnat to ${to(m.containerPort)} comment ${c}`;
-    if (m.hostIP && !isUnspecified(m.hostIP)) lines.push(`add rule ${t} hostip_hostports ${fam} daddr ${m.hostIP} ${dnat}`);
+    if (m.hostIP && !isUnspecified(m.hostIP))
+      lines.push(`add rule ${t} hostip_hostports ${fam} daddr ${m.hostIP} ${dnat}`);
     else lines.push(`add rule ${t} hostports ${dnat}`);
   }
   if (conf.snat) {
@@ -96,7 +101,12 @@ function masqueradeRules(conf: PortmapConf, addr: IfAddress): string[] {
 }
 
 /** Problems CHECK finds for one family: too few rules carrying the container ID per chain. */
-export function checkProblems(rules: readonly NftRule[], conf: PortmapConf, containerId: string, addr: IfAddress): string[] {
+export function checkProblems(
+  rules: readonly NftRule[],
+  conf: PortmapConf,
+  containerId: string,
+  addr: IfAddress,
+): string[] {
   const mine = (chain: string) => rules.filter((r) => r.chain === chain && r.comment === containerId).length;
   const maps = mappingsFor(conf.mappings, addr.family);
   const withIp = maps.filter((m) => m.hostIP && !isUnspecified(m.hostIP)).length;
@@ -108,12 +118,16 @@ export function checkProblems(rules: readonly NftRule[], conf: PortmapConf, cont
   const problems: string[] = [];
   for (const [chain, n] of Object.entries(want)) {
     const have = mine(chain);
-    if (have < n) problems.push(`missing hostport rules in "${chain}" chain of ${familyName(addr.family)} ${TABLE} (${have} of ${n})`);
+    if (have < n)
+      problems.push(
+        `missing hostport rules in "${chain}" chain of ${familyName(addr.family)} ${TABLE} (${have} of ${n})`,
+      );
   }
   // The base chains' two jumps (to hostip_hostports and, for local addresses, to hostports).
   for (const chain of ["prerouting", "output"]) {
     const have = rules.filter((r) => r.chain === chain).length;
-    if (maps.length > 0 && have < 2) problems.push(`missing jumps in "${chain}" chain of ${familyName(addr.family)} ${TABLE} (${have} of 2)`);
+    if (maps.length > 0 && have < 2)
+      problems.push(`missing jumps in "${chain}" chain of ${familyName(addr.family)} ${TABLE} (${have} of 2)`);
   }
   return problems;
 }

@@ -47,13 +47,24 @@ export function restorePortmap(att: PortmapAttachment): RestoreOutcome[] {
   const v4 = containerAddresses(att.result, att.ifname).find((a) => a.family === 4);
   if (conf.snat && v4) {
     enableRouteLocalnet(v4.ip);
-    if (ensureLocalnetGuard(conf.backend)) out.push({ what: `portmap ${conf.backend} localnet guard`, missing: ["the drop rule for martian traffic to 127.0.0.0/8"] });
+    if (ensureLocalnetGuard(conf.backend))
+      out.push({
+        what: `portmap ${conf.backend} localnet guard`,
+        missing: ["the drop rule for martian traffic to 127.0.0.0/8"],
+      });
   }
   return out;
 }
 
-function missing(backend: "iptables" | "nftables", conf: Parameters<typeof iptablesProblems>[1], containerId: string, addr: IfAddress): string[] {
+function missing(
+  backend: "iptables" | "nftables",
+  conf: Parameters<typeof iptablesProblems>[1],
+  containerId: string,
+  addr: IfAddress,
+): string[] {
   if (backend === "nftables") return nftProblems(nftRules(familyName(addr.family)), conf, containerId, addr);
   const table = readNat(addr.family);
-  return table ? iptablesProblems(table, conf, containerId, addr) : [`${addr.family === 6 ? "ip6tables" : "iptables"} unusable`];
+  return table
+    ? iptablesProblems(table, conf, containerId, addr)
+    : [`${addr.family === 6 ? "ip6tables" : "iptables"} unusable`];
 }

@@ -6,7 +6,10 @@ import { ensureSysctl } from "../../shared/net/sysctl.js";
  * The interface the node routes `ip` (IPv4) through, by longest prefix then lowest metric over
  * the main table in /proc/self/net/route (no process). undefined when no route matches.
  */
-export function routeInterface(ip: string, routeTable = readFileSync("/proc/self/net/route", "utf8")): string | undefined {
+export function routeInterface(
+  ip: string,
+  routeTable = readFileSync("/proc/self/net/route", "utf8"),
+): string | undefined {
   const target = toU32(ip);
   let best: { iface: string; bits: number; metric: number } | undefined;
   for (const line of routeTable.split("\n").slice(1)) {
@@ -15,7 +18,7 @@ export function routeInterface(ip: string, routeTable = readFileSync("/proc/self
     const [iface = "", dst = "", , flags = "0", , , metric = "0", mask = ""] = f;
     if ((parseInt(flags, 16) & 1) === 0) continue;
     const m = hexToU32(mask);
-    if (((target & m) >>> 0) !== hexToU32(dst)) continue;
+    if ((target & m) >>> 0 !== hexToU32(dst)) continue;
     const bits = popcount(m);
     const met = Number(metric);
     if (!best || bits > best.bits || (bits === best.bits && met < best.metric)) best = { iface, bits, metric: met };

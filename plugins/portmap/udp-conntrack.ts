@@ -11,11 +11,14 @@ import type { PortMapping } from "./config.js";
 export function flushUdpConntrack(mappings: readonly PortMapping[], addrs: readonly IfAddress[]): string | undefined {
   const ports = [...new Set(mappings.filter((m) => m.protocol === "udp").map((m) => m.hostPort))];
   if (ports.length === 0) return undefined;
-  if (!haveBinary("conntrack")) return "conntrack not installed; stale UDP conntrack entries to the host ports were not flushed";
+  if (!haveBinary("conntrack"))
+    return "conntrack not installed; stale UDP conntrack entries to the host ports were not flushed";
   for (const addr of addrs) {
     for (const port of ports) {
       // Exit status 1 means "0 flow entries deleted": nothing stale.
-      run(["conntrack", "-D", "-f", addr.family === 6 ? "ipv6" : "ipv4", "-p", "udp", "--dport", String(port)], { check: false });
+      run(["conntrack", "-D", "-f", addr.family === 6 ? "ipv6" : "ipv4", "-p", "udp", "--dport", String(port)], {
+        check: false,
+      });
     }
   }
   return undefined;

@@ -47,7 +47,8 @@ export async function add(inv: Invocation): Promise<Result> {
   if (conf.snat && v4) {
     const { enableRouteLocalnet } = await import("./route-localnet.js");
     const iface = enableRouteLocalnet(v4.ip);
-    if (!iface) inv.trace.note(`portmap: no route to ${v4.ip}; route_localnet not set, localhost:hostPort will not reach it`);
+    if (!iface)
+      inv.trace.note(`portmap: no route to ${v4.ip}; route_localnet not set, localhost:hostPort will not reach it`);
     const { ensureLocalnetGuard } = await import("./localnet-guard.js");
     await inv.trace.span("localnet guard", () => ensureLocalnetGuard(conf.backend));
   }
@@ -62,7 +63,8 @@ export async function del(inv: Invocation): Promise<void> {
   const conf = readConf(inv);
   inv.trace.mark("config");
   if (conf.mappings.length === 0) return;
-  const iptables = () => inv.trace.span("iptables", async () => (await iptablesBackend()).removeIptables(conf, inv.env.containerId));
+  const iptables = () =>
+    inv.trace.span("iptables", async () => (await iptablesBackend()).removeIptables(conf, inv.env.containerId));
   const nftables = () => inv.trace.span("nftables", async () => (await nftBackend()).removeNft(inv.env.containerId));
   for (const remove of conf.backend === "nftables" ? [nftables, iptables] : [iptables, nftables]) await remove();
   await releaseGuard(inv);
@@ -82,7 +84,11 @@ export async function check(inv: Invocation): Promise<void> {
   const conf = readConf(inv);
   const prev = inv.prevResult();
   if (!prev) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, "Required prevResult missing", "CHECK needs the cached ADD result as prevResult");
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      "Required prevResult missing",
+      "CHECK needs the cached ADD result as prevResult",
+    );
   }
   if (conf.mappings.length === 0) return;
   const addrs = containerAddresses(prev, inv.env.ifname);
@@ -91,7 +97,11 @@ export async function check(inv: Invocation): Promise<void> {
       ? (await nftBackend()).checkNft(conf, inv.env.containerId, addrs)
       : (await iptablesBackend()).checkIptables(conf, inv.env.containerId, addrs);
   if (problems.length > 0) {
-    throw new CniError(ErrorCode.Internal, problems.join("; "), "run DEL and ADD again for this container to restore its port mappings");
+    throw new CniError(
+      ErrorCode.Internal,
+      problems.join("; "),
+      "run DEL and ADD again for this container to restore its port mappings",
+    );
   }
 }
 

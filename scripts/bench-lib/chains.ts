@@ -70,7 +70,9 @@ export function setUpChains(node: SandboxNode, impl: Impl): NodeChains {
   writeSubnetEnv(state.subnetFile, subnetEnvText(cluster, subnet, FLANNEL_BACKEND));
 
   const cbr = node.uniqueName("bf");
-  const flannelList = (impl === "ours" ? kubeFlannelConflist(state) : renderedDelegateConflist(state, cluster, subnet, FLANNEL_BACKEND)) as ConfList;
+  const flannelList = (
+    impl === "ours" ? kubeFlannelConflist(state) : renderedDelegateConflist(state, cluster, subnet, FLANNEL_BACKEND)
+  ) as ConfList;
   flannelList.cniVersion = CNI_VERSION;
   const first = flannelList.plugins[0]!;
   // A bridge name unique to this run instead of cni0, so teardown can prove it never reached the root netns.
@@ -99,7 +101,13 @@ export function setUpChains(node: SandboxNode, impl: Impl): NodeChains {
 }
 
 /** One libcni call through the project's client, as a timer job. */
-export function cnitoolJob(node: SandboxNode, chain: Chain, verb: "add" | "check" | "del", pod: Pod, opts: CallOptions = {}): Job {
+export function cnitoolJob(
+  node: SandboxNode,
+  chain: Chain,
+  verb: "add" | "check" | "del",
+  pod: Pod,
+  opts: CallOptions = {},
+): Job {
   const env = cnitoolEnv({
     confDir: node.confDir,
     cniPath: node.cniPath,
@@ -126,7 +134,14 @@ export function directJob(node: SandboxNode, chain: Chain, verb: "ADD" | "DEL", 
   const plugin = chain.list.plugins[0]!;
   return {
     argv: [node.findPlugin(String(plugin.type))],
-    env: pluginEnv({ verb, netns: pod.path, cniPath: node.cniPath, containerId: pod.containerId, opts, toolPath: TOOL_PATH }),
+    env: pluginEnv({
+      verb,
+      netns: pod.path,
+      cniPath: node.cniPath,
+      containerId: pod.containerId,
+      opts,
+      toolPath: TOOL_PATH,
+    }),
     stdin: JSON.stringify(pluginStdin(chain.list, plugin, undefined, undefined)),
   };
 }

@@ -7,7 +7,10 @@ import type { Report } from "./report.js";
 describe("renderChart", () => {
   it("draws each chain and verb side by side, to scale, with values and ratios, from a saved report", () => {
     const saved = JSON.parse(readFileSync(join(__dirname, "../../docs/bench-latest.json"), "utf8")) as Report;
-    const report: Report = { ...saved, workBeyondFloor: { add: { reference: 11.7, ours: 34.3 }, del: { reference: 20.3, ours: 44.9 } } };
+    const report: Report = {
+      ...saved,
+      workBeyondFloor: { add: { reference: 11.7, ours: 34.3 }, del: { reference: 20.3, ours: 44.9 } },
+    };
     const svg = renderChart(report);
     expect(svg.startsWith("<svg ")).toBe(true);
     expect(svg.trimEnd().endsWith("</svg>")).toBe(true);

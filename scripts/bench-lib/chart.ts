@@ -66,10 +66,14 @@ export function renderChart(r: Report): string {
       const by = y + j * BAR;
       const w = v == null ? 0 : Math.max(1, Math.max(0, v) * scale);
       out.push(`<rect x="${LABEL}" y="${by}" width="${w.toFixed(1)}" height="${BAR - 2}" fill="${COLORS[side]}"/>`);
-      out.push(`<text x="${(LABEL + w + 4).toFixed(1)}" y="${by + BAR - 3}" font-size="11">${ms(v)}${side === "reference" && row.note ? ` (${esc(row.note)})` : ""}</text>`);
+      out.push(
+        `<text x="${(LABEL + w + 4).toFixed(1)}" y="${by + BAR - 3}" font-size="11">${ms(v)}${side === "reference" && row.note ? ` (${esc(row.note)})` : ""}</text>`,
+      );
     });
     const ratio = row.reference && row.ours != null && row.reference > 0 ? (row.ours / row.reference).toFixed(2) : "-";
-    out.push(`<text x="${WIDTH - 10}" y="${y + BAR + 4}" text-anchor="end" font-weight="bold">${ratio === "-" ? "" : `x${ratio}`}</text>`);
+    out.push(
+      `<text x="${WIDTH - 10}" y="${y + BAR + 4}" text-anchor="end" font-weight="bold">${ratio === "-" ? "" : `x${ratio}`}</text>`,
+    );
   });
   out.push(`</svg>`);
   return `${out.join("\n")}\n`;

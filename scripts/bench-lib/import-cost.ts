@@ -12,7 +12,14 @@ import { REPO_ROOT } from "../../conformance-tests/lib/paths.js";
 import { median } from "./stats.js";
 import { BUILD_FLAGS } from "./timer.js";
 
-const ROOTS = ["plugins/bridge/index.ts", "ipam/host-local/index.ts", "plugins/flannel/index.ts", "plugins/loopback/index.ts", "plugins/portmap/index.ts", "plugins/bandwidth/index.ts"];
+const ROOTS = [
+  "plugins/bridge/index.ts",
+  "ipam/host-local/index.ts",
+  "plugins/flannel/index.ts",
+  "plugins/loopback/index.ts",
+  "plugins/portmap/index.ts",
+  "plugins/bandwidth/index.ts",
+];
 const FIRST = ["shared/cni/dispatch.ts", "shared/cni/delegate.ts"];
 
 /** Value imports of a module (type-only imports cost nothing at run time). */
@@ -52,7 +59,10 @@ export interface ImportCost {
   cpuMs: number;
 }
 
-export function measureImportCosts(runs: number, roots: readonly string[] = ROOTS): { startupCpuMs: number; costs: ImportCost[] } {
+export function measureImportCosts(
+  runs: number,
+  roots: readonly string[] = ROOTS,
+): { startupCpuMs: number; costs: ImportCost[] } {
   const order = importOrder([...FIRST, ...roots].map((r) => join(REPO_ROOT, r)));
   const dir = join(REPO_ROOT, ".tmp", "import-cost");
   mkdirSync(dir, { recursive: true });
@@ -75,7 +85,11 @@ export function measureImportCosts(runs: number, roots: readonly string[] = ROOT
   });
   const samples: number[][] = [];
   for (let i = 0; i < runs; i++) {
-    samples.push(JSON.parse(execFileSync(probe, [], { encoding: "utf8", env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } })) as number[]);
+    samples.push(
+      JSON.parse(
+        execFileSync(probe, [], { encoding: "utf8", env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } }),
+      ) as number[],
+    );
   }
   rmSync(dir, { recursive: true, force: true });
   const col = (i: number): number => median(samples.map((s) => s[i]!))!;

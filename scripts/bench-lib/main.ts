@@ -8,7 +8,16 @@ import { OURS_BIN, REFERENCE_BIN, REPO_ROOT, type Impl } from "../../conformance
 import { type SandboxNode, createNode, newToken } from "../../conformance-tests/lib/sandbox.js";
 import { CHAINS, cnitoolJob, setUpChains } from "./chains.js";
 import { ensureNoopPlugins, setUpNoopChain } from "./noop-chain.js";
-import { type Side, coldRun, concurrentRun, emptyMeasurements, memoryRun, noopRound, sequentialRound, tracedRun } from "./measure.js";
+import {
+  type Side,
+  coldRun,
+  concurrentRun,
+  emptyMeasurements,
+  memoryRun,
+  noopRound,
+  sequentialRound,
+  tracedRun,
+} from "./measure.js";
 import { type BenchOptions, USAGE, UsageError, parseOptions } from "./options.js";
 import { type Meta, buildReport, renderMarkdown, renderText } from "./report.js";
 import { abortBatches, ensureFloor, ensureTimer, runBatch, setRealtime, wasAborted } from "./timer.js";
@@ -21,8 +30,10 @@ const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
 
 function preflight(): void {
   if (process.getuid?.() !== 0) throw new Error("run as root: the bench creates network namespaces");
-  if (!existsSync(join(OURS_BIN, "cni-ts"))) throw new Error(`${OURS_BIN}/cni-ts is missing: run 'npm run build' first`);
-  if (!existsSync(join(REFERENCE_BIN, "bridge"))) throw new Error(`${REFERENCE_BIN}/bridge is missing: apt-get install containernetworking-plugins`);
+  if (!existsSync(join(OURS_BIN, "cni-ts")))
+    throw new Error(`${OURS_BIN}/cni-ts is missing: run 'npm run build' first`);
+  if (!existsSync(join(REFERENCE_BIN, "bridge")))
+    throw new Error(`${REFERENCE_BIN}/bridge is missing: apt-get install containernetworking-plugins`);
 }
 
 function quiet(argv: string[]): string {
@@ -36,18 +47,26 @@ function quiet(argv: string[]): string {
 function describeRun(opts: BenchOptions, oursDir: string): Meta {
   const bin = join(oursDir, "bridge");
   const commit = quiet(["git", "-C", REPO_ROOT, "rev-parse", "--short", "HEAD"]);
-  const dirty = quiet(["git", "-C", REPO_ROOT, "status", "--porcelain", "--untracked-files=no"]) ? " + uncommitted changes" : "";
+  const dirty = quiet(["git", "-C", REPO_ROOT, "status", "--porcelain", "--untracked-files=no"])
+    ? " + uncommitted changes"
+    : "";
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     command: opts.command,
     host: `Linux ${quiet(["uname", "-r"])}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GB`,
     reference: `Debian containernetworking-plugins ${quiet(["dpkg-query", "-W", "-f=${Version}", "containernetworking-plugins"])} (${REFERENCE_BIN}), libcni client conformance-tests/cnitool (Debian libcni ${quiet(["dpkg-query", "-W", "-f=${Version}", "golang-github-appc-cni-dev"])})`,
-    ours: `dist/bin/cni-ts at ${commit}${dirty}, ${(statSync(bin).size / 1e6).toFixed(1)} MB, built ${statSync(bin).mtime.toISOString().replace(/\.\d+Z$/, "Z")}`,
+    ours: `dist/bin/cni-ts at ${commit}${dirty}, ${(statSync(bin).size / 1e6).toFixed(1)} MB, built ${statSync(bin)
+      .mtime.toISOString()
+      .replace(/\.\d+Z$/, "Z")}`,
     notes: [
       "Flannel chain: Debian has no Go flannel binary, so the reference side runs bridge + host-local fed the exact delegate config flannel renders for this node, then portmap (upstream's chain minus one Go process); ours runs kube-flannel's conflist (flannel + portmap).",
       "All config lists use cniVersion 1.0.0 (CHECK needs >= 0.4.0); pods have no hostPorts, so portmap has nothing to program.",
       `Rounds alternate which side (and which chain) goes first; ${opts.rounds} measured rounds after ${opts.warmup} warm-up rounds. Times are from fork to reap of the libcni client, measured in the sandbox node's namespace.`,
-      ...(opts.realtime === undefined ? [] : [`Every measured process ran under SCHED_FIFO priority ${opts.realtime} (--rt), both sides alike, so other load on the machine did not compete for the CPU (kernel-side contention, e.g. the rtnl lock and the disk, remains).`]),
+      ...(opts.realtime === undefined
+        ? []
+        : [
+            `Every measured process ran under SCHED_FIFO priority ${opts.realtime} (--rt), both sides alike, so other load on the machine did not compete for the CPU (kernel-side contention, e.g. the rtnl lock and the disk, remains).`,
+          ]),
     ],
   };
 }
@@ -86,7 +105,9 @@ async function compareDelegate(sides: Record<Impl, Side>): Promise<string> {
     const a = canonical(saved);
     // The two sandboxes differ only in their directories.
     const b = canonical(expected).replaceAll(sides.reference.node.dir, ours.node.dir);
-    return a === b ? "our flannel's saved delegate config equals the reference side's bridge config (key order aside)" : `DELEGATE CONFIGS DIFFER: ours ${a} vs reference ${b}`;
+    return a === b
+      ? "our flannel's saved delegate config equals the reference side's bridge config (key order aside)"
+      : `DELEGATE CONFIGS DIFFER: ours ${a} vs reference ${b}`;
   } finally {
     await runBatch(ours.node, [cnitoolJob(ours.node, chain, "del", ours.pod)]);
   }
@@ -96,7 +117,10 @@ function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
   if (v && typeof v === "object") {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(",")}}`;
   }
   return JSON.stringify(v);
 }
@@ -165,7 +189,8 @@ async function bench(opts: BenchOptions): Promise<void> {
       m.cold.reason = "skipped (--no-cold)";
     }
     log(`trace: ${opts.traceReps}x our ADD/CHECK/DEL per chain with CNI_TS_DEBUG_LOG`);
-    for (let rep = 0; rep < opts.traceReps; rep++) for (const chain of CHAINS) await tracedRun(m, ours, ours.chains[chain], rep);
+    for (let rep = 0; rep < opts.traceReps; rep++)
+      for (const chain of CHAINS) await tracedRun(m, ours, ours.chains[chain], rep);
     if (existsSync("/usr/bin/strace")) {
       log("processes per call: one ADD/CHECK/DEL per chain and side under strace");
       for (const chain of CHAINS) for (const side of [reference, ours]) await processCountRun(m.processes, side, chain);
@@ -193,7 +218,9 @@ async function bench(opts: BenchOptions): Promise<void> {
   if (opts.markdown) {
     const chartRef = svg ? relative(dirname(opts.markdown), svg) : undefined;
     const extra = [
-      ...(breakdown ? ["", "## Where one of our flannel-chain ADDs spends its time (trace)", "", "```", breakdown, "```"] : []),
+      ...(breakdown
+        ? ["", "## Where one of our flannel-chain ADDs spends its time (trace)", "", "```", breakdown, "```"]
+        : []),
       ...(importText ? ["", "## Start-up cost per module (CPU ms)", "", "```", importText, "```"] : []),
     ];
     writeOut(opts.markdown, renderMarkdown(report, extra, chartRef));
@@ -208,11 +235,17 @@ async function bench(opts: BenchOptions): Promise<void> {
 
 /** The traced flannel-chain ADD through libcni with the median wall time. */
 function pickBreakdown(m: ReturnType<typeof emptyMeasurements>): string | undefined {
-  const calls = m.traced.filter((c) => c.chain === "flannel" && c.via === "cnitool" && c.verb === "ADD" && c.ok && c.records.length > 0);
+  const calls = m.traced.filter(
+    (c) => c.chain === "flannel" && c.via === "cnitool" && c.verb === "ADD" && c.ok && c.records.length > 0,
+  );
   if (!calls.length) return undefined;
   const sorted = [...calls].sort((a, b) => a.wallMs - b.wallMs);
   const c = sorted[(sorted.length - 1) >> 1]!;
-  return formatBreakdown(c.records, c.wallMs, `One of our flannel-chain ADDs through libcni (median of ${calls.length} traced):`);
+  return formatBreakdown(
+    c.records,
+    c.wallMs,
+    `One of our flannel-chain ADDs through libcni (median of ${calls.length} traced):`,
+  );
 }
 
 function writeOut(file: string, text: string): void {

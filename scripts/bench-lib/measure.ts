@@ -42,7 +42,13 @@ export interface Measurements {
   concurrent: Record<ChainId, Record<number, Record<Impl, { add: ConcurrentRun[]; del: ConcurrentRun[] }>>>;
   /** Peak RSS (kB) of the chain's first plugin executed directly (its delegates included). */
   memory: Record<ChainId, Record<Impl, { add: number[]; del: number[] }>>;
-  cold: { available: boolean; reason?: string; version: Record<Impl, number[]>; add: Record<Impl, number[]>; floor: number[] };
+  cold: {
+    available: boolean;
+    reason?: string;
+    version: Record<Impl, number[]>;
+    add: Record<Impl, number[]>;
+    floor: number[];
+  };
   traced: TracedCall[];
   /** A read-stdin-write-stdout program compiled like ours (VERSION's floor), run beside our VERSION. */
   floor: Sample[];
@@ -95,7 +101,10 @@ const MAX_FAILURES = 12;
 function noteFailure(m: Measurements, what: string, o: JobOutcome): void {
   if (o.status === 0) return;
   if (what.startsWith("ours ")) m.oursFailed++;
-  const text = (o.error || o.stderr.trim() || o.stdout.trim() || `exit ${o.status}`).split("\n").slice(0, 3).join(" | ");
+  const text = (o.error || o.stderr.trim() || o.stdout.trim() || `exit ${o.status}`)
+    .split("\n")
+    .slice(0, 3)
+    .join(" | ");
   const line = `${what}: ${text}`;
   if (m.failures.length < MAX_FAILURES && !m.failures.includes(line)) m.failures.push(line);
 }
@@ -143,14 +152,26 @@ export async function sequentialRound(m: Measurements | null, sides: Record<Impl
 }
 
 /** n concurrent ADDs (all released at once), then n concurrent DELs of the same pods. */
-export async function concurrentRun(m: Measurements, sides: Record<Impl, Side>, chainId: ChainId, n: number, rep: number): Promise<void> {
+export async function concurrentRun(
+  m: Measurements,
+  sides: Record<Impl, Side>,
+  chainId: ChainId,
+  n: number,
+  rep: number,
+): Promise<void> {
   for (const side of sideOrder(sides, rep)) {
     const chain = side.chains[chainId];
     const pods = side.pods.slice(0, n);
     if (pods.length < n) throw new Error(`only ${pods.length} pods for ${n} concurrent calls`);
-    const slot = ((m.concurrent[chainId][n] ??= { reference: { add: [], del: [] }, ours: { add: [], del: [] } })[side.impl]);
+    const slot = (m.concurrent[chainId][n] ??= { reference: { add: [], del: [] }, ours: { add: [], del: [] } })[
+      side.impl
+    ];
     for (const verb of ["add", "del"] as const) {
-      const batch = await runBatch(side.node, pods.map((p) => cnitoolJob(side.node, chain, verb, p)), true);
+      const batch = await runBatch(
+        side.node,
+        pods.map((p) => cnitoolJob(side.node, chain, verb, p)),
+        true,
+      );
       const ok = batch.results.filter((r) => r.status === 0).length;
       slot[verb].push({ wallMs: batch.wallMs, ok, n });
       batch.results.forEach((r) => noteFailure(m, `${side.impl} ${chainId} ${n}x concurrent ${verb.toUpperCase()}`, r));
@@ -159,10 +180,18 @@ export async function concurrentRun(m: Measurements, sides: Record<Impl, Side>, 
 }
 
 /** The chain's first plugin run directly (ADD then DEL): its peak RSS, delegates included. */
-export async function memoryRun(m: Measurements, sides: Record<Impl, Side>, chainId: ChainId, rep: number): Promise<void> {
+export async function memoryRun(
+  m: Measurements,
+  sides: Record<Impl, Side>,
+  chainId: ChainId,
+  rep: number,
+): Promise<void> {
   for (const side of sideOrder(sides, rep)) {
     const chain = side.chains[chainId];
-    const { results } = await runBatch(side.node, [directJob(side.node, chain, "ADD", side.pod), directJob(side.node, chain, "DEL", side.pod)]);
+    const { results } = await runBatch(side.node, [
+      directJob(side.node, chain, "ADD", side.pod),
+      directJob(side.node, chain, "DEL", side.pod),
+    ]);
     const [add, del] = results as [JobOutcome, JobOutcome];
     if (add.status === 0) m.memory[chainId][side.impl].add.push(add.maxRssKb);
     if (del.status === 0) m.memory[chainId][side.impl].del.push(del.maxRssKb);
@@ -172,7 +201,12 @@ export async function memoryRun(m: Measurements, sides: Record<Impl, Side>, chai
 }
 
 /** Cold start: page cache dropped right before a VERSION (and, unless skipped, a libcni ADD). */
-export async function coldRun(m: Measurements, sides: Record<Impl, Side>, rep: number, withAdd: boolean): Promise<void> {
+export async function coldRun(
+  m: Measurements,
+  sides: Record<Impl, Side>,
+  rep: number,
+  withAdd: boolean,
+): Promise<void> {
   for (const side of sideOrder(sides, rep)) {
     if (!m.cold.available) return;
     const v = (await runBatch(side.node, [versionJob(side.node, "bridge", true)])).results[0]!;
@@ -203,13 +237,26 @@ export async function tracedRun(m: Measurements, side: Side, chain: Chain, rep: 
   const calls: Array<{ via: TracedCall["via"]; verb: TracedCall["verb"]; job: Job; log: string }> = [];
   for (const verb of ["ADD", "CHECK", "DEL"] as const) {
     const log = logFor(`cnitool-${verb}`);
-    calls.push({ via: "cnitool", verb, log, job: cnitoolJob(side.node, chain, verb.toLowerCase() as "add", side.pod, { env: { CNI_TS_DEBUG_LOG: log } }) });
+    calls.push({
+      via: "cnitool",
+      verb,
+      log,
+      job: cnitoolJob(side.node, chain, verb.toLowerCase() as "add", side.pod, { env: { CNI_TS_DEBUG_LOG: log } }),
+    });
   }
   for (const verb of ["ADD", "DEL"] as const) {
     const log = logFor(`direct-${verb}`);
-    calls.push({ via: "direct", verb, log, job: directJob(side.node, chain, verb, side.pod, { env: { CNI_TS_DEBUG_LOG: log } }) });
+    calls.push({
+      via: "direct",
+      verb,
+      log,
+      job: directJob(side.node, chain, verb, side.pod, { env: { CNI_TS_DEBUG_LOG: log } }),
+    });
   }
-  const { results } = await runBatch(side.node, calls.map((c) => c.job));
+  const { results } = await runBatch(
+    side.node,
+    calls.map((c) => c.job),
+  );
   calls.forEach((c, i) => {
     const o = results[i]!;
     let text = "";
@@ -218,16 +265,32 @@ export async function tracedRun(m: Measurements, side: Side, chain: Chain, rep: 
     } catch {
       // no trace written (the plugin failed before its trace, or tracing is broken): records stay empty
     }
-    m.traced.push({ chain: chain.id, verb: c.verb, via: c.via, wallMs: o.ms, ok: o.status === 0, records: parseTraceLog(text) });
+    m.traced.push({
+      chain: chain.id,
+      verb: c.verb,
+      via: c.via,
+      wallMs: o.ms,
+      ok: o.status === 0,
+      records: parseTraceLog(text),
+    });
     noteFailure(m, `ours ${chain.id} traced ${c.via} ${c.verb}`, o);
   });
 }
 
 /** One round of the no-op chain (ADD then DEL) per runtime, alternating which goes first. */
-export async function noopRound(m: Measurements, side: Side, chain: Chain, dirs: Record<NoopRuntime, string>, round: number): Promise<void> {
+export async function noopRound(
+  m: Measurements,
+  side: Side,
+  chain: Chain,
+  dirs: Record<NoopRuntime, string>,
+  round: number,
+): Promise<void> {
   const order = round % 2 === 0 ? NOOP_RUNTIMES : [...NOOP_RUNTIMES].reverse();
   for (const rt of order) {
-    const { results } = await runBatch(side.node, [noopJob(side.node, chain, dirs[rt], "add", side.pod), noopJob(side.node, chain, dirs[rt], "del", side.pod)]);
+    const { results } = await runBatch(side.node, [
+      noopJob(side.node, chain, dirs[rt], "add", side.pod),
+      noopJob(side.node, chain, dirs[rt], "del", side.pod),
+    ]);
     m.noop[rt].add.push(sample(results[0]!));
     m.noop[rt].del.push(sample(results[1]!));
     noteFailure(m, `no-op ${rt} chain ADD`, results[0]!);

@@ -34,12 +34,30 @@ export async function ensureNoopPlugins(): Promise<Record<NoopRuntime, string>> 
   if (NAMES.every((n) => existsSync(join(dirs.go, n)) && existsSync(join(dirs.bun, n)))) return dirs;
   rmSync(base, { recursive: true, force: true });
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-  const env = { PATH: TOOL_PATH, HOME: process.env.HOME ?? "/root", GO111MODULE: "off", GOCACHE: join(REPO, ".tmp", "go-build") };
-  await runCommand(["go", "build", "-o", join(dirs.go, NAMES[0]!), join(HERE, "noop-go", "main.go")], { env, timeoutMs: 300_000 });
-  await runCommand([join(REPO, "node_modules", ".bin", "bun"), "build", ...BUILD_FLAGS, join(HERE, "noop.ts"), "--outfile", join(dirs.bun, NAMES[0]!)], {
+  const env = {
+    PATH: TOOL_PATH,
+    HOME: process.env.HOME ?? "/root",
+    GO111MODULE: "off",
+    GOCACHE: join(REPO, ".tmp", "go-build"),
+  };
+  await runCommand(["go", "build", "-o", join(dirs.go, NAMES[0]!), join(HERE, "noop-go", "main.go")], {
     env,
-    timeoutMs: 120_000,
+    timeoutMs: 300_000,
   });
+  await runCommand(
+    [
+      join(REPO, "node_modules", ".bin", "bun"),
+      "build",
+      ...BUILD_FLAGS,
+      join(HERE, "noop.ts"),
+      "--outfile",
+      join(dirs.bun, NAMES[0]!),
+    ],
+    {
+      env,
+      timeoutMs: 120_000,
+    },
+  );
   for (const d of Object.values(dirs)) linkSync(join(d, NAMES[0]!), join(d, NAMES[1]!));
   return dirs;
 }

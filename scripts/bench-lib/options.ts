@@ -71,7 +71,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         opts.rounds = positive(a, value());
         break;
       case "--concurrency":
-        opts.concurrency = value().split(",").map((v) => positive(a, v));
+        opts.concurrency = value()
+          .split(",")
+          .map((v) => positive(a, v));
         for (const n of opts.concurrency) opts.concurrencyReps[n] ??= quick ? 1 : n >= 100 ? 2 : 5;
         break;
       case "--no-cold":

@@ -13,7 +13,11 @@ describe("countExecs", () => {
       '105 execve("/usr/sbin/iptables-restore", ["iptables-restore"], 0x7ffd /* 2 vars */) = 0',
       "105 +++ exited with 0 +++",
     ].join("\n");
-    expect(countExecs(log, ["/opt/cni/bin/"])).toEqual({ plugins: 2, others: 3, otherNames: ["ip", "ip", "iptables-restore"] });
+    expect(countExecs(log, ["/opt/cni/bin/"])).toEqual({
+      plugins: 2,
+      others: 3,
+      otherNames: ["ip", "ip", "iptables-restore"],
+    });
     expect(countExecs("", ["/opt/cni/bin"])).toEqual({ plugins: 0, others: 0, otherNames: [] });
   });
 });

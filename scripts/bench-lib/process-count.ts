@@ -50,7 +50,10 @@ export async function processCountRun(counts: ProcessCounts, side: Side, chainId
   const logs = COUNT_VERBS.map((v) => join(side.node.workDir, `execs-${chainId}-${v}.log`));
   const jobs = COUNT_VERBS.map((verb, i) => {
     const job = cnitoolJob(side.node, chain, verb.toLowerCase() as "add", side.pod);
-    return { ...job, argv: ["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o", logs[i]!, "--", ...job.argv] };
+    return {
+      ...job,
+      argv: ["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o", logs[i]!, "--", ...job.argv],
+    };
   });
   const { results } = await runBatch(side.node, jobs);
   COUNT_VERBS.forEach((verb, i) => {

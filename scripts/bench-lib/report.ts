@@ -1,7 +1,15 @@
 /** Medians, ratios and target verdicts from the raw measurements; as JSON, a table and Markdown. */
 import type { Impl } from "../../conformance-tests/lib/paths.js";
 import { type ChainId, CHAINS } from "./chains.js";
-import { type ConcurrentRun, IMPLS, type Measurements, type Sample, type TracedCall, type Verb, VERBS } from "./measure.js";
+import {
+  type ConcurrentRun,
+  IMPLS,
+  type Measurements,
+  type Sample,
+  type TracedCall,
+  type Verb,
+  VERBS,
+} from "./measure.js";
 import { type Summary, median, ratio, summarize } from "./stats.js";
 import { COUNT_VERBS, type ProcessCounts } from "./process-count.js";
 import { inProcessMs, processesPerCall } from "./trace-log.js";
@@ -50,9 +58,18 @@ export interface Report {
   meta: Meta;
   sequential: Record<
     ChainId,
-    Record<Verb, Record<Impl, Summary & { failedOnly?: boolean }> & { ratio: number | null; cpu: Record<Impl, number | null> & { ratio: number | null } }>
+    Record<
+      Verb,
+      Record<Impl, Summary & { failedOnly?: boolean }> & {
+        ratio: number | null;
+        cpu: Record<Impl, number | null> & { ratio: number | null };
+      }
+    >
   >;
-  concurrent: Record<ChainId, Record<string, Record<"add" | "del", Record<Impl, ConcurrentSummary> & { ratio: number | null }>>>;
+  concurrent: Record<
+    ChainId,
+    Record<string, Record<"add" | "del", Record<Impl, ConcurrentSummary> & { ratio: number | null }>>
+  >;
   memory: Record<ChainId, Record<Impl, { addPeakMb: number | null; delPeakMb: number | null }>>;
   /** Peak RSS of each of our plugin processes, from the trace (MB). */
   oursTracePeakMb: Record<string, number>;
@@ -86,7 +103,11 @@ const maxOf = (xs: readonly number[]): number | null => (xs.length ? Math.max(..
 
 function concurrentSummary(runs: ConcurrentRun[]): ConcurrentSummary {
   const good = runs.filter((r) => r.ok === r.n);
-  return { wallMedianMs: median(good.map((r) => r.wallMs)), allOk: runs.length > 0 && good.length === runs.length, runs };
+  return {
+    wallMedianMs: median(good.map((r) => r.wallMs)),
+    allOk: runs.length > 0 && good.length === runs.length,
+    runs,
+  };
 }
 
 function traceSummary(calls: TracedCall[]): TraceSummary {
@@ -99,7 +120,9 @@ function traceSummary(calls: TracedCall[]): TraceSummary {
   }
   const medianPhases: Record<string, Record<string, number>> = {};
   for (const [plugin, byPhase] of Object.entries(phases)) {
-    medianPhases[plugin] = Object.fromEntries(Object.entries(byPhase).map(([k, v]) => [k, Math.round(median(v)! * 100) / 100]));
+    medianPhases[plugin] = Object.fromEntries(
+      Object.entries(byPhase).map(([k, v]) => [k, Math.round(median(v)! * 100) / 100]),
+    );
   }
   const rss = calls.flatMap((c) => c.records.map((r) => r.maxRssKb ?? 0)).filter((k) => k > 0);
   return {
@@ -121,7 +144,14 @@ function traceSummary(calls: TracedCall[]): TraceSummary {
 function sideSummary(samples: readonly Sample[], timeFailures = false): Summary & { failedOnly?: boolean } {
   const ok = samples.filter((x) => x.ok).map((x) => x.ms);
   if (ok.length === 0 && samples.length > 0 && timeFailures) {
-    return { ...summarize(samples.map((x) => x.ms), samples.length), ok: 0, failedOnly: true };
+    return {
+      ...summarize(
+        samples.map((x) => x.ms),
+        samples.length,
+      ),
+      ok: 0,
+      failedOnly: true,
+    };
   }
   return summarize(ok, samples.length);
 }
@@ -141,7 +171,12 @@ export function buildReport(m: Measurements, meta: Meta): Report {
       const reference = sideSummary(s.reference, true);
       const ours = sideSummary(s.ours);
       const cpu = { reference: cpuMedian(s.reference), ours: cpuMedian(s.ours) };
-      sequential[chain][verb] = { reference, ours, ratio: ratio(ours.median, reference.median), cpu: { ...cpu, ratio: ratio(cpu.ours, cpu.reference) } };
+      sequential[chain][verb] = {
+        reference,
+        ours,
+        ratio: ratio(ours.median, reference.median),
+        cpu: { ...cpu, ratio: ratio(cpu.ours, cpu.reference) },
+      };
     }
   }
   const concurrent = {} as Report["concurrent"];
@@ -161,7 +196,10 @@ export function buildReport(m: Measurements, meta: Meta): Report {
   for (const chain of CHAINS) {
     memory[chain] = {} as Report["memory"][ChainId];
     for (const impl of IMPLS) {
-      memory[chain][impl] = { addPeakMb: mb(maxOf(m.memory[chain][impl].add)), delPeakMb: mb(maxOf(m.memory[chain][impl].del)) };
+      memory[chain][impl] = {
+        addPeakMb: mb(maxOf(m.memory[chain][impl].add)),
+        delPeakMb: mb(maxOf(m.memory[chain][impl].del)),
+      };
     }
   }
   const oursTracePeakMb: Record<string, number> = {};
@@ -171,8 +209,14 @@ export function buildReport(m: Measurements, meta: Meta): Report {
       if (v != null) oursTracePeakMb[r.plugin] = Math.max(oursTracePeakMb[r.plugin] ?? 0, v);
     }
   }
-  const coldVersion = { reference: summarize(m.cold.version.reference, m.cold.version.reference.length), ours: summarize(m.cold.version.ours, m.cold.version.ours.length) };
-  const coldAdd = { reference: summarize(m.cold.add.reference, m.cold.add.reference.length), ours: summarize(m.cold.add.ours, m.cold.add.ours.length) };
+  const coldVersion = {
+    reference: summarize(m.cold.version.reference, m.cold.version.reference.length),
+    ours: summarize(m.cold.version.ours, m.cold.version.ours.length),
+  };
+  const coldAdd = {
+    reference: summarize(m.cold.add.reference, m.cold.add.reference.length),
+    ours: summarize(m.cold.add.ours, m.cold.add.ours.length),
+  };
   const trace: Report["trace"] = {};
   for (const chain of CHAINS) {
     for (const via of ["cnitool", "direct"] as const) {
@@ -195,7 +239,15 @@ export function buildReport(m: Measurements, meta: Meta): Report {
       go: { add: sideSummary(m.noop.go.add), del: sideSummary(m.noop.go.del), addCpuMs: cpuMedian(m.noop.go.add) },
       bun: { add: sideSummary(m.noop.bun.add), del: sideSummary(m.noop.bun.del), addCpuMs: cpuMedian(m.noop.bun.add) },
     },
-    cold: { available: m.cold.available, reason: m.cold.reason, version: coldVersion, add: coldAdd, floor: summarize(m.cold.floor, m.cold.floor.length), versionRatio: ratio(coldVersion.ours.median, coldVersion.reference.median), addRatio: ratio(coldAdd.ours.median, coldAdd.reference.median) },
+    cold: {
+      available: m.cold.available,
+      reason: m.cold.reason,
+      version: coldVersion,
+      add: coldAdd,
+      floor: summarize(m.cold.floor, m.cold.floor.length),
+      versionRatio: ratio(coldVersion.ours.median, coldVersion.reference.median),
+      addRatio: ratio(coldAdd.ours.median, coldAdd.reference.median),
+    },
     trace,
     processes: m.processes,
     workBeyondFloor: { add: { reference: null, ours: null }, del: { reference: null, ours: null } },
@@ -204,8 +256,12 @@ export function buildReport(m: Measurements, meta: Meta): Report {
   };
   for (const verb of ["add", "del"] as const) {
     const fl = sequential.flannel[verb === "add" ? "ADD" : "DEL"];
-    const minus = (a: number | null, b: number | null) => (a == null || b == null ? null : Math.round((a - b) * 10) / 10);
-    report.workBeyondFloor[verb] = { reference: minus(fl.reference.median, report.noop.go[verb].median), ours: minus(fl.ours.median, report.noop.bun[verb].median) };
+    const minus = (a: number | null, b: number | null) =>
+      a == null || b == null ? null : Math.round((a - b) * 10) / 10;
+    report.workBeyondFloor[verb] = {
+      reference: minus(fl.reference.median, report.noop.go[verb].median),
+      ours: minus(fl.ours.median, report.noop.bun[verb].median),
+    };
   }
   report.targets = evaluateTargets(report);
   return report;
@@ -224,7 +280,12 @@ function startupCell(t: TraceSummary): string {
 }
 
 function ratioTarget(name: string, r: number | null, limit: number): Target {
-  return { name, limit: `<= ${limit.toFixed(2)}`, value: r == null ? "-" : r.toFixed(2), verdict: r == null ? "no data" : r <= limit ? "met" : "missed" };
+  return {
+    name,
+    limit: `<= ${limit.toFixed(2)}`,
+    value: r == null ? "-" : r.toFixed(2),
+    verdict: r == null ? "no data" : r <= limit ? "met" : "missed",
+  };
 }
 
 /** The issue's targets (median ratio ours/reference, same run; issue 17). */
@@ -239,10 +300,21 @@ export function evaluateTargets(r: Report): Target[] {
   for (const chain of ["flannel", "bridge"] as const) {
     const s = r.sequential[chain];
     const checkLimit = chain === "flannel" ? 2.0 : 1.5;
-    t.push({ ...ratioTarget(`${chain} chain ADD ratio`, s.ADD.ratio, 1.5), floorBound: bound(chain, s.ADD.reference.median, "add") });
-    t.push({ ...ratioTarget(`${chain} chain DEL ratio`, s.DEL.ratio, 1.5), floorBound: bound(chain, s.DEL.reference.median, "del") });
-    const check = { ...ratioTarget(`${chain} chain CHECK ratio`, s.CHECK.ratio, checkLimit), floorBound: bound(chain, s.CHECK.reference.median, "del") };
-    t.push(s.CHECK.reference.failedOnly ? { ...check, name: `${check.name} (vs the reference's time to failure)` } : check);
+    t.push({
+      ...ratioTarget(`${chain} chain ADD ratio`, s.ADD.ratio, 1.5),
+      floorBound: bound(chain, s.ADD.reference.median, "add"),
+    });
+    t.push({
+      ...ratioTarget(`${chain} chain DEL ratio`, s.DEL.ratio, 1.5),
+      floorBound: bound(chain, s.DEL.reference.median, "del"),
+    });
+    const check = {
+      ...ratioTarget(`${chain} chain CHECK ratio`, s.CHECK.ratio, checkLimit),
+      floorBound: bound(chain, s.CHECK.reference.median, "del"),
+    };
+    t.push(
+      s.CHECK.reference.failedOnly ? { ...check, name: `${check.name} (vs the reference's time to failure)` } : check,
+    );
   }
   for (const n of ["20", "100"]) {
     const c = r.concurrent.flannel[n]?.add;
@@ -270,7 +342,10 @@ export function evaluateTargets(r: Report): Target[] {
     t.push({
       name: `flannel chain ${verb.toUpperCase()}: our work beyond the runtime floor vs the reference's (moonshot)`,
       limit: "ours <= reference",
-      value: w.ours == null || w.reference == null ? "-" : `ours ${w.ours.toFixed(1)} ms, reference ${w.reference.toFixed(1)} ms`,
+      value:
+        w.ours == null || w.reference == null
+          ? "-"
+          : `ours ${w.ours.toFixed(1)} ms, reference ${w.reference.toFixed(1)} ms`,
       verdict: w.ours == null || w.reference == null ? "no data" : w.ours <= w.reference ? "met" : "missed",
     });
   }
@@ -279,13 +354,21 @@ export function evaluateTargets(r: Report): Target[] {
     ...Object.values(r.oursTracePeakMb),
   ].filter((v): v is number => v != null);
   const peak = peaks.length ? Math.max(...peaks) : null;
-  t.push({ name: "peak memory per invocation (ours)", limit: "<= 64 MB", value: peak == null ? "-" : `${peak.toFixed(1)} MB`, verdict: peak == null ? "no data" : peak <= 64 ? "met" : "missed" });
+  t.push({
+    name: "peak memory per invocation (ours)",
+    limit: "<= 64 MB",
+    value: peak == null ? "-" : `${peak.toFixed(1)} MB`,
+    verdict: peak == null ? "no data" : peak <= 64 ? "met" : "missed",
+  });
   const v = r.sequential.bridge.VERSION;
   const over = v.ours.median != null && r.floor.median != null ? v.ours.median - r.floor.median : null;
   t.push({
     name: "VERSION as fast as start-up allows (ours - minimal Bun stdin->stdout program)",
     limit: "<= 1.0 ms",
-    value: over == null ? "-" : `${over.toFixed(2)} ms (ours ${f1(v.ours.median)}, floor ${f1(r.floor.median)}, reference ${f1(v.reference.median)})`,
+    value:
+      over == null
+        ? "-"
+        : `${over.toFixed(2)} ms (ours ${f1(v.ours.median)}, floor ${f1(r.floor.median)}, reference ${f1(v.reference.median)})`,
     verdict: over == null ? "no data" : over <= 1.0 ? "met" : "missed",
   });
   return t;
@@ -313,15 +396,31 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
     for (const verb of VERBS) {
       const s = r.sequential[chain][verb];
       if (s.reference.n === 0 && s.ours.n === 0) continue;
-      seqRows.push([chain, verb, seqCell(s.reference), seqCell(s.ours), f2(s.ratio), f1(s.cpu.reference), f1(s.cpu.ours), f2(s.cpu.ratio)]);
+      seqRows.push([
+        chain,
+        verb,
+        seqCell(s.reference),
+        seqCell(s.ours),
+        f2(s.ratio),
+        f1(s.cpu.reference),
+        f1(s.cpu.ours),
+        f2(s.cpu.ratio),
+      ]);
     }
   }
-  if (r.floor.n > 0) seqRows.push(["-", "minimal Bun program (VERSION floor)", "-", seqCell(r.floor), "-", "-", f1(r.floorCpuMs), "-"]);
+  if (r.floor.n > 0)
+    seqRows.push(["-", "minimal Bun program (VERSION floor)", "-", seqCell(r.floor), "-", "-", f1(r.floorCpuMs), "-"]);
   const concRows: string[][] = [];
   for (const chain of CHAINS) {
     for (const [n, e] of Object.entries(r.concurrent[chain])) {
       for (const verb of ["add", "del"] as const) {
-        concRows.push([chain, `${n}x ${verb.toUpperCase()}`, concCell(e[verb].reference), concCell(e[verb].ours), f2(e[verb].ratio)]);
+        concRows.push([
+          chain,
+          `${n}x ${verb.toUpperCase()}`,
+          concCell(e[verb].reference),
+          concCell(e[verb].ours),
+          f2(e[verb].ratio),
+        ]);
       }
     }
   }
@@ -329,20 +428,56 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
   if (r.noop.go.add.n + r.noop.bun.add.n > 0) {
     const fl = r.sequential.flannel;
     const w = r.workBeyondFloor;
-    noopRows.push(["ADD", seqCell(r.noop.go.add), seqCell(r.noop.bun.add), f1(r.noop.bun.add.median != null && r.noop.go.add.median != null ? r.noop.bun.add.median - r.noop.go.add.median : null), f1(fl.ADD.reference.median), f1(fl.ADD.ours.median), f1(w.add.reference), f1(w.add.ours)]);
-    noopRows.push(["DEL", seqCell(r.noop.go.del), seqCell(r.noop.bun.del), f1(r.noop.bun.del.median != null && r.noop.go.del.median != null ? r.noop.bun.del.median - r.noop.go.del.median : null), f1(fl.DEL.reference.median), f1(fl.DEL.ours.median), f1(w.del.reference), f1(w.del.ours)]);
+    noopRows.push([
+      "ADD",
+      seqCell(r.noop.go.add),
+      seqCell(r.noop.bun.add),
+      f1(
+        r.noop.bun.add.median != null && r.noop.go.add.median != null
+          ? r.noop.bun.add.median - r.noop.go.add.median
+          : null,
+      ),
+      f1(fl.ADD.reference.median),
+      f1(fl.ADD.ours.median),
+      f1(w.add.reference),
+      f1(w.add.ours),
+    ]);
+    noopRows.push([
+      "DEL",
+      seqCell(r.noop.go.del),
+      seqCell(r.noop.bun.del),
+      f1(
+        r.noop.bun.del.median != null && r.noop.go.del.median != null
+          ? r.noop.bun.del.median - r.noop.go.del.median
+          : null,
+      ),
+      f1(fl.DEL.reference.median),
+      f1(fl.DEL.ours.median),
+      f1(w.del.reference),
+      f1(w.del.ours),
+    ]);
   }
   const memRows: string[][] = CHAINS.map((c) => [
     c,
     `${f1(r.memory[c].reference.addPeakMb)} / ${f1(r.memory[c].reference.delPeakMb)}`,
     `${f1(r.memory[c].ours.addPeakMb)} / ${f1(r.memory[c].ours.delPeakMb)}`,
   ]);
-  for (const [plugin, v] of Object.entries(r.oursTracePeakMb)) memRows.push([`${plugin} (trace, any verb)`, "-", f1(v)]);
+  for (const [plugin, v] of Object.entries(r.oursTracePeakMb))
+    memRows.push([`${plugin} (trace, any verb)`, "-", f1(v)]);
   const coldRows: string[][] = r.cold.available
     ? [
         ["VERSION", seqCell(r.cold.version.reference), seqCell(r.cold.version.ours), f2(r.cold.versionRatio)],
         ...(r.cold.floor.n > 0 ? [["minimal Bun program (VERSION floor)", "-", seqCell(r.cold.floor), "-"]] : []),
-        ...(r.cold.add.reference.n + r.cold.add.ours.n > 0 ? [["flannel chain ADD (libcni)", seqCell(r.cold.add.reference), seqCell(r.cold.add.ours), f2(r.cold.addRatio)]] : []),
+        ...(r.cold.add.reference.n + r.cold.add.ours.n > 0
+          ? [
+              [
+                "flannel chain ADD (libcni)",
+                seqCell(r.cold.add.reference),
+                seqCell(r.cold.add.ours),
+                f2(r.cold.addRatio),
+              ],
+            ]
+          : []),
       ]
     : [["(unavailable)", r.cold.reason ?? "", "", ""]];
   const traceRows: string[][] = Object.entries(r.trace).map(([k, t]) => [
@@ -355,7 +490,9 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
   ]);
   const procRows: string[][] = [];
   const procCell = (c: { plugins: number; others: number; otherNames: string[] } | undefined): string =>
-    c === undefined ? "-" : `${c.others}${c.otherNames.length ? ` (${summariseNames(c.otherNames)})` : ""}; plugins ${c.plugins}`;
+    c === undefined
+      ? "-"
+      : `${c.others}${c.otherNames.length ? ` (${summariseNames(c.otherNames)})` : ""}; plugins ${c.plugins}`;
   for (const chain of CHAINS) {
     for (const verb of COUNT_VERBS) {
       const c = r.processes[chain]?.[verb];
@@ -365,23 +502,47 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
   const targetRows = r.targets.map((t) => [t.name, t.limit, t.value, t.floorBound ?? "-", t.verdict]);
   return [
     {
-      title: "Sequential calls through libcni, wall ms: median / p95, and CPU ms (user+sys of the whole process tree): median (VERSION: plugin executed directly)",
+      title:
+        "Sequential calls through libcni, wall ms: median / p95, and CPU ms (user+sys of the whole process tree): median (VERSION: plugin executed directly)",
       head: ["chain", "verb", "reference", "ours", "ratio", "ref CPU", "ours CPU", "CPU ratio"],
       rows: seqRows,
     },
     {
-      title: "Floor of a two-plugin chain (what kube-flannel's flannel + portmap costs before any work): two no-op plugins through libcni, wall ms median / p95",
-      head: ["verb", "Go no-op pair", "Bun no-op pair", "Bun - Go", "reference flannel chain", "our flannel chain", "reference work beyond its floor", "our work beyond our floor"],
+      title:
+        "Floor of a two-plugin chain (what kube-flannel's flannel + portmap costs before any work): two no-op plugins through libcni, wall ms median / p95",
+      head: [
+        "verb",
+        "Go no-op pair",
+        "Bun no-op pair",
+        "Bun - Go",
+        "reference flannel chain",
+        "our flannel chain",
+        "reference work beyond its floor",
+        "our work beyond our floor",
+      ],
       rows: noopRows,
     },
     {
-      title: "Processes started per call through libcni besides the plugins (strace -f of one call each; plugin processes after the semicolon)",
+      title:
+        "Processes started per call through libcni besides the plugins (strace -f of one call each; plugin processes after the semicolon)",
       head: ["chain", "verb", "reference", "ours"],
       rows: procRows,
     },
-    { title: "Concurrent calls, wall ms (median over repetitions; all released at once)", head: ["chain", "calls", "reference", "ours", "ratio"], rows: concRows },
-    { title: "Peak memory per invocation, MB (chain's first plugin executed directly, ADD / DEL; delegates included)", head: ["chain", "reference", "ours"], rows: memRows },
-    { title: "Cold start, ms (page cache dropped before each call): median / p95", head: ["call", "reference", "ours", "ratio"], rows: coldRows },
+    {
+      title: "Concurrent calls, wall ms (median over repetitions; all released at once)",
+      head: ["chain", "calls", "reference", "ours", "ratio"],
+      rows: concRows,
+    },
+    {
+      title: "Peak memory per invocation, MB (chain's first plugin executed directly, ADD / DEL; delegates included)",
+      head: ["chain", "reference", "ours"],
+      rows: memRows,
+    },
+    {
+      title: "Cold start, ms (page cache dropped before each call): median / p95",
+      head: ["call", "reference", "ours", "ratio"],
+      rows: coldRows,
+    },
     {
       title: `Our invocations traced (CNI_TS_DEBUG_LOG): medians. "startup" is each plugin process's time before its trace began (module loading included); a program with no modules of ours reaches its first line at ${f1(r.floorFirstLineMs)} ms`,
       head: ["call", "wall ms", "in our code ms", "processes per call", "startup ms per plugin", "peak RSS MB"],
@@ -397,12 +558,22 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
 }
 
 export function renderText(r: Report): string {
-  const out: string[] = [`cni-ts bench ${r.meta.date}`, `command: ${r.meta.command}`, `host: ${r.meta.host}`, `reference: ${r.meta.reference}`, `ours: ${r.meta.ours}`];
+  const out: string[] = [
+    `cni-ts bench ${r.meta.date}`,
+    `command: ${r.meta.command}`,
+    `host: ${r.meta.host}`,
+    `reference: ${r.meta.reference}`,
+    `ours: ${r.meta.ours}`,
+  ];
   for (const n of r.meta.notes) out.push(`note: ${n}`);
   for (const t of tables(r)) {
     out.push("", t.title);
     const widths = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((row) => (row[i] ?? "").length)));
-    const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+    const line = (cells: string[]): string =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd();
     out.push(line(t.head), line(widths.map((w) => "-".repeat(w))), ...t.rows.map(line));
   }
   if (r.failures.length) out.push("", "Failures (first of each kind):", ...r.failures.map((f) => `  ${f}`));
@@ -423,7 +594,7 @@ export function renderMarkdown(r: Report, extra: string[] = [], chart?: string):
     "How to reproduce: as root on a Debian 12 machine with `golang-go`, `golang-github-appc-cni-dev`,",
     "`containernetworking-plugins` and iproute2 installed, `npm ci && npm run build && scripts/bench --rt`",
     "(`--quick` for a smoke run, `--help` for the options). Each call is timed from fork to reap by a small",
-    "Go timer running inside the sandbox node's namespace; \"CPU\" is user + system time of the whole process",
+    'Go timer running inside the sandbox node\'s namespace; "CPU" is user + system time of the whole process',
     "tree of the call (libcni client, plugins, the processes they start), which other load on the machine",
     "disturbs far less than wall time. Ratios are ours / reference of the medians of the same run.",
     ...(chart ? ["", `![median wall time per call, reference and ours side by side](${chart})`] : []),
@@ -432,7 +603,8 @@ export function renderMarkdown(r: Report, extra: string[] = [], chart?: string):
     out.push("", `## ${t.title}`, "", `| ${t.head.join(" | ")} |`, `|${t.head.map(() => "---").join("|")}|`);
     for (const row of t.rows) out.push(`| ${row.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`);
   }
-  if (r.failures.length) out.push("", "## Failures (first of each kind)", "", ...r.failures.map((f) => `- ${f.replace(/\|/g, "\\|")}`));
+  if (r.failures.length)
+    out.push("", "## Failures (first of each kind)", "", ...r.failures.map((f) => `- ${f.replace(/\|/g, "\\|")}`));
   out.push(...extra);
   return `${out.join("\n")}\n`;
 }

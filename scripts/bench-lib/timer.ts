@@ -82,7 +82,14 @@ export const BUILD_FLAGS = [
   "--compile-jit-policy=1000",
 ];
 
-export const FLOOR = join(REPO, ".tmp", `bench-bun-floor-${createHash("sha256").update(`${BUILD_FLAGS.join(" ")}\n${FLOOR_SOURCE}`).digest("hex").slice(0, 8)}`);
+export const FLOOR = join(
+  REPO,
+  ".tmp",
+  `bench-bun-floor-${createHash("sha256")
+    .update(`${BUILD_FLAGS.join(" ")}\n${FLOOR_SOURCE}`)
+    .digest("hex")
+    .slice(0, 8)}`,
+);
 
 export async function ensureFloor(): Promise<string> {
   if (existsSync(FLOOR)) return FLOOR;
@@ -90,10 +97,10 @@ export async function ensureFloor(): Promise<string> {
   const src = `${FLOOR}.ts`;
   writeFileSync(src, FLOOR_SOURCE);
   const tmp = `${FLOOR}.tmp-${process.pid}`;
-  await runCommand(
-    [join(REPO, "node_modules", ".bin", "bun"), "build", ...BUILD_FLAGS, src, "--outfile", tmp],
-    { env: { PATH: TOOL_PATH, HOME: process.env.HOME ?? "/root" }, timeoutMs: 120_000 },
-  );
+  await runCommand([join(REPO, "node_modules", ".bin", "bun"), "build", ...BUILD_FLAGS, src, "--outfile", tmp], {
+    env: { PATH: TOOL_PATH, HOME: process.env.HOME ?? "/root" },
+    timeoutMs: 120_000,
+  });
   await runCommand(["mv", "-f", tmp, FLOOR], { env: { PATH: TOOL_PATH } });
   return FLOOR;
 }
@@ -153,7 +160,11 @@ const running = new Set<ChildProcess>();
 /** Runs argv as the leader of a new process group, so abortBatches() can stop it with all its children. */
 function runInGroup(argv: string[], input: string): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: TOOL_PATH, LC_ALL: "C" }, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env: { PATH: TOOL_PATH, LC_ALL: "C" },
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     running.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -165,7 +176,11 @@ function runInGroup(argv: string[], input: string): Promise<{ status: number; st
     });
     child.on("close", (code, signal) => {
       running.delete(child);
-      resolvePromise({ status: code ?? 128, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() + (signal ? ` (signal ${signal})` : "") });
+      resolvePromise({
+        status: code ?? 128,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString() + (signal ? ` (signal ${signal})` : ""),
+      });
     });
     child.stdin.on("error", () => undefined);
     child.stdin.end(input);

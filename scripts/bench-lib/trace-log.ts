@@ -43,7 +43,11 @@ export function parseTraceLog(text: string): TraceRecord[] {
 }
 
 /** Processes started for one call: the plugin processes (one trace line each) plus their children. */
-export function processesPerCall(records: readonly TraceRecord[]): { plugins: number; children: number; total: number } {
+export function processesPerCall(records: readonly TraceRecord[]): {
+  plugins: number;
+  children: number;
+  total: number;
+} {
   const children = records.reduce((n, r) => n + r.processes.length, 0);
   return { plugins: records.length, children, total: records.length + children };
 }
@@ -58,18 +62,22 @@ export function formatBreakdown(records: readonly TraceRecord[], wallMs: number,
   const lines = [title];
   for (const r of records) {
     const rss = r.maxRssKb ? `, peak RSS ${(r.maxRssKb / 1024).toFixed(1)} MB` : "";
-    lines.push(`  ${r.plugin} ${r.verb}: ${fmt(r.ms.total)} ms in our code${rss}${r.error ? ` (error ${r.error.code}: ${r.error.msg})` : ""}`);
+    lines.push(
+      `  ${r.plugin} ${r.verb}: ${fmt(r.ms.total)} ms in our code${rss}${r.error ? ` (error ${r.error.code}: ${r.error.msg})` : ""}`,
+    );
     for (const [phase, ms] of Object.entries(r.ms)) {
       if (phase === "total") continue;
       lines.push(`    ${phase.padEnd(34)} ${fmt(ms).padStart(8)} ms`);
     }
     const procMs = r.processes.reduce((s, p) => s + p.ms, 0);
     lines.push(`    processes started: ${r.processes.length} (${fmt(procMs)} ms waiting for them)`);
-    for (const p of r.processes) lines.push(`      ${fmt(p.ms).padStart(7)} ms  ${p.cmd}${p.status !== 0 ? ` (exit ${p.status})` : ""}`);
+    for (const p of r.processes)
+      lines.push(`      ${fmt(p.ms).padStart(7)} ms  ${p.cmd}${p.status !== 0 ? ` (exit ${p.status})` : ""}`);
     if (r.netlink.length > 0) {
       const nlMs = r.netlink.reduce((s, p) => s + p.ms, 0);
       lines.push(`    netlink requests: ${r.netlink.length} (${fmt(nlMs)} ms in the kernel)`);
-      for (const p of r.netlink) lines.push(`      ${fmt(p.ms).padStart(7)} ms  ${p.cmd}${p.status !== 0 ? ` (errno ${p.status})` : ""}`);
+      for (const p of r.netlink)
+        lines.push(`      ${fmt(p.ms).padStart(7)} ms  ${p.cmd}${p.status !== 0 ? ` (errno ${p.status})` : ""}`);
     }
   }
   const inside = inProcessMs(records);

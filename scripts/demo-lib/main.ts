@@ -36,7 +36,9 @@ async function main(argv: string[]): Promise<number> {
     interrupts++;
     abortAll();
     process.stderr.write(
-      interrupts === 1 ? `\n${sig}: stopping and removing what this run created…\n` : `${sig}: teardown is running, please wait\n`,
+      interrupts === 1
+        ? `\n${sig}: stopping and removing what this run created…\n`
+        : `${sig}: teardown is running, please wait\n`,
     );
   };
   // A closed pipe (`scripts/demo | head`) must not kill the run before its teardown.
@@ -95,7 +97,11 @@ async function main(argv: string[]): Promise<number> {
 
 function printHeader(opts: DemoOptions, pluginDir: string): void {
   const exe = join(pluginDir, "bridge");
-  const built = existsSync(exe) ? `built ${statSync(exe).mtime.toISOString().replace(/\.\d+Z$/, "Z")}` : "missing!";
+  const built = existsSync(exe)
+    ? `built ${statSync(exe)
+        .mtime.toISOString()
+        .replace(/\.\d+Z$/, "Z")}`
+    : "missing!";
   process.stdout.write(
     `cni-ts demo: ${opts.nodes} flannel nodes in network namespaces (${opts.reference ? "rendered delegate" : `${opts.flavour} conflist`}), backend ${opts.backend}, cluster CIDR ${opts.clusterCidr}, ` +
       `${opts.pods} pod${opts.pods === 1 ? "" : "s"} per node\nplugins: ${pluginDir} (${built}); runtime side: libcni 1.1.2 (conformance-tests/cnitool)\n\n`,

@@ -26,8 +26,20 @@ const Options = z.object({
   flavour: z.enum(["kube-flannel", "k3s"], { error: "must be kube-flannel or k3s" }),
   backend: z.enum(["vxlan", "host-gw"], { error: "must be vxlan or host-gw" }),
   clusterCidr: z.string().check(z.regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, "an IPv4 CIDR such as 10.244.0.0/16")),
-  pods: z.number({ error: "must be a number" }).check(z.int({ error: "must be a whole number" }), z.minimum(1, { error: "must be at least 1" }), z.maximum(20, { error: "must be at most 20" })),
-  nodes: z.number({ error: "must be a number" }).check(z.int({ error: "must be a whole number" }), z.minimum(2, { error: "must be at least 2" }), z.maximum(8, { error: "must be at most 8" })),
+  pods: z
+    .number({ error: "must be a number" })
+    .check(
+      z.int({ error: "must be a whole number" }),
+      z.minimum(1, { error: "must be at least 1" }),
+      z.maximum(20, { error: "must be at most 20" }),
+    ),
+  nodes: z
+    .number({ error: "must be a number" })
+    .check(
+      z.int({ error: "must be a whole number" }),
+      z.minimum(2, { error: "must be at least 2" }),
+      z.maximum(8, { error: "must be at most 8" }),
+    ),
   keep: z.boolean(),
   teardown: z.optional(z.string().check(z.regex(/^[a-z0-9]{4,16}$/, "a cluster id as printed by --keep"))),
   plugins: z.optional(z.string()),
@@ -66,10 +78,14 @@ export function parseOptions(argv: string[]): DemoOptions {
     help: values.help,
   });
   if (r.success && r.data.reference && r.data.flavour === "k3s") {
-    throw new Error("--reference: Debian has no flannel, so the reference runs the rendered delegate; it has no k3s flavour");
+    throw new Error(
+      "--reference: Debian has no flannel, so the reference runs the rendered delegate; it has no k3s flavour",
+    );
   }
   if (!r.success) {
-    const msg = r.error.issues.map((i) => `--${String(i.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);
+    const msg = r.error.issues.map(
+      (i) => `--${String(i.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`,
+    );
     throw new Error(msg.join("\n"));
   }
   return r.data;

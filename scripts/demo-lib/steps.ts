@@ -3,7 +3,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { nodeSubnetOf } from "../../conformance-tests/lib/cluster/cluster.js";
 import { formatCidr } from "../../conformance-tests/lib/cluster/addressing.js";
-import { type NodeView, formatRoute, linkNamed, nodeView, reservations } from "../../conformance-tests/lib/cluster/inspect.js";
+import {
+  type NodeView,
+  formatRoute,
+  linkNamed,
+  nodeView,
+  reservations,
+} from "../../conformance-tests/lib/cluster/inspect.js";
 import { inNetns, ipJson, sh } from "../../conformance-tests/lib/run-command.js";
 import { type PingResult, addPod, deletePod, ping, podMtu } from "../../conformance-tests/lib/cluster/pods.js";
 import type { ClusterState, PodState } from "../../conformance-tests/lib/cluster/state.js";
@@ -30,14 +36,23 @@ const label = (p: PodState) => `${p.node}/${p.name}`;
 
 function chainOf(state: ClusterState): string {
   if (state.flavor === "k3s") return "libcni -> flannel -> bridge -> host-local, then portmap, then bandwidth";
-  return state.flavor === "kube-flannel" ? "libcni -> flannel -> bridge -> host-local, then portmap" : "libcni -> bridge -> host-local, then portmap";
+  return state.flavor === "kube-flannel"
+    ? "libcni -> flannel -> bridge -> host-local, then portmap"
+    : "libcni -> bridge -> host-local, then portmap";
 }
 
 /**
  * What kubelet hands the runtime for kubernetes.io/ingress-bandwidth and egress-bandwidth: 10M
  * (bits per second, a burst of MaxInt32 bits: "no limit"), in containerd's untagged spelling.
  */
-const ANNOTATED = { bandwidth: { IngressRate: 10_000_000, IngressBurst: 2_147_483_647, EgressRate: 10_000_000, EgressBurst: 2_147_483_647 } };
+const ANNOTATED = {
+  bandwidth: {
+    IngressRate: 10_000_000,
+    IngressBurst: 2_147_483_647,
+    EgressRate: 10_000_000,
+    EgressBurst: 2_147_483_647,
+  },
+};
 
 export async function addPods(run: Run, perNode: number): Promise<void> {
   run.baseline = new Map();
@@ -48,7 +63,9 @@ export async function addPods(run: Run, perNode: number): Promise<void> {
       const pod = await addPod(run.state, node.name, `pod-${i}`, annotated ? ANNOTATED : undefined);
       run.addTimes.push(pod.addMs ?? 0);
       const shaped = annotated ? "; bandwidth annotations 10M each way" : "";
-      run.log(`${node.name}: ADD ${pod.name} -> ${pod.address} (${ms(pod.addMs ?? 0)}: ${chainOf(run.state)}${shaped})`);
+      run.log(
+        `${node.name}: ADD ${pod.name} -> ${pod.address} (${ms(pod.addMs ?? 0)}: ${chainOf(run.state)}${shaped})`,
+      );
     }
   }
 }
@@ -87,7 +104,9 @@ const mbit = (bytesPerSecond = 0) => `${((bytesPerSecond * 8) / 1e6).toFixed(1)}
 
 /** For each pod the runtime sent bandwidth for: the tbf on its veth and on its ifb, as the kernel reports them. */
 async function shapingRows(state: ClusterState): Promise<string[][]> {
-  const rows = [["pod", "towards the pod (tbf on the host veth)", "from the pod (veth ingress -> ifb, tbf on the ifb)"]];
+  const rows = [
+    ["pod", "towards the pod (tbf on the host veth)", "from the pod (veth ingress -> ifb, tbf on the ifb)"],
+  ];
   for (const pod of state.pods.filter((p) => p.capArgs)) {
     const node = state.nodes.find((n) => n.name === pod.node)!;
     const [eth0] = await ipJson<{ link_index?: number }>(pod.netns, ["link", "show", "dev", "eth0"]);
@@ -113,11 +132,25 @@ const MATRIX_MAX_PODS = 10;
 
 export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
   const { state } = run;
-  const out: string[] = ["", `=== cluster ${state.id}: flannel ${state.backend}, cluster CIDR ${state.clusterCidr} ===`, ""];
+  const out: string[] = [
+    "",
+    `=== cluster ${state.id}: flannel ${state.backend}, cluster CIDR ${state.clusterCidr} ===`,
+    "",
+  ];
   const views = new Map<string, NodeView>();
   for (const node of state.nodes) views.set(node.name, await nodeView(node));
 
-  const nodeRows = [["node", "netns", "underlay (eth0)", "FLANNEL_SUBNET", "FLANNEL_MTU", "cni0", state.backend === "vxlan" ? "flannel.1" : ""]];
+  const nodeRows = [
+    [
+      "node",
+      "netns",
+      "underlay (eth0)",
+      "FLANNEL_SUBNET",
+      "FLANNEL_MTU",
+      "cni0",
+      state.backend === "vxlan" ? "flannel.1" : "",
+    ],
+  ];
   for (const node of state.nodes) {
     const v = views.get(node.name)!;
     const env = readFileSync(node.subnetFile, "utf8");
@@ -144,7 +177,13 @@ export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
   const podRows = [["pod", "address", "eth0 mtu", "node subnet", "netns (ip netns exec NAME sh)"]];
   for (const pod of state.pods) {
     const node = state.nodes.find((n) => n.name === pod.node)!;
-    podRows.push([label(pod), pod.address ?? "?", String(await podMtu(pod)), formatCidr(nodeSubnetOf(state, node)), pod.netns]);
+    podRows.push([
+      label(pod),
+      pod.address ?? "?",
+      String(await podMtu(pod)),
+      formatCidr(nodeSubnetOf(state, node)),
+      pod.netns,
+    ]);
   }
   out.push("Pods", table(podRows), "");
   const shaping = await shapingRows(state);
@@ -156,7 +195,11 @@ export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
     const node = state.nodes.find((n) => n.name === first.node)!;
     const saved = join(node.flannelDataDir, first.containerId);
     if (state.flavor !== "rendered-delegate" && existsSync(saved)) {
-      out.push(`What flannel handed to bridge for ${label(first)} (saved as ${saved}):`, `  ${readFileSync(saved, "utf8").trim()}`, "");
+      out.push(
+        `What flannel handed to bridge for ${label(first)} (saved as ${saved}):`,
+        `  ${readFileSync(saved, "utf8").trim()}`,
+        "",
+      );
     }
   }
 
@@ -174,7 +217,9 @@ export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
     out.push(table([header, ...rows]), "");
   } else {
     const failed = reach.filter((r) => !r.ok);
-    out.push(`Pings between all ${state.pods.length} pods (3 echo requests each): ${failed.length ? "these FAILED:" : "all answered"}`);
+    out.push(
+      `Pings between all ${state.pods.length} pods (3 echo requests each): ${failed.length ? "these FAILED:" : "all answered"}`,
+    );
     for (const f of failed) out.push(`  ${label(f.fromPod)} -> ${label(f.toPod)} (${f.to})`);
     out.push("");
   }
@@ -183,7 +228,9 @@ export async function printSummary(run: Run, reach: Reach[]): Promise<void> {
   const cross = reach.filter((r) => !r.sameNode);
   const count = (xs: Reach[]) => `${xs.filter((x) => x.ok).length}/${xs.length}`;
   out.push(
-    same.length ? `Same node:  ${count(same)} pod pairs reached each other over cni0` : "Same node:  - (one pod per node)",
+    same.length
+      ? `Same node:  ${count(same)} pod pairs reached each other over cni0`
+      : "Same node:  - (one pod per node)",
     `Cross node: ${count(cross)} pod pairs reached each other over ${state.backend === "vxlan" ? "flannel.1 (VXLAN VNI 1, UDP 8472)" : "direct routes via the other node's eth0"}`,
     `ADD of the ${state.networkName} network per pod (${chainOf(state)}; the cnitool process included): ${timingLine(run.addTimes)}`,
     "",
@@ -211,17 +258,22 @@ export async function deleteAllPods(run: Run): Promise<boolean> {
     const before = run.baseline?.get(node.name);
     const after = await nodeView(node);
     const leftLinks = after.links.filter((l) => l.name !== "cni0" && !before?.links.some((b) => b.name === l.name));
-    if (leftLinks.length) problems.push(`${node.name} still has ${leftLinks.map((l) => `${l.name} (${l.kind})`).join(", ")}`);
+    if (leftLinks.length)
+      problems.push(`${node.name} still has ${leftLinks.map((l) => `${l.name} (${l.kind})`).join(", ")}`);
     if (reservations(after).length) problems.push(`${node.name} still reserves ${reservations(after).join(", ")}`);
-    if (after.flannelFiles.length) problems.push(`${node.name} still has saved flannel configs ${after.flannelFiles.join(", ")}`);
-    if (after.cacheFiles.some((f) => f.startsWith("results/"))) problems.push(`${node.name} libcni cache still holds results`);
+    if (after.flannelFiles.length)
+      problems.push(`${node.name} still has saved flannel configs ${after.flannelFiles.join(", ")}`);
+    if (after.cacheFiles.some((f) => f.startsWith("results/")))
+      problems.push(`${node.name} libcni cache still holds results`);
     const newRules = after.iptables.filter((r) => !before?.iptables.includes(r));
     if (newRules.length) problems.push(`${node.name} has new firewall rules: ${newRules.join(" | ")}`);
   }
   for (const p of problems) run.log(`LEFT BEHIND: ${p}`);
   if (!problems.length) {
     const ifb = state.flavor === "k3s" ? ", ifb device" : "";
-    run.log(`after DEL: no pod veth${ifb}, reservation, saved flannel config, cached result or firewall rule is left on any node (cni0 stays, as with the reference bridge)`);
+    run.log(
+      `after DEL: no pod veth${ifb}, reservation, saved flannel config, cached result or firewall rule is left on any node (cni0 stays, as with the reference bridge)`,
+    );
   }
   return problems.length === 0;
 }

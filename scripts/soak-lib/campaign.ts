@@ -51,7 +51,8 @@ function newestSource(): number {
     }
   };
   for (const d of ["shared", "plugins", "ipam"]) walk(join(REPO_ROOT, d));
-  for (const f of ["package.json", "scripts/build.mjs"]) newest = Math.max(newest, statSync(join(REPO_ROOT, f)).mtimeMs);
+  for (const f of ["package.json", "scripts/build.mjs"])
+    newest = Math.max(newest, statSync(join(REPO_ROOT, f)).mtimeMs);
   return newest;
 }
 
@@ -69,10 +70,15 @@ function testBuildIsFresh(): boolean {
  */
 export function buildTestBin(): string {
   if (TEST_BIN !== BUILT_TEST_BIN) return TEST_BIN;
-  if (!testBuildIsFresh()) execFileSync(process.execPath.endsWith("bun") ? "node" : process.execPath, [join(REPO_ROOT, "scripts", "build.mjs"), "--test-hooks"], {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  if (!testBuildIsFresh())
+    execFileSync(
+      process.execPath.endsWith("bun") ? "node" : process.execPath,
+      [join(REPO_ROOT, "scripts", "build.mjs"), "--test-hooks"],
+      {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
   TEST_BIN = privateBinDir(BUILT_TEST_BIN);
   return TEST_BIN;
 }
@@ -105,12 +111,17 @@ export interface CampaignResult extends FaultFigures {
  * as a runtime would, audits after each trial; then kills GC at each of its points while it reclaims
  * a pod whose DEL never came; then adds fresh pods and finally deletes everything.
  */
-export async function runFaultCampaign(node: SandboxNode, kind: ChainKind, opts: CampaignOptions): Promise<CampaignResult> {
+export async function runFaultCampaign(
+  node: SandboxNode,
+  kind: ChainKind,
+  opts: CampaignOptions,
+): Promise<CampaignResult> {
   const started = Date.now();
   const lab = new FaultLab(node, setupChain(node, kind));
   const bystanders = await lab.addPods(opts.bystanders);
   const all = await lab.enumerate();
-  const take = (ps: FaultPoint[]): FaultPoint[] => ps.filter((_, i) => i % (opts.stride ?? 1) === (opts.offset ?? 0) % (opts.stride ?? 1));
+  const take = (ps: FaultPoint[]): FaultPoint[] =>
+    ps.filter((_, i) => i % (opts.stride ?? 1) === (opts.offset ?? 0) % (opts.stride ?? 1));
   const points = { ADD: take(all.ADD), DEL: take(all.DEL) };
   const results: TrialResult[] = [];
   let turn = 0;
@@ -152,8 +163,11 @@ export async function runFaultCampaign(node: SandboxNode, kind: ChainKind, opts:
 export function describeCampaign(r: CampaignResult, max = 10): string {
   const lines = r.failures
     .slice(0, max)
-    .map((t) => `${t.chain} ${t.verb} kill@${t.point} then ${t.recovery}: ${[...t.leaks, ...t.duplicates].join(" | ")}`);
-  if (r.finalLeaks.length || r.finalDuplicates.length) lines.push(`after the trials: ${[...r.finalLeaks, ...r.finalDuplicates].join(" | ")}`);
+    .map(
+      (t) => `${t.chain} ${t.verb} kill@${t.point} then ${t.recovery}: ${[...t.leaks, ...t.duplicates].join(" | ")}`,
+    );
+  if (r.finalLeaks.length || r.finalDuplicates.length)
+    lines.push(`after the trials: ${[...r.finalLeaks, ...r.finalDuplicates].join(" | ")}`);
   return lines.join("\n");
 }
 
@@ -191,14 +205,23 @@ export async function runColdCampaign(kind: ChainKind, recoveries: "alternate" |
           finalLeaks.push(...after.leaks.map((l) => `after cold kill@${r.point}/${recovery}: ${l}`));
           finalDuplicates.push(...after.duplicates);
           for (const pod of pods) await lab.del(pod);
-          finalLeaks.push(...(await lab.newLeaks()).leaks.map((l) => `after cold kill@${r.point}/${recovery} and DEL: ${l}`));
+          finalLeaks.push(
+            ...(await lab.newLeaks()).leaks.map((l) => `after cold kill@${r.point}/${recovery} and DEL: ${l}`),
+          );
         } catch (e) {
           finalLeaks.push(`after cold kill@${r.point}/${recovery}: ${(e as Error).message.slice(0, 300)}`);
         }
       });
     }
   }
-  return { chain: kind, points: { ADD: points.length, DEL: 0 }, ...summarize(results), finalLeaks, finalDuplicates, ms: Date.now() - started };
+  return {
+    chain: kind,
+    points: { ADD: points.length, DEL: 0 },
+    ...summarize(results),
+    finalLeaks,
+    finalDuplicates,
+    ms: Date.now() - started,
+  };
 }
 
 /** The fault points of one warm ADD and DEL of a chain (enumerated on a fresh test-build node). */

@@ -60,8 +60,13 @@ export function setupChain(node: SandboxNode, kind: ChainKind, opts: ChainOption
     mkdirSync(join(node.dir, "run-flannel"), { recursive: true });
     const cluster = subnet.replace(/\.\d+\.0\/24$/, ".0.0/16");
     const v6 = kind === "flannel-dual" ? node.subnet6(1) : undefined;
-    const v6Lines = v6 ? `FLANNEL_IPV6_NETWORK=${v6.replace(/:[0-9a-f]+::\/64$/, "::/48")}\nFLANNEL_IPV6_SUBNET=${v6.replace(/::\/64$/, "::1/64")}\n` : "";
-    writeFileSync(subnetFile, `FLANNEL_NETWORK=${cluster}\nFLANNEL_SUBNET=${gateway}/24\n${v6Lines}FLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`);
+    const v6Lines = v6
+      ? `FLANNEL_IPV6_NETWORK=${v6.replace(/:[0-9a-f]+::\/64$/, "::/48")}\nFLANNEL_IPV6_SUBNET=${v6.replace(/::\/64$/, "::1/64")}\n`
+      : "";
+    writeFileSync(
+      subnetFile,
+      `FLANNEL_NETWORK=${cluster}\nFLANNEL_SUBNET=${gateway}/24\n${v6Lines}FLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`,
+    );
     plugins = [
       {
         type: "flannel",

@@ -29,7 +29,10 @@ export function snapshotTree(root: string, allowed: readonly string[] = []): Fil
       const kind = st.isDirectory() ? "d" : st.isSymbolicLink() ? "l" : st.isFile() ? "f" : "o";
       // A directory's mtime moves when an allowed child is created; its entries are compared instead.
       const when = st.isDirectory() ? 0 : st.mtimeMs;
-      out.set(relative(root, p) || ".", `${kind} ${(st.mode & 0o7777).toString(8)} ${st.isDirectory() ? 0 : st.size} ${when}`);
+      out.set(
+        relative(root, p) || ".",
+        `${kind} ${(st.mode & 0o7777).toString(8)} ${st.isDirectory() ? 0 : st.size} ${when}`,
+      );
       if (st.isDirectory()) walk(p);
     }
   };
@@ -74,7 +77,13 @@ export function listState(root: string): StateFile[] {
         out.push({ path: p, mode: st.mode & 0o7777, size: 0, isDir: true });
         walk(p);
       } else {
-        out.push({ path: p, mode: st.mode & 0o7777, size: st.size, isDir: false, content: st.isFile() ? readFileSync(p) : undefined });
+        out.push({
+          path: p,
+          mode: st.mode & 0o7777,
+          size: st.size,
+          isDir: false,
+          content: st.isFile() ? readFileSync(p) : undefined,
+        });
       }
     }
   };

@@ -83,7 +83,9 @@ export function baseConfig(plugin: FuzzPlugin, ctx: FuzzContext, cniVersion = "1
         name,
         type: "bandwidth",
         capabilities: { bandwidth: true },
-        runtimeConfig: { bandwidth: { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 8_000_000, egressBurst: 800_000 } },
+        runtimeConfig: {
+          bandwidth: { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 8_000_000, egressBurst: 800_000 },
+        },
         prevResult: prevResultFor(ctx, cniVersion),
       };
   }
@@ -124,7 +126,8 @@ const controlChar = fc.constantFrom("\u0000", "\n", "\r", "\t", " ", "\u001b", "
 const hostileString = fc.oneof(
   traversal,
   fc.tuple(fc.string({ maxLength: 20 }), controlChar, fc.string({ maxLength: 20 })).map(([a, c, b]) => `${a}${c}${b}`),
-  fc.tuple(fc.stringMatching(/^[a-z0-9]{0,8}$/), fc.constantFrom("/", ":", "$(", "`", ";", "|", "'", '"', "\\", "*"))
+  fc
+    .tuple(fc.stringMatching(/^[a-z0-9]{0,8}$/), fc.constantFrom("/", ":", "$(", "`", ";", "|", "'", '"', "\\", "*"))
     .map(([a, b]) => `${a}${b}x`),
   fc.constant("a".repeat(4096)),
   fc.constant(`${"x".repeat(4097)}`),
@@ -164,17 +167,42 @@ function wrongType(kind: "string" | "bool" | "number" | "object" | "array"): fc.
 /** Plugin fields and their JSON kinds (the wrong-type category replaces one). Paths are dotted. */
 const TYPED_FIELDS: Record<FuzzPlugin, [string, "string" | "bool" | "number" | "object" | "array"][]> = {
   bridge: [
-    ["bridge", "string"], ["isGateway", "bool"], ["isDefaultGateway", "bool"], ["ipMasq", "bool"], ["mtu", "number"],
-    ["hairpinMode", "bool"], ["promiscMode", "bool"], ["forceAddress", "bool"], ["vlan", "number"], ["ipam", "object"],
-    ["ipam.ranges", "array"], ["ipam.dataDir", "string"],
+    ["bridge", "string"],
+    ["isGateway", "bool"],
+    ["isDefaultGateway", "bool"],
+    ["ipMasq", "bool"],
+    ["mtu", "number"],
+    ["hairpinMode", "bool"],
+    ["promiscMode", "bool"],
+    ["forceAddress", "bool"],
+    ["vlan", "number"],
+    ["ipam", "object"],
+    ["ipam.ranges", "array"],
+    ["ipam.dataDir", "string"],
   ],
-  "host-local": [["ipam", "object"], ["ipam.ranges", "array"], ["ipam.dataDir", "string"], ["ipam.routes", "array"]],
-  flannel: [["subnetFile", "string"], ["dataDir", "string"], ["delegate", "object"], ["ipam", "object"]],
+  "host-local": [
+    ["ipam", "object"],
+    ["ipam.ranges", "array"],
+    ["ipam.dataDir", "string"],
+    ["ipam.routes", "array"],
+  ],
+  flannel: [
+    ["subnetFile", "string"],
+    ["dataDir", "string"],
+    ["delegate", "object"],
+    ["ipam", "object"],
+  ],
   loopback: [],
-  portmap: [["snat", "bool"], ["runtimeConfig.portMappings", "array"], ["prevResult", "object"]],
+  portmap: [
+    ["snat", "bool"],
+    ["runtimeConfig.portMappings", "array"],
+    ["prevResult", "object"],
+  ],
   bandwidth: [
-    ["runtimeConfig.bandwidth", "object"], ["runtimeConfig.bandwidth.ingressRate", "number"],
-    ["runtimeConfig.bandwidth.egressBurst", "number"], ["prevResult", "object"],
+    ["runtimeConfig.bandwidth", "object"],
+    ["runtimeConfig.bandwidth.ingressRate", "number"],
+    ["runtimeConfig.bandwidth.egressBurst", "number"],
+    ["prevResult", "object"],
   ],
 };
 
@@ -194,8 +222,22 @@ function setPath(obj: Json, path: string, value: unknown): Json {
 }
 
 const INVALID_SUBNETS = [
-  "10.0.0.0/33", "300.1.1.0/24", "10.0.0.1/24", "10.1.2.0/31", "10.1.2.3/32", "fd00::/127", "fd00::1/64", "not-a-cidr",
-  "", "10.0.0.0", "10.0.0.0/-1", "10.0.0.0/24/8", "::/129", "10.0.0.0/0x18", "1.2.3.4.5/24", " 10.0.0.0/24",
+  "10.0.0.0/33",
+  "300.1.1.0/24",
+  "10.0.0.1/24",
+  "10.1.2.0/31",
+  "10.1.2.3/32",
+  "fd00::/127",
+  "fd00::1/64",
+  "not-a-cidr",
+  "",
+  "10.0.0.0",
+  "10.0.0.0/-1",
+  "10.0.0.0/24/8",
+  "::/129",
+  "10.0.0.0/0x18",
+  "1.2.3.4.5/24",
+  " 10.0.0.0/24",
 ];
 
 /** host-local range defects: each makes the range set invalid (upstream LoadIPAMConfig rejects all of these). */
@@ -230,22 +272,34 @@ function text(value: unknown): Buffer {
 }
 
 /** One defect on top of the base invocation of `plugin`/`verb`. */
-function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbitrary<Omit<FuzzCase, "plugin" | "verb">>[] {
+function defects(
+  plugin: FuzzPlugin,
+  verb: FuzzVerb,
+  ctx: FuzzContext,
+): fc.Arbitrary<Omit<FuzzCase, "plugin" | "verb">>[] {
   const conf = baseConfig(plugin, ctx);
   const env = baseEnv(verb, ctx);
   const out: fc.Arbitrary<Omit<FuzzCase, "plugin" | "verb">>[] = [];
-  const mk = (category: string, codes: readonly number[], e: Record<string, string>, stdin: Buffer) => ({ category, codes, env: e, stdin });
+  const mk = (category: string, codes: readonly number[], e: Record<string, string>, stdin: Buffer) => ({
+    category,
+    codes,
+    env: e,
+    stdin,
+  });
   const full = text(conf);
 
   out.push(
     fc.integer({ min: 0, max: full.length - 1 }).map((n) => mk("truncated-json", [6], env, full.subarray(0, n))),
     fc.constantFrom<unknown>([], [conf], 42, "str", null, true).map((v) => mk("not-an-object", [6], env, text(v))),
-    fc.uint8Array({ minLength: 1, maxLength: 200 })
+    fc
+      .uint8Array({ minLength: 1, maxLength: 200 })
       .map((bytes) => Buffer.from(bytes))
       .filter((b) => !parsesToObject(b))
       .map((b) => mk("garbage-bytes", [6], env, b)),
     unknownVersion.map((v) => mk("unknown-version", [1], env, text({ ...conf, cniVersion: v }))),
-    fc.constantFrom<unknown>(1, 1.1, true, ["1.0.0"], { v: 1 }).map((v) => mk("version-wrong-type", [7], env, text({ ...conf, cniVersion: v }))),
+    fc
+      .constantFrom<unknown>(1, 1.1, true, ["1.0.0"], { v: 1 })
+      .map((v) => mk("version-wrong-type", [7], env, text({ ...conf, cniVersion: v }))),
     badNetworkName.map((n) => mk("network-name", [7], env, text({ ...conf, name: n }))),
     fc.constant(mk("missing-name", [7], env, text({ ...conf, name: undefined }))),
   );
@@ -262,111 +316,133 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
   }
   if (plugin === "flannel" && verb === "ADD") {
     out.push(
-      fc.constantFrom(...ctx.badSubnetFiles, `${ctx.sandboxDir}/no-such-dir/subnet.env`).map((f) =>
-        mk("bad-subnet-env", [6, 7, 11], env, text({ ...conf, subnetFile: f })),
-      ),
-      fc.constantFrom<unknown>({ name: "x" }, { ipam: {} }, { type: 7 }).map((d) => mk("flannel-delegate", [7], env, text({ ...conf, delegate: d }))),
+      fc
+        .constantFrom(...ctx.badSubnetFiles, `${ctx.sandboxDir}/no-such-dir/subnet.env`)
+        .map((f) => mk("bad-subnet-env", [6, 7, 11], env, text({ ...conf, subnetFile: f }))),
+      fc
+        .constantFrom<unknown>({ name: "x" }, { ipam: {} }, { type: 7 })
+        .map((d) => mk("flannel-delegate", [7], env, text({ ...conf, delegate: d }))),
       fc.constant(mk("subnet-file-secret", [6, 7, 11, 999], env, text({ ...conf, subnetFile: ctx.secretFile }))),
     );
   }
   if (plugin === "portmap" && (verb === "ADD" || verb === "CHECK")) {
     const prev = prevResultFor(ctx, "1.1.0");
     out.push(
-      fc.constantFrom<unknown>(
-        { ...prev, ips: [{ address: "10.0.0.300/24", interface: 1 }] },
-        { ...prev, ips: [{ address: "not-an-ip", interface: 1 }] },
-        { ...prev, ips: "x" },
-        { ...prev, interfaces: [{ name: 5 }] },
-        { ...prev, cniVersion: "9.9.9" },
-        "not-an-object",
-      ).map((p) => mk("prev-result", [1, 6, 7], env, text({ ...conf, prevResult: p }))),
-      fc.constantFrom<unknown>(
-        [{ hostPort: 70000, containerPort: 80, protocol: "tcp" }],
-        [{ hostPort: -1, containerPort: 80, protocol: "tcp" }],
-        [{ hostPort: 8080, containerPort: 0, protocol: "tcp" }],
-        [{ hostPort: 8080, containerPort: 80, protocol: "icmp" }],
-        [{ hostPort: 8080, containerPort: 80, protocol: "tcp", hostIP: "999.1.1.1" }],
-        [{ hostPort: "8080", containerPort: 80 }],
-      ).map((pm) => mk("port-mappings", [7], env, text({ ...conf, runtimeConfig: { portMappings: pm } }))),
+      fc
+        .constantFrom<unknown>(
+          { ...prev, ips: [{ address: "10.0.0.300/24", interface: 1 }] },
+          { ...prev, ips: [{ address: "not-an-ip", interface: 1 }] },
+          { ...prev, ips: "x" },
+          { ...prev, interfaces: [{ name: 5 }] },
+          { ...prev, cniVersion: "9.9.9" },
+          "not-an-object",
+        )
+        .map((p) => mk("prev-result", [1, 6, 7], env, text({ ...conf, prevResult: p }))),
+      fc
+        .constantFrom<unknown>(
+          [{ hostPort: 70000, containerPort: 80, protocol: "tcp" }],
+          [{ hostPort: -1, containerPort: 80, protocol: "tcp" }],
+          [{ hostPort: 8080, containerPort: 0, protocol: "tcp" }],
+          [{ hostPort: 8080, containerPort: 80, protocol: "icmp" }],
+          [{ hostPort: 8080, containerPort: 80, protocol: "tcp", hostIP: "999.1.1.1" }],
+          [{ hostPort: "8080", containerPort: 80 }],
+        )
+        .map((pm) => mk("port-mappings", [7], env, text({ ...conf, runtimeConfig: { portMappings: pm } }))),
     );
   }
   if (plugin === "bandwidth" && verb !== "GC" && verb !== "STATUS") {
     // Upstream's rules (a rate needs a burst and the other way round, burst < 4 GB) and ours
     // (whole, non-negative numbers of at least 8 bits; no subnet lists, which tbf cannot honour).
     out.push(
-      fc.constantFrom<unknown>(
-        { ingressRate: 1_000_000 },
-        { egressBurst: 80_000 },
-        { ingressRate: 1_000_000, ingressBurst: 34_359_738_360 },
-        { egressRate: -8, egressBurst: 80_000 },
-        { ingressRate: 1.5, ingressBurst: 80_000 },
-        { ingressRate: 4, ingressBurst: 80_000 },
-        { egressRate: 1e300, egressBurst: 80_000 },
-        { ingressRate: "1M", ingressBurst: 80_000 },
-        { ingressRate: 1_000_000, ingressBurst: 80_000, shapedSubnets: ["10.0.0.0/8"], unshapedSubnets: ["10.1.0.0/16"] },
-        { ingressRate: 1_000_000, ingressBurst: 80_000, unshapedSubnets: ["not-a-cidr"] },
-        "not-an-object",
-      ).map((bw) => mk("bandwidth-values", [7], env, text({ ...conf, runtimeConfig: { bandwidth: bw } }))),
+      fc
+        .constantFrom<unknown>(
+          { ingressRate: 1_000_000 },
+          { egressBurst: 80_000 },
+          { ingressRate: 1_000_000, ingressBurst: 34_359_738_360 },
+          { egressRate: -8, egressBurst: 80_000 },
+          { ingressRate: 1.5, ingressBurst: 80_000 },
+          { ingressRate: 4, ingressBurst: 80_000 },
+          { egressRate: 1e300, egressBurst: 80_000 },
+          { ingressRate: "1M", ingressBurst: 80_000 },
+          {
+            ingressRate: 1_000_000,
+            ingressBurst: 80_000,
+            shapedSubnets: ["10.0.0.0/8"],
+            unshapedSubnets: ["10.1.0.0/16"],
+          },
+          { ingressRate: 1_000_000, ingressBurst: 80_000, unshapedSubnets: ["not-a-cidr"] },
+          "not-an-object",
+        )
+        .map((bw) => mk("bandwidth-values", [7], env, text({ ...conf, runtimeConfig: { bandwidth: bw } }))),
     );
   }
   if (verb === "ADD" && plugin !== "loopback" && plugin !== "portmap" && plugin !== "bandwidth") {
     // Paths no file system can hold (NUL, over-long component) or that name a regular file.
     const key = plugin === "flannel" ? "dataDir" : "ipam.dataDir";
     out.push(
-      fc.constantFrom(`${ctx.sandboxDir}/data/x\u0000y`, `${ctx.sandboxDir}/data/${"n".repeat(300)}`, ctx.regularFile).map((p) =>
-        mk("unusable-data-dir", [5, 7], env, text(setPath(conf, key, p))),
-      ),
+      fc
+        .constantFrom(`${ctx.sandboxDir}/data/x\u0000y`, `${ctx.sandboxDir}/data/${"n".repeat(300)}`, ctx.regularFile)
+        .map((p) => mk("unusable-data-dir", [5, 7], env, text(setPath(conf, key, p)))),
     );
   }
   if (verb === "ADD" && (plugin === "bridge" || plugin === "flannel")) {
     // A CNI_PATH where the delegate cannot be found (relative paths are left out: from the
     // runtime's cwd they may well resolve to a real plugin directory).
     out.push(
-      fc.constantFrom(`/nonexistent-${ctx.token}`, `/${"p".repeat(4096)}`, `/tmp\n/usr/lib/cni-${ctx.token}`, "::").map((p) =>
-        mk("delegate-not-found", [999], { ...env, CNI_PATH: p }, full),
-      ),
+      fc
+        .constantFrom(`/nonexistent-${ctx.token}`, `/${"p".repeat(4096)}`, `/tmp\n/usr/lib/cni-${ctx.token}`, "::")
+        .map((p) => mk("delegate-not-found", [999], { ...env, CNI_PATH: p }, full)),
     );
   }
-  if ((verb === "ADD" || verb === "CHECK") && (plugin === "bridge" || plugin === "loopback" || plugin === "flannel" || plugin === "bandwidth")) {
+  if (
+    (verb === "ADD" || verb === "CHECK") &&
+    (plugin === "bridge" || plugin === "loopback" || plugin === "flannel" || plugin === "bandwidth")
+  ) {
     // Well-formed paths that are not a network namespace, for the plugins that enter it (host-local
     // and portmap never look at CNI_NETNS): nothing may be built before that is found out.
     out.push(
-      fc.constantFrom(`/var/run/netns/nonexistent-${ctx.token}`, ctx.regularFile, ctx.sandboxDir).map((p) =>
-        mk("not-a-netns", [4, 8, 999], { ...env, CNI_NETNS: p }, full),
-      ),
+      fc
+        .constantFrom(`/var/run/netns/nonexistent-${ctx.token}`, ctx.regularFile, ctx.sandboxDir)
+        .map((p) => mk("not-a-netns", [4, 8, 999], { ...env, CNI_NETNS: p }, full)),
     );
   }
   if (verb === "ADD" && (plugin === "bridge" || plugin === "host-local" || plugin === "flannel")) {
     // CNI_ARGS: broken pairs (code 4), unparsable requested IPs (7), a requested IP outside the ranges.
     const outside = "192.0.2.9";
     out.push(
-      fc.constantFrom<[string, number[]]>(
-        ["novalue", [4]],
-        ["IgnoreUnknown=1;IP=not-an-ip", [7]],
-        ["IgnoreUnknown=1;IP=10.0.0.300", [7]],
-        [`IgnoreUnknown=1;IP=${"9".repeat(4096)}`, [7]],
-        [`IgnoreUnknown=1;IP=${outside}`, [7, 999]],
-      ).map(([args, codes]) => mk("cni-args", codes, { ...env, CNI_ARGS: args }, full)),
+      fc
+        .constantFrom<[string, number[]]>(
+          ["novalue", [4]],
+          ["IgnoreUnknown=1;IP=not-an-ip", [7]],
+          ["IgnoreUnknown=1;IP=10.0.0.300", [7]],
+          [`IgnoreUnknown=1;IP=${"9".repeat(4096)}`, [7]],
+          [`IgnoreUnknown=1;IP=${outside}`, [7, 999]],
+        )
+        .map(([args, codes]) => mk("cni-args", codes, { ...env, CNI_ARGS: args }, full)),
     );
   }
   if (plugin === "bridge" && verb === "CHECK") {
     const prev = prevResultFor(ctx, "1.1.0");
     out.push(
-      fc.constantFrom<unknown>(
-        undefined,
-        { ...prev, ips: [{ address: "10.0.0.300/24", interface: 1 }] },
-        { ...prev, ips: [{ address: `${ctx.subnet.replace(/0\/24$/, "9/24")}`, interface: 7 }] },
-        { ...prev, interfaces: "eth0" },
-        { cniVersion: "0.2.0", ip4: { ip: "10.0.0.2/24" } },
-        { ...prev, cniVersion: "9.9.9" },
-      ).map((p) => mk("prev-result", [1, 6, 7, 999], env, text({ ...conf, prevResult: p }))),
+      fc
+        .constantFrom<unknown>(
+          undefined,
+          { ...prev, ips: [{ address: "10.0.0.300/24", interface: 1 }] },
+          { ...prev, ips: [{ address: `${ctx.subnet.replace(/0\/24$/, "9/24")}`, interface: 7 }] },
+          { ...prev, interfaces: "eth0" },
+          { cniVersion: "0.2.0", ip4: { ip: "10.0.0.2/24" } },
+          { ...prev, cniVersion: "9.9.9" },
+        )
+        .map((p) => mk("prev-result", [1, 6, 7, 999], env, text({ ...conf, prevResult: p }))),
     );
   }
   if (ATTACHMENT_VERBS.includes(verb)) {
     out.push(
       badContainerId.map((id) => mk("container-id", [4], { ...env, CNI_CONTAINERID: id }, full)),
       badIfname.map((n) => mk("ifname", [4], { ...env, CNI_IFNAME: n }, full)),
-      fc.constantFrom("CNI_CONTAINERID", "CNI_IFNAME", "CNI_PATH").map((k) => mk("missing-env", [4], { ...env, [k]: "" }, full)),
+      fc
+        .constantFrom("CNI_CONTAINERID", "CNI_IFNAME", "CNI_PATH")
+        .map((k) => mk("missing-env", [4], { ...env, [k]: "" }, full)),
     );
     if (verb !== "DEL") {
       out.push(
@@ -379,13 +455,19 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
     out.push(fc.constant(mk("missing-env", [4], { ...env, CNI_PATH: "" }, full)));
   }
   out.push(
-    fc.constantFrom("FOO", "add", "Add ", "VERSION2", "DEL\n", "$(id)").map((c) => mk("unknown-verb", [4], { ...env, CNI_COMMAND: c }, full)),
+    fc
+      .constantFrom("FOO", "add", "Add ", "VERSION2", "DEL\n", "$(id)")
+      .map((c) => mk("unknown-verb", [4], { ...env, CNI_COMMAND: c }, full)),
   );
   if (verb === "CHECK") {
-    out.push(fc.constantFrom("0.3.1", "0.2.0").map((v) => mk("verb-gated", [1], env, text({ ...conf, cniVersion: v }))));
+    out.push(
+      fc.constantFrom("0.3.1", "0.2.0").map((v) => mk("verb-gated", [1], env, text({ ...conf, cniVersion: v }))),
+    );
   }
   if (verb === "GC" || verb === "STATUS") {
-    out.push(fc.constantFrom("1.0.0", "0.4.0").map((v) => mk("verb-gated", [1], env, text({ ...conf, cniVersion: v }))));
+    out.push(
+      fc.constantFrom("1.0.0", "0.4.0").map((v) => mk("verb-gated", [1], env, text({ ...conf, cniVersion: v }))),
+    );
   }
   return out;
 }
@@ -393,7 +475,11 @@ function defects(plugin: FuzzPlugin, verb: FuzzVerb, ctx: FuzzContext): fc.Arbit
 /** Oversized stdin (> 1 MiB) is rare and costly, so it is its own small arbitrary. */
 export function oversizedCase(ctx: FuzzContext): fc.Arbitrary<FuzzCase> {
   return fc
-    .record({ plugin: fc.constantFrom(...FUZZ_PLUGINS), verb: fc.constantFrom(...VERBS), extra: fc.integer({ min: 1, max: 4096 }) })
+    .record({
+      plugin: fc.constantFrom(...FUZZ_PLUGINS),
+      verb: fc.constantFrom(...VERBS),
+      extra: fc.integer({ min: 1, max: 4096 }),
+    })
     .map(({ plugin, verb, extra }) => {
       const conf = { ...baseConfig(plugin, ctx), pad: "x".repeat((1 << 20) + extra) };
       return { plugin, verb, category: "oversized", codes: [6], env: baseEnv(verb, ctx), stdin: text(conf) };

@@ -5,7 +5,11 @@ import type { FuzzCase } from "./fuzz-cases.js";
  * acceptable code and a message, no stack trace, no secret, no unexpected (non-CniError) failure.
  * Problems starting with "crash" count as crashes in the figures.
  */
-export function judgeOutcome(c: FuzzCase, out: { status: number; stdout: string; stderr: string }, secret: string): string[] {
+export function judgeOutcome(
+  c: FuzzCase,
+  out: { status: number; stdout: string; stderr: string },
+  secret: string,
+): string[] {
   const problems: string[] = [];
   if (out.status < 0) problems.push(`crash: no exit status (${out.stderr.split("\n").pop()})`);
   else if (out.status !== 1) problems.push(`exit status ${out.status}, expected 1`);
@@ -23,16 +27,23 @@ export function judgeOutcome(c: FuzzCase, out: { status: number; stdout: string;
     if (typeof e !== "object" || e === null) problems.push("stdout is not a JSON object");
     else {
       if (typeof e.code !== "number") problems.push("error JSON has no numeric code");
-      else if (!c.codes.includes(e.code)) problems.push(`code ${e.code} (${String(e.msg)}), expected one of ${c.codes.join("/")}`);
+      else if (!c.codes.includes(e.code))
+        problems.push(`code ${e.code} (${String(e.msg)}), expected one of ${c.codes.join("/")}`);
       if (typeof e.msg !== "string" || e.msg === "") problems.push("error JSON has no msg");
       if (typeof e.cniVersion !== "string") problems.push("error JSON has no cniVersion");
     }
   }
   if (/\n\s+at\s/.test(out.stdout)) problems.push("stack trace on stdout");
-  if (secret && (out.stdout.includes(secret) || out.stderr.includes(secret))) problems.push("the secret file's content was echoed");
+  if (secret && (out.stdout.includes(secret) || out.stderr.includes(secret)))
+    problems.push("the secret file's content was echoed");
   return problems;
 }
 
 function firstLine(s: string): string {
-  return s.split("\n").find((l) => l.trim() !== "")?.slice(0, 200) ?? "";
+  return (
+    s
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.slice(0, 200) ?? ""
+  );
 }

@@ -91,7 +91,12 @@ async function runInProcess(c: FuzzCase): Promise<Outcome> {
 }
 
 function runExecutable(c: FuzzCase, cniPath: string): Outcome {
-  const r = spawnSync(join(cniPath, c.plugin), [], { env: c.env, input: c.stdin, timeout: 20_000, maxBuffer: 16 << 20 });
+  const r = spawnSync(join(cniPath, c.plugin), [], {
+    env: c.env,
+    input: c.stdin,
+    timeout: 20_000,
+    maxBuffer: 16 << 20,
+  });
   const stderr = r.stderr?.toString() ?? "";
   return {
     status: r.status ?? (r.signal ? -3 : -1),
@@ -117,8 +122,20 @@ export async function runFuzz(spec: RunnerSpec): Promise<RunnerSummary> {
     { weight: 200, arbitrary: fuzzCase(ctx, { plugins: spec.plugins }) },
     { weight: 1, arbitrary: oversizedCase(ctx) },
   );
-  const cases = fc.sample(arb, { numRuns: spec.numRuns, seed: spec.seed }).filter((c) => spec.mode === "inproc" || execable(c));
-  const summary: RunnerSummary = { mode: spec.mode, tried: 0, failed: 0, crashes: 0, fileChanges: 0, byCategory: {}, failureKinds: {}, failures: [], ms: 0 };
+  const cases = fc
+    .sample(arb, { numRuns: spec.numRuns, seed: spec.seed })
+    .filter((c) => spec.mode === "inproc" || execable(c));
+  const summary: RunnerSummary = {
+    mode: spec.mode,
+    tried: 0,
+    failed: 0,
+    crashes: 0,
+    fileChanges: 0,
+    byCategory: {},
+    failureKinds: {},
+    failures: [],
+    ms: 0,
+  };
   const secret = readFileSync(ctx.secretFile, "utf8").trim();
   const shielded = shieldHostDirs();
   process.chdir(join(ctx.sandboxDir, "work")); // relative paths a plugin accepts land in the sandbox

@@ -32,8 +32,14 @@ export function fuzzContext(node: SandboxNode, podNetns: string, cniPath: string
   };
   const badSubnetFiles = [
     bad("missing-keys.env", "FLANNEL_MTU=1450\n"),
-    bad("bad-cidr.env", "FLANNEL_NETWORK=10.0.0.0/33\nFLANNEL_SUBNET=10.0.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n"),
-    bad("bad-mtu.env", "FLANNEL_NETWORK=10.0.0.0/16\nFLANNEL_SUBNET=10.0.1.1/24\nFLANNEL_MTU=-5\nFLANNEL_IPMASQ=true\n"),
+    bad(
+      "bad-cidr.env",
+      "FLANNEL_NETWORK=10.0.0.0/33\nFLANNEL_SUBNET=10.0.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n",
+    ),
+    bad(
+      "bad-mtu.env",
+      "FLANNEL_NETWORK=10.0.0.0/16\nFLANNEL_SUBNET=10.0.1.1/24\nFLANNEL_MTU=-5\nFLANNEL_IPMASQ=true\n",
+    ),
     bad("no-equals.env", "FLANNEL_NETWORK\nFLANNEL_SUBNET\nFLANNEL_MTU\nFLANNEL_IPMASQ\n"),
     bad("empty.env", ""),
     bad("binary.env", "\u0000\u0001\u00ff".repeat(100)),
@@ -76,10 +82,16 @@ export async function runFuzzSession(
   writeFileSync(specFile, JSON.stringify(spec));
   const nodeBefore = await netnsState(node);
   const podBefore = await netnsState(pod);
-  const r = await node.exec([BUN, RUNNER, specFile], { env: { HOME: join(node.workDir, "home") }, timeoutMs: 900_000, check: false });
+  const r = await node.exec([BUN, RUNNER, specFile], {
+    env: { HOME: join(node.workDir, "home") },
+    timeoutMs: 900_000,
+    check: false,
+  });
   const line = r.stdout.trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !line.startsWith("{")) {
-    throw new Error(`fuzz runner failed (exit ${r.status})\nstdout: ${r.stdout.slice(-2000)}\nstderr: ${r.stderr.slice(-4000)}`);
+    throw new Error(
+      `fuzz runner failed (exit ${r.status})\nstdout: ${r.stdout.slice(-2000)}\nstderr: ${r.stderr.slice(-4000)}`,
+    );
   }
   const summary = JSON.parse(line) as RunnerSummary;
   const namespaceChanges = [
@@ -93,6 +105,9 @@ export async function runFuzzSession(
 export function describeFailures(s: RunnerSummary, max = 8): string {
   return s.failures
     .slice(0, max)
-    .map((f) => `${f.plugin} ${f.verb} [${f.category}] ${JSON.stringify(f.env)} stdin=${JSON.stringify(f.stdin.slice(0, 200))}\n  -> exit ${f.status} ${f.stdout.slice(0, 300)}\n  problems: ${f.problems.join("; ")}`)
+    .map(
+      (f) =>
+        `${f.plugin} ${f.verb} [${f.category}] ${JSON.stringify(f.env)} stdin=${JSON.stringify(f.stdin.slice(0, 200))}\n  -> exit ${f.status} ${f.stdout.slice(0, 300)}\n  problems: ${f.problems.join("; ")}`,
+    )
     .join("\n");
 }

@@ -74,13 +74,19 @@ export async function auditNode(
       const [cid, ifname] = text.split("\r\n");
       const owner = live.find((a) => a.containerId === cid && a.ifname === ifname && a.network === chain.network);
       if (!owner) leaks.push(`reservation ${chain.network}/${name} held by ${JSON.stringify(text)}, which has no pod`);
-      else if (!owner.ips.includes(name)) leaks.push(`reservation ${chain.network}/${name} of ${cid} is not the address its ADD returned (${owner.ips.join(",")})`);
+      else if (!owner.ips.includes(name))
+        leaks.push(
+          `reservation ${chain.network}/${name} of ${cid} is not the address its ADD returned (${owner.ips.join(",")})`,
+        );
       const key = `${cid}/${ifname}`;
-      if (owners.has(key) && inSameFamily(owners.get(key)!, name)) duplicates.push(`${key} holds two reservations: ${owners.get(key)} and ${name}`);
+      if (owners.has(key) && inSameFamily(owners.get(key)!, name))
+        duplicates.push(`${key} holds two reservations: ${owners.get(key)} and ${name}`);
       owners.set(key, name);
     }
     for (const a of live.filter((l) => l.network === chain.network)) {
-      for (const ip of a.ips) if (!owners.has(`${a.containerId}/${a.ifname}`)) leaks.push(`live pod ${a.containerId} has no reservation for ${ip}`);
+      for (const ip of a.ips)
+        if (!owners.has(`${a.containerId}/${a.ifname}`))
+          leaks.push(`live pod ${a.containerId} has no reservation for ${ip}`);
     }
     if (chain.flannelDataDir) {
       for (const f of listState(chain.flannelDataDir)) {
@@ -107,21 +113,37 @@ export async function auditNode(
   if (opts.checkVeths !== false) {
     const veths = await vethsSettled(node, live.length);
     if (veths.length !== live.length) {
-      leaks.push(`${veths.length} veths in the node for ${live.length} live attachments: ${veths.map((l) => l.split(":")[1]?.trim()).join(", ")}`);
+      leaks.push(
+        `${veths.length} veths in the node for ${live.length} live attachments: ${veths.map((l) => l.split(":")[1]?.trim()).join(", ")}`,
+      );
     }
   }
 
   // Shaping: every ifb belongs to a live attachment of a chain with bandwidth; qdiscs sit only on
   // veths (counted above) and those ifbs.
   const shaped = new Set(
-    live.filter((a) => chains.some((c) => c.network === a.network && c.plugins.some((p) => p.type === "bandwidth"))).map((a) => ifbName(a.network, a.containerId)),
+    live
+      .filter((a) => chains.some((c) => c.network === a.network && c.plugins.some((p) => p.type === "bandwidth")))
+      .map((a) => ifbName(a.network, a.containerId)),
   );
-  const ifbs = JSON.parse((await execIn(node, ["ip", "-j", "link", "show", "type", "ifb"])).stdout || "[]") as Array<{ ifname: string }>;
+  const ifbs = JSON.parse((await execIn(node, ["ip", "-j", "link", "show", "type", "ifb"])).stdout || "[]") as Array<{
+    ifname: string;
+  }>;
   for (const l of ifbs) if (!shaped.has(l.ifname)) leaks.push(`ifb ${l.ifname} without a live shaped pod`);
-  const qdiscs = JSON.parse((await execIn(node, ["tc", "-j", "qdisc", "show"])).stdout || "[]") as Array<{ kind: string; dev: string }>;
-  const veths = new Set((JSON.parse((await execIn(node, ["ip", "-j", "link", "show", "type", "veth"])).stdout || "[]") as Array<{ ifname: string }>).map((l) => l.ifname));
+  const qdiscs = JSON.parse((await execIn(node, ["tc", "-j", "qdisc", "show"])).stdout || "[]") as Array<{
+    kind: string;
+    dev: string;
+  }>;
+  const veths = new Set(
+    (
+      JSON.parse((await execIn(node, ["ip", "-j", "link", "show", "type", "veth"])).stdout || "[]") as Array<{
+        ifname: string;
+      }>
+    ).map((l) => l.ifname),
+  );
   for (const q of qdiscs) {
-    if (["tbf", "ingress"].includes(q.kind) && !veths.has(q.dev) && !shaped.has(q.dev)) leaks.push(`${q.kind} qdisc on ${q.dev}, which is no pod's veth or ifb`);
+    if (["tbf", "ingress"].includes(q.kind) && !veths.has(q.dev) && !shaped.has(q.dev))
+      leaks.push(`${q.kind} qdisc on ${q.dev}, which is no pod's veth or ifb`);
   }
 
   // Firewall: no rule may name a gone container or a pod address nobody holds.
@@ -138,7 +160,8 @@ export async function auditNode(
     if (m[2] && m[2] !== "/32") continue;
     const chain = chains.find((c) => inSubnet24(ip, c.subnet));
     if (!chain || ip === chain.gateway || ip.endsWith(".0") || ip.endsWith(".255")) continue;
-    if (!liveIps.has(ip)) leaks.push(`firewall rule for ${ip}, which no live pod holds: ${lineOf(rules, m.index ?? 0)}`);
+    if (!liveIps.has(ip))
+      leaks.push(`firewall rule for ${ip}, which no live pod holds: ${lineOf(rules, m.index ?? 0)}`);
   }
   return { leaks: [...new Set(leaks)], duplicates };
 }
@@ -164,5 +187,8 @@ function inSameFamily(a: string, b: string): boolean {
 function lineOf(text: string, index: number): string {
   const start = text.lastIndexOf("\n", index) + 1;
   const end = text.indexOf("\n", index);
-  return text.slice(start, end < 0 ? undefined : end).trim().slice(0, 160);
+  return text
+    .slice(start, end < 0 ? undefined : end)
+    .trim()
+    .slice(0, 160);
 }

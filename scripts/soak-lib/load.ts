@@ -74,20 +74,38 @@ export async function runLoad(node: SandboxNode, opts: LoadOptions): Promise<Loa
   for (let i = 0; i < opts.pods; i++) pods.push(await node.addPod(`l${String(i).padStart(4, "0")}`));
   const chainOf = (i: number): Chain => chains[i % chains.length]!;
   const idPrefix = `cts-${node.token}-`;
-  const result: LoadResult = { opts, rounds: [], failures: [], killed: 0, retries: 0, leaks: [], duplicates: [], ms: 0 };
+  const result: LoadResult = {
+    opts,
+    rounds: [],
+    failures: [],
+    killed: 0,
+    retries: 0,
+    leaks: [],
+    duplicates: [],
+    ms: 0,
+  };
   let rand = opts.chaos?.seed ?? 1;
-  const next = (): number => ((rand = (rand * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const next = (): number => (rand = (rand * 1103515245 + 12345) % 2147483648) / 2147483648;
   const pick = (points: FaultPoint[] | undefined): FaultPoint | undefined =>
-    points && points.length > 0 && next() < (opts.chaos?.rate ?? 0) ? points[Math.floor(next() * points.length)] : undefined;
+    points && points.length > 0 && next() < (opts.chaos?.rate ?? 0)
+      ? points[Math.floor(next() * points.length)]
+      : undefined;
   const faultEnv = (p: FaultPoint | undefined, pod: Pod, what: string): Record<string, string> =>
-    p ? { CNI_TS_FAULT: p.name, CNI_TS_FAULT_NTH: String(p.nth), CNI_TS_FAULT_LOG: `${node.workDir}/chaos-${pod.label}-${what}.log` } : {};
+    p
+      ? {
+          CNI_TS_FAULT: p.name,
+          CNI_TS_FAULT_NTH: String(p.nth),
+          CNI_TS_FAULT_LOG: `${node.workDir}/chaos-${pod.label}-${what}.log`,
+        }
+      : {};
   /** The runtime's answer to a failed operation: DEL with the same arguments until it succeeds. */
   const retryDel = async (pod: Pod, i: number, round: number): Promise<void> => {
     for (let attempt = 1; attempt <= 3; attempt++) {
       result.retries++;
       const o = await node.cnitool("del", chainOf(i).network, pod, { capArgs: podCapArgs(32000 + i) });
       if (o.ok) return;
-      if (attempt === 3) result.failures.push(`round ${round} DEL retry of ${pod.containerId}: ${o.stderr.trim().slice(0, 300)}`);
+      if (attempt === 3)
+        result.failures.push(`round ${round} DEL retry of ${pod.containerId}: ${o.stderr.trim().slice(0, 300)}`);
     }
   };
   for (let round = 1; round <= opts.rounds; round++) {
@@ -98,9 +116,18 @@ export async function runLoad(node: SandboxNode, opts: LoadOptions): Promise<Loa
       pods.map(async (pod, i) => {
         const fault = pick(opts.chaos?.add);
         const s = Date.now();
-        const o = await node.cnitool("add", chainOf(i).network, pod, { capArgs: podCapArgs(32000 + i), env: faultEnv(fault, pod, `add${round}`) });
+        const o = await node.cnitool("add", chainOf(i).network, pod, {
+          capArgs: podCapArgs(32000 + i),
+          env: faultEnv(fault, pod, `add${round}`),
+        });
         addTimes.push(Date.now() - s);
-        if (o.ok) live.push({ containerId: pod.containerId, ifname: "eth0", ips: resultIps(o.json), network: chainOf(i).network });
+        if (o.ok)
+          live.push({
+            containerId: pod.containerId,
+            ifname: "eth0",
+            ips: resultIps(o.json),
+            network: chainOf(i).network,
+          });
         else if (fault) {
           result.killed++;
           await retryDel(pod, i, round);
@@ -117,7 +144,10 @@ export async function runLoad(node: SandboxNode, opts: LoadOptions): Promise<Loa
       pods.map(async (pod, i) => {
         const fault = live.some((a) => a.containerId === pod.containerId) ? pick(opts.chaos?.del) : undefined;
         const s = Date.now();
-        const o = await node.cnitool("del", chainOf(i).network, pod, { capArgs: podCapArgs(32000 + i), env: faultEnv(fault, pod, `del${round}`) });
+        const o = await node.cnitool("del", chainOf(i).network, pod, {
+          capArgs: podCapArgs(32000 + i),
+          env: faultEnv(fault, pod, `del${round}`),
+        });
         delTimes.push(Date.now() - s);
         if (o.ok) return;
         if (fault) {
@@ -137,7 +167,9 @@ export async function runLoad(node: SandboxNode, opts: LoadOptions): Promise<Loa
 }
 
 export function formatLoad(r: LoadResult): string {
-  const chaos = r.opts.chaos ? `, ${Math.round(r.opts.chaos.rate * 100)}% of operations SIGKILLed at a random point (${r.killed} kills, ${r.retries} DEL retries)` : "";
+  const chaos = r.opts.chaos
+    ? `, ${Math.round(r.opts.chaos.rate * 100)}% of operations SIGKILLed at a random point (${r.killed} kills, ${r.retries} DEL retries)`
+    : "";
   const head = `${r.opts.kind} chain, ${r.opts.networks} network(s), ${r.opts.pods} pods x ${r.opts.rounds} rounds${chaos}`;
   const rows = r.rounds.map(
     (x) =>

@@ -94,13 +94,16 @@ async function main(): Promise<number> {
   const landed = [...PLUGIN_NAMES];
   const bin = privateBinDir(join(REPO_ROOT, "dist", "bin")); // immune to concurrent rebuilds
   const testBin = buildTestBin();
-  say(`cni-ts soak (${plan.name}) ${new Date().toISOString()} commit ${git(["rev-parse", "--short", "HEAD"])}${git(["status", "--porcelain", "--untracked-files=no"]) ? " (+ uncommitted changes)" : ""}`);
+  say(
+    `cni-ts soak (${plan.name}) ${new Date().toISOString()} commit ${git(["rev-parse", "--short", "HEAD"])}${git(["status", "--porcelain", "--untracked-files=no"]) ? " (+ uncommitted changes)" : ""}`,
+  );
   say(`plugins: ${landed.join(", ")}; fuzz seed ${seed}`);
 
   // 1. Crash safety, both chains in parallel (separate nodes).
   process.stderr.write("soak: fault trials…\n");
   // The quick (CI) soak keeps its two chains within its 90 s; faults.test.ts runs the k3s chain in the suite.
-  const kinds: ChainKind[] = plan.name === "full" ? ["flannel", "bridge", "flannel-dual", "k3s"] : ["flannel", "bridge"];
+  const kinds: ChainKind[] =
+    plan.name === "full" ? ["flannel", "bridge", "flannel-dual", "k3s"] : ["flannel", "bridge"];
   const campaigns: CampaignResult[] = await Promise.all(
     kinds.map((kind) =>
       withNode({ cniPath: [testBin] }, (node) =>
@@ -116,27 +119,46 @@ async function main(): Promise<number> {
   const leaks = campaigns.reduce((n, c) => n + c.leaks + c.finalLeaks.length, 0);
   const dups = campaigns.reduce((n, c) => n + c.duplicates + c.finalDuplicates.length, 0);
   say("");
-  say(`FAULT TRIALS: ${trials} trials (${campaigns.reduce((n, c) => n + c.reached, 0)} killed at their point), leaks found ${leaks}, duplicates found ${dups}`);
+  say(
+    `FAULT TRIALS: ${trials} trials (${campaigns.reduce((n, c) => n + c.reached, 0)} killed at their point), leaks found ${leaks}, duplicates found ${dups}`,
+  );
   for (const c of campaigns) {
     const cold = c.points.DEL === 0 ? " (first ADD on a fresh node, one node per trial)" : "";
     const gc = c.points.GC ? ` + ${c.points.GC} GC points` : "";
-    say(`  ${c.chain} chain${cold}: ${c.points.ADD} ADD points + ${c.points.DEL} DEL points${gc}, ${c.trials} trials in ${(c.ms / 1000).toFixed(1)} s`);
+    say(
+      `  ${c.chain} chain${cold}: ${c.points.ADD} ADD points + ${c.points.DEL} DEL points${gc}, ${c.trials} trials in ${(c.ms / 1000).toFixed(1)} s`,
+    );
     const byCount = new Map<number, string[]>();
-    for (const [k, n] of Object.entries(c.perPoint)) byCount.set(n, [...(byCount.get(n) ?? []), k.replace(`${c.chain} `, "")]);
+    for (const [k, n] of Object.entries(c.perPoint))
+      byCount.set(n, [...(byCount.get(n) ?? []), k.replace(`${c.chain} `, "")]);
     for (const [n, ks] of byCount) {
       say(`    ${n} trial(s) each at ${ks.length} points:`);
       for (const line of wrap(ks, 110)) say(`      ${line}`);
     }
     const why = describeCampaign(c);
-    if (why) say(why.split("\n").map((l) => `    LEAK ${l}`).join("\n"));
+    if (why)
+      say(
+        why
+          .split("\n")
+          .map((l) => `    LEAK ${l}`)
+          .join("\n"),
+      );
   }
 
   // 2. Load.
   process.stderr.write("soak: load…\n");
   const loads: LoadResult[] = [];
-  loads.push(await withNode({ cniPath: [bin] }, (node) => runLoad(node, { kind: "flannel", pods: plan.load.pods, rounds: plan.load.rounds, networks: 1 })));
+  loads.push(
+    await withNode({ cniPath: [bin] }, (node) =>
+      runLoad(node, { kind: "flannel", pods: plan.load.pods, rounds: plan.load.rounds, networks: 1 }),
+    ),
+  );
   if (plan.load.twoNetworks) {
-    loads.push(await withNode({ cniPath: [bin] }, (node) => runLoad(node, { kind: "bridge", pods: plan.load.pods, rounds: plan.load.rounds, networks: 2 })));
+    loads.push(
+      await withNode({ cniPath: [bin] }, (node) =>
+        runLoad(node, { kind: "bridge", pods: plan.load.pods, rounds: plan.load.rounds, networks: 2 }),
+      ),
+    );
   }
   if (plan.load.chaosRounds > 0) {
     const points = await chainPoints("flannel");
@@ -153,7 +175,12 @@ async function main(): Promise<number> {
   say("");
   say(`LOAD: failures ${loadFailures}, duplicates ${loadDups}, leftovers ${loadLeaks}`);
   for (const l of loads) {
-    say(formatLoad(l).split("\n").map((x) => `  ${x}`).join("\n"));
+    say(
+      formatLoad(l)
+        .split("\n")
+        .map((x) => `  ${x}`)
+        .join("\n"),
+    );
     for (const x of [...l.failures, ...l.duplicates, ...l.leaks].slice(0, 5)) say(`    PROBLEM ${x}`);
   }
 
@@ -171,15 +198,25 @@ async function main(): Promise<number> {
   say(`FUZZ: inputs tried ${tried}, crashes found ${crashes}, wrong answers ${wrong}, node changes ${changes}`);
   for (const f of fuzz) {
     const cats = Object.keys(f.summary.byCategory).length;
-    say(`  ${f.summary.mode}: ${f.summary.tried} inputs over ${cats} defect categories in ${(f.summary.ms / 1000).toFixed(1)} s`);
+    say(
+      `  ${f.summary.mode}: ${f.summary.tried} inputs over ${cats} defect categories in ${(f.summary.ms / 1000).toFixed(1)} s`,
+    );
     for (const [kind, n] of Object.entries(f.summary.failureKinds)) say(`    WRONG ${n}x ${kind}`);
-    if (f.summary.failed) say(describeFailures(f.summary, 1).split("\n").map((l) => `    e.g. ${l}`).join("\n"));
+    if (f.summary.failed)
+      say(
+        describeFailures(f.summary, 1)
+          .split("\n")
+          .map((l) => `    e.g. ${l}`)
+          .join("\n"),
+      );
     for (const c of f.namespaceChanges.slice(0, 5)) say(`    NODE CHANGE ${c}`);
   }
 
   const bad = leaks + dups + loadFailures + loadLeaks + loadDups + crashes + wrong + changes;
   say("");
-  say(`SUMMARY: fault trials ${trials}, leaks ${leaks + loadLeaks}, duplicates ${dups + loadDups}, load failures ${loadFailures}, inputs ${tried}, crashes ${crashes}, wrong answers ${wrong}, node changes ${changes}`);
+  say(
+    `SUMMARY: fault trials ${trials}, leaks ${leaks + loadLeaks}, duplicates ${dups + loadDups}, load failures ${loadFailures}, inputs ${tried}, crashes ${crashes}, wrong answers ${wrong}, node changes ${changes}`,
+  );
   say(`RESULT: ${bad === 0 ? "PASS" : "FAIL"} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return bad === 0 ? 0 : 1;
 }

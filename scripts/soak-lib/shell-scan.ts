@@ -26,7 +26,8 @@ export function scanTextForShell(file: string, text: string): ShellUse[] {
   const out: ShellUse[] = [];
   text.split("\n").forEach((line, i) => {
     const code = line.replace(/\/\/.*$/, "");
-    for (const [re, what] of SHELL_PATTERNS) if (re.test(code)) out.push({ file, line: i + 1, what, text: line.trim() });
+    for (const [re, what] of SHELL_PATTERNS)
+      if (re.test(code)) out.push({ file, line: i + 1, what, text: line.trim() });
   });
   return out;
 }

@@ -75,7 +75,13 @@ export class FaultLab {
       capArgs: podCapArgs(this.portOf(pod)),
       env: this.faultEnv(point, log ?? (point ? this.scratchLog() : undefined)),
     });
-    if (o.ok) this.live.push({ containerId: pod.containerId, ifname: "eth0", ips: resultIps(o.json), network: this.chain.network });
+    if (o.ok)
+      this.live.push({
+        containerId: pod.containerId,
+        ifname: "eth0",
+        ips: resultIps(o.json),
+        network: this.chain.network,
+      });
     return { ok: o.ok, stderr: o.stderr };
   }
 
@@ -104,11 +110,14 @@ export class FaultLab {
   async gc(point?: FaultPoint, log?: string): Promise<string[]> {
     const env = this.faultEnv(point, log ?? (point ? this.scratchLog() : undefined));
     const failures: string[] = [];
-    const valid = this.live.filter((a) => a.network === this.chain.network).map((a) => ({ containerID: a.containerId, ifname: a.ifname }));
+    const valid = this.live
+      .filter((a) => a.network === this.chain.network)
+      .map((a) => ({ containerID: a.containerId, ifname: a.ifname }));
     for (const plugin of this.chain.plugins) {
       const conf = { cniVersion: "1.1.0", name: this.chain.network, ...plugin, "cni.dev/valid-attachments": valid };
       const o = await this.node.invoke(String(plugin.type), "GC", conf, null, { env });
-      if (!o.ok) failures.push(`GC of ${String(plugin.type)} failed: ${o.stdout.trim()} ${o.stderr.trim()}`.slice(0, 400));
+      if (!o.ok)
+        failures.push(`GC of ${String(plugin.type)} failed: ${o.stdout.trim()} ${o.stderr.trim()}`.slice(0, 400));
     }
     return failures;
   }
@@ -209,8 +218,25 @@ export class FaultLab {
     return this.result(verb, point, recovery, reached, [...problems, ...audit.leaks], audit.duplicates, started);
   }
 
-  private result(verb: FaultVerb, point: FaultPoint, recovery: Recovery, reached: boolean, leaks: string[], duplicates: string[], started: number): TrialResult {
-    return { chain: this.chain.kind, verb, point: pointKey(point), recovery, reached, leaks, duplicates, ms: Date.now() - started };
+  private result(
+    verb: FaultVerb,
+    point: FaultPoint,
+    recovery: Recovery,
+    reached: boolean,
+    leaks: string[],
+    duplicates: string[],
+    started: number,
+  ): TrialResult {
+    return {
+      chain: this.chain.kind,
+      verb,
+      point: pointKey(point),
+      recovery,
+      reached,
+      leaks,
+      duplicates,
+      ms: Date.now() - started,
+    };
   }
 
   /** Adds `n` pods without faults (the addresses handed out after the crashes must be unique). */

@@ -1,13 +1,7 @@
 import { CniError, ErrorCode } from "./errors.js";
 
 /** Keys every runtime may send; accepted by every plugin. */
-const COMMON_KEYS = [
-  "IgnoreUnknown",
-  "K8S_POD_NAMESPACE",
-  "K8S_POD_NAME",
-  "K8S_POD_INFRA_CONTAINER_ID",
-  "K8S_POD_UID",
-];
+const COMMON_KEYS = ["IgnoreUnknown", "K8S_POD_NAMESPACE", "K8S_POD_NAME", "K8S_POD_INFRA_CONTAINER_ID", "K8S_POD_UID"];
 
 /**
  * CNI_ARGS "K1=V1;K2=V2" with Go's types.LoadArgs semantics: each pair has exactly one "=",

@@ -25,7 +25,10 @@ export function validAttachments(raw: Record<string, unknown>): Attachment[] | u
   const keys = matchGoKeys(KeysSchema, raw) as Record<string, unknown>;
   const value = keys[VALID_ATTACHMENTS_KEY] ?? keys[DRAFT_KEY];
   if (value === undefined || value === null) return undefined;
-  return parseWith(AttachmentsSchema, value, VALID_ATTACHMENTS_KEY).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
+  return parseWith(AttachmentsSchema, value, VALID_ATTACHMENTS_KEY).map((a) => ({
+    containerId: a.containerID,
+    ifname: a.ifname,
+  }));
 }
 
 /** The list in the wire form, for a GC forwarded to a delegate. */

@@ -104,8 +104,14 @@ function execPlugin(file: string, verb: Verb, stdin: Buffer, parent: Invocation)
   // The caller's environment, with W3C trace context only when well-formed.
   const env = { ...withValidTraceContext(parent.processEnv), CNI_COMMAND: verb };
   const started = parent.trace.enabled ? performance.now() : 0;
-  const run = childProcess().spawnSync(file, [], { env, input: stdin, stdio: ["pipe", "pipe", "inherit"], maxBuffer: 16 << 20 });
-  if (parent.trace.enabled) parent.trace.process(`${file} (${verb} delegate)`, performance.now() - started, run.status ?? -1);
+  const run = childProcess().spawnSync(file, [], {
+    env,
+    input: stdin,
+    stdio: ["pipe", "pipe", "inherit"],
+    maxBuffer: 16 << 20,
+  });
+  if (parent.trace.enabled)
+    parent.trace.process(`${file} (${verb} delegate)`, performance.now() - started, run.status ?? -1);
   if (run.error) throw new CniError(ErrorCode.Internal, `failed to run plugin "${file}": ${run.error.message}`);
   const out = run.stdout.toString("utf8");
   if (run.status !== 0) throw pluginFailure(out, run.status, run.signal);
@@ -114,7 +120,10 @@ function execPlugin(file: string, verb: Verb, stdin: Buffer, parent: Invocation)
   try {
     parsed = JSON.parse(out);
   } catch (e) {
-    throw new CniError(ErrorCode.DecodingFailure, `failed to unmarshal raw result from "${file}": ${(e as Error).message}`);
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `failed to unmarshal raw result from "${file}": ${(e as Error).message}`,
+    );
   }
   return parseResult(parsed, parent.cniVersion, `result of ${file}`);
 }
@@ -131,5 +140,8 @@ function pluginFailure(stdout: string, status: number | null, signal: NodeJS.Sig
   } catch {
     // fall through
   }
-  return new CniError(ErrorCode.Internal, `netplugin failed but error parsing its diagnostic message "${stdout.trim()}"`);
+  return new CniError(
+    ErrorCode.Internal,
+    `netplugin failed but error parsing its diagnostic message "${stdout.trim()}"`,
+  );
 }

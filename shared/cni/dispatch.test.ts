@@ -45,7 +45,8 @@ async function invoke(env: Record<string, string>, stdin: string | Buffer, p?: P
   return { status, stdout, stderr, calls };
 }
 
-const conf = (o: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: "1.0.0", name: "net1", type: "fake", ...o });
+const conf = (o: Record<string, unknown> = {}) =>
+  JSON.stringify({ cniVersion: "1.0.0", name: "net1", type: "fake", ...o });
 
 function expectError(o: Outcome, code: number, msg: RegExp): void {
   expect(o.status).toBe(1);
@@ -140,7 +141,13 @@ describe("VERSION", () => {
   });
 
   it("answers libcni's probe (dummy netns/ifname/path, empty container id)", async () => {
-    const env = { CNI_COMMAND: "VERSION", CNI_NETNS: "dummy", CNI_IFNAME: "dummy", CNI_PATH: "dummy", CNI_CONTAINERID: "" };
+    const env = {
+      CNI_COMMAND: "VERSION",
+      CNI_NETNS: "dummy",
+      CNI_IFNAME: "dummy",
+      CNI_PATH: "dummy",
+      CNI_CONTAINERID: "",
+    };
     const o = await invoke(env, '{"cniVersion":"1.0.0"}');
     expect(o.status).toBe(0);
   });
@@ -167,19 +174,37 @@ describe("config and version checks", () => {
   it("gives code 1 for an unsupported cniVersion, naming what we support", async () => {
     const o = await invoke(baseEnv, conf({ cniVersion: "9.9.9" }));
     expectError(o, 1, /^incompatible CNI versions$/);
-    expect(JSON.parse(o.stdout).details).toBe('config is "9.9.9", plugin supports ["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]');
+    expect(JSON.parse(o.stdout).details).toBe(
+      'config is "9.9.9", plugin supports ["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]',
+    );
   });
 
   it("treats a missing cniVersion as 0.1.0 and prints a 0.1.0 result", async () => {
     const o = await invoke(baseEnv, JSON.stringify({ name: "n", type: "fake" }));
     expect(o.status).toBe(0);
-    expect(JSON.parse(o.stdout)).toEqual({ cniVersion: "0.1.0", ip4: { ip: "10.0.0.2/24", gateway: "10.0.0.1" }, dns: {} });
+    expect(JSON.parse(o.stdout)).toEqual({
+      cniVersion: "0.1.0",
+      ip4: { ip: "10.0.0.2/24", gateway: "10.0.0.1" },
+      dns: {},
+    });
   });
 
   it("gates CHECK below 0.4.0 and GC/STATUS below 1.1.0 with code 1", async () => {
-    expectError(await invoke({ ...baseEnv, CNI_COMMAND: "CHECK" }, conf({ cniVersion: "0.3.1" })), 1, /config version does not allow CHECK/);
-    expectError(await invoke({ CNI_COMMAND: "GC", CNI_PATH: "/x" }, conf({ cniVersion: "1.0.0" })), 1, /config version does not allow GC/);
-    expectError(await invoke({ CNI_COMMAND: "STATUS", CNI_PATH: "/x" }, conf({ cniVersion: "0.4.0" })), 1, /config version does not allow STATUS/);
+    expectError(
+      await invoke({ ...baseEnv, CNI_COMMAND: "CHECK" }, conf({ cniVersion: "0.3.1" })),
+      1,
+      /config version does not allow CHECK/,
+    );
+    expectError(
+      await invoke({ CNI_COMMAND: "GC", CNI_PATH: "/x" }, conf({ cniVersion: "1.0.0" })),
+      1,
+      /config version does not allow GC/,
+    );
+    expectError(
+      await invoke({ CNI_COMMAND: "STATUS", CNI_PATH: "/x" }, conf({ cniVersion: "0.4.0" })),
+      1,
+      /config version does not allow STATUS/,
+    );
   });
 
   it("succeeds silently for GC/STATUS/CHECK a plugin does not implement", async () => {
@@ -205,7 +230,10 @@ describe("config and version checks", () => {
 
   it("keeps unknown fields in raw for delegates and parses prevResult of the config's version", async () => {
     const prevResult = { cniVersion: "0.4.0", ips: [{ version: "4", address: "10.0.0.9/24" }] };
-    const o = await invoke({ ...baseEnv, CNI_COMMAND: "DEL" }, conf({ cniVersion: "0.4.0", custom: { a: 1 }, prevResult }));
+    const o = await invoke(
+      { ...baseEnv, CNI_COMMAND: "DEL" },
+      conf({ cniVersion: "0.4.0", custom: { a: 1 }, prevResult }),
+    );
     expect(o.status).toBe(0);
     const inv = o.calls[0]!;
     expect(inv.raw.custom).toEqual({ a: 1 });
@@ -260,7 +288,7 @@ describe("trace context in the debug trace", () => {
   });
 
   it("leaves out malformed values and says so", async () => {
-    const { line } = await traced({ TRACEPARENT: "00-zz-evil\",\"injected\":\"1", TRACESTATE: "a=1" });
+    const { line } = await traced({ TRACEPARENT: '00-zz-evil","injected":"1', TRACESTATE: "a=1" });
     const rec = JSON.parse(line);
     expect(rec.traceparent).toBeUndefined();
     expect(rec.tracestate).toBeUndefined();

@@ -24,19 +24,24 @@ export const processIo: Io = {
   stderr: (text) => writeAll(2, text),
 };
 
-
 export function errorJson(err: CniError, cniVersion: string): string {
   return goJson({ cniVersion, code: err.code, msg: err.message, details: err.details || undefined }, 4);
 }
 
 /** Runs one plugin invocation as an executable: env + stdin in, result or error JSON out. Returns the exit status. */
-export async function runPlugin(plugin: Plugin, env: NodeJS.ProcessEnv = process.env, io: Io = processIo): Promise<number> {
+export async function runPlugin(
+  plugin: Plugin,
+  env: NodeJS.ProcessEnv = process.env,
+  io: Io = processIo,
+): Promise<number> {
   const trace = new Trace(env.CNI_TS_DEBUG_LOG);
   let cniVersion: string = LATEST_VERSION;
   const record: Record<string, unknown> = { plugin: plugin.name, release: BUILD.release, verb: env.CNI_COMMAND ?? "" };
   try {
     if (!env.CNI_COMMAND) {
-      io.stderr(`${plugin.about} ${buildDescription()}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}\n`);
+      io.stderr(
+        `${plugin.about} ${buildDescription()}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}\n`,
+      );
       return 0;
     }
     const cniEnv = readEnv(env);
@@ -80,7 +85,8 @@ export async function runPlugin(plugin: Plugin, env: NodeJS.ProcessEnv = process
     return 1;
   } finally {
     // Known only now: the config's debugLog may be what enabled the trace.
-    if (trace.enabled && (env.TRACEPARENT !== undefined || env.TRACESTATE !== undefined)) recordTraceContext(trace, record, env);
+    if (trace.enabled && (env.TRACEPARENT !== undefined || env.TRACESTATE !== undefined))
+      recordTraceContext(trace, record, env);
     trace.write(record);
   }
 }
@@ -90,5 +96,6 @@ function recordTraceContext(trace: Trace, record: Record<string, unknown>, env: 
   const ctx = traceContext(env);
   if (ctx.traceparent !== undefined) record.traceparent = ctx.traceparent;
   if (ctx.tracestate !== undefined) record.tracestate = ctx.tracestate;
-  if (ctx.dropped.length > 0) trace.note(`malformed ${ctx.dropped.join(" and ")} ignored (not logged, not passed to delegates)`);
+  if (ctx.dropped.length > 0)
+    trace.note(`malformed ${ctx.dropped.join(" and ")} ignored (not logged, not passed to delegates)`);
 }

@@ -51,7 +51,9 @@ export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
     netns: get("CNI_NETNS"),
     ifname: get("CNI_IFNAME"),
     args: get("CNI_ARGS"),
-    path: get("CNI_PATH").split(":").filter((p) => p !== ""),
+    path: get("CNI_PATH")
+      .split(":")
+      .filter((p) => p !== ""),
     netnsOverride: /^(1|true)$/i.test(env.CNI_NETNS_OVERRIDE ?? ""),
   };
   if (required.includes("CNI_CONTAINERID")) validateContainerId(cniEnv.containerId);

@@ -49,7 +49,11 @@ export function isExpectedError(e: unknown): e is CniError | SystemError {
 export function toCniError(e: unknown): CniError {
   if (e instanceof CniError) return e;
   if (e instanceof SystemError) {
-    return new CniError(e.kind === "environment" ? ErrorCode.InvalidEnvironment : ErrorCode.Internal, e.message, e.hint);
+    return new CniError(
+      e.kind === "environment" ? ErrorCode.InvalidEnvironment : ErrorCode.Internal,
+      e.message,
+      e.hint,
+    );
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new CniError(ErrorCode.Internal, msg.split("\n")[0] ?? "internal error");

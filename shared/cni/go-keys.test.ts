@@ -27,12 +27,20 @@ describe("matchGoKeys (Go's encoding/json key rule)", () => {
 
   it("folds KELVIN SIGN to k and LONG S to s, and nothing else beyond ASCII", () => {
     expect(foldName("\u212a\u017f")).toBe("KS");
-    expect(match({ "ipam": { "t\u0443pe": "cyrillic y", "\u017fomething": 1 } })).toEqual({ ipam: { "t\u0443pe": "cyrillic y", "\u017fomething": 1 } });
+    expect(match({ ipam: { "t\u0443pe": "cyrillic y", "\u017fomething": 1 } })).toEqual({
+      ipam: { "t\u0443pe": "cyrillic y", "\u017fomething": 1 },
+    });
     expect(match({ "p\u0422r": 1 })).toEqual({ "p\u0422r": 1 });
     // Dotted and dotless i are not in i's simple fold set.
-    expect(match({ "\u0131pam": { type: "x" }, "\u0130PAM": { type: "y" } })).toEqual({ "\u0131pam": { type: "x" }, "\u0130PAM": { type: "y" } });
+    expect(match({ "\u0131pam": { type: "x" }, "\u0130PAM": { type: "y" } })).toEqual({
+      "\u0131pam": { type: "x" },
+      "\u0130PAM": { type: "y" },
+    });
     const kelvin = z.looseObject({ macspoofchk: z.optional(z.boolean()), isGateway: z.optional(z.boolean()) });
-    expect(matchGoKeys(kelvin, { "MAC\u017fPOOFCH\u212a": true, "i\u017fgateway": true })).toEqual({ macspoofchk: true, isGateway: true });
+    expect(matchGoKeys(kelvin, { "MAC\u017fPOOFCH\u212a": true, "i\u017fgateway": true })).toEqual({
+      macspoofchk: true,
+      isGateway: true,
+    });
   });
 
   it("prefers the exact name, then the first field in declaration order", () => {
@@ -69,7 +77,10 @@ describe("matchGoKeys (Go's encoding/json key rule)", () => {
   });
 
   it("is applied by parseWith, so every schema-validated config follows it", () => {
-    expect(parseWith(Conf, { BRIDGE: "x", Ipam: { Type: "host-local" } }, "conf")).toMatchObject({ bridge: "x", ipam: { type: "host-local" } });
+    expect(parseWith(Conf, { BRIDGE: "x", Ipam: { Type: "host-local" } }, "conf")).toMatchObject({
+      bridge: "x",
+      ipam: { type: "host-local" },
+    });
   });
 });
 
@@ -84,7 +95,15 @@ describe("the network config every plugin shares (loopback reads nothing else)",
     const { raw, conf } = parseNetConfBytes(Buffer.from(JSON.stringify(sent)));
     expect(raw).toEqual(sent);
     expect(conf).toMatchObject({ cniVersion: "1.0.0", name: "net1", runtimeConfig: { portMappings: [] } });
-    const env = { command: "ADD", containerId: "c1", netns: "", ifname: "eth0", args: "", path: [], netnsOverride: false };
+    const env = {
+      command: "ADD",
+      containerId: "c1",
+      netns: "",
+      ifname: "eth0",
+      args: "",
+      path: [],
+      netnsOverride: false,
+    };
     const inv = buildInvocation("ADD", env, Buffer.from(JSON.stringify(sent)), {});
     expect(inv.cniVersion).toBe("1.0.0");
     expect(inv.prevResult()?.ips).toEqual([{ address: "10.1.0.5/24", gateway: "10.1.0.1" }]);

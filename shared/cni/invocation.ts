@@ -37,9 +37,10 @@ export function buildInvocation(
     },
     prevResult() {
       if (prev === null) {
-        prev = conf.prevResult === undefined || conf.prevResult === null
-          ? undefined
-          : parseResult(conf.prevResult, cniVersion, "prevResult");
+        prev =
+          conf.prevResult === undefined || conf.prevResult === null
+            ? undefined
+            : parseResult(conf.prevResult, cniVersion, "prevResult");
       }
       return prev;
     },

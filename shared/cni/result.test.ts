@@ -158,9 +158,19 @@ describe("formatResult", () => {
       interfaces: [{ name: "eth0", mtu: 1450, sandbox: "/run/netns/p" }],
       routes: [{ dst: "0.0.0.0/0", gw: "10.0.0.1", mtu: 1400, table: 100, scope: 0 }],
     };
-    expect(JSON.parse(formatResult(r, "1.1.0")).interfaces[0]).toEqual({ mtu: 1450, name: "eth0", sandbox: "/run/netns/p" });
+    expect(JSON.parse(formatResult(r, "1.1.0")).interfaces[0]).toEqual({
+      mtu: 1450,
+      name: "eth0",
+      sandbox: "/run/netns/p",
+    });
     expect(JSON.parse(formatResult(r, "0.4.0")).interfaces[0]).toEqual({ name: "eth0", sandbox: "/run/netns/p" });
-    expect(JSON.parse(formatResult(r, "1.1.0")).routes[0]).toEqual({ dst: "0.0.0.0/0", gw: "10.0.0.1", mtu: 1400, table: 100, scope: 0 });
+    expect(JSON.parse(formatResult(r, "1.1.0")).routes[0]).toEqual({
+      dst: "0.0.0.0/0",
+      gw: "10.0.0.1",
+      mtu: 1400,
+      table: 100,
+      scope: 0,
+    });
   });
 });
 
@@ -204,7 +214,10 @@ describe("parseResult", () => {
   });
 
   it("converts between every pair of versions without losing what the target can hold", () => {
-    const full: Result = { ...bridgeResult, ips: [...bridgeResult.ips, { address: "fc00::2/64", gateway: "fc00::1", interface: 2 }] };
+    const full: Result = {
+      ...bridgeResult,
+      ips: [...bridgeResult.ips, { address: "fc00::2/64", gateway: "fc00::1", interface: 2 }],
+    };
     for (const from of SUPPORTED_VERSIONS) {
       const printed = JSON.parse(formatResult(full, from));
       const reread = parseResult(printed, from);
@@ -247,7 +260,14 @@ describe("parseResult address validation (as Go's ParseCIDR/ParseIP when libcni 
 
   it("accepts IPv4, IPv6 and default routes", () => {
     const r = parseResult(
-      { cniVersion: "1.0.0", ips: [{ address: "10.0.0.3/24", gateway: "10.0.0.1" }, { address: "fc00::3/64", gateway: "fc00::1" }], routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0", gw: "fc00::1" }] },
+      {
+        cniVersion: "1.0.0",
+        ips: [
+          { address: "10.0.0.3/24", gateway: "10.0.0.1" },
+          { address: "fc00::3/64", gateway: "fc00::1" },
+        ],
+        routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0", gw: "fc00::1" }],
+      },
       "1.0.0",
     );
     expect(r.ips).toHaveLength(2);

@@ -19,9 +19,9 @@ export const DnsSchema = z.object({
  */
 function buildSchemas() {
   // Go's net.ParseCIDR / net.ParseIP, as libcni applies them when it reads a result.
-  const Cidr = z.string().check(
-    z.refine((s) => parseCidr(s) !== undefined, "must be an address with prefix length, such as 10.1.2.3/24"),
-  );
+  const Cidr = z
+    .string()
+    .check(z.refine((s) => parseCidr(s) !== undefined, "must be an address with prefix length, such as 10.1.2.3/24"));
   const Ip = z.string().check(z.refine((s) => parseIp(s) !== undefined, "must be an IP address"));
   const InterfaceSchema = z.object({
     name: z.string(),
@@ -77,7 +77,17 @@ function buildSchemas() {
     ip6: z.optional(z.nullable(IpConfig020Schema)),
     dns: z.optional(z.nullable(DnsSchema)),
   });
-  return { InterfaceSchema, IpSchema, RouteSchema, Result100Schema, Ip040Schema, Result040Schema, Route020Schema, IpConfig020Schema, Result020Schema };
+  return {
+    InterfaceSchema,
+    IpSchema,
+    RouteSchema,
+    Result100Schema,
+    Ip040Schema,
+    Result040Schema,
+    Route020Schema,
+    IpConfig020Schema,
+    Result020Schema,
+  };
 }
 
 let schemas: ReturnType<typeof buildSchemas> | undefined;
@@ -198,7 +208,9 @@ export function resultToJson(result: Result, version: string): Record<string, un
     return compact({
       cniVersion: version,
       interfaces: result.interfaces.length
-        ? result.interfaces.map((i) => compact({ name: i.name, mac: i.mac || undefined, sandbox: i.sandbox || undefined }))
+        ? result.interfaces.map((i) =>
+            compact({ name: i.name, mac: i.mac || undefined, sandbox: i.sandbox || undefined }),
+          )
         : undefined,
       ips: result.ips.length
         ? result.ips.map((ip) =>
@@ -229,7 +241,9 @@ export function resultToJson(result: Result, version: string): Record<string, un
         )
       : undefined,
     ips: result.ips.length
-      ? result.ips.map((ip) => compact({ address: ip.address, gateway: ip.gateway || undefined, interface: ip.interface }))
+      ? result.ips.map((ip) =>
+          compact({ address: ip.address, gateway: ip.gateway || undefined, interface: ip.interface }),
+        )
       : undefined,
     routes: result.routes.length ? result.routes.map(route040) : undefined,
     dns: dnsIsEmpty(result.dns) ? undefined : dns040(result.dns),

@@ -31,8 +31,14 @@ describe("W3C trace context", () => {
   });
 
   it("keeps only valid values, and TRACESTATE only with a valid TRACEPARENT", () => {
-    expect(traceContext({ TRACEPARENT: PARENT, TRACESTATE: "a=1" })).toEqual({ traceparent: PARENT, tracestate: "a=1", dropped: [] });
-    expect(traceContext({ TRACEPARENT: "garbage", TRACESTATE: "a=1" })).toEqual({ dropped: ["TRACEPARENT", "TRACESTATE"] });
+    expect(traceContext({ TRACEPARENT: PARENT, TRACESTATE: "a=1" })).toEqual({
+      traceparent: PARENT,
+      tracestate: "a=1",
+      dropped: [],
+    });
+    expect(traceContext({ TRACEPARENT: "garbage", TRACESTATE: "a=1" })).toEqual({
+      dropped: ["TRACEPARENT", "TRACESTATE"],
+    });
     expect(traceContext({})).toEqual({ dropped: [] });
     const env = { PATH: "/bin", TRACEPARENT: "garbage", TRACESTATE: "a=1" };
     expect(withValidTraceContext(env)).toEqual({ PATH: "/bin" });

@@ -31,7 +31,10 @@ const VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e
 /** A tracestate: at most 32 comma-separated key=value members, keys unique, at most 512 characters. */
 export function validTracestate(value: string): boolean {
   if (value.length > 512) return false;
-  const members = value.split(",").map((m) => m.trim()).filter((m) => m !== "");
+  const members = value
+    .split(",")
+    .map((m) => m.trim())
+    .filter((m) => m !== "");
   if (members.length === 0 || members.length > 32) return false;
   const keys = new Set<string>();
   for (const member of members) {

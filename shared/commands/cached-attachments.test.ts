@@ -32,7 +32,12 @@ describe("libcni's result cache", () => {
   it("hands each plugin the capabilities it declares, with the list's name and version, as libcni does", () => {
     const plugins = chainPlugins(conflist, { portMappings: [1], bandwidth: { rate: 1 }, other: true });
     expect(plugins.map((p) => p.type)).toEqual(["flannel", "portmap", "bandwidth"]);
-    expect(plugins[0]!.raw).toEqual({ type: "flannel", delegate: { hairpinMode: true }, name: "cbr0", cniVersion: "1.0.0" });
+    expect(plugins[0]!.raw).toEqual({
+      type: "flannel",
+      delegate: { hairpinMode: true },
+      name: "cbr0",
+      cniVersion: "1.0.0",
+    });
     expect(plugins[1]!.raw.runtimeConfig).toEqual({ portMappings: [1] });
     expect(plugins[2]!.raw.runtimeConfig).toEqual({ bandwidth: { rate: 1 } });
   });
@@ -41,7 +46,9 @@ describe("libcni's result cache", () => {
     const att = parseCacheFile(cacheEntry(), "/c/results/cbr0-c1-eth0", 5)!;
     expect(att).toMatchObject({ network: "cbr0", containerId: "c1", ifname: "eth0", cniVersion: "1.0.0", mtimeMs: 5 });
     expect(att.result?.ips[0]?.address).toBe("10.244.1.5/24");
-    expect(att.plugins[1]!.raw.runtimeConfig).toEqual({ portMappings: [{ hostPort: 80, containerPort: 8080, protocol: "tcp" }] });
+    expect(att.plugins[1]!.raw.runtimeConfig).toEqual({
+      portMappings: [{ hostPort: 80, containerPort: 8080, protocol: "tcp" }],
+    });
     expect(liveness(att)).toBe("live");
   });
 
@@ -56,12 +63,22 @@ describe("libcni's result cache", () => {
 
   it("an attachment whose pod namespace is gone is not live; one whose result names none is unknown", () => {
     const gone = parseCacheFile(
-      cacheEntry({ result: { cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: "/var/run/netns/cts-no-such-ns" }], ips: [] } }),
+      cacheEntry({
+        result: {
+          cniVersion: "1.0.0",
+          interfaces: [{ name: "eth0", sandbox: "/var/run/netns/cts-no-such-ns" }],
+          ips: [],
+        },
+      }),
       "f",
       0,
     )!;
     expect(liveness(gone)).toBe("gone");
-    const unknown = parseCacheFile(cacheEntry({ result: { cniVersion: "1.0.0", ips: [{ address: "10.0.0.2/24" }] } }), "f", 0)!;
+    const unknown = parseCacheFile(
+      cacheEntry({ result: { cniVersion: "1.0.0", ips: [{ address: "10.0.0.2/24" }] } }),
+      "f",
+      0,
+    )!;
     expect(liveness(unknown)).toBe("unknown");
   });
 });

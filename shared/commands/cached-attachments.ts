@@ -72,7 +72,8 @@ export function chainPlugins(config: Record<string, unknown>, capabilityArgs: Re
     delete raw.plugins;
     const declared = isPlainObject(entry.capabilities) ? entry.capabilities : {};
     const runtimeConfig: Record<string, unknown> = {};
-    for (const [cap, on] of Object.entries(declared)) if (on === true && cap in capabilityArgs) runtimeConfig[cap] = capabilityArgs[cap];
+    for (const [cap, on] of Object.entries(declared))
+      if (on === true && cap in capabilityArgs) runtimeConfig[cap] = capabilityArgs[cap];
     if (Object.keys(runtimeConfig).length > 0) raw.runtimeConfig = runtimeConfig;
     out.push({ type: entry.type, raw });
   }
@@ -123,14 +124,17 @@ export function confsByNetwork(confDir: string): Map<string, Record<string, unkn
   const out = new Map<string, Record<string, unknown>>();
   let names: string[];
   try {
-    names = readdirSync(confDir).filter((n) => /\.(conflist|conf|json)$/.test(n)).sort();
+    names = readdirSync(confDir)
+      .filter((n) => /\.(conflist|conf|json)$/.test(n))
+      .sort();
   } catch {
     return out;
   }
   for (const name of names) {
     try {
       const parsed: unknown = JSON.parse(readFileSync(join(confDir, name), "utf8"));
-      if (isPlainObject(parsed) && typeof parsed.name === "string" && !out.has(parsed.name)) out.set(parsed.name, parsed);
+      if (isPlainObject(parsed) && typeof parsed.name === "string" && !out.has(parsed.name))
+        out.set(parsed.name, parsed);
     } catch {
       // not a config: libcni skips it too
     }

@@ -52,7 +52,11 @@ export function formatFindings(findings: readonly Finding[]): string {
   }
   const errors = findings.filter((f) => f.severity === "error").length;
   const warnings = findings.filter((f) => f.severity === "warning").length;
-  lines.push(errors + warnings === 0 ? "healthy: no errors, no warnings" : `${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`);
+  lines.push(
+    errors + warnings === 0
+      ? "healthy: no errors, no warnings"
+      : `${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`,
+  );
   return `${lines.join("\n")}\n`;
 }
 
@@ -73,9 +77,15 @@ async function run(args: string[]): Promise<number> {
   const errors = findings.filter((f) => f.severity === "error").length;
   const warnings = findings.filter((f) => f.severity === "warning").length;
   if (flags.values.json) {
-    writeAll(1, `${JSON.stringify({ release: BUILD.release, commit: BUILD.commit, paths: flags.paths, findings, errors, warnings }, null, 2)}\n`);
+    writeAll(
+      1,
+      `${JSON.stringify({ release: BUILD.release, commit: BUILD.commit, paths: flags.paths, findings, errors, warnings }, null, 2)}\n`,
+    );
   } else {
-    writeAll(1, `cni-ts doctor ${buildDescription()}: conf ${flags.paths.confDir}, plugins ${flags.paths.binDir}, cache ${flags.paths.cacheDir}\n`);
+    writeAll(
+      1,
+      `cni-ts doctor ${buildDescription()}: conf ${flags.paths.confDir}, plugins ${flags.paths.binDir}, cache ${flags.paths.cacheDir}\n`,
+    );
     writeAll(1, formatFindings(findings));
   }
   return errors > 0 ? 1 : 0;

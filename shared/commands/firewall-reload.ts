@@ -31,7 +31,10 @@ function attachmentName(att: CachedAttachment): string {
 }
 
 /** The bridge config whose masquerade rules this chain plugin set up, if any (flannel: its saved delegate). */
-async function bridgeConfigOf(plugin: ChainPlugin, att: CachedAttachment): Promise<Record<string, unknown> | undefined> {
+async function bridgeConfigOf(
+  plugin: ChainPlugin,
+  att: CachedAttachment,
+): Promise<Record<string, unknown> | undefined> {
   if (plugin.type === "bridge") return plugin.raw;
   if (plugin.type !== "flannel") return undefined;
   const { parseFlannelConfig } = await import("../../plugins/flannel/config.js");
@@ -45,10 +48,18 @@ async function bridgeConfigOf(plugin: ChainPlugin, att: CachedAttachment): Promi
 function outcome(what: string, missing: readonly string[]): Omit<ReloadLine, "attachment"> {
   if (missing.length === 0) return { status: "intact", what, detail: "all rules present" };
   const first = missing[0]!.length > 100 ? `${missing[0]!.slice(0, 99)}…` : missing[0]!;
-  return { status: "restored", what, detail: missing.length === 1 ? first : `${missing.length} missing, e.g. ${first}` };
+  return {
+    status: "restored",
+    what,
+    detail: missing.length === 1 ? first : `${missing.length} missing, e.g. ${first}`,
+  };
 }
 
-async function restoreBridgeMasq(conf: Record<string, unknown>, att: CachedAttachment, result: Result): Promise<Array<Omit<ReloadLine, "attachment">>> {
+async function restoreBridgeMasq(
+  conf: Record<string, unknown>,
+  att: CachedAttachment,
+  result: Result,
+): Promise<Array<Omit<ReloadLine, "attachment">>> {
   if (conf.ipMasq !== true) return [];
   const configured = conf.ipMasqBackend;
   if (configured !== undefined && configured !== null && configured !== "iptables" && configured !== "nftables") {
@@ -59,16 +70,22 @@ async function restoreBridgeMasq(conf: Record<string, unknown>, att: CachedAttac
   const { chooseBackend, restoreMasq } = await import("../../plugins/bridge/masq.js");
   const backend = chooseBackend(configured ?? undefined);
   const network = typeof conf.name === "string" ? conf.name : att.network;
-  return restoreMasq(backend, network, { containerId: att.containerId, ifname: att.ifname }, ips).map(({ family, missing }) =>
-    outcome(`bridge ipMasq ${backend}${family === "inet" ? "" : ` ipv${family}`}`, missing),
+  return restoreMasq(backend, network, { containerId: att.containerId, ifname: att.ifname }, ips).map(
+    ({ family, missing }) => outcome(`bridge ipMasq ${backend}${family === "inet" ? "" : ` ipv${family}`}`, missing),
   );
 }
 
-async function restorePlugin(plugin: ChainPlugin, att: CachedAttachment, result: Result): Promise<Array<Omit<ReloadLine, "attachment">>> {
+async function restorePlugin(
+  plugin: ChainPlugin,
+  att: CachedAttachment,
+  result: Result,
+): Promise<Array<Omit<ReloadLine, "attachment">>> {
   if (plugin.type === "portmap") {
     const { restorePortmap } = await import("../../plugins/portmap/restore.js");
     const raw = plugin.raw;
-    return restorePortmap({ raw, network: att.network, containerId: att.containerId, ifname: att.ifname, result }).map((o) => outcome(o.what, o.missing));
+    return restorePortmap({ raw, network: att.network, containerId: att.containerId, ifname: att.ifname, result }).map(
+      (o) => outcome(o.what, o.missing),
+    );
   }
   const bridge = await bridgeConfigOf(plugin, att);
   return bridge ? restoreBridgeMasq(bridge, att, result) : [];
@@ -81,7 +98,12 @@ export async function firewallReload(confDir: string, cacheDir: string): Promise
     const attachment = attachmentName(att);
     const state = liveness(att);
     if (state === "gone") {
-      lines.push({ status: "skipped", attachment, what: "attachment", detail: "pod network namespace is gone (leaked; GC removes it)" });
+      lines.push({
+        status: "skipped",
+        attachment,
+        what: "attachment",
+        detail: "pod network namespace is gone (leaked; GC removes it)",
+      });
       continue;
     }
     if (!att.result) {
@@ -102,12 +124,15 @@ export async function firewallReload(confDir: string, cacheDir: string): Promise
 export function formatReload(lines: readonly ReloadLine[]): string {
   const out = lines.map((l) => `${l.status.padEnd(8)} ${l.attachment}  ${l.what}: ${l.detail}\n`);
   const count = (s: ReloadLine["status"]) => lines.filter((l) => l.status === s).length;
-  out.push(`firewall-reload: ${count("restored")} restored, ${count("intact")} intact, ${count("skipped")} skipped, ${count("failed")} failed\n`);
+  out.push(
+    `firewall-reload: ${count("restored")} restored, ${count("intact")} intact, ${count("skipped")} skipped, ${count("failed")} failed\n`,
+  );
   return out.join("");
 }
 
 export const command: NodeCommand = {
-  summary: "re-apply the masquerade rules and port mappings of every live attachment (after a firewall reload or flush)",
+  summary:
+    "re-apply the masquerade rules and port mappings of every live attachment (after a firewall reload or flush)",
   run: (args) =>
     withNodeFlags("firewall-reload", USAGE, args, {}, async ({ confDir, cacheDir }) => {
       const lines = await firewallReload(confDir, cacheDir);

@@ -7,7 +7,14 @@
  */
 import { writeAll } from "../sys/write-all.js";
 import { DEFAULT_GRACE_MS } from "../../ipam/host-local/leaks.js";
-import { type ApplyStep, type GcPlan, type LeakedAttachment, type Leftover, applyItem, planGc } from "../node/gc-plan.js";
+import {
+  type ApplyStep,
+  type GcPlan,
+  type LeakedAttachment,
+  type Leftover,
+  applyItem,
+  planGc,
+} from "../node/gc-plan.js";
 import { containerRules } from "../node/nat-rules.js";
 import { scanHolders } from "../node/netns-scan.js";
 import { loadNodeConfig, storeDirOf } from "../node/node-config.js";
@@ -32,7 +39,9 @@ function out(line: string): void {
 
 function owner(item: LeakedAttachment | Leftover): string {
   if (!item.owner) return "no owner (empty or unreadable file)";
-  return item.owner.ifname === undefined ? `${item.owner.containerId} (legacy file)` : `${item.owner.containerId}/${item.owner.ifname}`;
+  return item.owner.ifname === undefined
+    ? `${item.owner.containerId} (legacy file)`
+    : `${item.owner.containerId}/${item.owner.ifname}`;
 }
 
 function alsoOwned(item: LeakedAttachment | Leftover): string[] {
@@ -40,8 +49,15 @@ function alsoOwned(item: LeakedAttachment | Leftover): string[] {
   if (item.savedConfig) parts.push(`flannel config ${item.savedConfig}`);
   if (item.cached) parts.push(`cached result ${item.cached.file}`);
   if (item.kind === "leftover" && item.rules) parts.push(`${item.rules.join(" and ")} rules`);
-  if (item.kind === "leaked") for (const c of item.companions) parts.push(`its network ${c.network.name} (cached result ${c.cached.file})`);
-  if (item.owner) parts.push(`the DEL of ${[...item.network.plugins].reverse().map((p) => p.type).join(", ")}`);
+  if (item.kind === "leaked")
+    for (const c of item.companions) parts.push(`its network ${c.network.name} (cached result ${c.cached.file})`);
+  if (item.owner)
+    parts.push(
+      `the DEL of ${[...item.network.plugins]
+        .reverse()
+        .map((p) => p.type)
+        .join(", ")}`,
+    );
   return parts;
 }
 
@@ -49,8 +65,10 @@ function describe(item: LeakedAttachment | Leftover, plan: GcPlan): string {
   if (item.kind === "leaked") {
     const addrs = item.reservations.map((r) => r.address).join(" ");
     const age = Math.min(...item.reservations.map((r) => plan.scan.startedAt - r.mtimeMs));
-    return `${addrs} of network ${item.network.name}: ${owner(item)}, reserved ${Math.round(age / 1000)} s ago, ` +
-      `in none of the ${plan.scan.namespaces} network namespaces on this node; with it: ${alsoOwned(item).join(", ") || "nothing else"}`;
+    return (
+      `${addrs} of network ${item.network.name}: ${owner(item)}, reserved ${Math.round(age / 1000)} s ago, ` +
+      `in none of the ${plan.scan.namespaces} network namespaces on this node; with it: ${alsoOwned(item).join(", ") || "nothing else"}`
+    );
   }
   const age = Number.isFinite(item.ageMs) ? `, ${Math.round(item.ageMs / 1000)} s old` : "";
   return `leftovers of ${owner(item)} in network ${item.network.name} (no reservation${age}): ${alsoOwned(item).join(", ")}`;
@@ -70,7 +88,11 @@ function report(step: ApplyStep, plan: GcPlan): boolean {
 async function run(args: string[]): Promise<number> {
   let flags;
   try {
-    flags = parseNodeFlags(args, { apply: { type: "boolean" }, network: { type: "string" }, grace: { type: "string" } });
+    flags = parseNodeFlags(args, {
+      apply: { type: "boolean" },
+      network: { type: "string" },
+      grace: { type: "string" },
+    });
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     writeAll(2, `cni-ts gc: ${e.message}\n${HELP}`);
@@ -94,12 +116,17 @@ async function run(args: string[]): Promise<number> {
   const scan = scanHolders();
   const plan = planGc(config, scan, grace * 1000, flags.values.network, containerRules());
   if (flags.values.network !== undefined && plan.networks.length === 0) {
-    writeAll(2, `cni-ts gc: no network ${JSON.stringify(flags.values.network)} with a host-local store in ${flags.paths.confDir}\n`);
+    writeAll(
+      2,
+      `cni-ts gc: no network ${JSON.stringify(flags.values.network)} with a host-local store in ${flags.paths.confDir}\n`,
+    );
     return 2;
   }
   for (const n of plan.networks) {
-    out(`network ${n.network.name} (${n.network.file}), store ${n.storeDir}: ${n.reservations} reservations, ` +
-      `${n.held} in use, ${n.young} younger than ${grace} s, ${n.leaked} leaked`);
+    out(
+      `network ${n.network.name} (${n.network.file}), store ${n.storeDir}: ${n.reservations} reservations, ` +
+        `${n.held} in use, ${n.young} younger than ${grace} s, ${n.leaked} leaked`,
+    );
   }
   if (scan.failures.length > 0) {
     for (const f of scan.failures) out(`scan incomplete: ${f}`);
@@ -109,12 +136,22 @@ async function run(args: string[]): Promise<number> {
   const items = [...plan.leaked, ...plan.leftovers];
   if (!flags.values.apply) {
     for (const item of items) out(`would release ${describe(item, plan)}`);
-    out(items.length === 0 ? "nothing to release" : `dry run: nothing changed; run again with --apply to release ${items.length}`);
+    out(
+      items.length === 0
+        ? "nothing to release"
+        : `dry run: nothing changed; run again with --apply to release ${items.length}`,
+    );
     return 0;
   }
   let ok = true;
   for (const item of items) ok = report(applyItem(item, plan, flags.paths.binDir), plan) && ok;
-  out(items.length === 0 ? "nothing to release" : ok ? `released ${items.length}` : "some could not be released: see above, then run again");
+  out(
+    items.length === 0
+      ? "nothing to release"
+      : ok
+        ? `released ${items.length}`
+        : "some could not be released: see above, then run again",
+  );
   return ok ? 0 : 1;
 }
 

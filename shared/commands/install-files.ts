@@ -39,7 +39,7 @@ function scan(file: string, visit: (chunk: Buffer, offset: number) => boolean): 
   const fd = openSync(file, "r");
   try {
     const buf = Buffer.allocUnsafe(CHUNK);
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const n = readSync(fd, buf, 0, CHUNK, offset);
       if (n === 0 || !visit(buf.subarray(0, n), offset)) return;
       offset += n;

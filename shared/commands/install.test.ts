@@ -32,7 +32,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-const ours = (build = "build-1", extra: string[] = []) => options(["--bin-dir", bin, "--source", join(root, build), ...extra]);
+const ours = (build = "build-1", extra: string[] = []) =>
+  options(["--bin-dir", bin, "--source", join(root, build), ...extra]);
 
 describe("cni-ts install", () => {
   it("lays out cni-ts, a hard link per plugin and its own copy for flannel, and a second run changes nothing", () => {
@@ -54,12 +55,15 @@ describe("cni-ts install", () => {
     const other = write(join(root, "go-flannel"), "#!/bin/sh\necho upstream flannel\n");
     execFileSync("cp", ["-f", other, join(bin, "flannel")]);
     expect(readFileSync(join(bin, "flannel"), "utf8")).toContain("upstream flannel");
-    for (const name of PLUGIN_NAMES.filter((n) => n !== "flannel")) expect(readFileSync(join(bin, name), "utf8")).toContain("build one");
+    for (const name of PLUGIN_NAMES.filter((n) => n !== "flannel"))
+      expect(readFileSync(join(bin, name), "utf8")).toContain("build one");
     // The next run refuses the foreign flannel unless told, and then restores it.
     expect(() => install(ours(), log)).toThrow(/flannel: not cni-ts executables.*--replace/s);
     lines = [];
     expect(install(ours("build-1", ["--replace"]), log).changed).toBe(1);
-    expect(lines).toEqual([`${join(bin, "flannel")}: its own copy of cni-ts, so a cp -f over it reaches no other plugin (replaced a file that was not cni-ts)`]);
+    expect(lines).toEqual([
+      `${join(bin, "flannel")}: its own copy of cni-ts, so a cp -f over it reaches no other plugin (replaced a file that was not cni-ts)`,
+    ]);
   });
 
   it("upgrades every name that is ours, also names not asked for, and leaves other plugins alone", () => {
@@ -83,10 +87,12 @@ describe("cni-ts install", () => {
     install(ours(), log);
     const go = join(root, "go");
     execFileSync("mkdir", [go]);
-    for (const name of ["bridge", "host-local", "loopback", "portmap", "bandwidth"]) write(join(go, name), `upstream ${name}\n`);
+    for (const name of ["bridge", "host-local", "loopback", "portmap", "bandwidth"])
+      write(join(go, name), `upstream ${name}\n`);
     lines = [];
     install(options(["--bin-dir", bin, "--from", go]), log);
-    for (const name of ["bridge", "host-local", "loopback", "portmap", "bandwidth"]) expect(readFileSync(join(bin, name), "utf8")).toBe(`upstream ${name}\n`);
+    for (const name of ["bridge", "host-local", "loopback", "portmap", "bandwidth"])
+      expect(readFileSync(join(bin, name), "utf8")).toBe(`upstream ${name}\n`);
     // flannel (its own copy) is still ours: cni-ts stays only while a name links to it.
     expect(readFileSync(join(bin, "flannel"), "utf8")).toContain("build one");
     expect(existsSync(join(bin, "cni-ts"))).toBe(false);
@@ -99,7 +105,10 @@ describe("cni-ts install", () => {
 
   it("installs a config list by rename, validated", () => {
     const conf = join(root, "net.d");
-    const list = write(join(root, "10-flannel.conflist"), JSON.stringify({ name: "cbr0", cniVersion: "1.1.0", plugins: [{ type: "flannel" }] }));
+    const list = write(
+      join(root, "10-flannel.conflist"),
+      JSON.stringify({ name: "cbr0", cniVersion: "1.1.0", plugins: [{ type: "flannel" }] }),
+    );
     install(ours("build-1", ["--conf-dir", conf, "--conflist", list]), log);
     expect(readFileSync(join(conf, "10-flannel.conflist"), "utf8")).toBe(readFileSync(list, "utf8"));
     expect(lines.at(-1)).toMatch(/config list "cbr0" \(cniVersion 1.1.0\)/);

@@ -91,7 +91,10 @@ export function parseInstallArgs(args: string[]): InstallOptions | "help" {
   const plugins = values.plugins === undefined ? [...PLUGIN_NAMES] : values.plugins.split(",").filter((p) => p !== "");
   const unknown = plugins.filter((p) => !isPluginName(p));
   if (unknown.length > 0 || plugins.length === 0) {
-    throw new InstallError(`unknown plugin name(s) "${unknown.join(",")}" in --plugins; known: ${PLUGIN_NAMES.join(", ")}`, 2);
+    throw new InstallError(
+      `unknown plugin name(s) "${unknown.join(",")}" in --plugins; known: ${PLUGIN_NAMES.join(", ")}`,
+      2,
+    );
   }
   if ((values["conf-dir"] === undefined) !== (values.conflist === undefined)) {
     throw new InstallError("--conf-dir and --conflist go together: the directory and the file to install into it", 2);
@@ -166,7 +169,10 @@ function installOurs(opts: InstallOptions, log: (line: string) => void, tally: T
     const current = lstatOrNone(file);
     if (OWN_COPY.has(name)) {
       const upToDate =
-        current?.isFile() && !sameInode(current, multiStat) && current.mtimeMs === mtime * 1000 && sameContents(multi, file);
+        current?.isFile() &&
+        !sameInode(current, multiStat) &&
+        current.mtimeMs === mtime * 1000 &&
+        sameContents(multi, file);
       if (upToDate) {
         tally.unchanged++;
         continue;
@@ -194,7 +200,11 @@ function installFrom(opts: InstallOptions, from: string, log: (line: string) => 
   const missing = names.filter((n) => !lstatOrNone(join(from, n))?.isFile());
   if (missing.length > 0) throw new InstallError(`--from ${from} has no ${missing.join(", ")}`, 1);
   const ours = names.filter((n) => isOurExecutable(join(from, n)));
-  if (ours.length > 0) throw new InstallError(`${ours.map((n) => join(from, n)).join(", ")} are cni-ts: --from takes another implementation`, 1);
+  if (ours.length > 0)
+    throw new InstallError(
+      `${ours.map((n) => join(from, n)).join(", ")} are cni-ts: --from takes another implementation`,
+      1,
+    );
   if (names.length === 0) throw new InstallError(`--from ${from} holds none of ${PLUGIN_NAMES.join(", ")}`, 1);
   refuseForeign(
     dir,
@@ -215,7 +225,11 @@ function installFrom(opts: InstallOptions, from: string, log: (line: string) => 
   }
   const multi = join(dir, MULTI);
   const multiStat = lstatOrNone(multi);
-  if (multiStat && isOurExecutable(multi) && !PLUGIN_NAMES.some((n) => sameInode(lstatOrNone(join(dir, n)), multiStat))) {
+  if (
+    multiStat &&
+    isOurExecutable(multi) &&
+    !PLUGIN_NAMES.some((n) => sameInode(lstatOrNone(join(dir, n)), multiStat))
+  ) {
     rmSync(multi);
     log(`${multi}: removed (no plugin name uses it any more)`);
     tally.changed++;
@@ -237,8 +251,17 @@ function installConflist(confDir: string, conflist: string, log: (line: string) 
     throw new InstallError(`--conflist ${conflist} is not JSON: ${(e as Error).message}`, 1);
   }
   const list = parsed as { name?: unknown; cniVersion?: unknown; plugins?: unknown };
-  if (typeof list !== "object" || list === null || typeof list.name !== "string" || !Array.isArray(list.plugins) || list.plugins.length === 0) {
-    throw new InstallError(`--conflist ${conflist} is not a config list: it needs "name" and a non-empty "plugins" array`, 1);
+  if (
+    typeof list !== "object" ||
+    list === null ||
+    typeof list.name !== "string" ||
+    !Array.isArray(list.plugins) ||
+    list.plugins.length === 0
+  ) {
+    throw new InstallError(
+      `--conflist ${conflist} is not a config list: it needs "name" and a non-empty "plugins" array`,
+      1,
+    );
   }
   mkdirSync(confDir, { recursive: true });
   const target = join(confDir, basename(conflist));
@@ -265,7 +288,8 @@ export function install(opts: InstallOptions, log: (line: string) => void): Tall
   mkdirSync(opts.binDir, { recursive: true });
   if (opts.from !== undefined) installFrom(opts, opts.from, log, tally);
   else installOurs(opts, log, tally);
-  if (opts.confDir !== undefined && opts.conflist !== undefined) installConflist(opts.confDir, opts.conflist, log, tally);
+  if (opts.confDir !== undefined && opts.conflist !== undefined)
+    installConflist(opts.confDir, opts.conflist, log, tally);
   return tally;
 }
 

@@ -22,12 +22,27 @@ Prints the node's address pool and attachment figures in Prometheus text format.
 ${PATH_FLAGS_HELP}
 `;
 
-export async function nodeMetrics(confDir: string, cacheDir: string, graceMs = DEFAULT_GRACE_MS, scan: HolderScan = scanHolders()): Promise<MetricFamily[]> {
+export async function nodeMetrics(
+  confDir: string,
+  cacheDir: string,
+  graceMs = DEFAULT_GRACE_MS,
+  scan: HolderScan = scanHolders(),
+): Promise<MetricFamily[]> {
   const attachments = readCachedAttachments(cacheDir, confDir).map((a) => ({ ...a, liveness: liveness(a) }));
   const { pools, problems } = await networkPools(confDir);
   const scanned = isComplete(scan);
-  const size: MetricFamily = { name: "cni_ts_ipam_range_size", type: "gauge", help: "Addresses host-local can hand out in the network's ranges (gateways excluded).", samples: [] };
-  const allocated: MetricFamily = { name: "cni_ts_ipam_allocated", type: "gauge", help: "Addresses reserved in host-local's store.", samples: [] };
+  const size: MetricFamily = {
+    name: "cni_ts_ipam_range_size",
+    type: "gauge",
+    help: "Addresses host-local can hand out in the network's ranges (gateways excluded).",
+    samples: [],
+  };
+  const allocated: MetricFamily = {
+    name: "cni_ts_ipam_allocated",
+    type: "gauge",
+    help: "Addresses reserved in host-local's store.",
+    samples: [],
+  };
   const leaked: MetricFamily = {
     name: "cni_ts_ipam_leaked",
     type: "gauge",
@@ -42,7 +57,13 @@ export async function nodeMetrics(confDir: string, cacheDir: string, graceMs = D
   };
   for (const pool of pools) {
     const stored = reservations(pool.dir);
-    const leakedNames = new Set(scanned ? judgeStore(pool.dir, scan, graceMs).filter((r) => r.verdict.kind === "leaked").map((r) => r.address) : []);
+    const leakedNames = new Set(
+      scanned
+        ? judgeStore(pool.dir, scan, graceMs)
+            .filter((r) => r.verdict.kind === "leaked")
+            .map((r) => r.address)
+        : [],
+    );
     reclaimed.samples.push({ labels: { network: pool.network }, value: readReclaimedCount(pool.dir) });
     for (const family of ["ipv4", "ipv6"] as FamilyLabel[]) {
       const total = pool.size[family];

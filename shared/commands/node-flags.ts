@@ -63,7 +63,11 @@ export async function withNodeFlags<T extends FlagSpec>(
   let flags;
   try {
     flags = parseNodeFlags(args, own);
-    for (const [flag, dir] of [["--conf-dir", flags.paths.confDir], ["--bin-dir", flags.paths.binDir], ["--cache-dir", flags.paths.cacheDir]]) {
+    for (const [flag, dir] of [
+      ["--conf-dir", flags.paths.confDir],
+      ["--bin-dir", flags.paths.binDir],
+      ["--cache-dir", flags.paths.cacheDir],
+    ]) {
       if (!dir!.startsWith("/")) throw new UsageError(`${flag} must be an absolute path`);
     }
   } catch (e) {

@@ -8,7 +8,8 @@ import { type RunOptions, type RunResult, run } from "./process.js";
 
 /** Kernel answers that mean "already done" when adding / removing (ip's and Go's wordings alike). */
 export const EXISTS = /File exists|already assigned|already exists/i;
-export const GONE = /Cannot find device|does not exist|No such device|No such process|Cannot assign requested address|Address not found/i;
+export const GONE =
+  /Cannot find device|does not exist|No such device|No such process|Cannot assign requested address|Address not found/i;
 
 /**
  * ip's batch parser treats quotes, '#' (comment) and backslashes specially: a name carrying one
@@ -106,7 +107,11 @@ export interface BatchOptions {
  * failure the lines after it run again. Returns what the successful lines printed and which lines
  * were skipped as tolerated; throws BatchLineError for any other failure.
  */
-export function runBatch(argv: readonly string[], lines: readonly BatchLine[], opts: BatchOptions): { stdout: string; skipped: Set<number> } {
+export function runBatch(
+  argv: readonly string[],
+  lines: readonly BatchLine[],
+  opts: BatchOptions,
+): { stdout: string; skipped: Set<number> } {
   let start = 0;
   let stdout = "";
   let oneByOne = false;
@@ -114,7 +119,12 @@ export function runBatch(argv: readonly string[], lines: readonly BatchLine[], o
   while (start < lines.length) {
     const part = lines.slice(start, oneByOne ? start + 1 : undefined);
     for (const l of part) assertBatchSafe(l.line);
-    const r = run(argv, { netns: opts.netns, input: `${part.map((l) => l.line).join("\n")}\n`, check: false, what: opts.what });
+    const r = run(argv, {
+      netns: opts.netns,
+      input: `${part.map((l) => l.line).join("\n")}\n`,
+      check: false,
+      what: opts.what,
+    });
     if (r.status === 0) {
       stdout += r.stdout;
       start += part.length;
@@ -131,7 +141,8 @@ export function runBatch(argv: readonly string[], lines: readonly BatchLine[], o
     }
     const reason = batchReason(r.stderr);
     const line = failed === undefined ? undefined : part[failed];
-    if (failed === undefined || line === undefined) throw new BatchLineError(undefined, undefined, reason, r.status, r.stderr);
+    if (failed === undefined || line === undefined)
+      throw new BatchLineError(undefined, undefined, reason, r.status, r.stderr);
     if (!line.tolerate?.test(reason)) throw new BatchLineError(start + failed, line.line, reason, r.status, r.stderr);
     stdout += r.stdout;
     skipped.add(start + failed);

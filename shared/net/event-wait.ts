@@ -71,6 +71,10 @@ export async function waitForEvent(
     });
   } finally {
     child.kill("SIGTERM");
-    systemTrace()?.process(`${argv.join(" ")} (event wait)${opts.netns ? ` in ${opts.netns}` : ""}`, performance.now() - started, 0);
+    systemTrace()?.process(
+      `${argv.join(" ")} (event wait)${opts.netns ? ` in ${opts.netns}` : ""}`,
+      performance.now() - started,
+      0,
+    );
   }
 }

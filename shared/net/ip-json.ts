@@ -52,7 +52,8 @@ export function parseLink(raw: unknown): LinkInfo {
   const o = isPlainObject(raw) ? raw : {};
   const info = isPlainObject(o.linkinfo) ? o.linkinfo : {};
   const data = isPlainObject(info.info_data) ? info.info_data : {};
-  const slave = info.info_slave_kind === "bridge" && isPlainObject(info.info_slave_data) ? info.info_slave_data : undefined;
+  const slave =
+    info.info_slave_kind === "bridge" && isPlainObject(info.info_slave_data) ? info.info_slave_data : undefined;
   const flags = Array.isArray(o.flags) ? o.flags.map(str) : [];
   return {
     ifindex: num(o.ifindex) ?? 0,

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { canonical, firstHost, formatCidr, inCidr, lastOf, networkOf, next, parseCidr, parseIp, formatIp } from "./ip.js";
+import {
+  canonical,
+  firstHost,
+  formatCidr,
+  inCidr,
+  lastOf,
+  networkOf,
+  next,
+  parseCidr,
+  parseIp,
+  formatIp,
+} from "./ip.js";
 
 const roundTrip = (s: string) => {
   const ip = parseIp(s);

@@ -116,7 +116,7 @@ export function formatIp(ip: Ip): string {
   for (let i = 7; i >= 0; i--) groups.push(Number((ip.addr >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

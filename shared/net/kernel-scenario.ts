@@ -42,7 +42,17 @@ export function scenario(node: string, pod: string): unknown {
       { op: { op: "link-set", dev: "eth0", up: true } },
       { op: { op: "route-append", dev: "eth0", dst: "10.0.0.0/8", gw: "10.99.0.1" } },
       { op: { op: "route-append", dev: "eth0", dst: "0.0.0.0/0", gw: "10.99.0.1", metric: 5 } },
-      { op: { op: "route-append", dev: "eth0", dst: "192.168.0.0/16", gw: "10.99.0.254", table: 100, mtu: 1300, advmss: 1260 } },
+      {
+        op: {
+          op: "route-append",
+          dev: "eth0",
+          dst: "192.168.0.0/16",
+          gw: "10.99.0.254",
+          table: 100,
+          mtu: 1300,
+          advmss: 1260,
+        },
+      },
       { op: { op: "route-append", dev: "eth0", dst: "172.16.0.0/12" } },
     ],
     [
@@ -68,7 +78,9 @@ export function scenario(node: string, pod: string): unknown {
   } catch (e) {
     refused = e instanceof KernelStepError ? { index: e.index, gone: GONE.test(e.reason) } : String(e);
   }
-  kernel([{ op: { op: "link-del", dev: "vethk0" } }, { op: { op: "link-del", dev: "vethk0" }, tolerate: GONE }], [], { netns: node });
+  kernel([{ op: { op: "link-del", dev: "vethk0" } }, { op: { op: "link-del", dev: "vethk0" }, tolerate: GONE }], [], {
+    netns: node,
+  });
   const [afterDel] = kernel([], [{ q: "link", dev: "eth0" }], { netns: pod });
   return { podLink, routes, bridge, ports, veth, missing, noPorts, refused, afterDel };
 }
@@ -83,7 +95,10 @@ export async function waitScenario(node: string): Promise<{ ok: boolean; ms: num
   const isUp = () => kernel([], [{ q: "link", dev: "kw0" }], { netns: node })[0]?.flags.includes("UP") === true;
   const started = performance.now();
   const timeoutMs = 20000;
-  const timer = setTimeout(() => execFileSync("nsenter", [`--net=${node}`, "--", "ip", "link", "set", "kw0", "up"]), 300);
+  const timer = setTimeout(
+    () => execFileSync("nsenter", [`--net=${node}`, "--", "ip", "link", "set", "kw0", "up"]),
+    300,
+  );
   const ok = await waitForKernel("link", isUp, { netns: node, timeoutMs });
   clearTimeout(timer);
   return { ok, ms: performance.now() - started, timeoutMs };

@@ -17,7 +17,8 @@ function normalise(v: unknown): unknown {
     if (key === "ifindex" || key === "linkIndex" || key === "tentative" || key === "operstate") return undefined;
     if (key === "flags" && Array.isArray(value)) return value.filter((f) => f !== "LOWER_UP" && f !== "NO-CARRIER");
     if (key === "address" && typeof value === "string" && !FIXED_MACS.includes(value)) return "(kernel's)";
-    if (key === "addrs" && Array.isArray(value)) return value.filter((a: { local: string }) => !a.local.startsWith("fe80:"));
+    if (key === "addrs" && Array.isArray(value))
+      return value.filter((a: { local: string }) => !a.local.startsWith("fe80:"));
     if (key === "routes" && Array.isArray(value)) {
       // IPv6 local routes appear when DAD ends: timing, not the path.
       return value.filter((r: { family: number; table: string }) => r.family === 4 || r.table === "main");
@@ -31,42 +32,55 @@ describe("kernel layer", () => {
     expect(haveNetlink()).toBe(false);
   });
 
-  describe.runIf(root)("the same steps through ip -batch (Node) and rtnetlink (Bun) leave the same state (needs root)", () => {
-    const tag = randomBytes(3).toString("hex");
-    const made: string[] = [];
-    const netns = (n: string) => {
-      const name = `kl-${tag}-${n}`;
-      execFileSync("ip", ["netns", "add", name]);
-      made.push(name);
-      return `/var/run/netns/${name}`;
-    };
-    afterAll(() => {
-      for (const n of made) execFileSync("ip", ["netns", "del", n]);
-    });
+  describe.runIf(root)(
+    "the same steps through ip -batch (Node) and rtnetlink (Bun) leave the same state (needs root)",
+    () => {
+      const tag = randomBytes(3).toString("hex");
+      const made: string[] = [];
+      const netns = (n: string) => {
+        const name = `kl-${tag}-${n}`;
+        execFileSync("ip", ["netns", "add", name]);
+        made.push(name);
+        return `/var/run/netns/${name}`;
+      };
+      afterAll(() => {
+        for (const n of made) execFileSync("ip", ["netns", "del", n]);
+      });
 
-    it("bridge, veth into the pod, port flags, addresses, routes, reads and refusals", () => {
-      const viaIp = scenario(netns("n1"), netns("p1"));
-      const out = execFileSync(bun, [join(__dirname, "kernel-scenario.ts"), netns("n2"), netns("p2")], { encoding: "utf8" });
-      const viaNetlink = JSON.parse(out) as unknown;
-      expect(normalise(viaNetlink)).toEqual(normalise(viaIp));
-      // And what was read is what the plugins rely on.
-      const r = viaIp as { bridge: { mtu: number; promisc: boolean; address: string }; ports: Array<{ port: unknown; master: string }>; refused: unknown; afterDel: unknown; missing: unknown };
-      expect(r.bridge).toMatchObject({ mtu: 1400, promisc: true, address: "02:00:00:00:0a:09" });
-      expect(r.ports).toMatchObject([{ master: "kbr0", port: { hairpin: true, isolated: false } }]);
-      expect(r.refused).toEqual({ index: 0, gone: true });
-      expect(r.missing).toBeUndefined();
-      expect(r.afterDel).toBeUndefined();
-    });
+      it("bridge, veth into the pod, port flags, addresses, routes, reads and refusals", () => {
+        const viaIp = scenario(netns("n1"), netns("p1"));
+        const out = execFileSync(bun, [join(__dirname, "kernel-scenario.ts"), netns("n2"), netns("p2")], {
+          encoding: "utf8",
+        });
+        const viaNetlink = JSON.parse(out) as unknown;
+        expect(normalise(viaNetlink)).toEqual(normalise(viaIp));
+        // And what was read is what the plugins rely on.
+        const r = viaIp as {
+          bridge: { mtu: number; promisc: boolean; address: string };
+          ports: Array<{ port: unknown; master: string }>;
+          refused: unknown;
+          afterDel: unknown;
+          missing: unknown;
+        };
+        expect(r.bridge).toMatchObject({ mtu: 1400, promisc: true, address: "02:00:00:00:0a:09" });
+        expect(r.ports).toMatchObject([{ master: "kbr0", port: { hairpin: true, isolated: false } }]);
+        expect(r.refused).toEqual({ index: 0, gone: true });
+        expect(r.missing).toBeUndefined();
+        expect(r.afterDel).toBeUndefined();
+      });
 
-    it("waits for a link to come up on its event, through ip monitor (Node) and a netlink subscription (Bun)", async () => {
-      const viaIp = await waitScenario(netns("w1"));
-      const viaNetlink = JSON.parse(execFileSync(bun, [join(__dirname, "kernel-scenario.ts"), "wait", netns("w2")], { encoding: "utf8" })) as typeof viaIp;
-      for (const r of [viaIp, viaNetlink]) {
-        expect(r.ok).toBe(true);
-        // Woken by the event (0.3 s after the start), not by the timeout; generous for a loaded machine.
-        expect(r.ms).toBeLessThan(r.timeoutMs / 2);
-        expect(r.ms).toBeGreaterThanOrEqual(250);
-      }
-    });
-  });
+      it("waits for a link to come up on its event, through ip monitor (Node) and a netlink subscription (Bun)", async () => {
+        const viaIp = await waitScenario(netns("w1"));
+        const viaNetlink = JSON.parse(
+          execFileSync(bun, [join(__dirname, "kernel-scenario.ts"), "wait", netns("w2")], { encoding: "utf8" }),
+        ) as typeof viaIp;
+        for (const r of [viaIp, viaNetlink]) {
+          expect(r.ok).toBe(true);
+          // Woken by the event (0.3 s after the start), not by the timeout; generous for a loaded machine.
+          expect(r.ms).toBeLessThan(r.timeoutMs / 2);
+          expect(r.ms).toBeGreaterThanOrEqual(250);
+        }
+      });
+    },
+  );
 });

@@ -48,7 +48,11 @@ export type KernelQuery =
   | { q: "ports"; master: string }
   | { q: "routes"; dev: string };
 
-type QueryResult<Q extends KernelQuery> = Q extends { q: "ports" } ? LinkInfo[] : Q extends { q: "routes" } ? RouteInfo[] : LinkInfo | undefined;
+type QueryResult<Q extends KernelQuery> = Q extends { q: "ports" }
+  ? LinkInfo[]
+  : Q extends { q: "routes" }
+    ? RouteInfo[]
+    : LinkInfo | undefined;
 export type Results<Qs extends readonly KernelQuery[]> = { [K in keyof Qs]: QueryResult<Qs[K]> };
 
 /** A step the kernel refused (and its `tolerate` did not excuse): which one and the kernel's reason. */
@@ -226,7 +230,9 @@ class Netlink {
       case "ports": {
         const master = this.link(q.master);
         if (!master) return [];
-        const links = this.sock.request(dumpLinks(this.sock.nextSeq(), master.ifindex)).map((m) => parseLinkMessage(m.payload));
+        const links = this.sock
+          .request(dumpLinks(this.sock.nextSeq(), master.ifindex))
+          .map((m) => parseLinkMessage(m.payload));
         return links.filter((l) => l.masterIndex === master.ifindex).map((l) => plain({ ...l, master: master.ifname }));
       }
       case "routes": {
@@ -291,7 +297,8 @@ function viaIp(steps: readonly KernelStep[], queries: readonly KernelQuery[], op
     out = runBatch(["ip", "-j", "-d", "-batch", "-"], lines, { netns: opts.netns, what: opts.what, unnamed: "locate" });
   } catch (e) {
     if (!(e instanceof BatchLineError)) throw e;
-    if (e.index === undefined) throw new SystemError(`${opts.what ?? "ip -batch"}: ${firstLine(e.stderr) || `exit ${e.status}`}`);
+    if (e.index === undefined)
+      throw new SystemError(`${opts.what ?? "ip -batch"}: ${firstLine(e.stderr) || `exit ${e.status}`}`);
     if (e.index < steps.length) throw new KernelStepError(e.index, steps[e.index]!, e.reason);
     throw new SystemError(`${opts.what ?? "ip"}: ${e.line}: ${e.reason}`);
   }
@@ -335,6 +342,10 @@ export async function waitForKernel(
     }
   } finally {
     sock.close();
-    systemTrace()?.kernel(`${traceLine(`monitor ${events}`, opts.netns)} (event wait, ${batches} event batches)`, performance.now() - started, 0);
+    systemTrace()?.kernel(
+      `${traceLine(`monitor ${events}`, opts.netns)} (event wait, ${batches} event batches)`,
+      performance.now() - started,
+      0,
+    );
   }
 }

@@ -25,13 +25,16 @@ describe("ip -batch failures", () => {
     const stderr = "RTNETLINK answers: File exists\nCommand failed -:3\n";
     expect(failedLine(stderr)).toBe(2);
     expect(batchReason(stderr)).toBe("file exists");
-    expect(batchReason("Error: ipv4: Address already assigned.\nCommand failed -:1\n")).toBe("ipv4: Address already assigned.");
+    expect(batchReason("Error: ipv4: Address already assigned.\nCommand failed -:1\n")).toBe(
+      "ipv4: Address already assigned.",
+    );
     expect(failedLine("no marker")).toBeUndefined();
   });
 });
 
 describe("iptables-save parsing", () => {
-  const text = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DROP\nCOMMIT\n*nat\n:POSTROUTING ACCEPT [0:0]\n:CNI-x - [0:0]\n-A POSTROUTING -s 10.0.0.2/32 -m comment --comment "name: \\"n\\" id: \\"c\\"" -j CNI-x\nCOMMIT\n';
+  const text =
+    '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DROP\nCOMMIT\n*nat\n:POSTROUTING ACCEPT [0:0]\n:CNI-x - [0:0]\n-A POSTROUTING -s 10.0.0.2/32 -m comment --comment "name: \\"n\\" id: \\"c\\"" -j CNI-x\nCOMMIT\n';
   it("reads one table's chains and rules", () => {
     const t = parseSavedTable(text, "nat");
     expect([...t.chains]).toEqual(["POSTROUTING", "CNI-x"]);
@@ -44,14 +47,27 @@ describe("iptables-save parsing", () => {
 
 describe("ip and nft JSON", () => {
   it("reads bridge port flags, veth peers and route families", () => {
-    const l = parseLink({ ifindex: 5, link_index: 2, ifname: "v", flags: ["UP", "PROMISC"], linkinfo: { info_kind: "veth", info_slave_kind: "bridge", info_slave_data: { hairpin: true, isolated: false } }, addr_info: [{ family: "inet6", local: "fd00::1", prefixlen: 64, tentative: true }] });
+    const l = parseLink({
+      ifindex: 5,
+      link_index: 2,
+      ifname: "v",
+      flags: ["UP", "PROMISC"],
+      linkinfo: { info_kind: "veth", info_slave_kind: "bridge", info_slave_data: { hairpin: true, isolated: false } },
+      addr_info: [{ family: "inet6", local: "fd00::1", prefixlen: 64, tentative: true }],
+    });
     expect(l).toMatchObject({ linkIndex: 2, promisc: true, kind: "veth", port: { hairpin: true, isolated: false } });
     expect(l.addrs[0]).toMatchObject({ family: 6, tentative: true });
     expect(parseRoute({ dst: "default", gateway: "fd00::1" }).family).toBe(6);
     expect(parseRoute({ dst: "default", gateway: "10.0.0.1" }).family).toBe(4);
   });
   it("reads rule handles, comments and jump targets", () => {
-    const json = JSON.stringify({ nftables: [{ metainfo: {} }, { chain: { name: "c" } }, { rule: { chain: "c", handle: 4, comment: "x", expr: [{ jump: { target: "t" } }] } }] });
+    const json = JSON.stringify({
+      nftables: [
+        { metainfo: {} },
+        { chain: { name: "c" } },
+        { rule: { chain: "c", handle: 4, comment: "x", expr: [{ jump: { target: "t" } }] } },
+      ],
+    });
     expect(parseNftJson(json).rules).toEqual([{ chain: "c", handle: 4, comment: "x", jumpTarget: "t" }]);
   });
 });

@@ -6,10 +6,7 @@ const NSFS_MAGIC = 0x6e736673;
 const PROCFS_MAGIC = 0x9fa0;
 
 export type NetnsProbe =
-  | { state: "ok" }
-  | { state: "missing" }
-  | { state: "not-netns"; magic: number }
-  | { state: "error"; message: string };
+  { state: "ok" } | { state: "missing" } | { state: "not-netns"; magic: number } | { state: "error"; message: string };
 
 /** What lives at `path`: a namespace handle, nothing, or something else (e.g. an unmounted bind file). */
 export function probeNetns(path: string): NetnsProbe {
@@ -32,11 +29,13 @@ export function requireNetns(path: string): void {
     case "ok":
       return;
     case "missing":
-      throw new SystemError(`${prefix}: failed to Statfs "${path}": no such file or directory`,
+      throw new SystemError(
+        `${prefix}: failed to Statfs "${path}": no such file or directory`,
         "the pod's network namespace is gone; the runtime must create it before ADD",
       );
     case "not-netns":
-      throw new SystemError(`${prefix}: unknown FS magic on "${path}": ${p.magic.toString(16)}`,
+      throw new SystemError(
+        `${prefix}: unknown FS magic on "${path}": ${p.magic.toString(16)}`,
         "CNI_NETNS must be a network namespace handle (a bind mount under /var/run/netns or /proc/PID/ns/net)",
       );
     case "error":

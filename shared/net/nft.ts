@@ -47,11 +47,20 @@ export function parseNftJson(text: string): NftListing {
       out.tables.push({ family: String(item.table.family), name: item.table.name });
     }
     if (isPlainObject(item.chain)) {
-      out.chains.push({ family: optionalString(item.chain.family), table: optionalString(item.chain.table), name: String(item.chain.name) });
+      out.chains.push({
+        family: optionalString(item.chain.family),
+        table: optionalString(item.chain.table),
+        name: String(item.chain.name),
+      });
     }
     if (!isPlainObject(item.rule)) continue;
     const rule = item.rule;
-    const entry: NftRule = { family: optionalString(rule.family), table: optionalString(rule.table), chain: String(rule.chain), handle: Number(rule.handle) };
+    const entry: NftRule = {
+      family: optionalString(rule.family),
+      table: optionalString(rule.table),
+      chain: String(rule.chain),
+      handle: Number(rule.handle),
+    };
     if (typeof rule.comment === "string") entry.comment = rule.comment;
     for (const expr of Array.isArray(rule.expr) ? rule.expr : []) {
       if (!isPlainObject(expr)) continue;

@@ -97,9 +97,10 @@ export function run(argv: readonly string[], opts: RunOptions = {}): RunResult {
 /** How a process shows up in the debug log: the command, batch size and namespace, never the input. */
 function describe(argv: readonly string[], opts: RunOptions): string {
   const lines = opts.input ? opts.input.split("\n").filter((l) => l.trim() !== "").length : 0;
-  const cmd = argv.includes("-batch") || argv.includes("-f") || argv[0]?.endsWith("-restore")
-    ? `${argv.join(" ")} (${lines} lines)`
-    : argv.join(" ");
+  const cmd =
+    argv.includes("-batch") || argv.includes("-f") || argv[0]?.endsWith("-restore")
+      ? `${argv.join(" ")} (${lines} lines)`
+      : argv.join(" ");
   return opts.netns ? `${cmd} in ${opts.netns}` : cmd;
 }
 

@@ -7,14 +7,20 @@ const net = (cniVersion: string): NodeNetwork => ({
   file: "/etc/cni/net.d/10-flannel.conflist",
   name: "cbr0",
   cniVersion,
-  plugins: [{ type: "flannel", delegate: { isDefaultGateway: true } }, { type: "portmap", capabilities: { portMappings: true } }],
+  plugins: [
+    { type: "flannel", delegate: { isDefaultGateway: true } },
+    { type: "portmap", capabilities: { portMappings: true } },
+  ],
 });
 const cached: CachedAttachment = {
   file: "/var/lib/cni/results/cbr0-abc-eth0",
   networkName: "cbr0",
   containerId: "abc",
   ifName: "eth0",
-  cniArgs: [["K8S_POD_NAME", "web"], ["IgnoreUnknown", "1"]],
+  cniArgs: [
+    ["K8S_POD_NAME", "web"],
+    ["IgnoreUnknown", "1"],
+  ],
   capabilityArgs: { portMappings: [{ hostPort: 80, containerPort: 8080, protocol: "tcp" }], bandwidth: {} },
   result: { cniVersion: "1.0.0", ips: [{ address: "10.244.1.5/24" }] },
   mtimeMs: 0,
@@ -39,7 +45,9 @@ describe("the DEL libcni would send", () => {
   });
 
   it("without the runtime's cache, portmap gets a placeholder mapping so that its DEL looks for the container's rules", () => {
-    expect(delStdin(net("0.3.1"), 1, undefined).runtimeConfig).toEqual({ portMappings: [{ hostPort: 1, containerPort: 1, protocol: "tcp" }] });
+    expect(delStdin(net("0.3.1"), 1, undefined).runtimeConfig).toEqual({
+      portMappings: [{ hostPort: 1, containerPort: 1, protocol: "tcp" }],
+    });
   });
 
   it("runs the plugins in reverse order with libcni's environment and stops at the first failure", () => {

@@ -36,7 +36,11 @@ function versionAtLeast(v: string, want: [number, number, number]): boolean {
 }
 
 /** What libcni puts on a plugin's stdin for DEL. */
-export function delStdin(net: NodeNetwork, index: number, cached: CachedAttachment | undefined): Record<string, unknown> {
+export function delStdin(
+  net: NodeNetwork,
+  index: number,
+  cached: CachedAttachment | undefined,
+): Record<string, unknown> {
   const plugin = net.plugins[index]!;
   const conf: Record<string, unknown> = { ...plugin, name: net.name, cniVersion: net.cniVersion };
   if (cached?.result && versionAtLeast(net.cniVersion, [0, 4, 0])) conf.prevResult = cached.result;
@@ -55,7 +59,12 @@ export function delStdin(net: NodeNetwork, index: number, cached: CachedAttachme
 }
 
 /** Runs one plugin's DEL; returns undefined on success, else the reason. */
-export type PluginRunner = (binDir: string, type: string, env: Record<string, string>, stdin: string) => string | undefined;
+export type PluginRunner = (
+  binDir: string,
+  type: string,
+  env: Record<string, string>,
+  stdin: string,
+) => string | undefined;
 
 export const execPlugin: PluginRunner = (binDir, type, env, stdin) => {
   const exe = join(binDir, type);

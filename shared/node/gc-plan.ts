@@ -13,7 +13,13 @@
  * rules, the saved config), then libcni's cache entry, which is what marks the leftover until then.
  */
 import { faultPoint } from "../sys/fault.js";
-import { DEFAULT_GRACE_MS, type JudgedReservation, judgeStore, listReservations, releaseLeaked } from "../../ipam/host-local/leaks.js";
+import {
+  DEFAULT_GRACE_MS,
+  type JudgedReservation,
+  judgeStore,
+  listReservations,
+  releaseLeaked,
+} from "../../ipam/host-local/leaks.js";
 import { withLockedStore } from "../../ipam/host-local/store.js";
 import { SavedConfigStore, attachmentOf } from "../../plugins/flannel/saved-config-store.js";
 import { type DelOutcome, type PluginRunner, deleteAttachment, execPlugin } from "./attachment-del.js";
@@ -125,7 +131,14 @@ export function planGc(
     seenStores.add(storeDir);
     const judged = judgeStore(storeDir, scan, graceMs);
     const count = (k: string) => judged.filter((r) => r.verdict.kind === k).length;
-    plan.networks.push({ network: net, storeDir, reservations: judged.length, held: count("held"), young: count("young"), leaked: count("leaked") });
+    plan.networks.push({
+      network: net,
+      storeDir,
+      reservations: judged.length,
+      held: count("held"),
+      young: count("young"),
+      leaked: count("leaked"),
+    });
 
     const byOwner = new Map<string, JudgedReservation[]>();
     for (const r of judged) {
@@ -139,7 +152,14 @@ export function planGc(
       const o = rs[0]!.owner;
       const owner = o ? { containerId: o.containerId, ifname: o.ifname } : undefined;
       const ifname = owner?.ifname ?? netCache.find((c) => c.containerId === owner?.containerId)?.ifName ?? "eth0";
-      const leak: LeakedAttachment = { kind: "leaked", network: net, storeDir, owner, reservations: rs, companions: [] };
+      const leak: LeakedAttachment = {
+        kind: "leaked",
+        network: net,
+        storeDir,
+        owner,
+        reservations: rs,
+        companions: [],
+      };
       if (owner) {
         const s = saved.get(key(owner.containerId, ifname));
         if (s) leak.savedConfig = s.file;
@@ -147,14 +167,19 @@ export function planGc(
         if (c) leak.cached = c;
         for (const other of cache) {
           const otherNet = storeless.get(other.networkName);
-          if (otherNet && other.containerId === owner.containerId) leak.companions.push({ network: otherNet, cached: other });
+          if (otherNet && other.containerId === owner.containerId)
+            leak.companions.push({ network: otherNet, cached: other });
         }
       }
       plan.leaked.push(leak);
     }
 
     if (!isComplete(scan)) continue;
-    const holding = new Set(judged.flatMap((r) => (r.owner ? [key(r.owner.containerId, r.owner.ifname), key(r.owner.containerId, undefined)] : [])));
+    const holding = new Set(
+      judged.flatMap((r) =>
+        r.owner ? [key(r.owner.containerId, r.owner.ifname), key(r.owner.containerId, undefined)] : [],
+      ),
+    );
     const candidates = new Map<string, Leftover>();
     const leftover = (cid: string, ifname: string): Leftover | undefined => {
       if (holding.has(key(cid, ifname)) || holding.has(key(cid, undefined))) return undefined;
@@ -186,7 +211,8 @@ export function planGc(
       // portmap's nftables rules name only the container: any network with portmap may own them.
       const mine = r.network === net.name || (r.network === "" && hasPortmap && !ownersEverywhere().has(r.containerId));
       if (!mine || judged.some((j) => j.owner?.containerId === r.containerId)) continue;
-      const l = [...candidates.values()].find((c) => c.owner.containerId === r.containerId) ?? leftover(r.containerId, "eth0");
+      const l =
+        [...candidates.values()].find((c) => c.owner.containerId === r.containerId) ?? leftover(r.containerId, "eth0");
       if (l) l.rules = [...new Set([...(l.rules ?? []), r.kind])];
     }
     for (const l of candidates.values()) if (l.ageMs > graceMs) plan.leftovers.push(l);
@@ -229,8 +255,13 @@ export function applyItem(
   }
   const owner = item.owner!;
   const ifname = owner.ifname ?? item.cached?.ifName ?? "eth0";
-  step.del = deleteAttachment(item.network, binDir, { containerId: owner.containerId, ifname }, item.cached, runPlugin, (type) =>
-    faultPoint(`gc:del:${type}`),
+  step.del = deleteAttachment(
+    item.network,
+    binDir,
+    { containerId: owner.containerId, ifname },
+    item.cached,
+    runPlugin,
+    (type) => faultPoint(`gc:del:${type}`),
   );
   if (!step.del.ok) {
     step.skipped = "a plugin's DEL failed: the cached result is kept so that the next run retries";

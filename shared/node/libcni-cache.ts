@@ -34,9 +34,12 @@ export function parseCacheEntry(file: string, text: string, mtimeMs: number): Ca
   }
   if (!isObject(raw) || raw.kind !== "cniCacheV1") return undefined;
   const { networkName, containerId, ifName } = raw;
-  if (typeof networkName !== "string" || typeof containerId !== "string" || typeof ifName !== "string") return undefined;
+  if (typeof networkName !== "string" || typeof containerId !== "string" || typeof ifName !== "string")
+    return undefined;
   const cniArgs = Array.isArray(raw.cniArgs)
-    ? raw.cniArgs.filter((a): a is [string, string] => Array.isArray(a) && a.length === 2 && a.every((x) => typeof x === "string"))
+    ? raw.cniArgs.filter(
+        (a): a is [string, string] => Array.isArray(a) && a.length === 2 && a.every((x) => typeof x === "string"),
+      )
     : [];
   return {
     file,
@@ -72,7 +75,12 @@ export function listCache(cacheDir: string): CachedAttachment[] {
   return out;
 }
 
-export function findCached(cacheDir: string, network: string, containerId: string, ifname: string): CachedAttachment | undefined {
+export function findCached(
+  cacheDir: string,
+  network: string,
+  containerId: string,
+  ifname: string,
+): CachedAttachment | undefined {
   const file = join(resultsDir(cacheDir), `${network}-${containerId}-${ifname}`);
   try {
     return parseCacheEntry(file, readFileSync(file, "utf8"), statSync(file).mtimeMs);

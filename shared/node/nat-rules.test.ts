@@ -21,12 +21,17 @@ describe("parseNatRules", () => {
 
 describe("parseNftRules", () => {
   it("reads bridge's masquerade comments (unless cut) and portmap's container-ID comments", () => {
-    const rule = (table: string, comment: string, chain = "c") => ({ rule: { family: "inet", table, chain, handle: 4, comment, expr: [] } });
+    const rule = (table: string, comment: string, chain = "c") => ({
+      rule: { family: "inet", table, chain, handle: 4, comment, expr: [] },
+    });
     const json = JSON.stringify({
       nftables: [
         { metainfo: { version: "1.0.6" } },
         rule("cni_plugins_masquerade", "0123456789abcdef-0123456789abcdef, net: cbr0, if: eth0, id: abc"),
-        rule("cni_plugins_masquerade", `0123456789abcdef-0123456789abcdef, net: cbr0, if: eth0, id: ${"x".repeat(100)}`.slice(0, 128)),
+        rule(
+          "cni_plugins_masquerade",
+          `0123456789abcdef-0123456789abcdef, net: cbr0, if: eth0, id: ${"x".repeat(100)}`.slice(0, 128),
+        ),
         rule("cni_hostport", "def"),
         rule("cni_hostport", "cni-ts portmap: drop martian traffic to 127.0.0.0/8 (route_localnet)", "localnet_guard"),
         rule("other", "ghi"),
@@ -37,7 +42,16 @@ describe("parseNftRules", () => {
       { network: "", containerId: "def", kind: "hostPort" },
     ]);
     expect(parseNftRules("not json")).toEqual([]);
-    const guard = { rule: { family: "ip", table: "cni_hostport", chain: "localnet_guard", handle: 9, comment: "cni-ts portmap: drop martian traffic", expr: [] } };
+    const guard = {
+      rule: {
+        family: "ip",
+        table: "cni_hostport",
+        chain: "localnet_guard",
+        handle: 9,
+        comment: "cni-ts portmap: drop martian traffic",
+        expr: [],
+      },
+    };
     expect(parseNftRules(JSON.stringify({ nftables: [guard] }))).toEqual([]);
   });
 });

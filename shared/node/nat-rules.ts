@@ -55,7 +55,10 @@ export function containerRules(): NatRule[] {
       return ""; // the tool is not installed: no rules of that backend
     }
   };
-  return [...parseNatRules(tool(["iptables-save", "-t", "nat"])), ...parseNftRules(tool(["nft", "-j", "list", "ruleset"]))];
+  return [
+    ...parseNatRules(tool(["iptables-save", "-t", "nat"])),
+    ...parseNftRules(tool(["nft", "-j", "list", "ruleset"])),
+  ];
 }
 
 /** Rules whose comment names a network and a container: bridge's `name: "N" id: "C"`, portmap's `dnat name: …`. */

@@ -6,7 +6,8 @@ import { findNamespaces, parseBriefAddresses } from "./netns-scan.js";
 
 describe("parseBriefAddresses", () => {
   it("takes every address of every link, without prefixes", () => {
-    const text = "lo               UNKNOWN        127.0.0.1/8 ::1/128 \neth0@if7         UP             10.244.1.2/24 fe80::a8c1:abff:fe12:3456/64 \ncni0 DOWN \n";
+    const text =
+      "lo               UNKNOWN        127.0.0.1/8 ::1/128 \neth0@if7         UP             10.244.1.2/24 fe80::a8c1:abff:fe12:3456/64 \ncni0 DOWN \n";
     expect(parseBriefAddresses(text)).toEqual(["127.0.0.1", "::1", "10.244.1.2", "fe80::a8c1:abff:fe12:3456"]);
   });
 });
@@ -29,7 +30,11 @@ describe("findNamespaces on a fake /proc", () => {
         "501 30 0:4 mnt:[4026532002] /run/other rw - nsfs nsfs rw",
       ].join("\n"),
     );
-    for (const [pid, tid, ns] of [["10", "10", "4026531840"], ["10", "11", "4026532001"], ["20", "20", "4026531840"]] as const) {
+    for (const [pid, tid, ns] of [
+      ["10", "10", "4026531840"],
+      ["10", "11", "4026532001"],
+      ["20", "20", "4026531840"],
+    ] as const) {
       mkdirSync(join(proc, pid, "task", tid, "ns"), { recursive: true });
       symlinkSync(`net:[${ns}]`, join(proc, pid, "task", tid, "ns/net"));
     }

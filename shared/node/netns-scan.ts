@@ -144,7 +144,8 @@ export function findNamespaces(src: ScanSources = NODE_SOURCES): Map<string, str
  */
 export function scanHolders(src: ScanSources = NODE_SOURCES): HolderScan {
   const startedAt = Date.now();
-  const own = inodeFromLink(readlinkQuiet(join(src.proc, "thread-self/ns/net")) ?? "") ??
+  const own =
+    inodeFromLink(readlinkQuiet(join(src.proc, "thread-self/ns/net")) ?? "") ??
     inodeFromLink(readlinkQuiet(join(src.proc, "self/ns/net")) ?? "");
   const addresses = new Set<string>();
   const failures: string[] = [];
@@ -171,7 +172,10 @@ export function scanHolders(src: ScanSources = NODE_SOURCES): HolderScan {
     }
     if (read === undefined) {
       // Still mounted but something else sits on its mount point: it exists and cannot be read.
-      if (errors.length === 0 && [...mountedNamespaces(src.proc)].some(([path, ino]) => ino === inode && inodeAt(path) !== inode)) {
+      if (
+        errors.length === 0 &&
+        [...mountedNamespaces(src.proc)].some(([path, ino]) => ino === inode && inodeAt(path) !== inode)
+      ) {
         errors.push(`its mount point is covered by another mount`);
       }
       if (errors.length > 0) failures.push(`network namespace ${inode} could not be read (${errors[0]})`);
@@ -188,7 +192,10 @@ export function scanHolders(src: ScanSources = NODE_SOURCES): HolderScan {
 
 /** `ip -br addr show` in the namespace: "eth0@if5 UP 10.244.1.2/24 fe80::1/64" per link. */
 export function ipBriefAddresses(path: string | undefined): string[] {
-  const r = run(["ip", "-br", "addr", "show"], { ...(path === undefined ? {} : { netns: path }), what: "ip -br addr show" });
+  const r = run(["ip", "-br", "addr", "show"], {
+    ...(path === undefined ? {} : { netns: path }),
+    what: "ip -br addr show",
+  });
   return parseBriefAddresses(r.stdout);
 }
 

@@ -6,7 +6,10 @@ describe("the paths a network's plugins compute", () => {
     const text = JSON.stringify({
       name: "cbr0",
       cniVersion: "0.3.1",
-      plugins: [{ type: "flannel", delegate: { hairpinMode: true, isDefaultGateway: true } }, { type: "portmap", capabilities: { portMappings: true } }],
+      plugins: [
+        { type: "flannel", delegate: { hairpinMode: true, isDefaultGateway: true } },
+        { type: "portmap", capabilities: { portMappings: true } },
+      ],
     });
     const net = parseNetwork("/etc/cni/net.d/10-flannel.conflist", text);
     expect(net).toMatchObject({
@@ -19,9 +22,18 @@ describe("the paths a network's plugins compute", () => {
   });
 
   it("overridden paths, a single .conf, and networks without host-local", () => {
-    const flannel = parseNetwork("a.conflist", JSON.stringify({ name: "n", plugins: [{ type: "flannel", subnetFile: "/s", dataDir: "/f", ipam: { dataDir: "/d" } }] }));
+    const flannel = parseNetwork(
+      "a.conflist",
+      JSON.stringify({
+        name: "n",
+        plugins: [{ type: "flannel", subnetFile: "/s", dataDir: "/f", ipam: { dataDir: "/d" } }],
+      }),
+    );
     expect(flannel).toMatchObject({ hostLocalDataDir: "/d", flannel: { subnetFile: "/s", dataDir: "/f" } });
-    const bridge = parseNetwork("b.conf", JSON.stringify({ name: "b", cniVersion: "1.0.0", type: "bridge", ipam: { type: "host-local", dataDir: "/x" } }));
+    const bridge = parseNetwork(
+      "b.conf",
+      JSON.stringify({ name: "b", cniVersion: "1.0.0", type: "bridge", ipam: { type: "host-local", dataDir: "/x" } }),
+    );
     expect(bridge).toMatchObject({ plugins: [{ type: "bridge" }], hostLocalDataDir: "/x" });
     const dhcp = parseNetwork("c.conf", JSON.stringify({ name: "c", type: "macvlan", ipam: { type: "dhcp" } }));
     expect(storeDirOf(dhcp as never)).toBeUndefined();
@@ -29,7 +41,13 @@ describe("the paths a network's plugins compute", () => {
 
   it("says why a file cannot be used", () => {
     expect(parseNetwork("x.conflist", "{")).toMatchObject({ problem: expect.stringMatching(/^not JSON/) });
-    expect(parseNetwork("x.conflist", JSON.stringify({ name: "x", plugins: [] }))).toEqual({ file: "x.conflist", problem: "no plugins" });
-    expect(parseNetwork("x.conflist", JSON.stringify({ plugins: [{ type: "a" }] }))).toEqual({ file: "x.conflist", problem: "no network name" });
+    expect(parseNetwork("x.conflist", JSON.stringify({ name: "x", plugins: [] }))).toEqual({
+      file: "x.conflist",
+      problem: "no plugins",
+    });
+    expect(parseNetwork("x.conflist", JSON.stringify({ plugins: [{ type: "a" }] }))).toEqual({
+      file: "x.conflist",
+      problem: "no network name",
+    });
   });
 });

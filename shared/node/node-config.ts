@@ -89,7 +89,10 @@ export function parseNetwork(file: string, text: string): NodeNetwork | ConfProb
   for (const p of plugins) {
     net.hostLocalDataDir ??= hostLocalDataDir(p);
     if (p.type === "flannel" && !net.flannel) {
-      net.flannel = { subnetFile: str(p.subnetFile) ?? FLANNEL_SUBNET_FILE, dataDir: str(p.dataDir) ?? FLANNEL_DATA_DIR };
+      net.flannel = {
+        subnetFile: str(p.subnetFile) ?? FLANNEL_SUBNET_FILE,
+        dataDir: str(p.dataDir) ?? FLANNEL_DATA_DIR,
+      };
     }
   }
   return net;
@@ -98,7 +101,9 @@ export function parseNetwork(file: string, text: string): NodeNetwork | ConfProb
 export function loadNodeConfig(paths: NodePaths): NodeConfig {
   let names: string[];
   try {
-    names = readdirSync(paths.confDir).filter((n) => /\.(conf|conflist|json)$/.test(n)).sort();
+    names = readdirSync(paths.confDir)
+      .filter((n) => /\.(conf|conflist|json)$/.test(n))
+      .sort();
   } catch (e) {
     return { paths, networks: [], problems: [{ file: paths.confDir, problem: (e as Error).message }] };
   }

@@ -8,14 +8,19 @@ type Arg = number | Uint8Array;
 export type LibcFunctions<K extends string> = { [F in K]: (...args: Arg[]) => number } & { errno(): number };
 
 interface BunFfi {
-  dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...a: unknown[]) => unknown> };
+  dlopen(
+    path: string,
+    symbols: Record<string, { args: string[]; returns: string }>,
+  ): { symbols: Record<string, (...a: unknown[]) => unknown> };
   read: { i32(ptr: unknown, offset: number): number };
 }
 
 const LIBC_NAMES = ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1"];
 
 /** Binds the named libc functions (signatures in bun:ffi's words); null when this runtime cannot. */
-export function loadLibc<K extends string>(signatures: Record<K, { args: string[]; returns: string }>): LibcFunctions<K> | null {
+export function loadLibc<K extends string>(
+  signatures: Record<K, { args: string[]; returns: string }>,
+): LibcFunctions<K> | null {
   if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return null;
   // A plain require: Bun provides it in both module formats, and this line never runs under Node.
   const ffi = require("bun:ffi") as BunFfi;

@@ -65,7 +65,8 @@ export function withNetns<T>(path: string, fn: () => T): { value: T } | undefine
 }
 
 function strandedError(errno?: number): SystemError {
-  return new SystemError(`fatal: cannot return from network namespace ${stranded}${errno === undefined ? "" : ` (setns errno ${errno})`}`,
+  return new SystemError(
+    `fatal: cannot return from network namespace ${stranded}${errno === undefined ? "" : ` (setns errno ${errno})`}`,
     "the plugin stopped instead of acting in the wrong namespace; retry the operation",
   );
 }

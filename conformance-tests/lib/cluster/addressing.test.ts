@@ -47,7 +47,10 @@ describe("flanneld's part", () => {
       ],
       fdb: ["fdb replace 02:00:00:00:00:03 dev flannel.1 dst 192.168.201.2 self permanent"],
     });
-    expect(peerLines("host-gw", peer, "add")).toEqual({ ip: ["route replace 10.244.3.0/24 via 192.168.201.2 dev eth0"], fdb: [] });
+    expect(peerLines("host-gw", peer, "add")).toEqual({
+      ip: ["route replace 10.244.3.0/24 via 192.168.201.2 dev eth0"],
+      fdb: [],
+    });
   });
 
   it("accepts forwarding from and to the cluster network behind a DROP policy", () => {

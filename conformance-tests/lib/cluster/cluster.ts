@@ -33,7 +33,15 @@ import {
   writeSubnetEnv,
 } from "./flanneld.js";
 import { deletePod } from "./pods.js";
-import { type ClusterState, type Flavor, type NodeState, baseDirFor, netnsPath, netnsPrefix, saveState } from "./state.js";
+import {
+  type ClusterState,
+  type Flavor,
+  type NodeState,
+  baseDirFor,
+  netnsPath,
+  netnsPrefix,
+  saveState,
+} from "./state.js";
 
 export interface ClusterOptions {
   backend: Backend;
@@ -73,11 +81,14 @@ export function nodeSubnetOf(state: ClusterState, node: NodeState): Cidr {
 export async function createCluster(opts: ClusterOptions): Promise<ClusterState> {
   const cluster = parseClusterCidr(opts.clusterCidr ?? "10.244.0.0/16");
   const nodeCount = opts.nodes ?? 2;
-  if (nodeCount < 2 || nodeCount >= subnetCount(cluster)) throw new Error(`cannot make ${nodeCount} nodes in ${formatCidr(cluster)}`);
+  if (nodeCount < 2 || nodeCount >= subnetCount(cluster))
+    throw new Error(`cannot make ${nodeCount} nodes in ${formatCidr(cluster)}`);
   const id = randomBytes(4).toString("hex");
   const underlay = underlayFor(id);
   if (contains(cluster, hostAddress(underlay, 0)) || contains(underlay, hostAddress(cluster, 0))) {
-    throw new Error(`cluster CIDR ${formatCidr(cluster)} overlaps the sandbox underlay ${formatCidr(underlay)}: choose another`);
+    throw new Error(
+      `cluster CIDR ${formatCidr(cluster)} overlaps the sandbox underlay ${formatCidr(underlay)}: choose another`,
+    );
   }
   const baseDir = baseDirFor(id);
   mkdirSync(baseDir, { mode: 0o755 }); // fails if it exists: ids are never reused
@@ -102,7 +113,11 @@ export async function createCluster(opts: ClusterOptions): Promise<ClusterState>
       await sh([opts.installer, state.binDir]);
       opts.onStep?.(`installed plugins into ${state.binDir} with ${relative(process.cwd(), opts.installer)}`);
     } else {
-      installPlugins(opts.pluginDir, state.binDir, state.flavor !== "rendered-delegate" ? PLUGINS : PLUGINS.filter((p) => p !== "flannel"));
+      installPlugins(
+        opts.pluginDir,
+        state.binDir,
+        state.flavor !== "rendered-delegate" ? PLUGINS : PLUGINS.filter((p) => p !== "flannel"),
+      );
       opts.onStep?.(`installed plugins into ${state.binDir}`);
     }
     for (let i = 1; i <= nodeCount; i++) await createNode(state, i, underlay);
@@ -161,8 +176,23 @@ async function connectUnderlay(state: ClusterState): Promise<void> {
   const prefix = parseCidr(state.underlayCidr).prefix;
   const [first, second, ...more] = state.nodes;
   if (first && second && more.length === 0) {
-    await sh(["ip", "-n", first.netns, "link", "add", UNDERLAY_DEVICE, "mtu", String(UNDERLAY_MTU), "type", "veth",
-      "peer", "name", UNDERLAY_DEVICE, "netns", second.netns]);
+    await sh([
+      "ip",
+      "-n",
+      first.netns,
+      "link",
+      "add",
+      UNDERLAY_DEVICE,
+      "mtu",
+      String(UNDERLAY_MTU),
+      "type",
+      "veth",
+      "peer",
+      "name",
+      UNDERLAY_DEVICE,
+      "netns",
+      second.netns,
+    ]);
   } else if (more.length > 0) {
     const sw = `${netnsPrefix(state.id)}-switch`;
     await sh(["ip", "netns", "add", sw]);
@@ -171,13 +201,33 @@ async function connectUnderlay(state: ClusterState): Promise<void> {
     await ipBatch(sw, ["link add br0 type bridge", "link set br0 up"]);
     for (const [i, node] of state.nodes.entries()) {
       const port = `n${i + 1}`;
-      await sh(["ip", "-n", sw, "link", "add", port, "mtu", String(UNDERLAY_MTU), "master", "br0",
-        "type", "veth", "peer", "name", UNDERLAY_DEVICE, "netns", node.netns]);
+      await sh([
+        "ip",
+        "-n",
+        sw,
+        "link",
+        "add",
+        port,
+        "mtu",
+        String(UNDERLAY_MTU),
+        "master",
+        "br0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        UNDERLAY_DEVICE,
+        "netns",
+        node.netns,
+      ]);
       await ipBatch(sw, [`link set ${port} up`]);
     }
   }
   for (const node of state.nodes) {
-    await ipBatch(node.netns, [`address add ${node.underlayIp}/${prefix} dev ${UNDERLAY_DEVICE}`, `link set ${UNDERLAY_DEVICE} up`]);
+    await ipBatch(node.netns, [
+      `address add ${node.underlayIp}/${prefix} dev ${UNDERLAY_DEVICE}`,
+      `link set ${UNDERLAY_DEVICE} up`,
+    ]);
   }
 }
 
@@ -190,7 +240,11 @@ async function startFlanneld(state: ClusterState): Promise<void> {
   }
   saveState(state);
   for (const node of state.nodes) {
-    await programPeers(state.backend, leaseOf(state, node), peersOf(state, node).map((p) => leaseOf(state, p)));
+    await programPeers(
+      state.backend,
+      leaseOf(state, node),
+      peersOf(state, node).map((p) => leaseOf(state, p)),
+    );
   }
 }
 
@@ -230,7 +284,11 @@ export async function rejoinNode(state: ClusterState, nodeName: string, newIndex
   saveState(state);
   for (const peer of peersOf(state, node)) await programPeers(state.backend, leaseOf(state, peer), [lease]);
   // flanneld re-syncs every lease when it starts again.
-  await programPeers(state.backend, lease, peersOf(state, node).map((p) => leaseOf(state, p)));
+  await programPeers(
+    state.backend,
+    lease,
+    peersOf(state, node).map((p) => leaseOf(state, p)),
+  );
 }
 
 /**

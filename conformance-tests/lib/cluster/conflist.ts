@@ -85,7 +85,11 @@ export function loopbackConf(): object {
 export function writeNodeConfigs(node: NodeState, flavor: Flavor, cluster: Cidr, subnet: Cidr, backend: Backend): void {
   mkdirSync(node.confDir, { recursive: true });
   const list =
-    flavor === "kube-flannel" ? kubeFlannelConflist(node) : flavor === "k3s" ? k3sConflist(node) : renderedDelegateConflist(node, cluster, subnet, backend);
+    flavor === "kube-flannel"
+      ? kubeFlannelConflist(node)
+      : flavor === "k3s"
+        ? k3sConflist(node)
+        : renderedDelegateConflist(node, cluster, subnet, backend);
   writeAtomically(join(node.confDir, CONFLIST_FILE), `${JSON.stringify(list, null, 2)}\n`);
   writeAtomically(join(node.confDir, "99-loopback.conf"), `${JSON.stringify(loopbackConf(), null, 2)}\n`);
 }

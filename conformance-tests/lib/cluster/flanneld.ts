@@ -72,7 +72,8 @@ export function peerLines(backend: Backend, peer: NodeLease, op: "add" | "del"):
   const dst = formatCidr(peer.subnet);
   // "replace" on the way in, as flanneld's netlink calls do: re-programming a peer is harmless.
   const verb = op === "add" ? "replace" : "del";
-  if (backend === "host-gw") return { ip: [`route ${verb} ${dst} via ${peer.underlayIp} dev ${UNDERLAY_DEVICE}`], fdb: [] };
+  if (backend === "host-gw")
+    return { ip: [`route ${verb} ${dst} via ${peer.underlayIp} dev ${UNDERLAY_DEVICE}`], fdb: [] };
   if (!peer.vtepMac) throw new Error(`no VtepMAC known for the node at ${peer.underlayIp}`);
   const gw = vtepAddress(peer);
   if (op === "add") {

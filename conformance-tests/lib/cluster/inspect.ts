@@ -42,7 +42,9 @@ export async function nodeView(node: NodeState): Promise<NodeView> {
       kind: l.linkinfo?.info_kind ?? (l.ifname === "lo" ? "loopback" : "device"),
       mtu: l.mtu,
       ...(l.master ? { master: l.master } : {}),
-      addresses: (addrs.find((a) => a.ifname === l.ifname)?.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`),
+      addresses: (addrs.find((a) => a.ifname === l.ifname)?.addr_info ?? [])
+        .filter((a) => a.family === "inet")
+        .map((a) => `${a.local}/${a.prefixlen}`),
     })),
     routes: (await routes(ns)).map(formatRoute),
     iptables: ipt
@@ -78,7 +80,13 @@ export function reservations(view: NodeView): string[] {
 
 /** Packets a link sent and received so far (to show which path traffic took). */
 export async function linkPackets(netns: string, dev: string): Promise<{ tx: number; rx: number }> {
-  const [l] = await ipJson<{ stats64?: { tx: { packets: number }; rx: { packets: number } } }>(netns, ["-s", "link", "show", "dev", dev]);
+  const [l] = await ipJson<{ stats64?: { tx: { packets: number }; rx: { packets: number } } }>(netns, [
+    "-s",
+    "link",
+    "show",
+    "dev",
+    dev,
+  ]);
   if (!l?.stats64) throw new Error(`no statistics for ${dev} in ${netns}`);
   return { tx: l.stats64.tx.packets, rx: l.stats64.rx.packets };
 }

@@ -16,7 +16,10 @@ const subnetEnv = (ipMasq: boolean) =>
   `FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=${ipMasq}\n`;
 
 /** subnet.env and kube-flannel's conflist; `flannelIpMasq: false` makes flannel ask bridge to masquerade. */
-export function writeKubeFlannelConflist(node: SandboxNode, opts: { cniVersion?: string; flannelIpMasq?: boolean } = {}): void {
+export function writeKubeFlannelConflist(
+  node: SandboxNode,
+  opts: { cniVersion?: string; flannelIpMasq?: boolean } = {},
+): void {
   const runDir = join(node.dir, "run-flannel");
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, "subnet.env"), subnetEnv(opts.flannelIpMasq ?? true));

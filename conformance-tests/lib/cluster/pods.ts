@@ -36,7 +36,12 @@ async function cnitool(state: ClusterState, pod: PodState, verb: "add" | "del", 
 }
 
 /** Creates the pod's namespace and runs ADD (loopback, then the cluster network); returns its address. */
-export async function addPod(state: ClusterState, nodeName: string, name: string, capArgs?: Record<string, unknown>): Promise<PodState> {
+export async function addPod(
+  state: ClusterState,
+  nodeName: string,
+  name: string,
+  capArgs?: Record<string, unknown>,
+): Promise<PodState> {
   const node = nodeByName(state, nodeName);
   const pod: PodState = {
     name,
@@ -98,7 +103,9 @@ export interface PingResult {
 
 /** Pings `address` from inside the pod: three echo requests, success if any reply. */
 export async function ping(pod: PodState, address: string): Promise<PingResult> {
-  const r = await sh(inNetns(pod.netns, ["ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "2", address]), { check: false });
+  const r = await sh(inNetns(pod.netns, ["ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "2", address]), {
+    check: false,
+  });
   const rtt = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
   return { from: pod.name, to: address, ok: r.status === 0, ...(rtt ? { rttMs: Number(rtt[1]) } : {}) };
 }

@@ -69,7 +69,8 @@ export function saveState(state: ClusterState): void {
 }
 
 export function loadState(id: string): ClusterState {
-  if (!/^[a-z0-9]{4,16}$/.test(id)) throw new Error(`${JSON.stringify(id)} is not a cluster id (as printed by scripts/demo --keep)`);
+  if (!/^[a-z0-9]{4,16}$/.test(id))
+    throw new Error(`${JSON.stringify(id)} is not a cluster id (as printed by scripts/demo --keep)`);
   const path = join(baseDirFor(id), STATE_FILE);
   if (!existsSync(path)) throw new Error(`no cluster ${id}: ${path} does not exist (already torn down?)`);
   const state = JSON.parse(readFileSync(path, "utf8")) as ClusterState;
@@ -83,7 +84,9 @@ export function loadState(id: string): ClusterState {
     !state.netns.every(ours) ||
     !pods.every((p) => ours(p.netns))
   ) {
-    throw new Error(`${path} does not describe cluster ${id} (names outside ${netnsPrefix(id)}-*): not touching anything`);
+    throw new Error(
+      `${path} does not describe cluster ${id} (names outside ${netnsPrefix(id)}-*): not touching anything`,
+    );
   }
   return state;
 }

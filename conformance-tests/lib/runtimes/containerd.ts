@@ -33,7 +33,9 @@ async function buildPauseImage(dir: string): Promise<string> {
   mkdirSync(join(rootfs, "bin"), { recursive: true });
   copyFileSync("/bin/busybox", join(rootfs, "bin", "busybox"));
   const layerFile = join(dir, "layer.tar");
-  await runCommand(["tar", "--owner=0", "--group=0", "--numeric-owner", "-C", rootfs, "-cf", layerFile, "bin"], { env: { PATH: TOOL_PATH } });
+  await runCommand(["tar", "--owner=0", "--group=0", "--numeric-owner", "-C", rootfs, "-cf", layerFile, "bin"], {
+    env: { PATH: TOOL_PATH },
+  });
   const layer = readFileSync(layerFile);
   const config = Buffer.from(
     JSON.stringify({
@@ -47,8 +49,14 @@ async function buildPauseImage(dir: string): Promise<string> {
     JSON.stringify({
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${sha256(config)}`, size: config.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: `sha256:${sha256(layer)}`, size: layer.length }],
+      config: {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: `sha256:${sha256(config)}`,
+        size: config.length,
+      },
+      layers: [
+        { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: `sha256:${sha256(layer)}`, size: layer.length },
+      ],
     }),
   );
   const oci = join(dir, "oci");
@@ -100,7 +108,12 @@ state = "${dir}/state"
 }
 
 /** `env` reaches the plugins: containerd hands them its own environment. */
-export async function startContainerd(node: SandboxNode, binDir: string, confDir: string, env: Record<string, string> = {}): Promise<Containerd> {
+export async function startContainerd(
+  node: SandboxNode,
+  binDir: string,
+  confDir: string,
+  env: Record<string, string> = {},
+): Promise<Containerd> {
   const dir = join(node.dir, "containerd");
   mkdirSync(dir, { recursive: true });
   const config = join(dir, "config.toml");
@@ -109,10 +122,14 @@ export async function startContainerd(node: SandboxNode, binDir: string, confDir
   const log = join(dir, "containerd.log");
   writeFileSync(log, "");
   // nsenter, not `ip netns exec`: that remounts /sys for the namespace and hides the cgroup mount runc needs.
-  const child = spawn("nsenter", [`--net=${node.path}`, "--", "containerd", "--config", config, "--log-level", "info"], {
-    env: { PATH: TOOL_PATH, ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    "nsenter",
+    [`--net=${node.path}`, "--", "containerd", "--config", config, "--log-level", "info"],
+    {
+      env: { PATH: TOOL_PATH, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   child.stderr.on("data", (b: Buffer) => writeFileSync(log, b, { flag: "a" }));
   let exited = false;
   child.on("exit", () => (exited = true));
@@ -126,18 +143,24 @@ export async function startContainerd(node: SandboxNode, binDir: string, confDir
   node.onTeardown(() => child.kill("SIGKILL"));
   const until = Date.now() + 30_000;
   while (!existsSync(socket) || !statSync(socket).isSocket()) {
-    if (exited || Date.now() > until) throw new Error(`containerd did not start:\n${readFileSync(log, "utf8").slice(-2000)}`);
+    if (exited || Date.now() > until)
+      throw new Error(`containerd did not start:\n${readFileSync(log, "utf8").slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   const archive = await buildPauseImage(join(dir, "image"));
-  await runCommand(["ctr", "--address", socket, "-n", "k8s.io", "images", "import", archive], { env: { PATH: TOOL_PATH } });
+  await runCommand(["ctr", "--address", socket, "-n", "k8s.io", "images", "import", archive], {
+    env: { PATH: TOOL_PATH },
+  });
   const cri = new CriClient(socket);
   for (;;) {
     try {
       await cri.version();
       break;
     } catch (e) {
-      if (exited || Date.now() > until) throw new Error(`containerd's CRI did not answer (${(e as Error).message}):\n${readFileSync(log, "utf8").slice(-2000)}`);
+      if (exited || Date.now() > until)
+        throw new Error(
+          `containerd's CRI did not answer (${(e as Error).message}):\n${readFileSync(log, "utf8").slice(-2000)}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }

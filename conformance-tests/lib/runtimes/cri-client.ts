@@ -128,7 +128,9 @@ export class CriClient {
   /** RunPodSandbox: returns the sandbox id (the CNI_CONTAINERID the plugins get). */
   async runPodSandbox(spec: PodSandboxSpec): Promise<string> {
     const metadata = Buffer.concat([str(1, spec.name), str(2, spec.uid), str(3, spec.namespace), uint(4, 0)]);
-    const ports = (spec.portMappings ?? []).map((p) => msg(5, Buffer.concat([uint(2, p.containerPort), uint(3, p.hostPort)])));
+    const ports = (spec.portMappings ?? []).map((p) =>
+      msg(5, Buffer.concat([uint(2, p.containerPort), uint(3, p.hostPort)])),
+    );
     const config = Buffer.concat([
       msg(1, metadata),
       str(2, spec.name),

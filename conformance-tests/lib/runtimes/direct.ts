@@ -19,7 +19,9 @@ export interface ConfList {
 
 /** Finds the config list named `network` in the node's conf dir (sorted file names, first match). */
 export function loadConflist(node: SandboxNode, network: string): ConfList {
-  const files = readdirSync(node.confDir).filter((f) => f.endsWith(".conflist")).sort();
+  const files = readdirSync(node.confDir)
+    .filter((f) => f.endsWith(".conflist"))
+    .sort();
   for (const f of files) {
     const conf = JSON.parse(readFileSync(join(node.confDir, f), "utf8")) as ConfList;
     if (conf.name === network) return conf;
@@ -28,7 +30,12 @@ export function loadConflist(node: SandboxNode, network: string): ConfList {
 }
 
 /** The stdin one plugin of the list receives (Go marshals map keys sorted; so do we). */
-export function pluginStdin(list: ConfList, plugin: Record<string, unknown>, prevResult: unknown, capArgs: Record<string, unknown> | undefined): Record<string, unknown> {
+export function pluginStdin(
+  list: ConfList,
+  plugin: Record<string, unknown>,
+  prevResult: unknown,
+  capArgs: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const conf: Record<string, unknown> = { ...plugin, name: list.name, cniVersion: list.cniVersion };
   if (prevResult !== undefined) conf.prevResult = prevResult;
   const declared = (plugin.capabilities ?? {}) as Record<string, unknown>;
@@ -39,7 +46,8 @@ export function pluginStdin(list: ConfList, plugin: Record<string, unknown>, pre
 }
 
 function pluginType(plugin: Record<string, unknown>): string {
-  if (typeof plugin.type !== "string") throw new Error(`plugin config without a string "type": ${JSON.stringify(plugin)}`);
+  if (typeof plugin.type !== "string")
+    throw new Error(`plugin config without a string "type": ${JSON.stringify(plugin)}`);
   return plugin.type;
 }
 
@@ -57,7 +65,12 @@ function cachedResult(file: string): unknown {
   }
 }
 
-export async function directAdd(node: SandboxNode, network: string, pod: Pod, opts: CallOptions = {}): Promise<CniOutcome> {
+export async function directAdd(
+  node: SandboxNode,
+  network: string,
+  pod: Pod,
+  opts: CallOptions = {},
+): Promise<CniOutcome> {
   const list = loadConflist(node, network);
   let prev: unknown = undefined;
   let last: CniOutcome | undefined;
@@ -67,18 +80,32 @@ export async function directAdd(node: SandboxNode, network: string, pod: Pod, op
     prev = last.json;
   }
   if (!last) throw new Error(`config list ${network} has no plugins`);
-  writeFileSync(cacheFile(node, network, opts.containerId ?? pod.containerId, opts.ifname ?? "eth0"), JSON.stringify(prev));
+  writeFileSync(
+    cacheFile(node, network, opts.containerId ?? pod.containerId, opts.ifname ?? "eth0"),
+    JSON.stringify(prev),
+  );
   return last;
 }
 
 /** CHECK in order with the cached result; like libcni, refuses lists older than 0.4.0. */
-export async function directCheck(node: SandboxNode, network: string, pod: Pod, opts: CallOptions = {}): Promise<CniOutcome> {
+export async function directCheck(
+  node: SandboxNode,
+  network: string,
+  pod: Pod,
+  opts: CallOptions = {},
+): Promise<CniOutcome> {
   const version = loadConflist(node, network).cniVersion;
-  if (compareVersions(version, "0.4.0") < 0) throw new Error(`configuration version "${version}" does not support the CHECK command`);
+  if (compareVersions(version, "0.4.0") < 0)
+    throw new Error(`configuration version "${version}" does not support the CHECK command`);
   return runEach(node, network, pod, "CHECK", opts, false);
 }
 
-export async function directDel(node: SandboxNode, network: string, pod: Pod | null, opts: CallOptions = {}): Promise<CniOutcome> {
+export async function directDel(
+  node: SandboxNode,
+  network: string,
+  pod: Pod | null,
+  opts: CallOptions = {},
+): Promise<CniOutcome> {
   const out = await runEach(node, network, pod, "DEL", opts, true);
   if (out.ok) rmSync(cacheFileFor(node, network, pod, opts), { force: true });
   return out;
@@ -89,10 +116,20 @@ function cacheFileFor(node: SandboxNode, network: string, pod: Pod | null, opts:
   return cacheFile(node, network, cid, opts.ifname ?? "eth0");
 }
 
-async function runEach(node: SandboxNode, network: string, pod: Pod | null, verb: CniVerb, opts: CallOptions, reverse: boolean): Promise<CniOutcome> {
+async function runEach(
+  node: SandboxNode,
+  network: string,
+  pod: Pod | null,
+  verb: CniVerb,
+  opts: CallOptions,
+  reverse: boolean,
+): Promise<CniOutcome> {
   const list = loadConflist(node, network);
   // libcni sends no prevResult on DEL before 0.4.0 (the cache did not exist yet in the spec).
-  const prev = verb === "DEL" && compareVersions(list.cniVersion, "0.4.0") < 0 ? undefined : cachedResult(cacheFileFor(node, network, pod, opts));
+  const prev =
+    verb === "DEL" && compareVersions(list.cniVersion, "0.4.0") < 0
+      ? undefined
+      : cachedResult(cacheFileFor(node, network, pod, opts));
   const plugins = reverse ? [...list.plugins].reverse() : list.plugins;
   let last: CniOutcome | undefined;
   for (const plugin of plugins) {

@@ -39,7 +39,10 @@ export class ImagePodman {
         "",
       ].join("\n"),
     );
-    writeFileSync(this.env.CONTAINERS_STORAGE_CONF!, `[storage]\ndriver = "vfs"\ngraphroot = "${join(dir, "storage")}"\nrunroot = "${join(dir, "run")}"\n`);
+    writeFileSync(
+      this.env.CONTAINERS_STORAGE_CONF!,
+      `[storage]\ndriver = "vfs"\ngraphroot = "${join(dir, "storage")}"\nrunroot = "${join(dir, "run")}"\n`,
+    );
   }
 
   podman(args: readonly string[], opts: { check?: boolean } = {}): Promise<CommandResult> {
@@ -57,8 +60,12 @@ export class ImagePodman {
   /** A shell script `SCRIPT BIN_DIR` that installs from the image into BIN_DIR (cluster.ts's installer hook). */
   writeInstallerScript(file: string, image: string): void {
     const quote = (a: string) => `'${a}'`;
-    const env = Object.entries(this.env).map(([k, v]) => `${k}=${quote(v)}`).join(" ");
-    const podman = this.argv(["run", "--rm", "--network", "none", "-v", "BIN_DIR:/host/opt/cni/bin", image]).map(quote).join(" ");
+    const env = Object.entries(this.env)
+      .map(([k, v]) => `${k}=${quote(v)}`)
+      .join(" ");
+    const podman = this.argv(["run", "--rm", "--network", "none", "-v", "BIN_DIR:/host/opt/cni/bin", image])
+      .map(quote)
+      .join(" ");
     const script = `#!/bin/sh\nmkdir -p "$1" && exec env ${env} ${podman.replace("'BIN_DIR:", `"$1"':`)}\n`;
     writeFileSync(file, script, { mode: 0o755 });
   }

@@ -4,7 +4,17 @@
  * namespace), with private containers.conf/storage.conf, a busybox-static rootfs (no image
  * pull) and runc (crun cannot run on this machine's hybrid cgroups).
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  rmdirSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { kubeFlannelConflist } from "../cluster/conflist.js";
 import { sh } from "../run-command.js";
@@ -28,7 +38,21 @@ export async function ensurePodmanPackages(): Promise<void> {
   if (!missing.length) return;
   const env = { DEBIAN_FRONTEND: "noninteractive" };
   await sh(["apt-get", "update", "-q"], { env, timeoutMs: 300_000 });
-  await sh(["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--path-exclude=/etc/cni", "-o", "Dpkg::Options::=--path-exclude=/etc/cni/*", ...missing], { env, timeoutMs: 600_000 });
+  await sh(
+    [
+      "apt-get",
+      "install",
+      "-y",
+      "-q",
+      "--no-install-recommends",
+      "-o",
+      "Dpkg::Options::=--path-exclude=/etc/cni",
+      "-o",
+      "Dpkg::Options::=--path-exclude=/etc/cni/*",
+      ...missing,
+    ],
+    { env, timeoutMs: 600_000 },
+  );
 }
 
 export interface Container {
@@ -88,16 +112,22 @@ export class PodmanSandbox {
       this.env.CONTAINERS_STORAGE_CONF!,
       `[storage]\ndriver = "overlay"\ngraphroot = "${join(this.dir, "storage")}"\nrunroot = "${join(this.dir, "run")}"\n`,
     );
-    writeFileSync(join(this.dir, "net.d", "10-flannel.conflist"), `${JSON.stringify(kubeFlannelConflist(this.node), null, 2)}\n`);
+    writeFileSync(
+      join(this.dir, "net.d", "10-flannel.conflist"),
+      `${JSON.stringify(kubeFlannelConflist(this.node), null, 2)}\n`,
+    );
     await this.makeRootfs();
   }
 
   private async makeRootfs(): Promise<void> {
     const r = this.rootfs;
-    for (const d of ["bin", "etc", "proc", "sys", "dev", "tmp", "run", "root"]) mkdirSync(join(r, d), { recursive: true });
+    for (const d of ["bin", "etc", "proc", "sys", "dev", "tmp", "run", "root"])
+      mkdirSync(join(r, d), { recursive: true });
     copyFileSync("/bin/busybox", join(r, "bin/busybox"));
     chmodSync(join(r, "bin/busybox"), 0o755);
-    const applets = (await sh([join(r, "bin/busybox"), "--list"])).stdout.split("\n").filter((a) => a && a !== "busybox");
+    const applets = (await sh([join(r, "bin/busybox"), "--list"])).stdout
+      .split("\n")
+      .filter((a) => a && a !== "busybox");
     for (const a of applets) symlinkSync("busybox", join(r, "bin", a));
     writeFileSync(join(r, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
     writeFileSync(join(r, "etc/group"), "root:x:0:\n");
@@ -117,8 +147,18 @@ export class PodmanSandbox {
   /** `podman run -d` of the busybox rootfs: sleep by default, or `command`; `publish` as for -p. */
   async run(name: string, opts: { publish?: string; command?: string[] } = {}): Promise<Container> {
     const publish = opts.publish ? ["-p", opts.publish] : [];
-    const r = await this.podman(["run", "-d", "--name", name, "--network", this.state.networkName, ...publish,
-      "--rootfs", this.rootfs, ...(opts.command ?? ["/bin/sleep", "3600"])]);
+    const r = await this.podman([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--network",
+      this.state.networkName,
+      ...publish,
+      "--rootfs",
+      this.rootfs,
+      ...(opts.command ?? ["/bin/sleep", "3600"]),
+    ]);
     const c = { name, id: r.stdout.trim() };
     this.containers.push(c);
     await this.rememberSandboxKey(name);

@@ -22,7 +22,13 @@ export interface BridgeBasicNames {
 export function bridgeBasicNames(node: SandboxNode): BridgeBasicNames {
   const subnet = node.subnet();
   const base = subnet.split(".").slice(0, 3).join(".");
-  return { network: node.uniqueName("net-"), bridge: node.uniqueName("cb"), subnet, gateway: `${base}.1`, firstIp: `${base}.2` };
+  return {
+    network: node.uniqueName("net-"),
+    bridge: node.uniqueName("cb"),
+    subnet,
+    gateway: `${base}.1`,
+    firstIp: `${base}.2`,
+  };
 }
 
 export function bridgeBasicConflist(node: SandboxNode, cniVersion: string, names = bridgeBasicNames(node)) {
@@ -48,7 +54,11 @@ export function bridgeBasicConflist(node: SandboxNode, cniVersion: string, names
 /** Called after each step with the step name, so a twin run can capture state at the same points. */
 export type StepHook = (step: string, outcome: CniOutcome | undefined) => Promise<void>;
 
-export async function runBridgeBasic(node: SandboxNode, cniVersion: string, onStep: StepHook = async () => {}): Promise<void> {
+export async function runBridgeBasic(
+  node: SandboxNode,
+  cniVersion: string,
+  onStep: StepHook = async () => {},
+): Promise<void> {
   const names = bridgeBasicNames(node);
   node.writeConflist(bridgeBasicConflist(node, cniVersion, names));
   const client = clientFor(node, cniVersion);
@@ -76,7 +86,12 @@ export async function runBridgeBasic(node: SandboxNode, cniVersion: string, onSt
   await onStep("del-again", again);
 }
 
-export function expectBridgeBasicResult(result: Record<string, unknown>, names: BridgeBasicNames, pod: Pod, cniVersion: string): void {
+export function expectBridgeBasicResult(
+  result: Record<string, unknown>,
+  names: BridgeBasicNames,
+  pod: Pod,
+  cniVersion: string,
+): void {
   expect(result.cniVersion).toBe(cniVersion);
   const interfaces = result.interfaces as { name: string; mac: string; sandbox?: string }[];
   expect(interfaces.map((i) => i.name)).toEqual([names.bridge, expect.stringMatching(/^veth/), "eth0"]);

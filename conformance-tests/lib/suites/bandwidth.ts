@@ -30,7 +30,12 @@ export function bwNames(node: SandboxNode): BwNames {
   return { network: node.uniqueName("bw-"), bridge: node.uniqueName("cb") };
 }
 
-export function bandwidthConflist(node: SandboxNode, n: BwNames, bandwidth: Record<string, unknown> = {}, version = "1.0.0") {
+export function bandwidthConflist(
+  node: SandboxNode,
+  n: BwNames,
+  bandwidth: Record<string, unknown> = {},
+  version = "1.0.0",
+) {
   return {
     cniVersion: version,
     name: n.network,
@@ -49,13 +54,17 @@ export function bandwidthConflist(node: SandboxNode, n: BwNames, bandwidth: Reco
 
 /** k3s's node: FLANNEL_NETWORK 10.42.0.0/16, this node's lease 10.42.1.0/24. */
 export const K3S_NETWORK = "cbr0";
-const K3S_SUBNET_ENV = "FLANNEL_NETWORK=10.42.0.0/16\nFLANNEL_SUBNET=10.42.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
+const K3S_SUBNET_ENV =
+  "FLANNEL_NETWORK=10.42.0.0/16\nFLANNEL_SUBNET=10.42.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
 
 /**
  * The conflist k3s writes (flannel with the delegate k3s renders, portmap, bandwidth), unchanged
  * but for the sandbox's paths and bridge name; writes the node's subnet.env beside it.
  */
-export function k3sSandboxConflist(node: SandboxNode): { conflist: { name: string } & Record<string, unknown>; bridge: string } {
+export function k3sSandboxConflist(node: SandboxNode): {
+  conflist: { name: string } & Record<string, unknown>;
+  bridge: string;
+} {
   const runDir = join(node.dir, "run-flannel");
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, "subnet.env"), K3S_SUBNET_ENV);
@@ -126,7 +135,28 @@ function scrub(value: unknown, roles: Map<string, string>): unknown {
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      if (["bytes", "packets", "drops", "overlimits", "requeues", "backlog", "qlen", "refcnt", "index", "ref", "bind", "installed", "last_used", "first_used", "expires", "stats", "stats64"].includes(k)) continue;
+      if (
+        [
+          "bytes",
+          "packets",
+          "drops",
+          "overlimits",
+          "requeues",
+          "backlog",
+          "qlen",
+          "refcnt",
+          "index",
+          "ref",
+          "bind",
+          "installed",
+          "last_used",
+          "first_used",
+          "expires",
+          "stats",
+          "stats64",
+        ].includes(k)
+      )
+        continue;
       out[k] = scrub(v, roles);
     }
     return out;
@@ -147,8 +177,14 @@ export async function captureTc(node: SandboxNode, pods: readonly Pod[]): Promis
   const devs = [...roles.keys(), ...ifbs.map((l) => l.ifname)];
   for (const dev of devs) {
     const role = roles.get(dev) ?? dev;
-    state.qdiscs[role] = scrub(await json(node, ["tc", "-j", "-d", "-r", "qdisc", "show", "dev", dev]), roles) as unknown[];
-    state.filters[role] = scrub(await json(node, ["tc", "-j", "-d", "-r", "filter", "show", "dev", dev, "ingress"]), roles) as unknown[];
+    state.qdiscs[role] = scrub(
+      await json(node, ["tc", "-j", "-d", "-r", "qdisc", "show", "dev", dev]),
+      roles,
+    ) as unknown[];
+    state.filters[role] = scrub(
+      await json(node, ["tc", "-j", "-d", "-r", "filter", "show", "dev", dev, "ingress"]),
+      roles,
+    ) as unknown[];
   }
   return state;
 }

@@ -45,7 +45,11 @@ export async function firewallNode(node: SandboxNode, backend: Backend): Promise
         hairpinMode: true,
         ipMasq: true,
         ipMasqBackend: backend,
-        ipam: { type: "host-local", ranges: [[{ subnet: node.subnet() }], [{ subnet: node.subnet6() }]], dataDir: node.dataDir },
+        ipam: {
+          type: "host-local",
+          ranges: [[{ subnet: node.subnet() }], [{ subnet: node.subnet6() }]],
+          dataDir: node.dataDir,
+        },
       },
       { type: "portmap", capabilities: { portMappings: true }, backend },
     ],
@@ -71,8 +75,14 @@ export async function firewallText(node: SandboxNode): Promise<string> {
 }
 
 /** `cni-ts COMMAND --conf-dir … --cache-dir …` inside the node's namespace (ip netns exec). */
-export async function nodeCommand(node: SandboxNode, command: string, extra: string[] = []): Promise<{ status: number; stdout: string; stderr: string }> {
-  const r = await node.exec([CNI_TS, command, "--conf-dir", node.confDir, "--cache-dir", node.cacheDir, ...extra], { check: false });
+export async function nodeCommand(
+  node: SandboxNode,
+  command: string,
+  extra: string[] = [],
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  const r = await node.exec([CNI_TS, command, "--conf-dir", node.confDir, "--cache-dir", node.cacheDir, ...extra], {
+    check: false,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -80,4 +90,3 @@ export async function firewallReload(node: SandboxNode): Promise<{ status: numbe
   const r = await nodeCommand(node, "firewall-reload");
   return { status: r.status, stdout: r.stdout + r.stderr };
 }
-

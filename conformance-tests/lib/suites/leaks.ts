@@ -26,15 +26,23 @@ export interface FlannelNode {
   conflist: string;
 }
 
-export function flannelNode(node: SandboxNode, opts: { subnetPrefix?: number; dualStack?: boolean; nftables?: boolean } = {}): FlannelNode {
+export function flannelNode(
+  node: SandboxNode,
+  opts: { subnetPrefix?: number; dualStack?: boolean; nftables?: boolean } = {},
+): FlannelNode {
   const runDir = join(node.dir, "run-flannel");
   mkdirSync(runDir);
   const subnetEnv = join(runDir, "subnet.env");
   const [a, b, c] = node.subnet().split(".") as [string, string, string];
   const prefix = opts.subnetPrefix ?? 24;
   const v6 = node.subnet6().replace("::/64", "");
-  const v6Lines = opts.dualStack ? `FLANNEL_IPV6_NETWORK=${v6.split(":").slice(0, 3).join(":")}::/48\nFLANNEL_IPV6_SUBNET=${v6}::1/64\n` : "";
-  writeFileSync(subnetEnv, `FLANNEL_NETWORK=${a}.${b}.0.0/16\nFLANNEL_SUBNET=${a}.${b}.${c}.1/${prefix}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n${v6Lines}`);
+  const v6Lines = opts.dualStack
+    ? `FLANNEL_IPV6_NETWORK=${v6.split(":").slice(0, 3).join(":")}::/48\nFLANNEL_IPV6_SUBNET=${v6}::1/64\n`
+    : "";
+  writeFileSync(
+    subnetEnv,
+    `FLANNEL_NETWORK=${a}.${b}.0.0/16\nFLANNEL_SUBNET=${a}.${b}.${c}.1/${prefix}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n${v6Lines}`,
+  );
   const bridge = node.uniqueName("cni");
   const flannelDir = join(node.dataDir, "flannel");
   const networksDir = join(node.dataDir, "networks");
@@ -45,7 +53,12 @@ export function flannelNode(node: SandboxNode, opts: { subnetPrefix?: number; du
       plugins: [
         {
           type: "flannel",
-          delegate: { hairpinMode: true, isDefaultGateway: true, bridge, ...(opts.nftables ? { ipMasqBackend: "nftables" } : {}) },
+          delegate: {
+            hairpinMode: true,
+            isDefaultGateway: true,
+            bridge,
+            ...(opts.nftables ? { ipMasqBackend: "nftables" } : {}),
+          },
           subnetFile: subnetEnv,
           dataDir: flannelDir,
           ipam: { dataDir: networksDir },
@@ -72,9 +85,18 @@ export function hostPortCaps(port: number): Record<string, unknown> {
 }
 
 /** ADD through libcni; returns the pod's first address (IPv4 on these nodes) and all of them. */
-export async function addFlannelPod(f: FlannelNode, label: string, hostPort?: number): Promise<{ pod: Pod; address: string; addresses: string[] }> {
+export async function addFlannelPod(
+  f: FlannelNode,
+  label: string,
+  hostPort?: number,
+): Promise<{ pod: Pod; address: string; addresses: string[] }> {
   const pod = await f.node.addPod(label);
-  const out = await f.node.cnitool("add", NETWORK, pod, hostPort === undefined ? {} : { capArgs: hostPortCaps(hostPort) });
+  const out = await f.node.cnitool(
+    "add",
+    NETWORK,
+    pod,
+    hostPort === undefined ? {} : { capArgs: hostPortCaps(hostPort) },
+  );
   expectOk(out);
   const addresses = (out.json as { ips: Array<{ address: string }> }).ips.map((i) => i.address.split("/")[0]!);
   return { pod, address: addresses[0]!, addresses };
@@ -120,7 +142,11 @@ export function reservationsOf(f: FlannelNode): Record<string, string> {
 }
 
 export function ls(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((n) => !n.startsWith(".")).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => !n.startsWith("."))
+        .sort()
+    : [];
 }
 
 /** Simulated crash of a pod: its namespace goes away (the kernel takes its links) and no DEL runs. */
@@ -131,13 +157,20 @@ export async function crashPod(f: FlannelNode, pod: Pod): Promise<void> {
 
 export async function natRules(f: FlannelNode): Promise<string> {
   // Without iptables-save's time-stamped comment lines, so two dumps compare equal.
-  return (await f.node.exec(["iptables-save", "-t", "nat"])).stdout.split("\n").filter((l) => !l.startsWith("#")).join("\n");
+  return (await f.node.exec(["iptables-save", "-t", "nat"])).stdout
+    .split("\n")
+    .filter((l) => !l.startsWith("#"))
+    .join("\n");
 }
 
 /** The addresses on the pod's eth0. */
 export async function podAddresses(f: FlannelNode, pod: Pod): Promise<string[]> {
   const r = await f.node.execInPod(pod, ["ip", "-br", "addr", "show", "dev", "eth0"]);
-  return r.stdout.trim().split(/\s+/).slice(2).map((a) => a.split("/")[0]!);
+  return r.stdout
+    .trim()
+    .split(/\s+/)
+    .slice(2)
+    .map((a) => a.split("/")[0]!);
 }
 
 export const TEN_MINUTES = 10 * 60 * 1000;

@@ -48,7 +48,13 @@ srv.listen(Number(process.argv[2]), "::", () => console.log("ready"));
  * Starts a TCP server in the pod (dual-stack, port `port`) answering "pong TAG", or with
  * `showSource` "pong TAG from CLIENT_ADDRESS"; stopped at teardown.
  */
-export async function startServer(node: SandboxNode, pod: Pod, port: number, tag = pod.label, showSource = false): Promise<void> {
+export async function startServer(
+  node: SandboxNode,
+  pod: Pod,
+  port: number,
+  tag = pod.label,
+  showSource = false,
+): Promise<void> {
   await startProcess(node, pod, ["node", "-e", SERVER, tag, String(port), showSource ? "who" : ""]);
 }
 
@@ -106,7 +112,13 @@ send();
  * Sends UDP datagrams from inside `from` until a reply arrives; returns it or "ERR timeout".
  * `sourcePort` fixes the client's port, as a DNS or syslog client that keeps one socket would.
  */
-export async function udpQuery(from: Netns, host: string, port: number, patienceMs = 4000, sourcePort = 0): Promise<string> {
+export async function udpQuery(
+  from: Netns,
+  host: string,
+  port: number,
+  patienceMs = 4000,
+  sourcePort = 0,
+): Promise<string> {
   const argv = ["node", "-e", UDP_CLIENT, host, String(port), String(patienceMs), String(sourcePort)];
   const r = await execIn(from, argv, { check: false, timeoutMs: 30_000 });
   return r.stdout.trim() || `ERR exit ${r.status}: ${r.stderr.trim()}`;
@@ -133,7 +145,13 @@ attempt();
  * `patienceMs` retries cover IPv6 duplicate address detection right after ADD; pass a small
  * value when a refusal is expected.
  */
-export async function connect(node: SandboxNode, from: Netns, host: string, port: number, patienceMs = 4000): Promise<string> {
+export async function connect(
+  node: SandboxNode,
+  from: Netns,
+  host: string,
+  port: number,
+  patienceMs = 4000,
+): Promise<string> {
   const argv = ["node", "-e", CLIENT, host, String(port), String(patienceMs)];
   const r = await execIn(from, argv, { check: false, timeoutMs: 30_000 });
   return r.stdout.trim() || `ERR exit ${r.status}: ${r.stderr.trim()}`;
@@ -144,24 +162,34 @@ export async function connect(node: SandboxNode, from: Netns, host: string, port
  * on the node side and .2 on the client side (and the same for subnet6(index)). Returns the node's
  * addresses.
  */
-export async function addOutsideClient(node: SandboxNode, label = "ext", index = 2): Promise<{ ns: Pod; nodeV4: string; nodeV6: string }> {
+export async function addOutsideClient(
+  node: SandboxNode,
+  label = "ext",
+  index = 2,
+): Promise<{ ns: Pod; nodeV4: string; nodeV6: string }> {
   const ns = await node.addPod(label);
   const base4 = `${node.subnet(index).split(".").slice(0, 3).join(".")}.`;
   const base6 = node.subnet6(index).replace(/::\/64$/, "::");
   const hostSide = node.uniqueName("ext");
   await node.exec(["ip", "link", "add", hostSide, "type", "veth", "peer", "name", "eth0", "netns", ns.path]);
   await node.exec(["ip", "-batch", "-"], {
-    input: [`addr add ${base4}1/24 dev ${hostSide}`, `addr add ${base6}1/64 dev ${hostSide} nodad`, `link set ${hostSide} up`].join("\n") + "\n",
+    input:
+      [
+        `addr add ${base4}1/24 dev ${hostSide}`,
+        `addr add ${base6}1/64 dev ${hostSide} nodad`,
+        `link set ${hostSide} up`,
+      ].join("\n") + "\n",
   });
   await node.execInPod(ns, ["ip", "-batch", "-"], {
-    input: [
-      `addr add ${base4}2/24 dev eth0`,
-      `addr add ${base6}2/64 dev eth0 nodad`,
-      "link set eth0 up",
-      "link set lo up",
-      `route add default via ${base4}1`,
-      `route add default via ${base6}1`,
-    ].join("\n") + "\n",
+    input:
+      [
+        `addr add ${base4}2/24 dev eth0`,
+        `addr add ${base6}2/64 dev eth0 nodad`,
+        "link set eth0 up",
+        "link set lo up",
+        `route add default via ${base4}1`,
+        `route add default via ${base6}1`,
+      ].join("\n") + "\n",
   });
   return { ns, nodeV4: `${base4}1`, nodeV6: `${base6}1` };
 }
@@ -175,7 +203,9 @@ export async function forwardingRules(node: SandboxNode): Promise<string[]> {
 
 /** Lines that name one container: its CNI-DN chain (by hash, which the caller passes) or its id. */
 export function rulesOf(lines: readonly string[], containerId: string, chain: string): string[] {
-  return lines.filter((l) => l.includes(chain) || l.includes(`"${containerId}"`) || l.includes(`id: \\"${containerId}\\"`));
+  return lines.filter(
+    (l) => l.includes(chain) || l.includes(`"${containerId}"`) || l.includes(`id: \\"${containerId}\\"`),
+  );
 }
 
 const GUARD_COMMENT = "cni-ts portmap: drop martian traffic to 127.0.0.0/8 (route_localnet)";
@@ -188,18 +218,42 @@ const isGuard = (l: string) => l.includes(GUARD_COMMENT) || GUARD_AS_NFT.test(l)
  * rule, its nft chain, and the iptables filter table (iptables-save's block, iptables-nft's
  * `table ip filter`) when it holds nothing else — the guard created it; a real node always has one.
  */
-export function withoutLocalnetGuard(state: { iptables?: string[]; nft?: string[] }): { iptables?: string[]; nft?: string[] } {
+export function withoutLocalnetGuard(state: { iptables?: string[]; nft?: string[] }): {
+  iptables?: string[];
+  nft?: string[];
+} {
   const out = { ...state };
-  if (out.iptables) out.iptables = withoutBlock(out.iptables, "*filter", (l) => l === "COMMIT", (l) => l.startsWith("-A "));
+  if (out.iptables)
+    out.iptables = withoutBlock(
+      out.iptables,
+      "*filter",
+      (l) => l === "COMMIT",
+      (l) => l.startsWith("-A "),
+    );
   if (out.nft) {
-    const nft = withoutBlock(out.nft, "\tchain localnet_guard {", (l) => l === "\t}", () => false);
-    out.nft = withoutBlock(nft, "table ip filter {", (l) => l === "}", (l) => l.startsWith("\t\t") && !l.startsWith("\t\ttype "));
+    const nft = withoutBlock(
+      out.nft,
+      "\tchain localnet_guard {",
+      (l) => l === "\t}",
+      () => false,
+    );
+    out.nft = withoutBlock(
+      nft,
+      "table ip filter {",
+      (l) => l === "}",
+      (l) => l.startsWith("\t\t") && !l.startsWith("\t\ttype "),
+    );
   }
   return out;
 }
 
 /** Guard lines removed; the block from `open` to `closes` removed whole when it has no other rule. */
-function withoutBlock(lines: readonly string[], open: string, closes: (l: string) => boolean, isRule: (l: string) => boolean): string[] {
+function withoutBlock(
+  lines: readonly string[],
+  open: string,
+  closes: (l: string) => boolean,
+  isRule: (l: string) => boolean,
+): string[] {
   const kept = lines.filter((l) => !isGuard(l));
   const start = kept.indexOf(open);
   if (start < 0) return kept;

@@ -15,4 +15,3 @@ export function invocationOf(conf: Record<string, unknown>, args = ""): Invocati
   const stdin = Buffer.from(JSON.stringify({ cniVersion: "1.0.0", name: "net1", type: "bridge", ...conf }));
   return buildInvocation("ADD", env, stdin, {});
 }
-

@@ -36,7 +36,10 @@ export function allocatable(set: RangeSet): bigint {
 }
 
 /** The host-local config (whole plugin config with `ipam`) behind one plugin of a chain, if any. */
-async function hostLocalConfig(type: string, raw: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+async function hostLocalConfig(
+  type: string,
+  raw: Record<string, unknown>,
+): Promise<Record<string, unknown> | undefined> {
   if (type === "flannel") {
     const { parseFlannelConfig } = await import("../../../plugins/flannel/config.js");
     const { loadSubnetEnv } = await import("../../../plugins/flannel/subnet-env.js");
@@ -82,7 +85,11 @@ export function reservations(dir: string): Array<{ name: string; family: FamilyL
   }
   const out: Array<{ name: string; family: FamilyLabel; content: string }> = [];
   for (const name of names.sort()) {
-    const family = /^\d+\.\d+\.\d+\.\d+$/.test(name) ? "ipv4" : /^[0-9a-f:.]+$/i.test(name) && name.includes(":") ? "ipv6" : undefined;
+    const family = /^\d+\.\d+\.\d+\.\d+$/.test(name)
+      ? "ipv4"
+      : /^[0-9a-f:.]+$/i.test(name) && name.includes(":")
+        ? "ipv6"
+        : undefined;
     if (!family) continue;
     try {
       out.push({ name, family, content: readFileSync(join(dir, name), "utf8") });

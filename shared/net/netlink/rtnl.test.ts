@@ -1,7 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { EXISTS, GONE } from "../batch.js";
-import { dumpLinks, encodeOp, formatMac, type KernelOp, macBytes, parseAddrMessage, parseLinkMessage, parseRouteMessage, type Resolve } from "./rtnl.js";
-import { attrStr, attrU32, attrU8, decodeAttrs, decodeMessages, encodeAttrs, encodeMessage, errnoText, type Attrs } from "./wire.js";
+import {
+  dumpLinks,
+  encodeOp,
+  formatMac,
+  type KernelOp,
+  macBytes,
+  parseAddrMessage,
+  parseLinkMessage,
+  parseRouteMessage,
+  type Resolve,
+} from "./rtnl.js";
+import {
+  attrStr,
+  attrU32,
+  attrU8,
+  decodeAttrs,
+  decodeMessages,
+  encodeAttrs,
+  encodeMessage,
+  errnoText,
+  type Attrs,
+} from "./wire.js";
 
 const resolve: Resolve = { index: (n) => ({ cni0: 3, veth0: 7, eth0: 2 })[n] ?? 99, netnsFd: () => 42 };
 const encode = (op: KernelOp) => decodeMessages(encodeOp(op, 5, resolve))[0]!;
@@ -22,7 +42,13 @@ describe("rtnetlink requests", () => {
   });
 
   it("a veth pair whose peer is created in the pod namespace (by descriptor), txqlen 0 on both ends", () => {
-    const m = encode({ op: "veth-add", name: "veth0", mtu: 1450, txqlen: 0, peer: { name: "eth0", mtu: 1450, txqlen: 0, address: "0a:58:0a:f4:01:02", netns: "/run/netns/p" } });
+    const m = encode({
+      op: "veth-add",
+      name: "veth0",
+      mtu: 1450,
+      txqlen: 0,
+      peer: { name: "eth0", mtu: 1450, txqlen: 0, address: "0a:58:0a:f4:01:02", netns: "/run/netns/p" },
+    });
     const a = decodeAttrs(m.payload.subarray(16));
     expect(attrU32(a.get(13))).toBe(0);
     const info = sub(a, 18);
@@ -39,7 +65,11 @@ describe("rtnetlink requests", () => {
   it("link changes address the link by index: up via flags/change, master by index, port flags as bridge slave data", () => {
     const up = encode({ op: "link-set", dev: "veth0", up: true, master: "cni0" });
     expect([up.type, up.flags]).toEqual([16, 0x5]);
-    expect([view(up.payload).getInt32(4, true), view(up.payload).getUint32(8, true), view(up.payload).getUint32(12, true)]).toEqual([7, 1, 1]);
+    expect([
+      view(up.payload).getInt32(4, true),
+      view(up.payload).getUint32(8, true),
+      view(up.payload).getUint32(12, true),
+    ]).toEqual([7, 1, 1]);
     expect(attrU32(decodeAttrs(up.payload.subarray(16)).get(10))).toBe(3);
     const down = encode({ op: "link-set", dev: "eth0", up: false, promisc: true });
     expect([view(down.payload).getUint32(8, true), view(down.payload).getUint32(12, true)]).toEqual([0x100, 0x101]);
@@ -59,7 +89,9 @@ describe("rtnetlink requests", () => {
     expect([...a.get(1)!]).toEqual([10, 244, 1, 1]);
     const six = encode({ op: "addr-del", dev: "eth0", cidr: "fd00::2/64" });
     expect([six.type, six.payload[0], six.payload[1]]).toEqual([21, 10, 64]);
-    expect(Buffer.from(decodeAttrs(six.payload.subarray(8)).get(2)!).toString("hex")).toBe("fd000000000000000000000000000002");
+    expect(Buffer.from(decodeAttrs(six.payload.subarray(8)).get(2)!).toString("hex")).toBe(
+      "fd000000000000000000000000000002",
+    );
   });
 
   it("routes: appended, proto boot, link scope without a gateway (as ip route), table > 255 as RTA_TABLE, metrics nested", () => {
@@ -109,37 +141,141 @@ describe("rtnetlink answers", () => {
         { type: 16, u8: 6 },
         { type: 10, u32: 3 },
         { type: 5, u32: 2 },
-        { type: 18, nested: [{ type: 1, str: "veth" }, { type: 4, str: "bridge" }, { type: 5, nested: [{ type: 4, u8: 1 }, { type: 33, u8: 1 }] }] },
+        {
+          type: 18,
+          nested: [
+            { type: 1, str: "veth" },
+            { type: 4, str: "bridge" },
+            {
+              type: 5,
+              nested: [
+                { type: 4, u8: 1 },
+                { type: 33, u8: 1 },
+              ],
+            },
+          ],
+        },
       ]),
     ]);
     const l = parseLinkMessage(payload);
-    expect(l).toMatchObject({ ifindex: 7, ifname: "veth0", mtu: 1450, address: "d2:04:22:7e:a4:3a", operstate: "UP", kind: "veth", masterIndex: 3, linkIndex: 2, promisc: false, port: { hairpin: true, isolated: true } });
+    expect(l).toMatchObject({
+      ifindex: 7,
+      ifname: "veth0",
+      mtu: 1450,
+      address: "d2:04:22:7e:a4:3a",
+      operstate: "UP",
+      kind: "veth",
+      masterIndex: 3,
+      linkIndex: 2,
+      promisc: false,
+      port: { hairpin: true, isolated: true },
+    });
     expect(l.flags).toEqual(["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]);
   });
 
   it("a bridge with vlan filtering, promisc, down and without carrier", () => {
-    const payload = new Uint8Array([...ifinfo(3, 0x1 | 0x100), ...encodeAttrs([{ type: 3, str: "cni0" }, { type: 16, u8: 2 }, { type: 18, nested: [{ type: 1, str: "bridge" }, { type: 2, nested: [{ type: 7, u8: 1 }] }] }])]);
+    const payload = new Uint8Array([
+      ...ifinfo(3, 0x1 | 0x100),
+      ...encodeAttrs([
+        { type: 3, str: "cni0" },
+        { type: 16, u8: 2 },
+        {
+          type: 18,
+          nested: [
+            { type: 1, str: "bridge" },
+            { type: 2, nested: [{ type: 7, u8: 1 }] },
+          ],
+        },
+      ]),
+    ]);
     const l = parseLinkMessage(payload);
-    expect(l).toMatchObject({ kind: "bridge", vlanFiltering: true, promisc: true, operstate: "DOWN", port: undefined, masterIndex: undefined });
+    expect(l).toMatchObject({
+      kind: "bridge",
+      vlanFiltering: true,
+      promisc: true,
+      operstate: "DOWN",
+      port: undefined,
+      masterIndex: undefined,
+    });
     expect(l.flags).toContain("NO-CARRIER");
   });
 
   it("addresses: local over address, scope names, tentative and dadfailed from IFA_FLAGS", () => {
     const fixed = Uint8Array.of(10, 64, 0, 0, 2, 0, 0, 0);
-    const six = parseAddrMessage(new Uint8Array([...fixed, ...encodeAttrs([{ type: 1, bytes: Buffer.from("fd000000000000000000000000000002", "hex") }, { type: 8, u32: 0x40 }])]));
-    expect(six).toEqual({ index: 2, addr: { family: 6, local: "fd00::2", prefixlen: 64, scope: "global", tentative: true, dadfailed: false } });
-    const four = parseAddrMessage(new Uint8Array([...Uint8Array.of(2, 8, 0x08, 254, 1, 0, 0, 0), ...encodeAttrs([{ type: 1, bytes: Uint8Array.of(127, 0, 0, 2) }, { type: 2, bytes: Uint8Array.of(127, 0, 0, 1) }])]));
-    expect(four.addr).toEqual({ family: 4, local: "127.0.0.1", prefixlen: 8, scope: "host", tentative: false, dadfailed: true });
+    const six = parseAddrMessage(
+      new Uint8Array([
+        ...fixed,
+        ...encodeAttrs([
+          { type: 1, bytes: Buffer.from("fd000000000000000000000000000002", "hex") },
+          { type: 8, u32: 0x40 },
+        ]),
+      ]),
+    );
+    expect(six).toEqual({
+      index: 2,
+      addr: { family: 6, local: "fd00::2", prefixlen: 64, scope: "global", tentative: true, dadfailed: false },
+    });
+    const four = parseAddrMessage(
+      new Uint8Array([
+        ...Uint8Array.of(2, 8, 0x08, 254, 1, 0, 0, 0),
+        ...encodeAttrs([
+          { type: 1, bytes: Uint8Array.of(127, 0, 0, 2) },
+          { type: 2, bytes: Uint8Array.of(127, 0, 0, 1) },
+        ]),
+      ]),
+    );
+    expect(four.addr).toEqual({
+      family: 4,
+      local: "127.0.0.1",
+      prefixlen: 8,
+      scope: "host",
+      tentative: false,
+      dadfailed: true,
+    });
   });
 
   it("routes: default, host routes without a prefix (as ip prints them), table names and numbers, gateway, metric, oif", () => {
-    const rt = (fixed: number[], attrs: Parameters<typeof encodeAttrs>[0]) => parseRouteMessage(new Uint8Array([...fixed, ...encodeAttrs(attrs)]));
-    expect(rt([2, 0, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0], [{ type: 5, bytes: Uint8Array.of(10, 0, 0, 1) }, { type: 4, u32: 2 }, { type: 6, u32: 5 }])).toEqual({
+    const rt = (fixed: number[], attrs: Parameters<typeof encodeAttrs>[0]) =>
+      parseRouteMessage(new Uint8Array([...fixed, ...encodeAttrs(attrs)]));
+    expect(
+      rt(
+        [2, 0, 0, 0, 254, 3, 0, 1, 0, 0, 0, 0],
+        [
+          { type: 5, bytes: Uint8Array.of(10, 0, 0, 1) },
+          { type: 4, u32: 2 },
+          { type: 6, u32: 5 },
+        ],
+      ),
+    ).toEqual({
       oif: 2,
-      route: { dst: "default", gateway: "10.0.0.1", dev: undefined, table: "main", type: "unicast", metric: 5, family: 4 },
+      route: {
+        dst: "default",
+        gateway: "10.0.0.1",
+        dev: undefined,
+        table: "main",
+        type: "unicast",
+        metric: 5,
+        family: 4,
+      },
     });
-    expect(rt([2, 32, 0, 0, 255, 2, 254, 2, 0, 0, 0, 0], [{ type: 1, bytes: Uint8Array.of(10, 0, 0, 2) }, { type: 15, u32: 255 }]).route).toMatchObject({ dst: "10.0.0.2", table: "local", type: "local" });
-    expect(rt([10, 64, 0, 0, 0, 3, 0, 1, 0, 0, 0, 0], [{ type: 1, bytes: Buffer.from("fd000000000000000000000000000000", "hex") }, { type: 15, u32: 1000 }]).route).toMatchObject({ dst: "fd00::/64", table: "1000", family: 6 });
+    expect(
+      rt(
+        [2, 32, 0, 0, 255, 2, 254, 2, 0, 0, 0, 0],
+        [
+          { type: 1, bytes: Uint8Array.of(10, 0, 0, 2) },
+          { type: 15, u32: 255 },
+        ],
+      ).route,
+    ).toMatchObject({ dst: "10.0.0.2", table: "local", type: "local" });
+    expect(
+      rt(
+        [10, 64, 0, 0, 0, 3, 0, 1, 0, 0, 0, 0],
+        [
+          { type: 1, bytes: Buffer.from("fd000000000000000000000000000000", "hex") },
+          { type: 15, u32: 1000 },
+        ],
+      ).route,
+    ).toMatchObject({ dst: "fd00::/64", table: "1000", family: 6 });
   });
 
   it("kernel refusals read as the texts the tolerances and upstream's messages expect", () => {

@@ -126,7 +126,8 @@ function ifinfomsg(index = 0, flags = 0, change = 0, family = AF_UNSPEC): Uint8A
 
 export function macBytes(mac: string): Uint8Array {
   const parts = mac.split(":");
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) throw new Error(`invalid MAC address ${JSON.stringify(mac)}`);
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p)))
+    throw new Error(`invalid MAC address ${JSON.stringify(mac)}`);
   return Uint8Array.from(parts.map((p) => Number.parseInt(p, 16)));
 }
 
@@ -179,7 +180,9 @@ const CHANGE = NLM_F_REQUEST | NLM_F_ACK;
 export function encodeOp(op: KernelOp, seq: number, r: Resolve): Uint8Array {
   switch (op.op) {
     case "bridge-add": {
-      const data: Attr[] = op.vlanFiltering ? [{ type: IFLA_INFO_DATA, nested: [{ type: IFLA_BR_VLAN_FILTERING, u8: 1 }] }] : [];
+      const data: Attr[] = op.vlanFiltering
+        ? [{ type: IFLA_INFO_DATA, nested: [{ type: IFLA_BR_VLAN_FILTERING, u8: 1 }] }]
+        : [];
       return encodeMessage(RTM_NEWLINK, CREATE, seq, ifinfomsg(), [
         { type: IFLA_IFNAME, str: op.name },
         ...linkAttrs(op),
@@ -329,7 +332,8 @@ export function parseLinkMessage(payload: Uint8Array): NlLink {
   const a = decodeAttrs(payload.subarray(16));
   const info = nested(a, IFLA_LINKINFO);
   const data = info && attrStr(info.get(IFLA_INFO_KIND)) === "bridge" ? nested(info, IFLA_INFO_DATA) : undefined;
-  const slave = info && attrStr(info.get(IFLA_INFO_SLAVE_KIND)) === "bridge" ? nested(info, IFLA_INFO_SLAVE_DATA) : undefined;
+  const slave =
+    info && attrStr(info.get(IFLA_INFO_SLAVE_KIND)) === "bridge" ? nested(info, IFLA_INFO_SLAVE_DATA) : undefined;
   const flags = FLAG_NAMES.filter(([bit]) => (ifFlags & bit) !== 0).map(([, name]) => name);
   if ((ifFlags & IFF_UP) !== 0 && (ifFlags & 0x40) === 0) flags.unshift("NO-CARRIER");
   const address = a.get(IFLA_ADDRESS);
@@ -347,7 +351,9 @@ export function parseLinkMessage(payload: Uint8Array): NlLink {
     linkIndex: linkIndex !== undefined && linkIndex !== index ? linkIndex : undefined,
     promisc: (ifFlags & IFF_PROMISC) !== 0,
     vlanFiltering: attrU8(data?.get(IFLA_BR_VLAN_FILTERING)) === 1,
-    port: slave ? { hairpin: attrU8(slave.get(IFLA_BRPORT_MODE)) === 1, isolated: attrU8(slave.get(IFLA_BRPORT_ISOLATED)) === 1 } : undefined,
+    port: slave
+      ? { hairpin: attrU8(slave.get(IFLA_BRPORT_MODE)) === 1, isolated: attrU8(slave.get(IFLA_BRPORT_ISOLATED)) === 1 }
+      : undefined,
     addrs: [],
   };
 }
@@ -381,7 +387,18 @@ export function parseAddrMessage(payload: Uint8Array): { index: number; addr: Ad
 }
 
 const TABLES: Record<number, string> = { 254: "main", 255: "local", 253: "default" };
-const ROUTE_TYPES: Record<number, string> = { 1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast", 6: "blackhole", 7: "unreachable", 8: "prohibit", 9: "throw", 10: "nat" };
+const ROUTE_TYPES: Record<number, string> = {
+  1: "unicast",
+  2: "local",
+  3: "broadcast",
+  4: "anycast",
+  5: "multicast",
+  6: "blackhole",
+  7: "unreachable",
+  8: "prohibit",
+  9: "throw",
+  10: "nat",
+};
 
 /** A decoded RTM_NEWROUTE and its output interface index (0 when none). */
 export function parseRouteMessage(payload: Uint8Array): { oif: number; route: RouteInfo } {

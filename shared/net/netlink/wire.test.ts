@@ -1,12 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { attrStr, attrU32, attrU8, classify, decodeAttrs, decodeMessages, encodeAttrs, encodeMessage, errnoText, NLA_F_NESTED } from "./wire.js";
+import {
+  attrStr,
+  attrU32,
+  attrU8,
+  classify,
+  decodeAttrs,
+  decodeMessages,
+  encodeAttrs,
+  encodeMessage,
+  errnoText,
+  NLA_F_NESTED,
+} from "./wire.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 describe("netlink wire format", () => {
   it("encodes attributes with their length, type and 4-byte padding", () => {
     expect(hex(encodeAttrs([{ type: 3, str: "eth0" }]))).toBe("09000300" + "6574683000" + "000000");
-    expect(hex(encodeAttrs([{ type: 4, u32: 1450 }, { type: 7, u8: 1 }]))).toBe("08000400aa050000" + "0500070001000000");
+    expect(
+      hex(
+        encodeAttrs([
+          { type: 4, u32: 1450 },
+          { type: 7, u8: 1 },
+        ]),
+      ),
+    ).toBe("08000400aa050000" + "0500070001000000");
     expect(hex(encodeAttrs([{ type: 1, u16: 0x1234 }]))).toBe("060001003412" + "0000");
   });
 
@@ -19,17 +37,31 @@ describe("netlink wire format", () => {
   });
 
   it("frames a request: total length, type, flags, sequence, zero port, family header padded", () => {
-    const m = encodeMessage(20, 0x605, 7, Uint8Array.of(2, 24, 0, 0, 5, 0, 0, 0), [{ type: 2, bytes: Uint8Array.of(10, 0, 0, 2) }]);
-    expect(hex(m)).toBe("20000000" + "1400" + "0506" + "07000000" + "00000000" + "0218000005000000" + "080002000a000002");
+    const m = encodeMessage(20, 0x605, 7, Uint8Array.of(2, 24, 0, 0, 5, 0, 0, 0), [
+      { type: 2, bytes: Uint8Array.of(10, 0, 0, 2) },
+    ]);
+    expect(hex(m)).toBe(
+      "20000000" + "1400" + "0506" + "07000000" + "00000000" + "0218000005000000" + "080002000a000002",
+    );
   });
 
   it("splits datagrams into messages and classifies data, done, ack and errors", () => {
     const err = new Uint8Array(4);
     new DataView(err.buffer).setInt32(0, -17, true);
     const ack = new Uint8Array(4);
-    const buf = new Uint8Array([...encodeMessage(16, 2, 9, new Uint8Array(16)), ...encodeMessage(2, 0, 9, err), ...encodeMessage(2, 0, 10, ack), ...encodeMessage(3, 2, 11, new Uint8Array(4))]);
+    const buf = new Uint8Array([
+      ...encodeMessage(16, 2, 9, new Uint8Array(16)),
+      ...encodeMessage(2, 0, 9, err),
+      ...encodeMessage(2, 0, 10, ack),
+      ...encodeMessage(3, 2, 11, new Uint8Array(4)),
+    ]);
     const ms = decodeMessages(buf);
-    expect(ms.map((m) => [m.type, m.seq])).toEqual([[16, 9], [2, 9], [2, 10], [3, 11]]);
+    expect(ms.map((m) => [m.type, m.seq])).toEqual([
+      [16, 9],
+      [2, 9],
+      [2, 10],
+      [3, 11],
+    ]);
     expect(ms.map((m) => classify(m).kind)).toEqual(["data", "error", "ack", "done"]);
     expect(classify(ms[1]!)).toEqual({ kind: "error", errno: 17 });
   });

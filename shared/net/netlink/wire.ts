@@ -61,7 +61,13 @@ export function encodeAttrs(attrs: readonly Attr[]): Uint8Array {
 }
 
 /** A whole request: header (length, type, flags, sequence, port 0) + fixed family header + attributes. */
-export function encodeMessage(type: number, flags: number, seq: number, fixed: Uint8Array, attrs: readonly Attr[] = []): Uint8Array {
+export function encodeMessage(
+  type: number,
+  flags: number,
+  seq: number,
+  fixed: Uint8Array,
+  attrs: readonly Attr[] = [],
+): Uint8Array {
   const body = encodeAttrs(attrs);
   const fixedLen = align4(fixed.length);
   const out = new Uint8Array(NLMSG_HDRLEN + fixedLen + body.length);
@@ -130,7 +136,8 @@ export function decodeMessages(buf: Uint8Array): Message[] {
 }
 
 /** What a message means for the request waiting on it. */
-export type Answer = { kind: "data"; message: Message } | { kind: "done" } | { kind: "ack" } | { kind: "error"; errno: number };
+export type Answer =
+  { kind: "data"; message: Message } | { kind: "done" } | { kind: "ack" } | { kind: "error"; errno: number };
 
 export function classify(m: Message): Answer {
   if (m.type === NLMSG_DONE) return { kind: "done" };

@@ -17,7 +17,11 @@ export function checkConfigs(config: NodeConfig): Finding[] {
   }
   if (config.networks.length === 0) {
     findings.push(
-      error("config", `no network configuration in ${config.paths.confDir}: the runtime cannot network any pod`, "start flanneld's kube-flannel DaemonSet (it installs 10-flannel.conflist) or write a conflist there"),
+      error(
+        "config",
+        `no network configuration in ${config.paths.confDir}: the runtime cannot network any pod`,
+        "start flanneld's kube-flannel DaemonSet (it installs 10-flannel.conflist) or write a conflist there",
+      ),
     );
   }
   const seen = new Set<string>();
@@ -27,7 +31,12 @@ export function checkConfigs(config: NodeConfig): Finding[] {
       : "GC and STATUS off (the runtime sends them only from 1.1.0; leaks are reclaimed by host-local when a range is full and by `cni-ts gc`)";
     const dup = seen.has(net.name) ? `; shadowed by an earlier file with the same name` : "";
     seen.add(net.name);
-    findings.push(info("config", `${net.file}: network ${net.name}, cniVersion ${net.cniVersion}, plugins ${net.plugins.map((p) => p.type).join(" -> ")}; ${gc}${dup}`));
+    findings.push(
+      info(
+        "config",
+        `${net.file}: network ${net.name}, cniVersion ${net.cniVersion}, plugins ${net.plugins.map((p) => p.type).join(" -> ")}; ${gc}${dup}`,
+      ),
+    );
   }
   return findings;
 }

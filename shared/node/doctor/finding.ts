@@ -16,7 +16,12 @@ export interface Finding {
 }
 
 export const info = (area: Area, message: string): Finding => ({ area, severity: "info", message });
-export const warning = (area: Area, message: string, fix: string): Finding => ({ area, severity: "warning", message, fix });
+export const warning = (area: Area, message: string, fix: string): Finding => ({
+  area,
+  severity: "warning",
+  message,
+  fix,
+});
 export const error = (area: Area, message: string, fix: string): Finding => ({ area, severity: "error", message, fix });
 
 /** Quotes an argument for a fix command shown to a person (never run by us). */

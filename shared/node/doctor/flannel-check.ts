@@ -62,10 +62,21 @@ export function checkFlannel(config: NodeConfig, hostPortsInUse: boolean): Findi
     try {
       env = loadSubnetEnv(file);
     } catch (e) {
-      findings.push(error("flannel", `network ${net.name}: ${(e as Error).message}`, `check that flanneld runs on this node and writes ${shellArg(file)}`));
+      findings.push(
+        error(
+          "flannel",
+          `network ${net.name}: ${(e as Error).message}`,
+          `check that flanneld runs on this node and writes ${shellArg(file)}`,
+        ),
+      );
       continue;
     }
-    findings.push(info("flannel", `${file}: subnet ${env.subnet ?? env.ipv6Subnet}, network ${[...env.networks, ...env.ipv6Networks].join(",")}, MTU ${env.mtu}`));
+    findings.push(
+      info(
+        "flannel",
+        `${file}: subnet ${env.subnet ?? env.ipv6Subnet}, network ${[...env.networks, ...env.ipv6Networks].join(",")}, MTU ${env.mtu}`,
+      ),
+    );
     const bridge = bridgeOf(net);
     const link = linkInfo(bridge);
     if (!link) {
@@ -82,19 +93,33 @@ export function checkFlannel(config: NodeConfig, hostPortsInUse: boolean): Findi
         );
       }
       if (link.mtu !== env.mtu) {
-        findings.push(warning("flannel", `${bridge} has MTU ${link.mtu}, subnet.env says ${env.mtu}`, `ip link set ${shellArg(bridge)} mtu ${env.mtu}`));
+        findings.push(
+          warning(
+            "flannel",
+            `${bridge} has MTU ${link.mtu}, subnet.env says ${env.mtu}`,
+            `ip link set ${shellArg(bridge)} mtu ${env.mtu}`,
+          ),
+        );
       }
       const rl = readSysctl(`net/ipv4/conf/${bridge}/route_localnet`);
       if (hostPortsInUse && rl === "0") {
         findings.push(
-          warning("kernel", `hostPorts are mapped but route_localnet is off on ${bridge}: connections to localhost:hostPort fail`, `sysctl -w net.ipv4.conf.${bridge}.route_localnet=1`),
+          warning(
+            "kernel",
+            `hostPorts are mapped but route_localnet is off on ${bridge}: connections to localhost:hostPort fail`,
+            `sysctl -w net.ipv4.conf.${bridge}.route_localnet=1`,
+          ),
         );
       }
     }
   }
   if (flannelNets.length > 0 && !linkInfo(VXLAN_DEVICE)) {
     findings.push(
-      warning("flannel", `${VXLAN_DEVICE} is missing: with the vxlan backend pods cannot reach other nodes (fine with host-gw)`, "check flanneld's log and restart it (kubectl -n kube-flannel delete pod on this node)"),
+      warning(
+        "flannel",
+        `${VXLAN_DEVICE} is missing: with the vxlan backend pods cannot reach other nodes (fine with host-gw)`,
+        "check flanneld's log and restart it (kubectl -n kube-flannel delete pod on this node)",
+      ),
     );
   }
   return findings;

@@ -24,13 +24,31 @@ export function checkKernel(clusterNetworks: readonly string[]): Finding[] {
   const findings: Finding[] = [];
   const fwd = readSysctl("net/ipv4/ip_forward");
   if (fwd !== "1") {
-    findings.push(error("kernel", `net.ipv4.ip_forward is ${fwd ?? "unreadable"}: pods cannot reach anything beyond the node`, "sysctl -w net.ipv4.ip_forward=1  (and set it in /etc/sysctl.d)"));
+    findings.push(
+      error(
+        "kernel",
+        `net.ipv4.ip_forward is ${fwd ?? "unreadable"}: pods cannot reach anything beyond the node`,
+        "sysctl -w net.ipv4.ip_forward=1  (and set it in /etc/sysctl.d)",
+      ),
+    );
   }
   const nf = readSysctl("net/bridge/bridge-nf-call-iptables");
   if (nf === undefined) {
-    findings.push(warning("kernel", "br_netfilter is not loaded: bridged pod traffic bypasses iptables, so Service addresses do not work between pods on this node", "modprobe br_netfilter  (and list it in /etc/modules-load.d)"));
+    findings.push(
+      warning(
+        "kernel",
+        "br_netfilter is not loaded: bridged pod traffic bypasses iptables, so Service addresses do not work between pods on this node",
+        "modprobe br_netfilter  (and list it in /etc/modules-load.d)",
+      ),
+    );
   } else if (nf !== "1") {
-    findings.push(warning("kernel", "net.bridge.bridge-nf-call-iptables is 0: Service addresses do not work between pods on this node", "sysctl -w net.bridge.bridge-nf-call-iptables=1"));
+    findings.push(
+      warning(
+        "kernel",
+        "net.bridge.bridge-nf-call-iptables is 0: Service addresses do not work between pods on this node",
+        "sysctl -w net.bridge.bridge-nf-call-iptables=1",
+      ),
+    );
   }
   const table = filterTable();
   if (table === undefined) {

@@ -24,7 +24,10 @@ export interface BinEntry {
  */
 function releaseOf(path: string): string | undefined {
   if (!isOurExecutable(path)) return undefined;
-  const r = spawnSync(path, ["--version"], { env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" }, timeout: 10_000 });
+  const r = spawnSync(path, ["--version"], {
+    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+    timeout: 10_000,
+  });
   const m = / v(\S+) \(commit ([^,)]+)/.exec(r.stdout?.toString() ?? "");
   return m ? `${m[1]} (commit ${m[2]})` : "of unknown release";
 }
@@ -73,18 +76,28 @@ export function checkPlugins(config: NodeConfig): Finding[] {
   const { binDir } = config.paths;
   const entries = listBinDir(binDir);
   const installFix = `scripts/install.sh ${shellArg(binDir)}  (from a cni-ts checkout, after npm run build)`;
-  if (typeof entries === "string") return [error("plugins", `plugin directory ${binDir} cannot be read: ${entries}`, installFix)];
+  if (typeof entries === "string")
+    return [error("plugins", `plugin directory ${binDir} cannot be read: ${entries}`, installFix)];
   const findings: Finding[] = [];
   const ours = entries.filter((e) => e.release !== undefined);
   const others = entries.filter((e) => e.release === undefined);
   const releases = [...new Set(ours.map((e) => e.release))];
   if (ours.length > 0) {
-    findings.push(info("plugins", `ours in ${binDir}: ${ours.map((e) => e.name).join(", ")} (cni-ts ${releases.join(", ")})`));
+    findings.push(
+      info("plugins", `ours in ${binDir}: ${ours.map((e) => e.name).join(", ")} (cni-ts ${releases.join(", ")})`),
+    );
   }
   if (releases.length > 1) {
-    findings.push(warning("plugins", `${binDir} mixes cni-ts releases ${releases.join(", ")}: ${ours.map((e) => `${e.name} ${e.release}`).join(", ")}`, installFix));
+    findings.push(
+      warning(
+        "plugins",
+        `${binDir} mixes cni-ts releases ${releases.join(", ")}: ${ours.map((e) => `${e.name} ${e.release}`).join(", ")}`,
+        installFix,
+      ),
+    );
   }
-  if (others.length > 0) findings.push(info("plugins", `other executables in ${binDir}: ${others.map((e) => e.name).join(", ")}`));
+  if (others.length > 0)
+    findings.push(info("plugins", `other executables in ${binDir}: ${others.map((e) => e.name).join(", ")}`));
   const ourPlugin = (name: string) => (PLUGIN_NAMES as readonly string[]).includes(name);
   for (const e of ours) {
     if (e.name === "cni-ts" || ourPlugin(e.name)) continue;

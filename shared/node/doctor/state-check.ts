@@ -17,22 +17,51 @@ export function checkState(config: NodeConfig, plan: GcPlan, rules: readonly Nat
   const flags = `--conf-dir ${shellArg(config.paths.confDir)} --bin-dir ${shellArg(config.paths.binDir)} --cache-dir ${shellArg(config.paths.cacheDir)}`;
   const gcFix = (net: string) => `cni-ts gc --apply --network ${shellArg(net)} ${flags}`;
   if (plan.scan.failures.length > 0) {
-    findings.push(warning("state", `the network namespace scan was incomplete (${plan.scan.failures[0]}): leaks cannot be told apart from pods`, "run doctor as root in the node's network namespace"));
+    findings.push(
+      warning(
+        "state",
+        `the network namespace scan was incomplete (${plan.scan.failures[0]}): leaks cannot be told apart from pods`,
+        "run doctor as root in the node's network namespace",
+      ),
+    );
   }
   for (const n of plan.networks) {
-    findings.push(info("state", `network ${n.network.name}: ${n.reservations} reservations in ${n.storeDir}, ${n.held} in use, ${n.young} recent, ${n.leaked} leaked (${plan.scan.namespaces} network namespaces scanned)`));
+    findings.push(
+      info(
+        "state",
+        `network ${n.network.name}: ${n.reservations} reservations in ${n.storeDir}, ${n.held} in use, ${n.young} recent, ${n.leaked} leaked (${plan.scan.namespaces} network namespaces scanned)`,
+      ),
+    );
   }
   for (const l of plan.leaked) {
     const who = l.owner ? `${l.owner.containerId}${l.owner.ifname ? `/${l.owner.ifname}` : ""}` : "no owner";
     const age = Math.round(Math.min(...l.reservations.map((r) => plan.scan.startedAt - r.mtimeMs)) / 1000);
     findings.push(
-      warning("state", `leaked reservation ${l.reservations.map((r) => r.address).join(" ")} in network ${l.network.name} (${who}): in no network namespace, reserved ${age} s ago`, gcFix(l.network.name)),
+      warning(
+        "state",
+        `leaked reservation ${l.reservations.map((r) => r.address).join(" ")} in network ${l.network.name} (${who}): in no network namespace, reserved ${age} s ago`,
+        gcFix(l.network.name),
+      ),
     );
   }
   for (const l of plan.leftovers) {
     const who = `${l.owner.containerId}/${l.owner.ifname}`;
-    if (l.savedConfig) findings.push(warning("state", `saved flannel config ${l.savedConfig} has no reservation (${who}, network ${l.network.name})`, gcFix(l.network.name)));
-    if (l.cached) findings.push(warning("state", `cached result ${l.cached.file} has no reservation (${who}, network ${l.network.name})`, gcFix(l.network.name)));
+    if (l.savedConfig)
+      findings.push(
+        warning(
+          "state",
+          `saved flannel config ${l.savedConfig} has no reservation (${who}, network ${l.network.name})`,
+          gcFix(l.network.name),
+        ),
+      );
+    if (l.cached)
+      findings.push(
+        warning(
+          "state",
+          `cached result ${l.cached.file} has no reservation (${who}, network ${l.network.name})`,
+          gcFix(l.network.name),
+        ),
+      );
   }
   // Live reservations of flannel networks without their saved config: DEL falls back to subnet.env.
   const leakedAddrs = new Set(plan.leaked.flatMap((l) => l.reservations.map((r) => `${l.storeDir}\n${r.address}`)));
@@ -43,7 +72,14 @@ export function checkState(config: NodeConfig, plan: GcPlan, rules: readonly Nat
       holders.add(`${n.network.name}\n${r.owner.containerId}`);
       if (!n.network.flannel || leakedAddrs.has(`${n.storeDir}\n${r.address}`)) continue;
       // load() also finds the Go plugin's file, named by the container alone, for other interfaces.
-      if (new SavedConfigStore(n.network.flannel.dataDir).load(r.owner.containerId, r.owner.ifname ?? "eth0", n.network.name)) continue;
+      if (
+        new SavedConfigStore(n.network.flannel.dataDir).load(
+          r.owner.containerId,
+          r.owner.ifname ?? "eth0",
+          n.network.name,
+        )
+      )
+        continue;
       findings.push(
         warning(
           "state",
@@ -61,8 +97,19 @@ export function checkState(config: NodeConfig, plan: GcPlan, rules: readonly Nat
     const network = rule.network === "" ? withPortmap : rule.network;
     if (network === undefined || !ours.has(network)) continue;
     if (rule.network === "" ? holdsAny(rule.containerId) : holders.has(`${network}\n${rule.containerId}`)) continue;
-    const what = rule.kind === "masquerade" ? "masquerade rules" : rule.network === "" ? "hostPort rules (nftables)" : "CNI-HOSTPORT rules";
-    findings.push(warning("state", `${what} of network ${network} name container ${rule.containerId}, which holds no reservation on this node`, gcFix(network)));
+    const what =
+      rule.kind === "masquerade"
+        ? "masquerade rules"
+        : rule.network === ""
+          ? "hostPort rules (nftables)"
+          : "CNI-HOSTPORT rules";
+    findings.push(
+      warning(
+        "state",
+        `${what} of network ${network} name container ${rule.containerId}, which holds no reservation on this node`,
+        gcFix(network),
+      ),
+    );
   }
   return findings;
 }
