@@ -115,11 +115,11 @@ describe("crash safety (test build with fault points)", () => {
           CNI_NETNS: sandbox().fakeNetns,
           CNI_PATH: "/nonexistent",
           CNI_TS_FAULT: point,
-          CNI_TS_FAULT_LOG: join(sandbox().root, "faults.log"),
+          CNI_TS_FAULT_LOG: join(sandbox().workDir, "faults.log"),
         };
         const r = spawnSync(TEST_BIN, [], { env, input: JSON.stringify(c) });
         expect(r.signal).toBe("SIGKILL");
-        expect(readFileSync(join(sandbox().root, "faults.log"), "utf8").trim().split("\n").at(-1)).toBe(point);
+        expect(readFileSync(join(sandbox().workDir, "faults.log"), "utf8").trim().split("\n").at(-1)).toBe(point);
         // No reservation is empty or half written.
         const files = storeFiles(join(dir, "life"));
         for (const [name, content] of Object.entries(files)) {

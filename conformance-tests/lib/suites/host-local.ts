@@ -1,14 +1,15 @@
 /**
  * Drives host-local executables directly, the way a runtime does (env + stdin), side by side:
- * Debian's Go host-local (the oracle) and ours. IPAM needs no network namespace: CNI_NETNS
- * names a plain file of the test's own temp dir, which neither plugin opens.
+ * Debian's Go host-local (the oracle) and ours, inside one sandbox node (sandbox.ts) whose data
+ * dir holds the stores. IPAM needs no pod namespace: CNI_NETNS names a plain file of the node's
+ * work dir, which neither plugin opens.
  */
-import { runCommand } from "../run-command.js";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach } from "vitest";
-import { OURS_BIN, REFERENCE_BIN, TOOL_PATH, type Impl, requireOursBuilt } from "../paths.js";
+import { beforeAll, beforeEach } from "vitest";
+import { OURS_BIN, REFERENCE_BIN, type Impl, requireOursBuilt } from "../paths.js";
+import type { SandboxNode } from "../sandbox.js";
+import { useSandbox } from "../use-sandbox.js";
 
 export interface Outcome {
   status: number;
@@ -26,23 +27,29 @@ export function hostLocal(impl: Impl): string {
   return join(impl === "reference" ? REFERENCE_BIN : OURS_BIN, "host-local");
 }
 
+/** host-local alone on a sandbox node: stores under the node's data dir, calls inside its namespace. */
 export class IpamSandbox {
-  readonly root = mkdtempSync(join(tmpdir(), "host-local-conf-"));
-  readonly fakeNetns = join(this.root, "netns");
+  /** The CNI_NETNS both plugins are given (an empty file: host-local never enters it). */
+  readonly fakeNetns: string;
 
-  constructor() {
+  constructor(readonly node: SandboxNode) {
+    this.fakeNetns = join(node.workDir, "netns");
     writeFileSync(this.fakeNetns, "");
   }
 
+  /** Scratch space of the test (fault logs and the like). */
+  get workDir(): string {
+    return this.node.workDir;
+  }
+
   dataDir(label: string): string {
-    return join(this.root, label);
+    return join(this.node.dataDir, label);
   }
 
   async run(impl: Impl, verb: string, conf: object, call: Call = {}): Promise<Outcome> {
     const env: Record<string, string> = {
-      PATH: TOOL_PATH,
       CNI_COMMAND: verb,
-      CNI_PATH: join(this.root, "no-plugins"),
+      CNI_PATH: join(this.node.workDir, "no-plugins"),
     };
     if (verb === "ADD" || verb === "DEL" || verb === "CHECK") {
       env.CNI_CONTAINERID = call.containerId ?? "c1";
@@ -50,12 +57,8 @@ export class IpamSandbox {
       env.CNI_NETNS = this.fakeNetns;
       if (call.args) env.CNI_ARGS = call.args;
     }
-    const r = await runCommand([hostLocal(impl)], { env, input: JSON.stringify(conf), check: false });
+    const r = await this.node.exec([hostLocal(impl)], { env, input: JSON.stringify(conf), check: false });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  }
-
-  cleanup(): void {
-    rmSync(this.root, { recursive: true, force: true });
   }
 }
 
@@ -90,16 +93,19 @@ export function ipsOf(o: Outcome): string[] {
   return (JSON.parse(o.stdout) as { ips: Array<{ address: string }> }).ips.map((i) => i.address);
 }
 
-/** Registers the hooks every host-local conformance file needs: built executables, a fresh sandbox per test. */
+/**
+ * Registers the hooks every host-local conformance file needs: built executables, a fresh sandbox
+ * node per test (torn down and leak-checked after it by useSandbox).
+ */
 export function useIpamSandbox(): () => IpamSandbox {
+  const scope = useSandbox();
   let sb: IpamSandbox | undefined;
   beforeAll(() => requireOursBuilt(["host-local"]));
-  beforeEach(() => {
-    sb = new IpamSandbox();
-  });
-  afterEach(() => {
-    sb?.cleanup();
-    sb = undefined;
+  beforeEach(async () => {
+    sb = new IpamSandbox(await scope.node());
+    return () => {
+      sb = undefined;
+    };
   });
   return () => {
     if (!sb) throw new Error("the IPAM sandbox exists only inside a test");
