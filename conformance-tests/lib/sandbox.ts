@@ -1,7 +1,8 @@
 /**
- * A sandboxed "node": its own network namespace (the runtime's view, where plugins run and the
- * bridge lives), pod namespaces, and private conf/data/cache directories under one temp dir.
- * Nothing here touches the root network namespace; teardown deletes only what was created.
+ * A sandboxed "node" (a node.ts `Node`): its own network namespace (the runtime's view, where
+ * plugins run and the bridge lives), pod namespaces, and private conf/data/cache directories under
+ * one temp dir. Nothing here touches the root network namespace; teardown deletes only what was
+ * created.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { type CallOptions, type CniOutcome, type CniVerb, cnitoolEnv, pluginEnv, toOutcome } from "./cni-calls.js";
 import { CNITOOL, type Impl, TOOL_PATH, binDirFor } from "./paths.js";
 import { type Netns, createNetns, execIn } from "./netns.js";
+import { type Node, execOnNode } from "./node.js";
 import type { CommandOptions, CommandResult } from "./run-command.js";
 import { forgetLive, registerLive, teardownResources } from "./teardown.js";
 
@@ -39,7 +41,7 @@ export interface NodeOptions {
 
 let nodeCounter = 0;
 
-export class SandboxNode implements Netns {
+export class SandboxNode implements Netns, Node {
   readonly pods: Pod[] = [];
   readonly dataDir: string;
   readonly confDir: string;
@@ -72,6 +74,11 @@ export class SandboxNode implements Netns {
       mkdirSync(d, { recursive: true });
     this.cniPath = [...(privateBin ? [this.binDir] : []), ...(cniPath ?? [binDirFor(impl)])];
     this.rootSysctlsAtStart = readRootSysctls();
+  }
+
+  /** The node's namespace name (the same as `name`). */
+  get netns(): string {
+    return this.name;
   }
 
   /**
@@ -122,7 +129,7 @@ export class SandboxNode implements Netns {
   /** Runs argv inside the node namespace (env is complete: PATH and LC_ALL are added). */
   exec(argv: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
     this.assertLive();
-    return execIn(this, argv, opts);
+    return execOnNode(this, argv, opts);
   }
 
   /** Runs argv inside a pod namespace. */

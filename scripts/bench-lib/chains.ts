@@ -12,8 +12,8 @@ import { type CallOptions, cnitoolEnv, pluginEnv } from "../../conformance-tests
 import { type Cidr, formatCidr, parseCidr } from "../../conformance-tests/lib/cluster/addressing.js";
 import { kubeFlannelConflist, renderedDelegateConflist } from "../../conformance-tests/lib/cluster/conflist.js";
 import { subnetEnvText, writeSubnetEnv } from "../../conformance-tests/lib/cluster/flanneld.js";
-import type { NodeState } from "../../conformance-tests/lib/cluster/state.js";
 import { type ConfList, pluginStdin } from "../../conformance-tests/lib/runtimes/direct.js";
+import type { FlannelNode } from "../../conformance-tests/lib/node.js";
 import { CNITOOL, type Impl, TOOL_PATH } from "../../conformance-tests/lib/paths.js";
 import type { Pod, SandboxNode } from "../../conformance-tests/lib/sandbox.js";
 import type { Job } from "./timer.js";
@@ -38,10 +38,10 @@ export interface NodeChains {
 }
 
 /** Cluster /16 and this node's /24 for the flannel chain, from the sandbox token (twins agree). */
-function flannelAddressing(node: SandboxNode): { cluster: Cidr; subnet: Cidr; index: number } {
+function flannelAddressing(node: SandboxNode): { cluster: Cidr; subnet: Cidr } {
   const nodeNet = parseCidr(node.subnet(1));
   const cluster = parseCidr(`${formatCidr(nodeNet).split(".").slice(0, 2).join(".")}.0.0/16`);
-  return { cluster, subnet: nodeNet, index: (nodeNet.base - cluster.base) / 256 };
+  return { cluster, subnet: nodeNet };
 }
 
 /** The bridge chain's /24, chosen outside the flannel cluster network. */
@@ -54,12 +54,9 @@ function bridgeSubnet(node: SandboxNode, cluster: Cidr): string {
 
 /** Writes subnet.env and both config lists into the node; returns the chains. */
 export function setUpChains(node: SandboxNode, impl: Impl): NodeChains {
-  const { cluster, subnet, index } = flannelAddressing(node);
-  const state: NodeState = {
-    name: node.name,
-    netns: node.name,
-    subnetIndex: index,
-    underlayIp: "",
+  const { cluster, subnet } = flannelAddressing(node);
+  const state: FlannelNode = {
+    netns: node.netns,
     dir: node.dir,
     subnetFile: join(node.dir, "run", "flannel", "subnet.env"),
     confDir: node.confDir,

@@ -8,13 +8,14 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Cidr, formatCidr } from "./addressing.js";
 import { type Backend, flannelMtu } from "./flanneld.js";
-import type { Flavor, NodeState } from "./state.js";
+import type { FlannelNode } from "../node.js";
+import type { Flavor } from "./state.js";
 
 export const NETWORK_NAME = "cbr0";
 export const LOOPBACK_NETWORK = "lo";
 export const CONFLIST_FILE = "10-flannel.conflist";
 
-export function kubeFlannelConflist(node: NodeState): object {
+export function kubeFlannelConflist(node: FlannelNode): object {
   return {
     name: NETWORK_NAME,
     cniVersion: "0.3.1",
@@ -35,7 +36,7 @@ export function kubeFlannelConflist(node: NodeState): object {
  * The conflist k3s writes on every node (flannel with the delegate k3s renders, portmap,
  * bandwidth), with the paths pointed into the sandbox.
  */
-export function k3sConflist(node: NodeState): object {
+export function k3sConflist(node: FlannelNode): object {
   return {
     name: NETWORK_NAME,
     cniVersion: "1.0.0",
@@ -53,7 +54,7 @@ export function k3sConflist(node: NodeState): object {
   };
 }
 
-export function renderedDelegateConflist(node: NodeState, cluster: Cidr, subnet: Cidr, backend: Backend): object {
+export function renderedDelegateConflist(node: FlannelNode, cluster: Cidr, subnet: Cidr, backend: Backend): object {
   return {
     name: NETWORK_NAME,
     cniVersion: "0.3.1",
@@ -82,7 +83,13 @@ export function loopbackConf(): object {
   return { cniVersion: "0.3.1", name: LOOPBACK_NETWORK, type: "loopback" };
 }
 
-export function writeNodeConfigs(node: NodeState, flavor: Flavor, cluster: Cidr, subnet: Cidr, backend: Backend): void {
+export function writeNodeConfigs(
+  node: FlannelNode,
+  flavor: Flavor,
+  cluster: Cidr,
+  subnet: Cidr,
+  backend: Backend,
+): void {
   mkdirSync(node.confDir, { recursive: true });
   const list =
     flavor === "kube-flannel"

@@ -8,7 +8,7 @@ import { listFiles } from "./cluster.js";
 import { NETWORK_NAME } from "./conflist.js";
 import { addresses, iptablesRules, links, type RouteEntry, routes } from "../observe.js";
 import { ipJson } from "../run-command.js";
-import { type NodeState, netnsPath } from "./state.js";
+import { type FlannelNode, netnsOf } from "../node.js";
 
 export interface LinkView {
   name: string;
@@ -31,8 +31,8 @@ export interface NodeView {
   cacheFiles: string[];
 }
 
-export async function nodeView(node: NodeState): Promise<NodeView> {
-  const ns = { name: node.netns, path: netnsPath(node.netns) };
+export async function nodeView(node: FlannelNode): Promise<NodeView> {
+  const ns = netnsOf(node);
   const linkList = await links(ns);
   const addrs = await addresses(ns);
   const ipt = await iptablesRules(ns);

@@ -5,24 +5,20 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { FlannelNode } from "../node.js";
 import type { Backend } from "./flanneld.js";
 
 /** kube-flannel's conflist, k3s's (flannel + portmap + bandwidth), or the delegate flannel renders (reference plugins). */
 export type Flavor = "kube-flannel" | "k3s" | "rendered-delegate";
 
-export interface NodeState {
+/** A cluster node: a flannel node (node.ts) plus its place in the cluster; plain data, saved as JSON. */
+export interface NodeState extends FlannelNode {
+  /** "node1", "node2", …: the name pods and the demo use (the namespace is `netns`). */
   name: string;
-  netns: string;
   /** Index of the node's /24 in the cluster CIDR (its flannel lease). */
   subnetIndex: number;
   underlayIp: string;
   vtepMac?: string;
-  dir: string;
-  subnetFile: string;
-  confDir: string;
-  cacheDir: string;
-  flannelDataDir: string;
-  ipamDataDir: string;
 }
 
 export interface PodState {
