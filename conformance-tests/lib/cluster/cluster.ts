@@ -32,16 +32,10 @@ import {
   unprogramPeer,
   writeSubnetEnv,
 } from "./flanneld.js";
+import { deleteNetns } from "../netns.js";
+import { findLeftovers } from "../teardown.js";
 import { deletePod } from "./pods.js";
-import {
-  type ClusterState,
-  type Flavor,
-  type NodeState,
-  baseDirFor,
-  netnsPath,
-  netnsPrefix,
-  saveState,
-} from "./state.js";
+import { type ClusterState, type Flavor, type NodeState, baseDirFor, netnsPrefix, saveState } from "./state.js";
 
 export interface ClusterOptions {
   backend: Backend;
@@ -300,13 +294,19 @@ export async function teardownCluster(state: ClusterState): Promise<string[]> {
   for (const pod of [...state.pods].reverse()) {
     await deletePod(state, pod, { teardown: true }).catch((e: Error) => problems.push(`pod ${pod.name}: ${e.message}`));
   }
-  for (const ns of [...state.netns].reverse()) {
-    const r = await sh(["ip", "netns", "del", ns], { check: false, duringTeardown: true });
-    if (existsSync(netnsPath(ns))) problems.push(`netns ${ns} is still there: ${r.stderr.trim()}`);
-  }
+  // The nodes' teardown is a sandbox node's (teardown.ts): exact names, then proof nothing is left.
+  const netns = [...state.netns].reverse();
+  for (const ns of netns) await deleteNetns(ns).catch((e: Error) => problems.push(e.message));
   state.netns = [];
   rmSync(state.baseDir, { recursive: true, force: true });
-  if (existsSync(state.baseDir)) problems.push(`${state.baseDir} is still there`);
+  const left = await findLeftovers({
+    netns,
+    dir: state.baseDir,
+    uniqueNames: [],
+    rootSysctlsAtStart: {},
+    readRootSysctls: () => ({}),
+  });
+  problems.push(...left);
   return problems;
 }
 
