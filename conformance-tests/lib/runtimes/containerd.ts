@@ -3,7 +3,8 @@
  * every CNI call it makes happens there: its root, state, sockets and opt dir under the node's
  * directory, CNI bin_dir and conf_dir as given, and a pause image built locally from
  * busybox-static (containerd cannot pull here). What runtimes-podman-containerd.md found it needs:
- * restrict_oom_score_adj (no CAP_SYS_RESOURCE) and a loopback plugin in bin_dir.
+ * restrict_oom_score_adj (no CAP_SYS_RESOURCE) and a loopback plugin in bin_dir. libcni's cache,
+ * which containerd 1.6 cannot move, lands in a throwaway overlay over /var/lib (see startContainerd).
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -121,10 +122,34 @@ export async function startContainerd(
   const socket = join(dir, "containerd.sock");
   const log = join(dir, "containerd.log");
   writeFileSync(log, "");
-  // nsenter, not `ip netns exec`: that remounts /sys for the namespace and hides the cgroup mount runc needs.
+  // containerd 1.6 gives libcni no cache dir, so libcni writes /var/lib/cni/results: containerd runs
+  // in a private mount namespace whose /var/lib is an overlay with a throwaway upper layer, so the
+  // machine's /var/lib/cni is never touched. nsenter, not `ip netns exec`: that remounts /sys for
+  // the namespace and hides the cgroup mount runc needs.
+  const varLib = join(dir, "var-lib");
+  mkdirSync(varLib, { recursive: true });
+  const privateVarLib =
+    'mount -t tmpfs tmpfs "$0" && mkdir "$0/upper" "$0/work" && ' +
+    'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$0/upper,workdir=$0/work" /var/lib && exec "$@"';
   const child = spawn(
-    "nsenter",
-    [`--net=${node.path}`, "--", "containerd", "--config", config, "--log-level", "info"],
+    "unshare",
+    [
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      privateVarLib,
+      varLib,
+      "nsenter",
+      `--net=${node.path}`,
+      "--",
+      "containerd",
+      "--config",
+      config,
+      "--log-level",
+      "info",
+    ],
     {
       env: { PATH: TOOL_PATH, ...env },
       stdio: ["ignore", "ignore", "pipe"],

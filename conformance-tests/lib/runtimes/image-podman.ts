@@ -4,7 +4,8 @@
  * containers/image) also writes a blob-info cache to /var/lib/containers/cache as root, whatever
  * its storage configuration says, so every podman runs in a private mount namespace whose /var/lib
  * is an overlay with a throwaway upper layer. Containers run with `--network none`, so nothing here
- * makes a network; runc's state directory /run/runc is removed afterwards only if this store
+ * makes a network (and the network config dir podman insists on creating is in `dir`, not
+ * /etc/cni/net.d); runc's state directory /run/runc is removed afterwards only if this store
  * created it and it is empty.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
@@ -17,7 +18,7 @@ export class ImagePodman {
   private readonly runcDirExisted = existsSync("/run/runc");
 
   constructor(readonly dir: string) {
-    for (const d of ["storage", "run", "tmp", "var-lib"]) mkdirSync(join(dir, d), { recursive: true });
+    for (const d of ["storage", "run", "tmp", "var-lib", "net.d"]) mkdirSync(join(dir, d), { recursive: true });
     this.env = {
       HOME: dir,
       PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -36,6 +37,11 @@ export class ImagePodman {
         'cgroup_manager = "cgroupfs"',
         'events_logger = "file"',
         `tmp_dir = "${join(dir, "tmp")}"`,
+        // Even with --network none, podman's CNI backend creates its config dir and a cni.lock in
+        // it: keep that in the store, never in the machine's /etc/cni/net.d.
+        "[network]",
+        'network_backend = "cni"',
+        `network_config_dir = "${join(dir, "net.d")}"`,
         "",
       ].join("\n"),
     );
