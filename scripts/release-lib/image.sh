@@ -21,6 +21,11 @@ declare -A LOADER=([amd64]=/lib64/ld-linux-x86-64.so.2 [arm64]=/lib/ld-linux-aar
 declare -A PACKAGE=([amd64]=libc6:amd64 [arm64]=libc6:arm64)
 
 store=$(mktemp -d "${TMPDIR:-/tmp}/cni-ts-image-store.XXXXXX")
+# buildah's network setup creates its CNI config dir and a cni.lock there even for FROM scratch:
+# keep it in the store, never in the machine's /etc/cni/net.d.
+mkdir "$store/net.d"
+printf '[network]\nnetwork_backend = "cni"\nnetwork_config_dir = "%s"\n' "$store/net.d" > "$store/containers.conf"
+export CONTAINERS_CONF="$store/containers.conf"
 buildah() { command buildah --root "$store/root" --runroot "$store/run" --storage-driver vfs "$@"; }
 containers=()
 cleanup() {
