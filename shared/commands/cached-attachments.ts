@@ -6,25 +6,16 @@
  * file on DEL, so a file is an attachment the runtime still considers set up; whether its pod
  * namespace still exists is a separate question (`liveness`).
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as z from "zod/mini";
 import { isPlainObject } from "../sys/plain-object.js";
 import { type Result, parseResult } from "../cni/result.js";
 import { probeNetns } from "../net/netns.js";
 
-export { DEFAULT_CACHE_DIR, DEFAULT_CONF_DIR } from "../node/node-config.js";
+import { type CachedAttachment as CacheEntry, listCache, parseCacheEntry } from "../node/libcni-cache.js";
+import { configFileNames } from "../node/node-config.js";
 
-const CacheFileSchema = z.looseObject({
-  kind: z.literal("cniCacheV1"),
-  containerId: z.string().check(z.minLength(1)),
-  config: z.optional(z.nullable(z.string())),
-  ifName: z.string().check(z.minLength(1)),
-  networkName: z.string().check(z.minLength(1)),
-  cniArgs: z.optional(z.nullable(z.array(z.tuple([z.string(), z.string()])))),
-  capabilityArgs: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
-  result: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
-});
+export { DEFAULT_CACHE_DIR, DEFAULT_CONF_DIR } from "../node/node-config.js";
 
 /** One plugin of the attachment's chain, with the network-level keys libcni injects. */
 export interface ChainPlugin {
@@ -33,7 +24,7 @@ export interface ChainPlugin {
   raw: Record<string, unknown>;
 }
 
-export interface CachedAttachment {
+export interface AttachmentChain {
   file: string;
   mtimeMs: number;
   network: string;
@@ -86,36 +77,32 @@ export function parseCacheFile(
   file: string,
   mtimeMs: number,
   confByNetwork: ReadonlyMap<string, Record<string, unknown>> = new Map(),
-): CachedAttachment | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = CacheFileSchema.safeParse(json);
-  if (!parsed.success) return undefined;
-  const c = parsed.data;
-  const config = decodeConfig(c.config) ?? confByNetwork.get(c.networkName);
+): AttachmentChain | undefined {
+  const entry = parseCacheEntry(file, text, mtimeMs);
+  return entry && withChain(entry, confByNetwork);
+}
+
+/** A cache entry with its chain decoded: the config it carries, else the conf dir's of its network. */
+function withChain(entry: CacheEntry, confByNetwork: ReadonlyMap<string, Record<string, unknown>>) {
+  const config = decodeConfig(entry.config) ?? confByNetwork.get(entry.networkName);
   if (!config) return undefined;
   const cniVersion = typeof config.cniVersion === "string" ? config.cniVersion : "";
   let result: Result | undefined;
   try {
-    result = c.result ? parseResult(c.result, cniVersion || "1.0.0", `cached result ${file}`) : undefined;
+    result = entry.result ? parseResult(entry.result, cniVersion || "1.0.0", `cached result ${entry.file}`) : undefined;
   } catch {
     result = undefined;
   }
-  const capabilityArgs = c.capabilityArgs ?? {};
   return {
-    file,
-    mtimeMs,
-    network: c.networkName,
-    containerId: c.containerId,
-    ifname: c.ifName,
+    file: entry.file,
+    mtimeMs: entry.mtimeMs,
+    network: entry.networkName,
+    containerId: entry.containerId,
+    ifname: entry.ifName,
     cniVersion,
-    plugins: chainPlugins(config, capabilityArgs),
+    plugins: chainPlugins(config, entry.capabilityArgs),
     result,
-    capabilityArgs,
+    capabilityArgs: entry.capabilityArgs,
   };
 }
 
@@ -124,9 +111,7 @@ export function confsByNetwork(confDir: string): Map<string, Record<string, unkn
   const out = new Map<string, Record<string, unknown>>();
   let names: string[];
   try {
-    names = readdirSync(confDir)
-      .filter((n) => /\.(conflist|conf|json)$/.test(n))
-      .sort();
+    names = configFileNames(confDir);
   } catch {
     return out;
   }
@@ -143,38 +128,21 @@ export function confsByNetwork(confDir: string): Map<string, Record<string, unkn
 }
 
 /** Every usable cache entry, oldest first (the order the runtime added them). */
-export function readCachedAttachments(cacheDir: string, confDir: string): CachedAttachment[] {
-  const dir = join(cacheDir, "results");
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
+export function readCachedAttachments(cacheDir: string, confDir: string): AttachmentChain[] {
   const confs = confsByNetwork(confDir);
-  const out: CachedAttachment[] = [];
-  for (const name of names) {
-    const file = join(dir, name);
-    try {
-      const st = statSync(file);
-      if (!st.isFile()) continue;
-      const entry = parseCacheFile(readFileSync(file, "utf8"), file, st.mtimeMs, confs);
-      if (entry) out.push(entry);
-    } catch {
-      // removed by a concurrent DEL
-    }
-  }
-  return out.sort((a, b) => a.mtimeMs - b.mtimeMs || a.file.localeCompare(b.file));
+  return listCache(cacheDir)
+    .flatMap((entry) => withChain(entry, confs) ?? [])
+    .sort((a, b) => a.mtimeMs - b.mtimeMs || a.file.localeCompare(b.file));
 }
 
 /** The pod namespace of the attachment, from the result's sandbox interface. */
-export function sandboxOf(att: Pick<CachedAttachment, "result" | "ifname">): string | undefined {
+export function sandboxOf(att: Pick<AttachmentChain, "result" | "ifname">): string | undefined {
   const ifs = att.result?.interfaces ?? [];
   return (ifs.find((i) => i.sandbox && i.name === att.ifname) ?? ifs.find((i) => i.sandbox))?.sandbox || undefined;
 }
 
 /** Whether the attachment's pod namespace still exists ("unknown" when the result names none). */
-export function liveness(att: Pick<CachedAttachment, "result" | "ifname">): Liveness {
+export function liveness(att: Pick<AttachmentChain, "result" | "ifname">): Liveness {
   const sandbox = sandboxOf(att);
   if (!sandbox) return "unknown";
   return probeNetns(sandbox).state === "ok" ? "live" : "gone";

@@ -9,7 +9,7 @@
 import type { Result } from "../cni/result.js";
 import { type Cidr, parseCidr } from "../net/ip.js";
 import { writeAll } from "../sys/write-all.js";
-import { type CachedAttachment, type ChainPlugin, liveness, readCachedAttachments } from "./cached-attachments.js";
+import { type AttachmentChain, type ChainPlugin, liveness, readCachedAttachments } from "./cached-attachments.js";
 import type { NodeCommand } from "./index.js";
 import { PATH_FLAGS_HELP, withNodeFlags } from "./node-flags.js";
 
@@ -26,15 +26,12 @@ network namespace it runs in), from libcni's result cache; prints what it restor
 ${PATH_FLAGS_HELP}
 `;
 
-function attachmentName(att: CachedAttachment): string {
+function attachmentName(att: AttachmentChain): string {
   return `${att.network}/${att.containerId}/${att.ifname}`;
 }
 
 /** The bridge config whose masquerade rules this chain plugin set up, if any (flannel: its saved delegate). */
-async function bridgeConfigOf(
-  plugin: ChainPlugin,
-  att: CachedAttachment,
-): Promise<Record<string, unknown> | undefined> {
+async function bridgeConfigOf(plugin: ChainPlugin, att: AttachmentChain): Promise<Record<string, unknown> | undefined> {
   if (plugin.type === "bridge") return plugin.raw;
   if (plugin.type !== "flannel") return undefined;
   const { parseFlannelConfig } = await import("../../plugins/flannel/config.js");
@@ -57,7 +54,7 @@ function outcome(what: string, missing: readonly string[]): Omit<ReloadLine, "at
 
 async function restoreBridgeMasq(
   conf: Record<string, unknown>,
-  att: CachedAttachment,
+  att: AttachmentChain,
   result: Result,
 ): Promise<Array<Omit<ReloadLine, "attachment">>> {
   if (conf.ipMasq !== true) return [];
@@ -77,7 +74,7 @@ async function restoreBridgeMasq(
 
 async function restorePlugin(
   plugin: ChainPlugin,
-  att: CachedAttachment,
+  att: AttachmentChain,
   result: Result,
 ): Promise<Array<Omit<ReloadLine, "attachment">>> {
   if (plugin.type === "portmap") {

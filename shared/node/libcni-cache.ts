@@ -14,6 +14,8 @@ export interface CachedAttachment {
   cniArgs: Array<[string, string]>;
   capabilityArgs: Record<string, unknown>;
   result?: Record<string, unknown>;
+  /** The network config the runtime used, base64 of the conflist or conf bytes (absent in old entries). */
+  config?: string;
   mtimeMs: number;
 }
 
@@ -25,6 +27,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+function nonEmpty(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0;
+}
+
 export function parseCacheEntry(file: string, text: string, mtimeMs: number): CachedAttachment | undefined {
   let raw: unknown;
   try {
@@ -34,8 +40,7 @@ export function parseCacheEntry(file: string, text: string, mtimeMs: number): Ca
   }
   if (!isObject(raw) || raw.kind !== "cniCacheV1") return undefined;
   const { networkName, containerId, ifName } = raw;
-  if (typeof networkName !== "string" || typeof containerId !== "string" || typeof ifName !== "string")
-    return undefined;
+  if (!nonEmpty(networkName) || !nonEmpty(containerId) || !nonEmpty(ifName)) return undefined;
   const cniArgs = Array.isArray(raw.cniArgs)
     ? raw.cniArgs.filter(
         (a): a is [string, string] => Array.isArray(a) && a.length === 2 && a.every((x) => typeof x === "string"),
@@ -49,6 +54,7 @@ export function parseCacheEntry(file: string, text: string, mtimeMs: number): Ca
     cniArgs,
     capabilityArgs: isObject(raw.capabilityArgs) ? raw.capabilityArgs : {},
     ...(isObject(raw.result) ? { result: raw.result } : {}),
+    ...(nonEmpty(raw.config) ? { config: raw.config } : {}),
     mtimeMs,
   };
 }

@@ -98,12 +98,17 @@ export function parseNetwork(file: string, text: string): NodeNetwork | ConfProb
   return net;
 }
 
+/** The configuration files of a directory as libcni picks them: *.conf, *.conflist, *.json, in name order. */
+export function configFileNames(confDir: string): string[] {
+  return readdirSync(confDir)
+    .filter((n) => /\.(conf|conflist|json)$/.test(n))
+    .sort();
+}
+
 export function loadNodeConfig(paths: NodePaths): NodeConfig {
   let names: string[];
   try {
-    names = readdirSync(paths.confDir)
-      .filter((n) => /\.(conf|conflist|json)$/.test(n))
-      .sort();
+    names = configFileNames(paths.confDir);
   } catch (e) {
     return { paths, networks: [], problems: [{ file: paths.confDir, problem: (e as Error).message }] };
   }
