@@ -9,10 +9,10 @@ import { writeAll } from "../sys/write-all.js";
 import { liveness, readCachedAttachments } from "./cached-attachments.js";
 import type { NodeCommand } from "./index.js";
 import { type MetricFamily, exposition } from "./metrics/exposition.js";
-import { DEFAULT_GRACE_MS, judgeStore } from "../../ipam/host-local/leaks.js";
+import { DEFAULT_GRACE_MS, judge, listReservations } from "../../ipam/host-local/leaks.js";
 import { readReclaimedCount } from "../../ipam/host-local/reclaimed-count.js";
 import { type HolderScan, isComplete, scanHolders } from "../node/netns-scan.js";
-import { type FamilyLabel, networkPools, reservations } from "./metrics/network-pools.js";
+import { type FamilyLabel, networkPools } from "./metrics/network-pools.js";
 import { PATH_FLAGS_HELP, withNodeFlags } from "./node-flags.js";
 
 const USAGE = `usage: cni-ts metrics [--grace SECONDS] [--conf-dir DIR] [--cache-dir DIR]
@@ -56,23 +56,17 @@ export async function nodeMetrics(
     samples: [],
   };
   for (const pool of pools) {
-    const stored = reservations(pool.dir);
-    const leakedNames = new Set(
-      scanned
-        ? judgeStore(pool.dir, scan, graceMs)
-            .filter((r) => r.verdict.kind === "leaked")
-            .map((r) => r.address)
-        : [],
-    );
+    // One read of the store; each reservation judged by the leak definition against the one scan.
+    const stored = listReservations(pool.dir).map((r) => ({ ...r, verdict: judge(r, scan, graceMs).kind }));
     reclaimed.samples.push({ labels: { network: pool.network }, value: readReclaimedCount(pool.dir) });
     for (const family of ["ipv4", "ipv6"] as FamilyLabel[]) {
       const total = pool.size[family];
       if (total === undefined) continue;
-      const mine = stored.filter((r) => r.family === family);
+      const mine = stored.filter((r) => (r.address.includes(":") ? "ipv6" : "ipv4") === family);
       const labels = { network: pool.network, family };
       size.samples.push({ labels, value: total });
       allocated.samples.push({ labels, value: mine.length });
-      if (scanned) leaked.samples.push({ labels, value: mine.filter((r) => leakedNames.has(r.name)).length });
+      if (scanned) leaked.samples.push({ labels, value: mine.filter((r) => r.verdict === "leaked").length });
     }
   }
   const byState = new Map<string, number>();

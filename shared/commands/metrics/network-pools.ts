@@ -3,8 +3,6 @@
  * uses host-local (directly, as bridge's ipam, or behind flannel, whose delegate takes its ranges
  * from subnet.env), where its store is and how many addresses its range sets can hand out.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { isPlainObject } from "../../sys/plain-object.js";
 import { storeDir } from "../../../ipam/host-local/store.js";
 import type { RangeSet } from "../../../ipam/host-local/range.js";
@@ -73,29 +71,4 @@ export async function networkPools(confDir: string): Promise<{ pools: NetworkPoo
     }
   }
   return { pools, problems };
-}
-
-/** The reservations in a store directory: file names that are addresses, with their content. */
-export function reservations(dir: string): Array<{ name: string; family: FamilyLabel; content: string }> {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const out: Array<{ name: string; family: FamilyLabel; content: string }> = [];
-  for (const name of names.sort()) {
-    const family = /^\d+\.\d+\.\d+\.\d+$/.test(name)
-      ? "ipv4"
-      : /^[0-9a-f:.]+$/i.test(name) && name.includes(":")
-        ? "ipv6"
-        : undefined;
-    if (!family) continue;
-    try {
-      out.push({ name, family, content: readFileSync(join(dir, name), "utf8") });
-    } catch {
-      // released meanwhile
-    }
-  }
-  return out;
 }
