@@ -5,6 +5,7 @@
  */
 import { readFileSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { isPlainObject } from "../sys/plain-object.js";
 
 export interface CachedAttachment {
   file: string;
@@ -23,10 +24,6 @@ export function resultsDir(cacheDir: string): string {
   return join(cacheDir, "results");
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function nonEmpty(v: unknown): v is string {
   return typeof v === "string" && v.length > 0;
 }
@@ -38,7 +35,7 @@ export function parseCacheEntry(file: string, text: string, mtimeMs: number): Ca
   } catch {
     return undefined;
   }
-  if (!isObject(raw) || raw.kind !== "cniCacheV1") return undefined;
+  if (!isPlainObject(raw) || raw.kind !== "cniCacheV1") return undefined;
   const { networkName, containerId, ifName } = raw;
   if (!nonEmpty(networkName) || !nonEmpty(containerId) || !nonEmpty(ifName)) return undefined;
   const cniArgs = Array.isArray(raw.cniArgs)
@@ -52,8 +49,8 @@ export function parseCacheEntry(file: string, text: string, mtimeMs: number): Ca
     containerId,
     ifName,
     cniArgs,
-    capabilityArgs: isObject(raw.capabilityArgs) ? raw.capabilityArgs : {},
-    ...(isObject(raw.result) ? { result: raw.result } : {}),
+    capabilityArgs: isPlainObject(raw.capabilityArgs) ? raw.capabilityArgs : {},
+    ...(isPlainObject(raw.result) ? { result: raw.result } : {}),
     ...(nonEmpty(raw.config) ? { config: raw.config } : {}),
     mtimeMs,
   };

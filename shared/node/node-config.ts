@@ -6,6 +6,7 @@
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { isPlainObject } from "../sys/plain-object.js";
 
 export const DEFAULT_CONF_DIR = "/etc/cni/net.d";
 export const DEFAULT_BIN_DIR = "/opt/cni/bin";
@@ -50,17 +51,13 @@ export interface NodeConfig {
   problems: ConfProblem[];
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function str(v: unknown): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
 /** The host-local dataDir of one plugin entry, when its IPAM is host-local. */
 function hostLocalDataDir(plugin: PluginConf): string | undefined {
-  const ipam = isObject(plugin.ipam) ? plugin.ipam : undefined;
+  const ipam = isPlainObject(plugin.ipam) ? plugin.ipam : undefined;
   // flannel hands its ipam object to the delegate, with type host-local unless set.
   const type = plugin.type === "flannel" ? (str(ipam?.type) ?? "host-local") : str(ipam?.type);
   if (type !== "host-local") return undefined;
@@ -75,14 +72,14 @@ export function parseNetwork(file: string, text: string): NodeNetwork | ConfProb
   } catch (e) {
     return { file, problem: `not JSON: ${(e as Error).message}` };
   }
-  if (!isObject(raw)) return { file, problem: "not a JSON object" };
+  if (!isPlainObject(raw)) return { file, problem: "not a JSON object" };
   const name = str(raw.name);
   if (!name) return { file, problem: "no network name" };
   const list = file.endsWith(".conflist") ? raw.plugins : [raw];
   if (!Array.isArray(list) || list.length === 0) return { file, problem: "no plugins" };
   const plugins: PluginConf[] = [];
   for (const p of list) {
-    if (!isObject(p) || !str(p.type)) return { file, problem: "a plugin entry has no type" };
+    if (!isPlainObject(p) || !str(p.type)) return { file, problem: "a plugin entry has no type" };
     plugins.push(p as PluginConf);
   }
   const net: NodeNetwork = { file, name, cniVersion: str(raw.cniVersion) ?? "0.1.0", plugins };
