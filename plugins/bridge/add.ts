@@ -13,7 +13,14 @@ import { planBridgeAddrs } from "./bridge-address.js";
 import { type BridgeConf, loadBridgeConf } from "./config.js";
 import { calcGateways, type Gateways } from "./gateways.js";
 import { planHost, planPortVlans } from "./host-plan.js";
-import { deleteHostLink, inspectBridge, randomMac, randomVethName, readHostLinks } from "./host-state.js";
+import {
+  countBridgePorts,
+  deleteHostLink,
+  inspectBridge,
+  randomMac,
+  randomVethName,
+  readHostLinks,
+} from "./host-state.js";
 import { chooseBackend, setupMasq, teardownMasq } from "./masq.js";
 import { planPod, podSysctls } from "./pod-plan.js";
 import { assembleResult } from "./result.js";
@@ -134,7 +141,7 @@ function setupHost(
     const gwLink = vlanGw ? state.vlanGw : state.bridge;
     const addrs = planBridgeAddrs(gwIface, gwLink?.addrs ?? [], wanted, {
       forceAddress: conf.forceAddress,
-      portsAttached: state.ports.length,
+      portsAttached: () => countBridgePorts(conf.bridge),
     });
     const veth = randomVethName();
     const vlanPeer = vlanGw && !state.vlanGw ? randomVethName() : undefined;

@@ -18,7 +18,7 @@ export function planBridgeAddrs(
   iface: string,
   existing: readonly AddrInfo[],
   wanted: readonly Cidr[],
-  opts: { forceAddress: boolean; portsAttached: number },
+  opts: { forceAddress: boolean; portsAttached: () => number },
 ): AddrPlan {
   const plan: AddrPlan = { del: [], add: [], notes: [] };
   const current = existing
@@ -33,10 +33,11 @@ export function planBridgeAddrs(
     const conflicts = current.filter((c) => c.family === gw.family && (gw.family === 4 || overlaps(c, gw)));
     if (conflicts.length > 0) {
       const found = conflicts.map(formatCidr).join(", ");
-      if (!opts.forceAddress && opts.portsAttached > 0) {
+      const attached = opts.forceAddress ? 0 : opts.portsAttached();
+      if (attached > 0) {
         throw new CniError(
           ErrorCode.Internal,
-          `failed to set bridge addr: "${iface}" already has an IP address different from ${text} (it has ${found}; ${opts.portsAttached} interface(s) still attached)`,
+          `failed to set bridge addr: "${iface}" already has an IP address different from ${text} (it has ${found}; ${attached} interface(s) still attached)`,
           `the node's pod subnet changed (for example a new flannel lease) while pods on the old subnet still use "${iface}". ` +
             `Drain the node's pods (the address is then replaced automatically), set "forceAddress": true to replace it now, or restore the old subnet.`,
         );

@@ -33,8 +33,8 @@ export async function check(inv: Invocation): Promise<void> {
       `Sandbox in prevResult ${podEntry.sandbox} doesn't match configured netns: ${netns}`,
     );
   }
-  const host = inspectHost(conf.bridge);
   const pod = inspectPod(netns, ifname);
+  const host = inspectHost(conf.bridge, pod.link?.linkIndex);
   const diffs = compare(conf, prev, host, pod, ifname);
   if (diffs.length > 0) {
     throw new CniError(
@@ -47,7 +47,8 @@ export async function check(inv: Invocation): Promise<void> {
 
 interface HostView {
   bridge: LinkInfo | undefined;
-  ports: LinkInfo[];
+  /** The host end of the pod's veth, when it is a port of the bridge. */
+  port: LinkInfo | undefined;
 }
 
 interface PodView {
@@ -55,17 +56,20 @@ interface PodView {
   routes: RouteInfo[];
 }
 
-function inspectHost(bridge: string): HostView {
-  if (!ownLinkNames().has(bridge)) return { bridge: undefined, ports: [] };
-  const [link, ports] = kernel(
+/** The bridge and the pod veth's host end (its peer index, read in the pod): one port, not all of them. */
+function inspectHost(bridge: string, peerIndex: number | undefined): HostView {
+  if (!ownLinkNames().has(bridge)) return { bridge: undefined, port: undefined };
+  const what = "failed to inspect the bridge";
+  if (!peerIndex) return { bridge: kernel([], [{ q: "link", dev: bridge }], { what })[0], port: undefined };
+  const [link, port] = kernel(
     [],
     [
       { q: "link", dev: bridge },
-      { q: "ports", master: bridge },
+      { q: "port", master: bridge, index: peerIndex },
     ],
-    { what: "failed to inspect the bridge" },
+    { what },
   );
-  return { bridge: link, ports };
+  return { bridge: link, port };
 }
 
 function inspectPod(netns: string, ifname: string): PodView {
@@ -110,7 +114,7 @@ export function compare(conf: BridgeConf, prev: Result, host: HostView, pod: Pod
   if (conf.mtu > 0 && link.mtu !== conf.mtu) diffs.push(`${ifname} has MTU ${link.mtu}, config says ${conf.mtu}`);
   if (!conf.disableContainerInterface && !link.flags.includes("UP")) diffs.push(`${ifname} is down`);
 
-  const port = host.ports.find((p) => p.ifindex === link.linkIndex);
+  const port = host.port;
   if (!port) diffs.push(`CNI veth created for bridge ${br} was not found`);
   else {
     const prevHost = prev.interfaces.find((i) => !i.sandbox && i.name !== br && i.name !== ifname);

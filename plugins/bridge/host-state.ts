@@ -7,31 +7,26 @@ import { ownLinkNames, readSysfsLink } from "../../shared/net/links.js";
 
 export interface BridgeState {
   bridge: LinkInfo | undefined;
-  /** Links enslaved to the bridge. */
-  ports: LinkInfo[];
   /** The "<bridge>.<vlan>" gateway interface, when it exists. */
   vlanGw: LinkInfo | undefined;
 }
 
 /**
  * The bridge as it is now: nothing to ask when /proc/self/net/dev does not list it (fresh node),
- * else its addresses, its ports and the VLAN gateway interface (one kernel call).
+ * else its addresses and the VLAN gateway interface (one kernel call). Not its ports: listing
+ * them costs a millisecond per few dozen pods, and only an address conflict needs their count.
  */
 export function inspectBridge(bridge: string, vlanGw: string | undefined): BridgeState {
   const names = ownLinkNames();
-  if (!names.has(bridge)) return { bridge: undefined, ports: [], vlanGw: undefined };
+  if (!names.has(bridge)) return { bridge: undefined, vlanGw: undefined };
   const withVlan = vlanGw !== undefined && names.has(vlanGw);
-  const queries: KernelQuery[] = [
-    { q: "addrs", dev: bridge },
-    { q: "ports", master: bridge },
-  ];
+  const queries: KernelQuery[] = [{ q: "addrs", dev: bridge }];
   if (withVlan) queries.push({ q: "addrs", dev: vlanGw });
-  const [link, ports, gw] = kernel([], queries, { what: `failed to inspect bridge "${bridge}"` }) as [
+  const [link, gw] = kernel([], queries, { what: `failed to inspect bridge "${bridge}"` }) as [
     LinkInfo | undefined,
-    LinkInfo[],
     LinkInfo | undefined,
   ];
-  if (link === undefined) return { bridge: undefined, ports: [], vlanGw: undefined };
+  if (link === undefined) return { bridge: undefined, vlanGw: undefined };
   if (link.kind !== "bridge") {
     throw new CniError(
       ErrorCode.Internal,
@@ -39,7 +34,13 @@ export function inspectBridge(bridge: string, vlanGw: string | undefined): Bridg
       `a ${link.kind || "non-bridge"} link named "${bridge}" exists; rename it or set "bridge" in the config to another name`,
     );
   }
-  return { bridge: link, ports, vlanGw: withVlan ? gw : undefined };
+  return { bridge: link, vlanGw: withVlan ? gw : undefined };
+}
+
+/** How many links are enslaved to the bridge now. */
+export function countBridgePorts(bridge: string): number {
+  const [ports] = kernel([], [{ q: "ports", master: bridge }], { what: `failed to list the ports of "${bridge}"` });
+  return ports.length;
 }
 
 /** A host veth name as upstream makes it: "veth" + 8 hex digits from 4 random bytes. */

@@ -104,14 +104,14 @@ describe("CHECK's comparison", () => {
   ];
 
   it("finds nothing on a healthy pod", () => {
-    expect(compare(conf, prev, { bridge, ports: [port(true)] }, { link: pod(), routes }, "eth0")).toEqual([]);
+    expect(compare(conf, prev, { bridge, port: port(true) }, { link: pod(), routes }, "eth0")).toEqual([]);
   });
 
   it("names every difference", () => {
     const diffs = compare(
       conf,
       prev,
-      { bridge, ports: [port(false, 1500)] },
+      { bridge, port: port(false, 1500) },
       { link: pod(1300), routes: routes.slice(1) },
       "eth0",
     );
@@ -124,13 +124,13 @@ describe("CHECK's comparison", () => {
   });
 
   it("a missing bridge, pod interface or port says so in upstream's words", () => {
-    expect(compare(conf, prev, { bridge: undefined, ports: [] }, { link: pod(), routes }, "eth0")).toEqual([
+    expect(compare(conf, prev, { bridge: undefined, port: undefined }, { link: pod(), routes }, "eth0")).toEqual([
       "CNI created bridge cni0 in host namespace was not found",
     ]);
-    expect(compare(conf, prev, { bridge, ports: [] }, { link: undefined, routes: [] }, "eth0")).toEqual([
+    expect(compare(conf, prev, { bridge, port: undefined }, { link: undefined, routes: [] }, "eth0")).toEqual([
       "CNI created interface in container eth0 not found",
     ]);
-    expect(compare(conf, prev, { bridge, ports: [] }, { link: pod(), routes }, "eth0")).toEqual([
+    expect(compare(conf, prev, { bridge, port: undefined }, { link: pod(), routes }, "eth0")).toEqual([
       "CNI veth created for bridge cni0 was not found",
     ]);
   });

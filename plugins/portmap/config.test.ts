@@ -90,8 +90,15 @@ describe("portmap config", () => {
     expect(parse({ externalSetMarkChain: "KUBE-MARK-MASQ" }, () => ({ iptables: false, nftables: true })).backend).toBe(
       "iptables",
     );
-    expect(parse({}, () => ({ iptables: false, nftables: true })).backend).toBe("nftables");
-    expect(parse({}, () => ({ iptables: true, nftables: true })).backend).toBe("iptables");
+    const mapped = { runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80 }] } };
+    expect(parse(mapped, () => ({ iptables: false, nftables: true })).backend).toBe("nftables");
+    expect(parse(mapped, () => ({ iptables: true, nftables: true })).backend).toBe("iptables");
+    // Nothing to map: the tools are not looked for.
+    expect(
+      parse({}, () => {
+        throw new Error("probed");
+      }).mappings,
+    ).toEqual([]);
     expect(parse({ backend: "nftables" }).backend).toBe("nftables");
   });
 });

@@ -134,9 +134,13 @@ export function parsePortmapConf(
   }
   const wanted: Backend | undefined =
     f.backend || [...syntaxes][0] || (f.externalSetMarkChain != null ? "iptables" : undefined);
+  const mappings = readPortMappings(runtimeConfig);
   let backend: Backend;
   if (wanted) {
     backend = wanted;
+  } else if (mappings.length === 0) {
+    // Nothing to map writes no rule: no need to look for the tools (most pods, on every call).
+    backend = "iptables";
   } else {
     const tools = available();
     backend = !tools.iptables && tools.nftables ? "nftables" : "iptables";
@@ -164,7 +168,7 @@ export function parsePortmapConf(
     conditionsV4,
     conditionsV6,
     backend,
-    mappings: readPortMappings(runtimeConfig),
+    mappings,
   };
 }
 

@@ -72,6 +72,16 @@ export function scenario(node: string, pod: string): unknown {
     ],
     { netns: node },
   );
+  const vethIndex = veth?.ifindex ?? -1;
+  const [port, notPort, noSuchIndex] = kernel(
+    [],
+    [
+      { q: "port", master: "kbr0", index: vethIndex },
+      { q: "port", master: "kbr0", index: bridge?.ifindex ?? -1 },
+      { q: "port", master: "kbr0", index: 999999 },
+    ],
+    { netns: node },
+  );
   let refused: unknown;
   try {
     kernel([{ op: { op: "link-set", dev: "vethk0", master: "nosuch0" } }], [], { netns: node });
@@ -82,7 +92,7 @@ export function scenario(node: string, pod: string): unknown {
     netns: node,
   });
   const [afterDel] = kernel([], [{ q: "link", dev: "eth0" }], { netns: pod });
-  return { podLink, routes, bridge, ports, veth, missing, noPorts, refused, afterDel };
+  return { podLink, routes, bridge, ports, veth, port, notPort, noSuchIndex, missing, noPorts, refused, afterDel };
 }
 
 /**

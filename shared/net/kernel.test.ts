@@ -58,12 +58,18 @@ describe("kernel layer", () => {
         const r = viaIp as {
           bridge: { mtu: number; promisc: boolean; address: string };
           ports: Array<{ port: unknown; master: string }>;
+          port: unknown;
+          notPort: unknown;
+          noSuchIndex: unknown;
           refused: unknown;
           afterDel: unknown;
           missing: unknown;
         };
         expect(r.bridge).toMatchObject({ mtu: 1400, promisc: true, address: "02:00:00:00:0a:09" });
         expect(r.ports).toMatchObject([{ master: "kbr0", port: { hairpin: true, isolated: false } }]);
+        expect(r.port).toMatchObject({ ifname: "vethk0", master: "kbr0", port: { hairpin: true } });
+        expect(r.notPort).toBeUndefined();
+        expect(r.noSuchIndex).toBeUndefined();
         expect(r.refused).toEqual({ index: 0, gone: true });
         expect(r.missing).toBeUndefined();
         expect(r.afterDel).toBeUndefined();

@@ -41,11 +41,15 @@ export interface KernelStep {
   fail?: (reason: string) => Error;
 }
 
-/** A read: one link, a link with its addresses, the ports of a bridge, the routes via a link. */
+/**
+ * A read: one link, a link with its addresses, the ports of a bridge, one port of a bridge by its
+ * ifindex (undefined unless it is enslaved to that bridge), the routes via a link.
+ */
 export type KernelQuery =
   | { q: "link"; dev: string }
   | { q: "addrs"; dev: string }
   | { q: "ports"; master: string }
+  | { q: "port"; master: string; index: number }
   | { q: "routes"; dev: string };
 
 type QueryResult<Q extends KernelQuery> = Q extends { q: "ports" }
@@ -121,6 +125,7 @@ function queryLine(q: KernelQuery): string {
     case "addrs":
       return `addr show dev ${q.dev}`;
     case "ports":
+    case "port":
       return `link show master ${q.master}`;
     case "routes":
       return `route show table all dev ${q.dev}`;
@@ -235,6 +240,20 @@ class Netlink {
           .map((m) => parseLinkMessage(m.payload));
         return links.filter((l) => l.masterIndex === master.ifindex).map((l) => plain({ ...l, master: master.ifname }));
       }
+      case "port": {
+        const master = this.link(q.master);
+        if (!master) return undefined;
+        let port: NlLink;
+        try {
+          const [m] = this.sock.request(getLinkByIndex(this.sock.nextSeq(), q.index));
+          if (!m) return undefined;
+          port = parseLinkMessage(m.payload);
+        } catch (e) {
+          if (e instanceof NetlinkError && GONE.test(errnoText(e.errno))) return undefined;
+          throw e;
+        }
+        return port.masterIndex === master.ifindex ? plain({ ...port, master: master.ifname }) : undefined;
+      }
       case "routes": {
         const link = this.link(q.dev);
         if (!link) return [];
@@ -307,6 +326,7 @@ function viaIp(steps: readonly KernelStep[], queries: readonly KernelQuery[], op
   return queries.map((q, i) => {
     const printed = out.skipped.has(steps.length + i) ? undefined : answers[next++];
     if (q.q === "ports") return (printed ?? []).map(parseLink);
+    if (q.q === "port") return (printed ?? []).map(parseLink).find((l) => l.ifindex === q.index);
     if (q.q === "routes") return (printed ?? []).map(parseRoute);
     return printed?.[0] === undefined ? undefined : parseLink(printed[0]);
   });
