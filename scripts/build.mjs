@@ -43,6 +43,9 @@ const args = [
   `process.env.CNI_TS_COMMIT=${JSON.stringify(commit)}`,
   "--define",
   `process.env.CNI_TS_TARGET=${JSON.stringify(target)}`,
+  // The resident service runs only calls of its own build: two builds of one commit differ here.
+  "--define",
+  `process.env.CNI_TS_BUILD_ID=${JSON.stringify(`${commit}-${target}-${Date.now().toString(36)}`)}`,
   join(root, "shared/main.ts"),
   "--outfile",
   tmp,

@@ -15,6 +15,12 @@ export const BUILD: BuildInfo = {
   target: process.env.CNI_TS_TARGET || "source",
 };
 
+/**
+ * One build, exactly: the commit and the moment it was built. The resident service runs only the
+ * calls of the build it is (a node mid-upgrade has two).
+ */
+export const BUILD_ID: string = process.env.CNI_TS_BUILD_ID || "source";
+
 /** "v0.1.0 (commit 1a2b3c4, bun-linux-x64-baseline)": appended to every self-description. */
 export function buildDescription(build: BuildInfo = BUILD): string {
   return `v${build.release} (commit ${build.commit}, ${build.target})`;

@@ -28,15 +28,24 @@ export function errorJson(err: CniError, cniVersion: string): string {
   return goJson({ cniVersion, code: err.code, msg: err.message, details: err.details || undefined }, 4);
 }
 
-/** Runs one plugin invocation as an executable: env + stdin in, result or error JSON out. Returns the exit status. */
+/**
+ * Runs one plugin invocation as an executable: env + stdin in, result or error JSON out. Returns
+ * the exit status. `traceFields` go into the trace line (the resident service marks its calls).
+ */
 export async function runPlugin(
   plugin: Plugin,
   env: NodeJS.ProcessEnv = process.env,
   io: Io = processIo,
+  traceFields: Record<string, unknown> = {},
 ): Promise<number> {
-  const trace = new Trace(env.CNI_TS_DEBUG_LOG);
+  const trace = new Trace(env.CNI_TS_DEBUG_LOG, traceFields.resident === true ? performance.now() : undefined);
   let cniVersion: string = LATEST_VERSION;
-  const record: Record<string, unknown> = { plugin: plugin.name, release: BUILD.release, verb: env.CNI_COMMAND ?? "" };
+  const record: Record<string, unknown> = {
+    plugin: plugin.name,
+    release: BUILD.release,
+    verb: env.CNI_COMMAND ?? "",
+    ...traceFields,
+  };
   try {
     if (!env.CNI_COMMAND) {
       io.stderr(

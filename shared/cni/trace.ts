@@ -37,11 +37,15 @@ export class Trace {
   readonly startedAt = performance.now();
   target: string | undefined;
 
-  constructor(target?: string) {
+  /** `inProcessSince`: the call began in this long-lived process then (the resident service), not at its start. */
+  constructor(
+    target?: string,
+    private readonly inProcessSince?: number,
+  ) {
     this.target = target || undefined;
     // Time from the runtime's time origin to the first line of our code. Under Bun the origin is
     // set after exec and mapping, so the true start-up cost is the caller's wall time minus "total".
-    this.phases.push(["startup", this.startedAt]);
+    if (inProcessSince === undefined) this.phases.push(["startup", this.startedAt]);
     current = this;
   }
 
@@ -98,7 +102,7 @@ export class Trace {
       if (name === "(between)" && ms < 0.05) continue;
       phases[name] = Math.round(((phases[name] ?? 0) + ms) * 100) / 100;
     }
-    phases.total = Math.round(performance.now() * 100) / 100;
+    phases.total = Math.round((performance.now() - (this.inProcessSince ?? 0)) * 100) / 100;
     const usage = process.resourceUsage();
     const line = `${JSON.stringify({
       time: new Date().toISOString(),

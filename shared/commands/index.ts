@@ -16,6 +16,7 @@ export const NODE_COMMANDS: Record<string, CommandLoader> = {
   metrics: async () => (await import("./metrics.js")).command,
   gc: async () => (await import("./gc.js")).command,
   doctor: async () => (await import("./doctor.js")).command,
+  serve: async () => (await import("./serve.js")).command,
 };
 
 export function usage(): string {

@@ -1,0 +1,38 @@
+/**
+ * The resident service's wire format (`cni-ts serve`): one JSON line each way per call over a unix
+ * socket. The client sends a ResidentRequest; the service answers "started" when it begins the
+ * call (from then on the call may have changed the node, so the client must not run it again)
+ * and then "done" with the exit status and output, or "declined" without starting it, after which
+ * the client runs the call in its own process as it would without a service.
+ */
+export const DEFAULT_SOCKET = "/run/cni-ts/plugins.sock";
+
+/** A call waiting longer than this in the service's queue is declined (the client runs it itself). */
+export const MAX_QUEUE_WAIT_MS = 2000;
+/** How long a client waits for "started" before it runs the call itself: well beyond MAX_QUEUE_WAIT_MS. */
+export const CLIENT_START_TIMEOUT_MS = 5000;
+
+export interface ResidentRequest {
+  /** The client's build id: the service only runs calls of its own build. */
+  build: string;
+  plugin: string;
+  env: Record<string, string>;
+  /** The plugin's stdin, base64. */
+  stdin: string;
+  /** The client's network and mount namespaces ("dev:ino" of /proc/self/ns/{net,mnt}). */
+  ns: { net: string; mnt: string };
+  /** Date.now() when the client sent the call. */
+  sentAt: number;
+}
+
+export type ResidentReply =
+  | { status: "started" }
+  | { status: "declined"; reason: string }
+  | { status: "done"; exit: number; stdout: string; stderr: string };
+
+/** Which socket plugins use: CNI_TS_SOCKET when set ("off" or empty: none), else the default. */
+export function residentSocket(env: NodeJS.ProcessEnv): string | undefined {
+  const s = env.CNI_TS_SOCKET;
+  if (s === undefined) return DEFAULT_SOCKET;
+  return s === "" || s === "off" ? undefined : s;
+}
