@@ -7,7 +7,7 @@
  * `ip netns exec` makes a mount namespace of its own, which the service must decline.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -237,6 +237,27 @@ describe("resident service", () => {
       { verb: "DEL", plugin: "bridge" },
     ]);
     expect(traceLines(trace)[0]?.resident).toBeUndefined();
+  });
+
+  it("stops when an upgrade replaces its executable, after declining the call that noticed", async () => {
+    const bin = join((await sandbox.node()).workDir, "bin");
+    const node = await sandbox.node({ cniPath: [bin] });
+    mkdirSync(bin);
+    copyFileSync(join(OURS_BIN, "cni-ts"), join(bin, "cni-ts"));
+    for (const name of ["bridge", "host-local", "portmap"]) linkSync(join(bin, "cni-ts"), join(bin, name));
+    const network = writeChain(node);
+    const service = await startService(node, bin);
+    const trace = join(node.workDir, "trace.log");
+    const env = { CNI_TS_SOCKET: service.socket, CNI_TS_DEBUG_LOG: trace };
+    const [a, b] = [await node.addPod("a"), await node.addPod("b")];
+    expectOk(await cnitool(node, "add", network, a, env));
+    copyFileSync(join(bin, "cni-ts"), join(bin, "cni-ts.new"));
+    renameSync(join(bin, "cni-ts.new"), join(bin, "cni-ts"));
+    expectOk(await cnitool(node, "add", network, b, env));
+    expect(await service.exited).toBe(0);
+    expect(service.log()).toContain("its executable was replaced");
+    expect(traceLines(trace).map((l) => l.resident ?? false)).toEqual([true, true, false, false]);
+    for (const pod of [a, b]) expectOk(await cnitool(node, "del", network, pod, env));
   });
 
   it("answers a malformed request with a refusal and keeps serving", async () => {

@@ -41,6 +41,16 @@ export interface ServeOptions {
   log(line: string): void;
 }
 
+/** The executable's file as it is now ("dev:ino:size:mtime"); an upgrade replaces it. */
+function executableId(): string {
+  try {
+    const s = statSync(process.execPath);
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return "gone";
+  }
+}
+
 function nsId(kind: "net" | "mnt"): string {
   const s = statSync(`/proc/self/ns/${kind}`);
   return `${s.dev}:${s.ino}`;
@@ -49,6 +59,7 @@ function nsId(kind: "net" | "mnt"): string {
 /** Serves until SIGTERM/SIGINT or maxCalls; resolves with the exit status. */
 export async function serve(opts: ServeOptions): Promise<number> {
   const own = { net: nsId("net"), mnt: nsId("mnt") };
+  const executable = executableId();
   for (const name of PLUGIN_NAMES) registerInProcess(name, () => loadPlugin(name));
   if (!(await prepareSocketPath(opts.socket))) {
     opts.log(`cni-ts serve: another service is already listening on ${opts.socket}`);
@@ -82,6 +93,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
       send(c, { status: "declined", reason: "malformed request" });
       return c.end();
     }
+    // An upgrade replaced our file: the plugins are a new build now, which a fresh service serves.
+    if (!stopping && executableId() !== executable) stop("its executable was replaced");
     const why = declineReason(req, own, stopping);
     if (why !== undefined || c.data.closed) {
       if (!c.data.closed) send(c, { status: "declined", reason: why ?? "client gone" });
