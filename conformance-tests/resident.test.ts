@@ -260,6 +260,31 @@ describe("resident service", () => {
     for (const pod of [a, b]) expectOk(await cnitool(node, "del", network, pod, env));
   });
 
+  it("doctor says whether a service serves this node's calls, declines them, or is a dead socket", async () => {
+    const node = await sandbox.node();
+    const socket = join(node.workDir, "rs", "plugins.sock");
+    const doctor = async () => {
+      const r = await runCommand(
+        ["nsenter", `--net=${node.path}`, "--", join(OURS_BIN, "cni-ts"), "doctor", "--json", "--socket", socket],
+        { env: { PATH: TOOL_PATH }, check: false, timeoutMs: 60_000 },
+      );
+      const report = JSON.parse(r.stdout) as { findings: Array<{ area: string; severity: string; message: string }> };
+      return report.findings.filter((f) => f.area === "resident");
+    };
+    expect(await doctor()).toMatchObject([
+      { severity: "info", message: expect.stringContaining("no resident service") },
+    ]);
+    const ours = await startService(node, OURS_BIN, socket);
+    expect(await doctor()).toMatchObject([{ severity: "info", message: expect.stringContaining("serves this node") }]);
+    ours.child.kill("SIGKILL");
+    await ours.exited;
+    expect(await doctor()).toMatchObject([
+      { severity: "warning", message: expect.stringContaining("nothing answers") },
+    ]);
+    await startService(node, TEST_BIN, socket);
+    expect(await doctor()).toMatchObject([{ severity: "warning", message: expect.stringContaining("declines") }]);
+  });
+
   it("answers a malformed request with a refusal and keeps serving", async () => {
     const node = await sandbox.node();
     const service = await startService(node);

@@ -9,7 +9,9 @@ import type { Finding } from "../node/doctor/finding.js";
 import { checkFlannel, clusterNetworks } from "../node/doctor/flannel-check.js";
 import { checkKernel } from "../node/doctor/kernel-check.js";
 import { checkPlugins } from "../node/doctor/plugins-check.js";
+import { checkResident } from "../node/doctor/resident-check.js";
 import { checkState } from "../node/doctor/state-check.js";
+import { DEFAULT_SOCKET, residentSocket } from "../resident/protocol.js";
 import { planGc } from "../node/gc-plan.js";
 import { containerRules } from "../node/nat-rules.js";
 import { scanHolders } from "../node/netns-scan.js";
@@ -18,12 +20,13 @@ import { BUILD, buildDescription } from "../build-info.js";
 import type { NodeCommand } from "./index.js";
 import { PATH_FLAGS_HELP, UsageError, parseNodeFlags } from "./node-flags.js";
 
-const HELP = `usage: cni-ts doctor [--json] [path flags]
+const HELP = `usage: cni-ts doctor [--json] [--socket PATH] [path flags]
 Reports, for the node whose network namespace it runs in, each problem CNI has there with its
 severity and the command that fixes it: the plugin directory, the network configurations, flannel
-(subnet.env, the bridge, flannel.1), leaked reservations and stale state, kernel settings.
-Changes nothing. Exits 1 when something is broken (an error), 0 otherwise.
+(subnet.env, the bridge, flannel.1), leaked reservations and stale state, kernel settings, the
+resident service. Changes nothing. Exits 1 when something is broken (an error), 0 otherwise.
   --json            one JSON object: {"release", "commit", "paths", "findings": [{area, severity, message, fix}], "errors", "warnings"}
+  --socket PATH     the resident service's socket (default: CNI_TS_SOCKET, else ${DEFAULT_SOCKET})
 ${PATH_FLAGS_HELP}
 `;
 
@@ -63,7 +66,7 @@ export function formatFindings(findings: readonly Finding[]): string {
 async function run(args: string[]): Promise<number> {
   let flags;
   try {
-    flags = parseNodeFlags(args, { json: { type: "boolean" } });
+    flags = parseNodeFlags(args, { json: { type: "boolean" }, socket: { type: "string" } });
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     writeAll(2, `cni-ts doctor: ${e.message}\n${HELP}`);
@@ -73,7 +76,8 @@ async function run(args: string[]): Promise<number> {
     writeAll(1, HELP);
     return 0;
   }
-  const findings = diagnose(flags.paths);
+  const socket = flags.values.socket ?? residentSocket(process.env);
+  const findings = [...diagnose(flags.paths), ...(socket ? await checkResident(socket) : [])];
   const errors = findings.filter((f) => f.severity === "error").length;
   const warnings = findings.filter((f) => f.severity === "warning").length;
   if (flags.values.json) {

@@ -17,7 +17,7 @@ interface BunSocket {
   write(data: string | Uint8Array): number;
   end(): void;
 }
-interface BunApi {
+export interface BunApi {
   stdin: { bytes(): Promise<Uint8Array> };
   stdout: unknown;
   stderr: unknown;
@@ -44,9 +44,30 @@ export async function relay(outcome: { exit: number; stdout: string; stderr: str
   return outcome.exit;
 }
 
+export function bunApi(): BunApi {
+  return (globalThis as { Bun?: BunApi }).Bun!;
+}
+
 async function nsId(kind: "net" | "mnt", bun: BunApi): Promise<string> {
   const s = await bun.file(`/proc/self/ns/${kind}`).stat();
   return `${s.dev}:${s.ino}`;
+}
+
+/** This process's call as the service reads it. */
+export async function requestFor(
+  plugin: string,
+  env: NodeJS.ProcessEnv,
+  stdin: Buffer,
+  bun: BunApi,
+): Promise<ResidentRequest> {
+  return {
+    build: BUILD_ID,
+    plugin,
+    env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+    stdin: stdin.toString("base64"),
+    ns: { net: await nsId("net", bun), mnt: await nsId("mnt", bun) },
+    sentAt: Date.now(),
+  };
 }
 
 export async function callResident(socket: string, plugin: string, env: NodeJS.ProcessEnv): Promise<ResidentOutcome> {
@@ -64,14 +85,7 @@ export async function callResident(socket: string, plugin: string, env: NodeJS.P
   }
   const notServed = (why: string): ResidentOutcome => ({ served: false, stdin, why });
   if (stdin.length > MAX_STDIN) return notServed("stdin too large");
-  const request: ResidentRequest = {
-    build: BUILD_ID,
-    plugin,
-    env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
-    stdin: stdin.toString("base64"),
-    ns: { net: await nsId("net", bun), mnt: await nsId("mnt", bun) },
-    sentAt: Date.now(),
-  };
+  const request = await requestFor(plugin, env, stdin, bun);
   return new Promise<ResidentOutcome>((resolve) => {
     let pending = Buffer.from(`${JSON.stringify(request)}\n`);
     let received = "";
@@ -98,7 +112,9 @@ export async function callResident(socket: string, plugin: string, env: NodeJS.P
       const reply = JSON.parse(line) as ResidentReply;
       if (reply.status === "started") started = true;
       else if (reply.status === "declined") finish(notServed(reply.reason));
-      else finish({ served: true, exit: reply.exit, stdout: reply.stdout, stderr: reply.stderr });
+      else if (reply.status === "done")
+        finish({ served: true, exit: reply.exit, stdout: reply.stdout, stderr: reply.stderr });
+      else throw new Error(`unexpected ${reply.status}`);
     };
     const lost = (why: string) => {
       if (started) finish({ served: true, exit: 1, stdout: lostAnswer(why, stdin), stderr: "" });

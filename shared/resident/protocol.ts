@@ -23,9 +23,12 @@ export interface ResidentRequest {
   ns: { net: string; mnt: string };
   /** Date.now() when the client sent the call. */
   sentAt: number;
+  /** Only ask whether the service would run this client's calls (`cni-ts doctor`); nothing runs. */
+  probe?: boolean;
 }
 
 export type ResidentReply =
+  | { status: "ready"; build: string }
   | { status: "started" }
   | { status: "declined"; reason: string }
   | { status: "done"; exit: number; stdout: string; stderr: string };

@@ -22,6 +22,7 @@ const RequestSchema = z.object({
   stdin: z.string(),
   ns: z.object({ net: z.string(), mnt: z.string() }),
   sentAt: z.number(),
+  probe: z.optional(z.boolean()),
 });
 type Request = z.infer<typeof RequestSchema>;
 
@@ -96,8 +97,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
     // An upgrade replaced our file: the plugins are a new build now, which a fresh service serves.
     if (!stopping && executableId() !== executable) stop("its executable was replaced");
     const why = declineReason(req, own, stopping);
-    if (why !== undefined || c.data.closed) {
-      if (!c.data.closed) send(c, { status: "declined", reason: why ?? "client gone" });
+    if (why !== undefined || c.data.closed || req.probe) {
+      if (!c.data.closed)
+        send(c, why === undefined ? { status: "ready", build: BUILD_ID } : { status: "declined", reason: why });
       return c.end();
     }
     send(c, { status: "started" });

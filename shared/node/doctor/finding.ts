@@ -5,7 +5,7 @@
  * bite later (leaks, stale rules); "info" is what the node runs.
  */
 export type Severity = "info" | "warning" | "error";
-export type Area = "plugins" | "config" | "flannel" | "state" | "kernel";
+export type Area = "plugins" | "config" | "flannel" | "state" | "kernel" | "resident";
 
 export interface Finding {
   area: Area;
