@@ -7,7 +7,16 @@
  * `ip netns exec` makes a mount namespace of its own, which the service must decline.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -258,6 +267,49 @@ describe("resident service", () => {
     expect(service.log()).toContain("its executable was replaced");
     expect(traceLines(trace).map((l) => l.resident ?? false)).toEqual([true, true, false, false]);
     for (const pod of [a, b]) expectOk(await cnitool(node, "del", network, pod, env));
+  });
+
+  it("a service killed at any point of an ADD leaves nothing behind once the runtime's DEL ran", async () => {
+    const node = await sandbox.node({ cniPath: [TEST_BIN] });
+    const network = writeChain(node);
+    const socket = join(node.workDir, "rs", "plugins.sock");
+    const points = join(node.workDir, "points.log");
+    const ports = { capArgs: { portMappings: [{ hostPort: 18081, containerPort: 80, protocol: "tcp" }] } };
+    const env = { CNI_TS_SOCKET: socket };
+    // The node's first ADD builds the bridge and chains; the points are those of a warm ADD.
+    let service = await startService(node, TEST_BIN, socket, { CNI_TS_FAULT_LOG: points });
+    const warm = await node.addPod("w");
+    expectOk(await cnitool(node, "add", network, warm, env, ports));
+    writeFileSync(points, "");
+    const probe = await node.addPod("p");
+    expectOk(await cnitool(node, "add", network, probe, env, ports));
+    // Names that carry an address or a counter differ per pod: match them as prefixes.
+    const seen = readFileSync(points, "utf8")
+      .trim()
+      .split("\n")
+      .map((p) => p.replace(/:[0-9a-f.:]+$/, ":*").replace(/#\d+.*$/, "#*"));
+    const unique = [...new Set(seen)];
+    expect(unique.length).toBeGreaterThan(5);
+    for (const pod of [warm, probe]) expectOk(await cnitool(node, "del", network, pod, env, ports));
+    service.child.kill("SIGKILL");
+    await service.exited;
+
+    for (const [i, point] of unique.entries()) {
+      service = await startService(node, TEST_BIN, socket, { CNI_TS_FAULT: point });
+      const pod = await node.addPod(`f${i}`);
+      const add = await cnitool(node, "add", network, pod, env, ports);
+      expect(add.ok, `ADD killed at ${point}`).toBe(false);
+      expect(await service.exited, point).toBe(null);
+      expectOk(await cnitool(node, "del", network, pod, env, ports), `DEL after ${point}`);
+      const store = readdirSync(join(node.dataDir, network)).filter((f) => /^[0-9]/.test(f));
+      expect(store, `reservations after ${point}`).toEqual([]);
+      for (const table of ["nat", "filter"]) {
+        const rules = (await node.exec(["iptables-save", "-t", table])).stdout;
+        expect(rules.includes(pod.containerId), `${table} rules of ${pod.containerId} after ${point}`).toBe(false);
+      }
+      const veths = (await node.exec(["ip", "-o", "link", "show", "type", "veth"])).stdout.trim();
+      expect(veths, `veths after ${point}`).toBe("");
+    }
   });
 
   it("doctor says whether a service serves this node's calls, declines them, or is a dead socket", async () => {

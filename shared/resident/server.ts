@@ -156,7 +156,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     if (stopping) return;
     stopping = true;
     opts.log(`cni-ts serve: stopping (${why})`);
-    listener.stop(true);
+    // Connections with a call in progress stay open until it is answered.
+    listener.stop(false);
     try {
       unlinkSync(opts.socket);
     } catch {
