@@ -14,10 +14,11 @@ export const DnsSchema = z.object({
 });
 
 /**
- * The schemas of every result version. Built on first use: a plugin that never reads a foreign
- * result (VERSION, most DELs) does not pay for them at start-up.
+ * The schemas of the result versions, each built on first use and only for the version read: a
+ * plugin that never reads a foreign result (VERSION, most DELs) does not pay for them, and one
+ * that reads a 1.0.0 prevResult does not build the 0.2.0 and 0.4.0 shapes.
  */
-function buildSchemas() {
+function buildCommon() {
   // Go's net.ParseCIDR / net.ParseIP, as libcni applies them when it reads a result.
   const Cidr = z
     .string()
@@ -45,57 +46,57 @@ function buildSchemas() {
     table: z.optional(z.number()),
     scope: z.optional(z.number()),
   });
-  const Result100Schema = z.object({
+  return { Cidr, Ip, InterfaceSchema, IpSchema, RouteSchema };
+}
+type Common = ReturnType<typeof buildCommon>;
+let common: Common | undefined;
+const commonSchemas = (): Common => (common ??= buildCommon());
+
+function build100(c: Common) {
+  return z.object({
     cniVersion: z.optional(z.string()),
-    interfaces: z.optional(z.nullable(z.array(InterfaceSchema))),
-    ips: z.optional(z.nullable(z.array(IpSchema))),
-    routes: z.optional(z.nullable(z.array(RouteSchema))),
+    interfaces: z.optional(z.nullable(z.array(c.InterfaceSchema))),
+    ips: z.optional(z.nullable(z.array(c.IpSchema))),
+    routes: z.optional(z.nullable(z.array(c.RouteSchema))),
     dns: z.optional(z.nullable(DnsSchema)),
   });
+}
+
+function build040(c: Common) {
   const Ip040Schema = z.object({
     version: z.optional(z.string()),
-    address: Cidr,
-    gateway: z.optional(Ip),
+    address: c.Cidr,
+    gateway: z.optional(c.Ip),
     interface: z.optional(z.nullable(z.number())),
   });
-  const Result040Schema = z.object({
+  return z.object({
     cniVersion: z.optional(z.string()),
-    interfaces: z.optional(z.nullable(z.array(InterfaceSchema))),
+    interfaces: z.optional(z.nullable(z.array(c.InterfaceSchema))),
     ips: z.optional(z.nullable(z.array(Ip040Schema))),
-    routes: z.optional(z.nullable(z.array(RouteSchema))),
+    routes: z.optional(z.nullable(z.array(c.RouteSchema))),
     dns: z.optional(z.nullable(DnsSchema)),
   });
-  const Route020Schema = z.object({ dst: Cidr, gw: z.optional(Ip) });
+}
+
+function build020(c: Common) {
+  const Route020Schema = z.object({ dst: c.Cidr, gw: z.optional(c.Ip) });
   const IpConfig020Schema = z.object({
-    ip: Cidr,
-    gateway: z.optional(Ip),
+    ip: c.Cidr,
+    gateway: z.optional(c.Ip),
     routes: z.optional(z.nullable(z.array(Route020Schema))),
   });
-  const Result020Schema = z.object({
+  return z.object({
     cniVersion: z.optional(z.string()),
     ip4: z.optional(z.nullable(IpConfig020Schema)),
     ip6: z.optional(z.nullable(IpConfig020Schema)),
     dns: z.optional(z.nullable(DnsSchema)),
   });
-  return {
-    InterfaceSchema,
-    IpSchema,
-    RouteSchema,
-    Result100Schema,
-    Ip040Schema,
-    Result040Schema,
-    Route020Schema,
-    IpConfig020Schema,
-    Result020Schema,
-  };
 }
 
-let schemas: ReturnType<typeof buildSchemas> | undefined;
-function resultSchemas(): ReturnType<typeof buildSchemas> {
-  schemas ??= buildSchemas();
-  return schemas;
-}
-type Schemas = ReturnType<typeof buildSchemas>;
+let schema100: ReturnType<typeof build100> | undefined;
+let schema040: ReturnType<typeof build040> | undefined;
+let schema020: ReturnType<typeof build020> | undefined;
+type Schemas = Common;
 
 /** One internal result type (the 1.1.0 shape); every version is printed from it. */
 export type Interface = z.infer<Schemas["InterfaceSchema"]>;
@@ -131,7 +132,7 @@ export function parseResult(raw: unknown, fallbackVersion: string, what = "resul
   const version = typeof raw.cniVersion === "string" && raw.cniVersion !== "" ? raw.cniVersion : fallbackVersion;
   const shape = resultShapeOf(version);
   if (shape === "020") {
-    const schema = resultSchemas().Result020Schema;
+    const schema = (schema020 ??= build020(commonSchemas()));
     const parsed = schema.safeParse(matchGoKeys(schema, raw));
     if (!parsed.success) throw invalid(what, z.prettifyError(parsed.error));
     const r = emptyResult(version);
@@ -143,8 +144,8 @@ export function parseResult(raw: unknown, fallbackVersion: string, what = "resul
     r.dns = parsed.data.dns ?? {};
     return r;
   }
-  const { Result040Schema, Result100Schema } = resultSchemas();
-  const schema = shape === "040" ? Result040Schema : Result100Schema;
+  const schema =
+    shape === "040" ? (schema040 ??= build040(commonSchemas())) : (schema100 ??= build100(commonSchemas()));
   const parsed = schema.safeParse(matchGoKeys(schema, raw));
   if (!parsed.success) throw invalid(what, z.prettifyError(parsed.error));
   const data = parsed.data;
