@@ -189,6 +189,8 @@ describe("resident service", () => {
     expectOk(await cnitool(node, "add", network, a, otherBuild));
     // `ip netns exec` gives the client a mount namespace of its own.
     expectOk(await node.cnitool("add", network, b, { env }));
+    expect(service.log()).toContain("declined a call: the service is build");
+    expect(service.log()).toContain("declined a call: the client is in another network or mount namespace");
     const lines = traceLines(trace);
     expect(lines).toHaveLength(4);
     for (const l of lines) {

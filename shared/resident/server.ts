@@ -72,6 +72,14 @@ export async function serve(opts: ServeOptions): Promise<number> {
   let resolveDone: (status: number) => void = () => {};
   const done = new Promise<number>((r) => (resolveDone = r));
 
+  // Each reason once a minute: an operator sees why calls are not served without a line per pod.
+  const declineLogged = new Map<string, number>();
+  const logDecline = (why: string) => {
+    const now = Date.now();
+    if (now - (declineLogged.get(why) ?? -Infinity) < 60_000) return;
+    declineLogged.set(why, now);
+    opts.log(`cni-ts serve: declined a call: ${why}`);
+  };
   const send = (c: Conn, reply: ResidentReply) => {
     c.data.pending = Buffer.concat([c.data.pending, Buffer.from(`${JSON.stringify(reply)}\n`)]);
     flush(c);
@@ -97,6 +105,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     // An upgrade replaced our file: the plugins are a new build now, which a fresh service serves.
     if (!stopping && executableId() !== executable) stop("its executable was replaced");
     const why = declineReason(req, own, stopping);
+    if (why !== undefined && !req.probe) logDecline(why);
     if (why !== undefined || c.data.closed || req.probe) {
       if (!c.data.closed)
         send(c, why === undefined ? { status: "ready", build: BUILD_ID } : { status: "declined", reason: why });
