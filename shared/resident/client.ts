@@ -60,12 +60,13 @@ export async function requestFor(
   stdin: Buffer,
   bun: BunApi,
 ): Promise<ResidentRequest> {
+  const [net, mnt] = await Promise.all([nsId("net", bun), nsId("mnt", bun)]);
   return {
     build: BUILD_ID,
     plugin,
     env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
     stdin: stdin.toString("base64"),
-    ns: { net: await nsId("net", bun), mnt: await nsId("mnt", bun) },
+    ns: { net, mnt },
     sentAt: Date.now(),
   };
 }
