@@ -1,6 +1,6 @@
 /**
- * bandwidth's verbs. Processes per ADD: one `ip` in the pod (its veth's peer), one `ip -batch` for
- * the ifb (egress only), one `tc -batch`; CHECK one `ip` and one `tc -batch`; DEL one `ip`.
+ * bandwidth's verbs. Processes per ADD and CHECK: one `tc -batch` (links are rtnetlink requests in
+ * this process, shaping-kernel.ts); DEL and GC: none.
  */
 import { validAttachments } from "../../shared/cni/attachments.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";

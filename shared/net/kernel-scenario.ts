@@ -31,6 +31,10 @@ export function scenario(node: string, pod: string): unknown {
       { op: { op: "addr-del", dev: "kbr0", cidr: "10.98.0.1/24" } },
       { op: { op: "addr-del", dev: "kbr0", cidr: "10.98.0.1/24" }, tolerate: GONE },
       { op: { op: "link-set", dev: "kbr0", address: "02:00:00:00:0a:09" } },
+      // bandwidth's ifb: created, created again (reused), then set up with its owner's alias.
+      { op: { op: "ifb-add", name: "kifb0", mtu: 1400, txqlen: 0 } },
+      { op: { op: "ifb-add", name: "kifb0", mtu: 1400, txqlen: 0 }, tolerate: EXISTS },
+      { op: { op: "link-set", dev: "kifb0", mtu: 1400, txqlen: 0, alias: "cni-ts.scenario/n/c", up: true } },
     ],
     [],
     { netns: node },
@@ -61,7 +65,7 @@ export function scenario(node: string, pod: string): unknown {
     ],
     { netns: pod },
   );
-  const [bridge, ports, veth, missing, noPorts] = kernel(
+  const [bridge, ports, veth, missing, noPorts, ifbs, all] = kernel(
     [],
     [
       { q: "addrs", dev: "kbr0" },
@@ -69,6 +73,8 @@ export function scenario(node: string, pod: string): unknown {
       { q: "link", dev: "vethk0" },
       { q: "link", dev: "nosuch0" },
       { q: "ports", master: "nosuch0" },
+      { q: "links", kind: "ifb" },
+      { q: "links" },
     ],
     { netns: node },
   );
@@ -82,7 +88,7 @@ export function scenario(node: string, pod: string): unknown {
     netns: node,
   });
   const [afterDel] = kernel([], [{ q: "link", dev: "eth0" }], { netns: pod });
-  return { podLink, routes, bridge, ports, veth, missing, noPorts, refused, afterDel };
+  return { podLink, routes, bridge, ports, veth, missing, noPorts, ifbs, all, refused, afterDel };
 }
 
 /**

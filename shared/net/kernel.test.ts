@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { ipLine } from "./kernel.js";
 import { haveNetlink } from "./netlink/socket.js";
 import { scenario, waitScenario } from "./kernel-scenario.js";
 
@@ -28,6 +29,15 @@ function normalise(v: unknown): unknown {
 }
 
 describe("kernel layer", () => {
+  it("renders each step as the ip line that does the same (the trace, and the batch without FFI)", () => {
+    expect(ipLine({ op: "ifb-add", name: "bwp0123456789ab", mtu: 1450, txqlen: 0 })).toBe(
+      "link add bwp0123456789ab mtu 1450 txqlen 0 type ifb",
+    );
+    expect(
+      ipLine({ op: "link-set", dev: "bwp0", mtu: 1450, txqlen: 1000, alias: "cni-ts.bandwidth/n/c", up: true }),
+    ).toBe("link set bwp0 mtu 1450 txqlen 1000 alias cni-ts.bandwidth/n/c up");
+  });
+
   it("runs under Node through ip -batch (no FFI here)", () => {
     expect(haveNetlink()).toBe(false);
   });
@@ -58,12 +68,30 @@ describe("kernel layer", () => {
         const r = viaIp as {
           bridge: { mtu: number; promisc: boolean; address: string };
           ports: Array<{ port: unknown; master: string }>;
+          ifbs: unknown[];
+          all: Array<{ ifname: string; master?: string }>;
           refused: unknown;
           afterDel: unknown;
           missing: unknown;
         };
         expect(r.bridge).toMatchObject({ mtu: 1400, promisc: true, address: "02:00:00:00:0a:09" });
         expect(r.ports).toMatchObject([{ master: "kbr0", port: { hairpin: true, isolated: false } }]);
+        expect(r.ifbs).toMatchObject([
+          {
+            ifname: "kifb0",
+            kind: "ifb",
+            mtu: 1400,
+            txqlen: 0,
+            alias: "cni-ts.scenario/n/c",
+            flags: ["BROADCAST", "NOARP", "UP", "LOWER_UP"],
+          },
+        ]);
+        expect(r.all.map((l) => `${l.ifname}${l.master ? `@${l.master}` : ""}`)).toEqual([
+          "lo",
+          "kbr0",
+          "vethk0@kbr0",
+          "kifb0",
+        ]);
         expect(r.refused).toEqual({ index: 0, gone: true });
         expect(r.missing).toBeUndefined();
         expect(r.afterDel).toBeUndefined();

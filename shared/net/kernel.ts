@@ -1,5 +1,5 @@
 /**
- * The plugins' one kernel layer for links, addresses and routes. A call is a list of typed steps
+ * The plugins' one kernel layer for links (bridges, veths, ifbs), addresses and routes. A call is a list of typed steps
  * (changes) and queries; each step renders as the `ip` command line that does the same, carries
  * the upstream error message it fails with and which kernel answers mean "already done". Under
  * Bun the steps are rtnetlink requests made in this process (no process started); where there is
@@ -41,14 +41,15 @@ export interface KernelStep {
   fail?: (reason: string) => Error;
 }
 
-/** A read: one link, a link with its addresses, the ports of a bridge, the routes via a link. */
+/** A read: one link, every link (of one kind), a link with its addresses, the ports of a bridge, the routes via a link. */
 export type KernelQuery =
   | { q: "link"; dev: string }
+  | { q: "links"; kind?: string }
   | { q: "addrs"; dev: string }
   | { q: "ports"; master: string }
   | { q: "routes"; dev: string };
 
-type QueryResult<Q extends KernelQuery> = Q extends { q: "ports" }
+type QueryResult<Q extends KernelQuery> = Q extends { q: "ports" | "links" }
   ? LinkInfo[]
   : Q extends { q: "routes" }
     ? RouteInfo[]
@@ -83,12 +84,16 @@ export function ipLine(op: KernelOp): string {
         `${o.mtu ? ` mtu ${o.mtu}` : ""}${o.txqlen !== undefined ? ` txqlen ${o.txqlen}` : ""}${o.address ? ` address ${o.address}` : ""}${o.netns ? ` netns ${o.netns}` : ""}`;
       return `link add ${op.name}${end(op)} type veth peer name ${op.peer.name}${end(op.peer)}`;
     }
+    case "ifb-add":
+      return `link add ${op.name}${op.mtu ? ` mtu ${op.mtu}` : ""}${op.txqlen !== undefined ? ` txqlen ${op.txqlen}` : ""} type ifb`;
     case "link-set": {
       let line = `link set ${op.dev}`;
       if (op.mtu) line += ` mtu ${op.mtu}`;
+      if (op.txqlen !== undefined) line += ` txqlen ${op.txqlen}`;
       if (op.promisc !== undefined) line += ` promisc ${onOff(op.promisc)}`;
       if (op.master !== undefined) line += ` master ${op.master}`;
       if (op.address !== undefined) line += ` address ${op.address}`;
+      if (op.alias !== undefined) line += ` alias ${op.alias}`;
       if (op.up !== undefined) line += op.up ? " up" : " down";
       return line;
     }
@@ -118,6 +123,8 @@ function queryLine(q: KernelQuery): string {
   switch (q.q) {
     case "link":
       return `link show dev ${q.dev}`;
+    case "links":
+      return q.kind ? `link show type ${q.kind}` : "link show";
     case "addrs":
       return `addr show dev ${q.dev}`;
     case "ports":
@@ -218,6 +225,15 @@ class Netlink {
     switch (q.q) {
       case "link":
         return this.link(q.dev);
+      case "links": {
+        const links = this.sock
+          .request(dumpLinks(this.sock.nextSeq(), { kind: q.kind }))
+          .map((m) => parseLinkMessage(m.payload));
+        const names = new Map(links.map((l) => [l.ifindex, l.ifname]));
+        return links
+          .filter((l) => q.kind === undefined || l.kind === q.kind)
+          .map((l) => plain({ ...l, master: l.masterIndex === undefined ? undefined : names.get(l.masterIndex) }));
+      }
       case "addrs": {
         const link = this.link(q.dev);
         if (!link) return undefined;
@@ -231,7 +247,7 @@ class Netlink {
         const master = this.link(q.master);
         if (!master) return [];
         const links = this.sock
-          .request(dumpLinks(this.sock.nextSeq(), master.ifindex))
+          .request(dumpLinks(this.sock.nextSeq(), { masterIndex: master.ifindex }))
           .map((m) => parseLinkMessage(m.payload));
         return links.filter((l) => l.masterIndex === master.ifindex).map((l) => plain({ ...l, master: master.ifname }));
       }
@@ -306,7 +322,7 @@ function viaIp(steps: readonly KernelStep[], queries: readonly KernelQuery[], op
   let next = 0;
   return queries.map((q, i) => {
     const printed = out.skipped.has(steps.length + i) ? undefined : answers[next++];
-    if (q.q === "ports") return (printed ?? []).map(parseLink);
+    if (q.q === "ports" || q.q === "links") return (printed ?? []).map(parseLink);
     if (q.q === "routes") return (printed ?? []).map(parseRoute);
     return printed?.[0] === undefined ? undefined : parseLink(printed[0]);
   });
