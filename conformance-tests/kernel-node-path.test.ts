@@ -96,7 +96,7 @@ describe("the plugins under Node (ip -batch and nsenter instead of netlink)", ()
     expect(mine[0]!.processes.every((p) => p.cmd.endsWith(`in ${pod.path}`))).toBe(true);
   });
 
-  it("bandwidth's link steps as ip processes leave the same ifb and tc state as the Bun build's netlink", async () => {
+  it("bandwidth's steps as ip and tc processes leave the same ifb and tc state as the Bun build's netlink", async () => {
     const token = newToken();
     const bw = {
       capArgs: {
@@ -130,9 +130,10 @@ describe("the plugins under Node (ip -batch and nsenter instead of netlink)", ()
         .map((l) => JSON.parse(l) as Rec)
         .filter((r) => r.plugin === "bandwidth")
         .map((r) => `${r.verb}: ${r.processes.map((p) => p.cmd.split(" ")[0]).join(" ")}`);
-      // ADD: the peer index read in the pod, the ifb, tc; CHECK: the peer index, tc; DEL: the ifb.
+      // Under Node: ADD reads the peer index in the pod, makes the ifb, then tc; CHECK the peer index, tc
+      // reads; DEL the ifb. The Bun build starts only CHECK's tc.
       expect(procs).toEqual(
-        cniPath === nodeBin ? ["ADD: ip ip tc", "CHECK: ip tc", "DEL: ip"] : ["ADD: tc", "CHECK: tc", "DEL: "],
+        cniPath === nodeBin ? ["ADD: ip ip tc", "CHECK: ip tc", "DEL: ip"] : ["ADD: ", "CHECK: tc", "DEL: "],
       );
     }
     expect(states[0]).toEqual(states[1]);

@@ -3,13 +3,14 @@
  * (shared/net/kernel.ts: rtnetlink in this process under Bun, one `ip -batch` where there is no
  * FFI): the pod veth's peer index (a link read inside the pod's namespace), the ifb device
  * (created, or an earlier one of the same attachment reused), its deletion and the ifb listing of
- * GC. Host link facts come from sysfs (else the same layer's link dump). The qdiscs and filter
- * are one `tc -batch` per change or read: the only process an ADD starts.
+ * GC; and the tbf qdiscs, the ingress qdisc and the redirect filter (typed tc steps of the same
+ * layer, traced as their `tc` lines). Host link facts come from sysfs (else the same layer's link
+ * dump). Still one `tc -batch` per change or read: the htb of subnet lists, and CHECK's reads.
  */
 import { readFileSync } from "node:fs";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { type BatchLine, BatchLineError, EXISTS, GONE, parseJsonStream, runBatch } from "../../shared/net/batch.js";
-import { kernel, KernelStepError } from "../../shared/net/kernel.js";
+import { kernel, KernelStepError, type TcOp, tcKernel } from "../../shared/net/kernel.js";
 import { readSysfsLink, sysfsIsOwn } from "../../shared/net/links.js";
 import { tickInUsec } from "./tbf-params.js";
 
@@ -108,6 +109,18 @@ export function deleteLink(name: string): boolean {
 export function listIfbs(): Array<{ name: string; alias: string }> {
   const [ifbs] = kernel([], [{ q: "links", kind: "ifb" }], { what: "listing ifb devices" });
   return ifbs.map((l) => ({ name: l.ifname, alias: l.alias }));
+}
+
+/** Makes the typed qdisc and filter changes: rtnetlink in this process (one `tc -batch` without FFI). */
+export function tcChanges(ops: readonly TcOp[], what: string): void {
+  try {
+    tcKernel(
+      ops.map((op) => ({ op })),
+      { what },
+    );
+  } catch (e) {
+    throw refused(what, e);
+  }
 }
 
 /** One line of a tc batch; `tolerate` matches errors that mean "already done". */

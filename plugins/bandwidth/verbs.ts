@@ -1,6 +1,7 @@
 /**
- * bandwidth's verbs. Processes per ADD and CHECK: one `tc -batch` (links are rtnetlink requests in
- * this process, shaping-kernel.ts); DEL and GC: none.
+ * bandwidth's verbs. Processes: ADD none (links, qdiscs and the filter are rtnetlink requests in
+ * this process, shaping-kernel.ts), one `tc -batch` for an htb (subnet lists); CHECK one `tc -j
+ * -batch` (its reads); DEL and GC none.
  */
 import { validAttachments } from "../../shared/cni/attachments.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
@@ -16,12 +17,21 @@ import {
   hostLinks,
   listIfbs,
   podPeerIndex,
+  tcChanges,
   tcShow,
   tcSteps,
   tcText,
   tick,
 } from "./shaping-kernel.js";
-import { type ShapingPlan, judgeShaping, planShaping, shapedDevices, shapingLines, showLines } from "./shaping.js";
+import {
+  type ShapingPlan,
+  judgeShaping,
+  planShaping,
+  shapedDevices,
+  shapingLines,
+  shapingOps,
+  showLines,
+} from "./shaping.js";
 import { ifbName } from "./tbf-params.js";
 
 const ETH_HEADER = 14;
@@ -122,7 +132,9 @@ export function add(inv: Invocation): Result {
     );
     result.interfaces.push({ name: plan.ifb, mac });
   }
-  tcSteps(shapingLines(plan), { what: `shaping ${host.name}` });
+  const ops = shapingOps(plan);
+  if (ops) tcChanges(ops, `shaping ${host.name}`);
+  else tcSteps(shapingLines(plan), { what: `shaping ${host.name}` });
   inv.trace.mark("tc");
   return result;
 }

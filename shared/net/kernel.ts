@@ -4,7 +4,9 @@
  * the upstream error message it fails with and which kernel answers mean "already done". Under
  * Bun the steps are rtnetlink requests made in this process (no process started); where there is
  * no FFI (Node) the same lines run as one `ip -d -j -batch` process (through nsenter for another
- * namespace). The debug trace lists every step as its `ip` line either way.
+ * namespace). The debug trace lists every step as its `ip` line either way. bandwidth's qdiscs and
+ * filter are the same kind of typed steps (`tcKernel`), rendered as `tc` lines and run as one
+ * `tc -batch` where there is no FFI.
  */
 import { openSync, closeSync } from "node:fs";
 import { faultPoint } from "../sys/fault.js";
@@ -24,19 +26,29 @@ import {
   getLinkByName,
   type KernelOp,
   type NlLink,
+  type Resolve,
   parseAddrMessage,
   parseLinkMessage,
   parseRouteMessage,
   RTMGRP_IPV6_IFADDR,
   RTMGRP_LINK,
 } from "./netlink/rtnl.js";
+import { encodeTcOp, type TcOp, tcLine } from "./netlink/tc.js";
 import { errnoText } from "./netlink/wire.js";
 
 export type { KernelOp } from "./netlink/rtnl.js";
+export { type TcOp, tcLine } from "./netlink/tc.js";
 
 /** One change: what it does, which failures mean "already so", and the message any other failure gets. */
 export interface KernelStep {
   op: KernelOp;
+  tolerate?: RegExp;
+  fail?: (reason: string) => Error;
+}
+
+/** One tc change (a qdisc or filter), with the same `tolerate` and `fail` as a KernelStep. */
+export interface TcKernelStep {
+  op: TcOp;
   tolerate?: RegExp;
   fail?: (reason: string) => Error;
 }
@@ -60,10 +72,12 @@ export type Results<Qs extends readonly KernelQuery[]> = { [K in keyof Qs]: Quer
 export class KernelStepError extends Error {
   constructor(
     readonly index: number,
-    readonly step: KernelStep,
+    readonly step: KernelStep | TcKernelStep,
     readonly reason: string,
+    /** The step's command line (without the tool's name). */
+    line: string,
   ) {
-    super(`${ipLine(step.op)}: ${reason}`);
+    super(`${line}: ${reason}`);
   }
 
   /** The error the step's owner chose for this failure (its `fail`), else a SystemError with this message. */
@@ -135,8 +149,8 @@ function queryLine(q: KernelQuery): string {
 }
 
 /** How a step or query shows in the trace: a command line an operator can run as it is. */
-function traceLine(line: string, netns: string | undefined): string {
-  return netns ? `nsenter --net=${netns} -- ip ${line}` : `ip ${line}`;
+function traceLine(line: string, netns: string | undefined, tool: "ip" | "tc" = "ip"): string {
+  return netns ? `nsenter --net=${netns} -- ${tool} ${line}` : `${tool} ${line}`;
 }
 
 export interface KernelOptions {
@@ -167,6 +181,33 @@ export function kernel<const Qs extends readonly KernelQuery[]>(
   }
 }
 
+/**
+ * Makes the tc changes in order (a step whose failure its `tolerate` matches is skipped); throws
+ * KernelStepError for a refused step. Without FFI: one `tc -batch` of the same lines.
+ */
+export function tcKernel(steps: readonly TcKernelStep[], opts: KernelOptions = {}): void {
+  const sock = RtnlSocket.open(opts.netns);
+  if (!sock) return viaTc(steps, opts);
+  try {
+    const nl = new Netlink(sock, opts.netns);
+    steps.forEach((step, i) => nl.change(step, i, "tc", tcLine(step.op), (seq, r) => encodeTcOp(step.op, seq, r)));
+  } finally {
+    sock.close();
+  }
+}
+
+function viaTc(steps: readonly TcKernelStep[], opts: KernelOptions): void {
+  const lines = steps.map((s) => ({ line: tcLine(s.op), tolerate: s.tolerate }));
+  try {
+    runBatch(["tc", "-batch", "-"], lines, { netns: opts.netns, what: opts.what, unnamed: "fail" });
+  } catch (e) {
+    if (!(e instanceof BatchLineError)) throw e;
+    if (e.index === undefined)
+      throw new SystemError(`${opts.what ?? "tc -batch"}: ${firstLine(e.stderr) || `exit ${e.status}`}`);
+    throw new KernelStepError(e.index, steps[e.index]!, e.reason, lines[e.index]!.line);
+  }
+}
+
 /** Changes made by this process (fault points of the crash trials are named after them). */
 let changes = 0;
 
@@ -181,11 +222,23 @@ class Netlink {
   ) {}
 
   step(step: KernelStep, i: number): void {
+    this.change(step, i, "ip", ipLine(step.op), (seq, r) => encodeOp(step.op, seq, r));
+    if (step.op.op === "link-del") this.indexes.delete(step.op.dev);
+  }
+
+  /** One request: sent, its refusal tolerated or thrown as KernelStepError, traced as `tool line`. */
+  change(
+    step: KernelStep | TcKernelStep,
+    i: number,
+    tool: "ip" | "tc",
+    line: string,
+    encode: (seq: number, r: Resolve) => Uint8Array,
+  ): void {
     const started = performance.now();
     let status = 0;
     const fds: number[] = [];
     try {
-      const msg = encodeOp(step.op, this.sock.nextSeq(), {
+      const msg = encode(this.sock.nextSeq(), {
         index: (name) => this.index(name),
         netnsFd: (path) => {
           const fd = openSync(path, "r");
@@ -194,17 +247,16 @@ class Netlink {
         },
       });
       this.sock.request(msg);
-      if (step.op.op === "link-del") this.indexes.delete(step.op.dev);
       // Crash trials stop the chain after each change, as they do around each process.
       faultPoint(`netlink#${++changes}`);
     } catch (e) {
       const reason = e instanceof NetlinkError ? errnoText(e.errno) : (e as Error).message;
       status = e instanceof NetlinkError ? e.errno : -1;
       if (!(e instanceof NetlinkError) && (e as NodeJS.ErrnoException).code === undefined) throw e;
-      if (!step.tolerate?.test(reason)) throw new KernelStepError(i, step, reason);
+      if (!step.tolerate?.test(reason)) throw new KernelStepError(i, step, reason, line);
     } finally {
       for (const fd of fds) closeSync(fd);
-      this.trace?.kernel(traceLine(ipLine(step.op), this.netns), performance.now() - started, status);
+      this.trace?.kernel(traceLine(line, this.netns, tool), performance.now() - started, status);
     }
   }
 
@@ -315,7 +367,7 @@ function viaIp(steps: readonly KernelStep[], queries: readonly KernelQuery[], op
     if (!(e instanceof BatchLineError)) throw e;
     if (e.index === undefined)
       throw new SystemError(`${opts.what ?? "ip -batch"}: ${firstLine(e.stderr) || `exit ${e.status}`}`);
-    if (e.index < steps.length) throw new KernelStepError(e.index, steps[e.index]!, e.reason);
+    if (e.index < steps.length) throw new KernelStepError(e.index, steps[e.index]!, e.reason, e.line ?? "");
     throw new SystemError(`${opts.what ?? "ip"}: ${e.line}: ${e.reason}`);
   }
   const answers = parseJsonStream(out.stdout);
