@@ -3,14 +3,15 @@
  * (shared/net/kernel.ts: rtnetlink in this process under Bun, one `ip -batch` where there is no
  * FFI): the pod veth's peer index (a link read inside the pod's namespace), the ifb device
  * (created, or an earlier one of the same attachment reused), its deletion and the ifb listing of
- * GC; and the tbf qdiscs, the ingress qdisc and the redirect filter (typed tc steps of the same
- * layer, traced as their `tc` lines). Host link facts come from sysfs (else the same layer's link
- * dump). Still one `tc -batch` per change or read: the htb of subnet lists, and CHECK's reads.
+ * GC; and the tbf qdiscs, the ingress qdisc, the redirect filter and CHECK's reads of them (typed
+ * tc steps and queries of the same layer, traced as their `tc` lines). Host link facts come from
+ * sysfs (else the same layer's link dump). Still one `tc -batch` per change or read: the htb of
+ * subnet lists and CHECK's reads of it.
  */
 import { readFileSync } from "node:fs";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
 import { type BatchLine, BatchLineError, EXISTS, GONE, parseJsonStream, runBatch } from "../../shared/net/batch.js";
-import { kernel, KernelStepError, type TcOp, tcKernel } from "../../shared/net/kernel.js";
+import { kernel, KernelStepError, type TcOp, tcKernel, type TcQuery } from "../../shared/net/kernel.js";
 import { readSysfsLink, sysfsIsOwn } from "../../shared/net/links.js";
 import { tickInUsec } from "./tbf-params.js";
 
@@ -116,11 +117,17 @@ export function tcChanges(ops: readonly TcOp[], what: string): void {
   try {
     tcKernel(
       ops.map((op) => ({ op })),
+      [],
       { what },
     );
   } catch (e) {
     throw refused(what, e);
   }
+}
+
+/** The qdiscs and ingress filters `queries` ask for, one array per query: rtnetlink reads (one `tc -j` without FFI). */
+export function tcReads(queries: readonly TcQuery[], what: string): unknown[][] {
+  return [...tcKernel([], queries, { what })];
 }
 
 /** One line of a tc batch; `tolerate` matches errors that mean "already done". */

@@ -13,7 +13,7 @@
  * the destination: the remote end either way (upstream matched the destination both ways, which
  * towards the pod is the pod itself).
  */
-import { type TcOp, tcLine } from "../../shared/net/kernel.js";
+import { type TcOp, tcLine, type TcQuery, tcQueryLine } from "../../shared/net/kernel.js";
 import type { BandwidthConf, Subnets } from "./config.js";
 import type { TcStep } from "./shaping-kernel.js";
 import { type TbfParams, tbfParams, tcBurst, tcXmitTicks } from "./tbf-params.js";
@@ -112,10 +112,17 @@ export function shapingLines(plan: ShapingPlan): TcStep[] {
   return lines;
 }
 
-/** The show lines CHECK runs, in the order `judgeShaping` reads their answers. */
+/** The reads CHECK makes of the tbf layout, in the order `judgeShaping` reads their answers. */
+export function showQueries(plan: ShapingPlan): TcQuery[] {
+  const queries: TcQuery[] = [{ q: "qdiscs", dev: plan.hostDev }];
+  if (plan.egress && plan.ifb)
+    queries.push({ q: "ingress-filters", dev: plan.hostDev }, { q: "qdiscs", dev: plan.ifb });
+  return queries;
+}
+
+/** The same reads as tc show lines, and for an htb its subnet filters too (CHECK runs them through tc). */
 export function showLines(plan: ShapingPlan): string[] {
-  const lines = [`qdisc show dev ${plan.hostDev}`];
-  if (plan.egress && plan.ifb) lines.push(`filter show dev ${plan.hostDev} ingress`, `qdisc show dev ${plan.ifb}`);
+  const lines = showQueries(plan).map(tcQueryLine);
   if (plan.subnets) for (const dev of shapedDevices(plan)) lines.push(`filter show dev ${dev} parent 1:`);
   return lines;
 }

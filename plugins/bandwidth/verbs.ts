@@ -1,7 +1,7 @@
 /**
- * bandwidth's verbs. Processes: ADD none (links, qdiscs and the filter are rtnetlink requests in
- * this process, shaping-kernel.ts), one `tc -batch` for an htb (subnet lists); CHECK one `tc -j
- * -batch` (its reads); DEL and GC none.
+ * bandwidth's verbs. Processes: none (links, qdiscs, the filter and CHECK's reads of them are
+ * rtnetlink requests in this process, shaping-kernel.ts), but with subnet lists one `tc -batch`
+ * for the htb in ADD and CHECK's reads (one `tc -j -batch` plus one per shaped device's classes).
  */
 import { validAttachments } from "../../shared/cni/attachments.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
@@ -18,6 +18,7 @@ import {
   listIfbs,
   podPeerIndex,
   tcChanges,
+  tcReads,
   tcShow,
   tcSteps,
   tcText,
@@ -31,6 +32,7 @@ import {
   shapingLines,
   shapingOps,
   showLines,
+  showQueries,
 } from "./shaping.js";
 import { ifbName } from "./tbf-params.js";
 
@@ -160,7 +162,9 @@ export function check(inv: Invocation): void {
       "run DEL and ADD again for this container to restore its egress shaping",
     );
   }
-  const answers = tcShow(showLines(plan), `reading the qdiscs of ${host.name}`);
+  const what = `reading the qdiscs of ${host.name}`;
+  // The htb's subnet filters and classes have no typed reads: tc reads all of that layout.
+  const answers = plan.subnets ? tcShow(showLines(plan), what) : tcReads(showQueries(plan), what);
   const classes = new Map(
     plan.subnets
       ? shapedDevices(plan).map((dev) => [dev, tcText([`class show dev ${dev}`], `reading the classes of ${dev}`)])

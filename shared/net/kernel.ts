@@ -33,11 +33,22 @@ import {
   RTMGRP_IPV6_IFADDR,
   RTMGRP_LINK,
 } from "./netlink/rtnl.js";
-import { encodeTcOp, type TcOp, tcLine } from "./netlink/tc.js";
+import {
+  encodeTcOp,
+  encodeTcQuery,
+  type FilterView,
+  parseFilterMessage,
+  parseQdiscMessage,
+  type QdiscView,
+  type TcOp,
+  type TcQuery,
+  tcLine,
+  tcQueryLine,
+} from "./netlink/tc.js";
 import { errnoText } from "./netlink/wire.js";
 
 export type { KernelOp } from "./netlink/rtnl.js";
-export { type TcOp, tcLine } from "./netlink/tc.js";
+export { type FilterView, type QdiscView, type TcOp, type TcQuery, tcLine, tcQueryLine } from "./netlink/tc.js";
 
 /** One change: what it does, which failures mean "already so", and the message any other failure gets. */
 export interface KernelStep {
@@ -181,31 +192,48 @@ export function kernel<const Qs extends readonly KernelQuery[]>(
   }
 }
 
+type TcResult<Q extends TcQuery> = Q extends { q: "qdiscs" } ? QdiscView[] : FilterView[];
+export type TcResults<Qs extends readonly TcQuery[]> = { [K in keyof Qs]: TcResult<Qs[K]> };
+
 /**
- * Makes the tc changes in order (a step whose failure its `tolerate` matches is skipped); throws
- * KernelStepError for a refused step. Without FFI: one `tc -batch` of the same lines.
+ * Makes the tc changes in order (a step whose failure its `tolerate` matches is skipped), then
+ * answers the queries; throws KernelStepError for a refused step. Without FFI: one `tc -batch`
+ * of the same lines (`tc -j -d -r` when there are queries, whose JSON is the views' source).
  */
-export function tcKernel(steps: readonly TcKernelStep[], opts: KernelOptions = {}): void {
+export function tcKernel<const Qs extends readonly TcQuery[]>(
+  steps: readonly TcKernelStep[],
+  queries: Qs,
+  opts: KernelOptions = {},
+): TcResults<Qs> {
   const sock = RtnlSocket.open(opts.netns);
-  if (!sock) return viaTc(steps, opts);
+  if (!sock) return viaTc(steps, queries, opts) as TcResults<Qs>;
   try {
     const nl = new Netlink(sock, opts.netns);
     steps.forEach((step, i) => nl.change(step, i, "tc", tcLine(step.op), (seq, r) => encodeTcOp(step.op, seq, r)));
+    return queries.map((q) => nl.tcQuery(q)) as TcResults<Qs>;
   } finally {
     sock.close();
   }
 }
 
-function viaTc(steps: readonly TcKernelStep[], opts: KernelOptions): void {
-  const lines = steps.map((s) => ({ line: tcLine(s.op), tolerate: s.tolerate }));
+function viaTc(steps: readonly TcKernelStep[], queries: readonly TcQuery[], opts: KernelOptions): unknown[][] {
+  const lines = [
+    ...steps.map((s) => ({ line: tcLine(s.op), tolerate: s.tolerate })),
+    ...queries.map((q) => ({ line: tcQueryLine(q), prints: true })),
+  ];
+  const argv = queries.length > 0 ? ["tc", "-j", "-d", "-r", "-batch", "-"] : ["tc", "-batch", "-"];
+  let stdout: string;
   try {
-    runBatch(["tc", "-batch", "-"], lines, { netns: opts.netns, what: opts.what, unnamed: "fail" });
+    stdout = runBatch(argv, lines, { netns: opts.netns, what: opts.what, unnamed: "fail" }).stdout;
   } catch (e) {
     if (!(e instanceof BatchLineError)) throw e;
     if (e.index === undefined)
       throw new SystemError(`${opts.what ?? "tc -batch"}: ${firstLine(e.stderr) || `exit ${e.status}`}`);
-    throw new KernelStepError(e.index, steps[e.index]!, e.reason, lines[e.index]!.line);
+    if (e.index < steps.length) throw new KernelStepError(e.index, steps[e.index]!, e.reason, e.line ?? "");
+    throw new SystemError(`${opts.what ?? "tc"}: ${e.line}: ${e.reason}`);
   }
+  const answers = parseJsonStream(stdout);
+  return queries.map((_, i) => answers[i] ?? []);
 }
 
 /** Changes made by this process (fault points of the crash trials are named after them). */
@@ -257,6 +285,42 @@ class Netlink {
     } finally {
       for (const fd of fds) closeSync(fd);
       this.trace?.kernel(traceLine(line, this.netns, tool), performance.now() - started, status);
+    }
+  }
+
+  tcQuery(q: TcQuery): QdiscView[] | FilterView[] {
+    const started = performance.now();
+    let status = 0;
+    try {
+      const dev = this.index(q.dev);
+      const msgs = this.sock.request(encodeTcQuery(q, this.sock.nextSeq(), { index: () => dev }));
+      if (q.q === "qdiscs")
+        return msgs.map((m) => parseQdiscMessage(m.payload)).flatMap((d) => (d.ifindex === dev ? [d.qdisc] : []));
+      return msgs.map((m) => {
+        const { filter, toIndex } = parseFilterMessage(m.payload);
+        for (const [action, index] of toIndex) action.to_dev = this.name(index);
+        return filter;
+      });
+    } catch (e) {
+      if (e instanceof NetlinkError) status = e.errno;
+      throw e;
+    } finally {
+      this.trace?.kernel(
+        traceLine(`-j -d -r ${tcQueryLine(q)}`, this.netns, "tc"),
+        performance.now() - started,
+        status,
+      );
+    }
+  }
+
+  /** The name of the link with this index (its number when there is none, as tc prints it). */
+  private name(index: number): string {
+    try {
+      const [m] = this.sock.request(getLinkByIndex(this.sock.nextSeq(), index));
+      return m ? parseLinkMessage(m.payload).ifname : String(index);
+    } catch (e) {
+      if (e instanceof NetlinkError && GONE.test(errnoText(e.errno))) return String(index);
+      throw e;
     }
   }
 
