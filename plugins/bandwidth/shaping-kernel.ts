@@ -61,9 +61,13 @@ export function hostLinks(names: readonly string[]): Map<string, HostLink> {
   return out;
 }
 
-/** A step the kernel refused, worded as bandwidth's errors ("WHAT: LINE: REASON"). */
-function refused(what: string, e: unknown): unknown {
-  return e instanceof KernelStepError ? new CniError(ErrorCode.Internal, `${what}: ${e.message}`) : e;
+/** Runs `f`; a step the kernel refuses is worded as bandwidth's errors ("WHAT: LINE: REASON"). */
+function worded<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof KernelStepError ? new CniError(ErrorCode.Internal, `${what}: ${e.message}`) : e;
+  }
 }
 
 /**
@@ -72,9 +76,8 @@ function refused(what: string, e: unknown): unknown {
  */
 export function createIfb(name: string, mtu: number, txqlen: number, alias: string | undefined): string {
   const what = `creating ifb device ${name}`;
-  let link;
-  try {
-    [link] = kernel(
+  const [link] = worded(what, () =>
+    kernel(
       [
         { op: { op: "ifb-add", name, mtu, txqlen }, tolerate: EXISTS },
         // A reused ifb gets the settings of this ADD too.
@@ -82,10 +85,8 @@ export function createIfb(name: string, mtu: number, txqlen: number, alias: stri
       ],
       [{ q: "link", dev: name }],
       { what },
-    );
-  } catch (e) {
-    throw refused(what, e);
-  }
+    ),
+  );
   if (!link) throw new CniError(ErrorCode.Internal, `${what}: it vanished right after it was set up`);
   return link.address;
 }
@@ -114,15 +115,13 @@ export function listIfbs(): Array<{ name: string; alias: string }> {
 
 /** Makes the typed qdisc and filter changes: rtnetlink in this process (one `tc -batch` without FFI). */
 export function tcChanges(ops: readonly TcOp[], what: string): void {
-  try {
+  worded(what, () =>
     tcKernel(
       ops.map((op) => ({ op })),
       [],
       { what },
-    );
-  } catch (e) {
-    throw refused(what, e);
-  }
+    ),
+  );
 }
 
 /** The qdiscs and ingress filters `queries` ask for, one array per query: rtnetlink reads (one `tc -j` without FFI). */
