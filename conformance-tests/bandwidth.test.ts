@@ -320,4 +320,38 @@ describe("bandwidth against Debian's Go bandwidth 1.1.1", () => {
     expectOk(await node.cnitool("del", n.network, pod));
     expect(await shapingLeftovers(node)).toEqual([]);
   });
+
+  it("finds the host veth when it has the same ifindex as the pod end (fresh namespaces), for ours and the Go plugin", async () => {
+    const token = newToken();
+    for (const impl of ["reference", "ours"] as Impl[]) {
+      const node = await twinNode(impl, token);
+      const pod = await node.addPod("a");
+      const veth = node.uniqueName("vb");
+      await node.exec(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", pod.path]);
+      await node.exec(["ip", "link", "set", veth, "up"]);
+      const index = async (r: Promise<{ stdout: string }>) =>
+        (JSON.parse((await r).stdout) as Array<{ ifindex: number }>)[0]!.ifindex;
+      const hostIndex = await index(node.exec(["ip", "-j", "link", "show", "dev", veth]));
+      expect(await index(node.execInPod(pod, ["ip", "-j", "link", "show", "dev", "eth0"]))).toBe(hostIndex);
+      const conf = {
+        cniVersion: "1.0.0",
+        name: node.uniqueName("bw-"),
+        type: "bandwidth",
+        ingressRate: 8_000_000,
+        ingressBurst: 800_000,
+        egressRate: 8_000_000,
+        egressBurst: 800_000,
+        prevResult: {
+          cniVersion: "1.0.0",
+          interfaces: [{ name: veth }, { name: "eth0", sandbox: pod.path }],
+          ips: [],
+        },
+      };
+      expectOk(await node.invoke("bandwidth", "ADD", conf, pod), `${impl} ADD`);
+      expect((await captureTc(node, [pod])).ifbs).toHaveLength(1);
+      expectOk(await node.invoke("bandwidth", "DEL", conf, pod), `${impl} DEL`);
+      await node.exec(["ip", "link", "del", veth]);
+      expect(await shapingLeftovers(node)).toEqual([]);
+    }
+  });
 });

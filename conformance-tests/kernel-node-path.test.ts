@@ -4,7 +4,7 @@
  * plugins are bundled for Node here and run side by side with Debian's Go plugins, as the Bun
  * executable is in bridge-basic.test.ts and loopback.test.ts; the trace shows which path ran.
  */
-import { chmodSync, linkSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, linkSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
@@ -12,8 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLUGIN_NAMES } from "../shared/plugins.js";
 import { expectOk } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { REPO_ROOT } from "./lib/paths.js";
+import { REFERENCE_BIN, REPO_ROOT } from "./lib/paths.js";
+import { newToken } from "./lib/sandbox.js";
 import { runBridgeBasic } from "./lib/scenarios/bridge-basic.js";
+import { bandwidthBinDir, bandwidthConflist, bwNames, captureTc, shapingLeftovers } from "./lib/suites/bandwidth.js";
 import { expectSameAsReference, runTwin } from "./lib/twin.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
@@ -38,8 +40,10 @@ beforeAll(async () => {
   for (const name of PLUGIN_NAMES) linkSync(main, join(binDir, name));
 }, 120_000);
 
+const dirs: string[] = [];
 afterAll(() => {
   if (binDir) rmSync(binDir, { recursive: true, force: true });
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 describe("the plugins under Node (ip -batch and nsenter instead of netlink)", () => {
@@ -90,5 +94,49 @@ describe("the plugins under Node (ip -batch and nsenter instead of netlink)", ()
       ).toBe(true);
     }
     expect(mine[0]!.processes.every((p) => p.cmd.endsWith(`in ${pod.path}`))).toBe(true);
+  });
+
+  it("bandwidth's steps as ip and tc processes leave the same ifb and tc state as the Bun build's netlink", async () => {
+    const token = newToken();
+    const bw = {
+      capArgs: {
+        bandwidth: { ingressRate: 8_000_000, ingressBurst: 800_000, egressRate: 4_000_000, egressBurst: 400_000 },
+      },
+    };
+    // Debian's bridge + host-local below each bandwidth: ours under Node, and the Bun build.
+    const nodeBin = mkdtempSync(join(tmpdir(), "cni-ts-node-bw-"));
+    dirs.push(nodeBin);
+    for (const p of ["bridge", "host-local", "loopback"]) symlinkSync(join(REFERENCE_BIN, p), join(nodeBin, p));
+    symlinkSync(join(binDir, "bandwidth"), join(nodeBin, "bandwidth"));
+    const bunBin = bandwidthBinDir("ours");
+    dirs.push(bunBin.dir);
+    const states = [];
+    for (const cniPath of [nodeBin, bunBin.dir]) {
+      const node = await sandbox.node({ impl: "ours", token, cniPath: [cniPath] });
+      const n = bwNames(node);
+      node.writeConflist(bandwidthConflist(node, n));
+      const pod = await node.addPod("a");
+      const log = join(node.workDir, "trace.jsonl");
+      const opts = { ...bw, env: { CNI_TS_DEBUG_LOG: log } };
+      expectOk(await node.cnitool("add", n.network, pod, opts), "ADD");
+      expectOk(await node.cnitool("check", n.network, pod, opts), "CHECK");
+      states.push(await captureTc(node, [pod]));
+      expectOk(await node.cnitool("del", n.network, pod, opts), "DEL");
+      expect(await shapingLeftovers(node)).toEqual([]);
+      type Rec = { plugin: string; verb: string; processes: { cmd: string }[] };
+      const procs = readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Rec)
+        .filter((r) => r.plugin === "bandwidth")
+        .map((r) => `${r.verb}: ${r.processes.map((p) => p.cmd.split(" ")[0]).join(" ")}`);
+      // Under Node: ADD reads the peer index in the pod, makes the ifb, then tc; CHECK the peer index, tc
+      // reads; DEL the ifb. The Bun build starts none.
+      expect(procs).toEqual(
+        cniPath === nodeBin ? ["ADD: ip ip tc", "CHECK: ip tc", "DEL: ip"] : ["ADD: ", "CHECK: ", "DEL: "],
+      );
+    }
+    expect(states[0]).toEqual(states[1]);
+    expect(Object.keys(states[0]!.aliases)).toHaveLength(1);
   });
 });

@@ -1,22 +1,17 @@
 /**
- * Every kernel call bandwidth makes, in one module so that it can move to netlink as a whole:
- * the pod veth's peer index (one `ip` in the pod), host link facts (sysfs, else one `ip`),
- * the ifb device (one `ip -batch`), and the qdiscs and filter (one `tc -batch` per change or read).
+ * Every kernel call bandwidth makes, in one module. Links go through the suite's kernel layer
+ * (shared/net/kernel.ts: rtnetlink in this process under Bun, one `ip -batch` where there is no
+ * FFI): the pod veth's peer index (a link read inside the pod's namespace), the ifb device
+ * (created, or an earlier one of the same attachment reused), its deletion and the ifb listing of
+ * GC; and the tbf qdiscs, the ingress qdisc, the redirect filter and CHECK's reads of them (typed
+ * tc steps and queries of the same layer, traced as their `tc` lines). Host link facts come from
+ * sysfs (else the same layer's link dump). Still one `tc -batch` per change or read: the htb of
+ * subnet lists and CHECK's reads of it.
  */
 import { readFileSync } from "node:fs";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
-import {
-  type BatchLine,
-  BatchLineError,
-  EXISTS,
-  GONE,
-  assertBatchSafe,
-  batchReason,
-  ipBatch,
-  parseJsonStream,
-  runBatch,
-} from "../../shared/net/batch.js";
-import { parseIpLink } from "../../shared/net/ip-json.js";
+import { type BatchLine, BatchLineError, EXISTS, GONE, parseJsonStream, runBatch } from "../../shared/net/batch.js";
+import { kernel, KernelStepError, type TcOp, tcKernel, type TcQuery } from "../../shared/net/kernel.js";
 import { readSysfsLink, sysfsIsOwn } from "../../shared/net/links.js";
 import { tickInUsec } from "./tbf-params.js";
 
@@ -34,21 +29,16 @@ export function tick(): number {
 
 /** The host-side ifindex of `ifname`'s veth peer, read inside the pod; undefined when it is no veth. */
 export function podPeerIndex(netns: string, ifname: string): { peer?: number; error?: string } {
-  assertBatchSafe(ifname);
-  const r = ipBatch([`link show dev ${ifname}`], {
-    netns,
-    json: true,
-    check: false,
-    what: `reading ${ifname} in ${netns}`,
-  });
-  if (r.status !== 0) return { error: batchReason(r.stderr) || `exit status ${r.status}` };
-  const link = parseIpLink(parseJsonStream(r.stdout)[0]?.[0]);
-  return link.linkIndex && link.linkIndex > 0 ? { peer: link.linkIndex } : { error: "link not found" };
+  const [link] = kernel([], [{ q: "link", dev: ifname }], { netns, what: `reading ${ifname} in ${netns}` });
+  if (!link) return { error: "Link not found" };
+  return link.linkIndex && link.linkIndex > 0
+    ? { peer: link.linkIndex }
+    : { error: `${link.kind || "link"} has no peer` };
 }
 
 /**
  * The named host links' index, MTU and queue length (missing names are left out): from sysfs when
- * it shows this namespace, else from one `ip -j link show` of every link.
+ * it shows this namespace, else from one dump of every link.
  */
 export function hostLinks(names: readonly string[]): Map<string, HostLink> {
   const out = new Map<string, HostLink>();
@@ -64,12 +54,20 @@ export function hostLinks(names: readonly string[]): Map<string, HostLink> {
     }
     return out;
   }
-  const r = ipBatch(["link show"], { json: true, what: "listing the node's links" });
-  for (const l of (parseJsonStream(r.stdout)[0] ?? []).map(parseIpLink)) {
-    if (l.ifname && names.includes(l.ifname))
-      out.set(l.ifname, { name: l.ifname, index: l.ifindex, mtu: l.mtu, txqlen: l.txqlen });
+  const [links] = kernel([], [{ q: "links" }], { what: "listing the node's links" });
+  for (const l of links) {
+    if (names.includes(l.ifname)) out.set(l.ifname, { name: l.ifname, index: l.ifindex, mtu: l.mtu, txqlen: l.txqlen });
   }
   return out;
+}
+
+/** Runs `f`; a step the kernel refuses is worded as bandwidth's errors ("WHAT: LINE: REASON"). */
+function worded<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof KernelStepError ? new CniError(ErrorCode.Internal, `${what}: ${e.message}`) : e;
+  }
 }
 
 /**
@@ -77,34 +75,58 @@ export function hostLinks(names: readonly string[]): Map<string, HostLink> {
  * ifb left by an earlier ADD of the same attachment is reused. `alias` marks it as ours for GC.
  */
 export function createIfb(name: string, mtu: number, txqlen: number, alias: string | undefined): string {
-  const steps = [
-    { line: `link add name ${name} mtu ${mtu} txqueuelen ${txqlen} type ifb`, tolerate: EXISTS },
-    { line: `link set dev ${name} mtu ${mtu} txqueuelen ${txqlen} up` },
-    ...(alias ? [{ line: `link set dev ${name} alias ${alias}` }] : []),
-    { line: `link show dev ${name}` },
-  ];
-  const out = batchSteps(["ip", "-j", "-batch", "-"], steps, `creating ifb device ${name}`);
-  return parseIpLink(parseJsonStream(out).at(-1)?.[0]).address;
+  const what = `creating ifb device ${name}`;
+  const [link] = worded(what, () =>
+    kernel(
+      [
+        { op: { op: "ifb-add", name, mtu, txqlen }, tolerate: EXISTS },
+        // A reused ifb gets the settings of this ADD too.
+        { op: { op: "link-set", dev: name, mtu, txqlen, ...(alias && { alias }), up: true } },
+      ],
+      [{ q: "link", dev: name }],
+      { what },
+    ),
+  );
+  if (!link) throw new CniError(ErrorCode.Internal, `${what}: it vanished right after it was set up`);
+  return link.address;
 }
 
 /** Deletes a link; true when it existed. */
 export function deleteLink(name: string): boolean {
-  assertBatchSafe(name);
-  const r = ipBatch([`link del dev ${name}`], { check: false, what: `deleting ${name}` });
-  if (r.status === 0) return true;
-  const reason = batchReason(r.stderr);
-  if (GONE.test(reason)) return false;
-  throw new CniError(
-    ErrorCode.Internal,
-    `deleting ${name}: ${reason}`,
-    "delete the device by hand with `ip link del` if it is stuck",
-  );
+  try {
+    kernel([{ op: { op: "link-del", dev: name } }], [], { what: `deleting ${name}` });
+    return true;
+  } catch (e) {
+    if (!(e instanceof KernelStepError)) throw e;
+    if (GONE.test(e.reason)) return false;
+    throw new CniError(
+      ErrorCode.Internal,
+      `deleting ${name}: ${e.reason}`,
+      "delete the device by hand with `ip link del` if it is stuck",
+    );
+  }
 }
 
 /** ifb devices of this node: name and alias. */
 export function listIfbs(): Array<{ name: string; alias: string }> {
-  const r = ipBatch(["link show type ifb"], { json: true, details: true, what: "listing ifb devices" });
-  return (parseJsonStream(r.stdout)[0] ?? []).map(parseIpLink).map((l) => ({ name: l.ifname, alias: l.alias }));
+  const [ifbs] = kernel([], [{ q: "links", kind: "ifb" }], { what: "listing ifb devices" });
+  return ifbs.map((l) => ({ name: l.ifname, alias: l.alias }));
+}
+
+/** Makes the typed qdisc and filter changes: rtnetlink in this process (one `tc -batch` without FFI). */
+export function tcChanges(ops: readonly TcOp[], what: string): void {
+  worded(what, () =>
+    tcKernel(
+      ops.map((op) => ({ op })),
+      [],
+      { what },
+    ),
+  );
+}
+
+/** The qdiscs and ingress filters `queries` ask for, one array per query: rtnetlink reads (one `tc -j` without FFI). */
+export function tcReads(queries: readonly TcQuery[], what: string): unknown[][] {
+  return [...tcKernel([], queries, { what })];
 }
 
 /** One line of a tc batch; `tolerate` matches errors that mean "already done". */

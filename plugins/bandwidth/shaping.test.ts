@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { judgeShaping, planShaping, shapingLines, showLines } from "./shaping.js";
+import { tcLine } from "../../shared/net/kernel.js";
+import { kernelTicks } from "./tbf-params.js";
+import { judgeShaping, planShaping, shapingLines, shapingOps, showLines } from "./shaping.js";
 
 const tick = 15.625;
 const both = planShaping(
@@ -17,6 +19,26 @@ describe("tc layout", () => {
       "filter replace dev veth1 parent ffff: protocol all prio 1 handle 800::800 u32 match u32 0 0 classid 1:1 action mirred egress redirect dev bwp0123456789ab",
       "qdisc replace dev bwp0123456789ab root handle 1: tbf rate 250000bps burst 25000 limit 31250",
     ]);
+  });
+
+  it("plans the same changes as typed steps (the burst in bytes and the kernel's ticks for it); none for an htb", () => {
+    const ops = shapingOps(both)!;
+    expect(ops.map(tcLine)).toEqual(shapingLines(both).map((s) => s.line));
+    expect(ops[0]).toEqual({
+      op: "tbf-replace",
+      dev: "veth1",
+      rate: 125_000,
+      burst: 12_500,
+      limit: 15_625,
+      buffer: kernelTicks(125_000, 12_500),
+    });
+    const htb = planShaping(
+      { ingress: { rateBits: 1_000_000, burstBits: 100_000 }, subnets: { only: false, cidrs: ["10.0.0.0/8"] } },
+      "veth1",
+      "bwpx",
+      tick,
+    );
+    expect(shapingOps(htb)).toBeUndefined();
   });
 
   it("makes no ifb for ingress-only shaping", () => {

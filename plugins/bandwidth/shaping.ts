@@ -1,8 +1,9 @@
 /**
  * The tc layout bandwidth builds, as upstream's: ingress (towards the pod) is a root tbf on the
  * host side of the pod's veth; egress (from the pod) is an ingress qdisc on that veth whose u32
- * filter redirects every packet to the pod's ifb device, which has the root tbf. Rendering the tc
- * lines and judging what `tc -j -d -r` reports live here; running them is shaping-kernel's job.
+ * filter redirects every packet to the pod's ifb device, which has the root tbf. Planning the tc
+ * changes (typed steps of the kernel layer; tc lines for the htb below) and judging what
+ * `tc -j -d -r` reports live here; running them is shaping-kernel's job.
  *
  * With shapedSubnets or unshapedSubnets the root qdisc of each shaped device is instead the htb
  * upstream introduced with those fields (plugins#921): class 1:30 (minor 48) capped at the rate
@@ -12,6 +13,7 @@
  * the destination: the remote end either way (upstream matched the destination both ways, which
  * towards the pod is the pod itself).
  */
+import { type TcOp, tcLine, type TcQuery, tcQueryLine } from "../../shared/net/kernel.js";
 import type { BandwidthConf, Subnets } from "./config.js";
 import type { TcStep } from "./shaping-kernel.js";
 import { type TbfParams, tbfParams, tcBurst, tcXmitTicks } from "./tbf-params.js";
@@ -64,40 +66,63 @@ function htbLines(dev: string, p: TbfParams, s: Subnets, match: "src" | "dst"): 
   return lines;
 }
 
+/** The root tbf as tc makes it: the burst in bytes, which the kernel turns into its own tick count. */
+function tbfOp(dev: string, p: TbfParams): TcOp {
+  const burst = tcBurst(p);
+  return { op: "tbf-replace", dev, rate: p.rate, burst: burst.bytes, limit: p.limit, buffer: burst.ticks };
+}
+
 function rootLines(dev: string, p: TbfParams, s: Subnets | undefined, match: "src" | "dst"): TcStep[] {
-  if (s) return htbLines(dev, p, s, match);
-  return [
-    {
-      line: `qdisc replace dev ${dev} root handle 1: tbf rate ${p.rate}bps burst ${tcBurst(p).bytes} limit ${p.limit}`,
-    },
-  ];
+  return s ? htbLines(dev, p, s, match) : [{ line: tcLine(tbfOp(dev, p)) }];
 }
 
 /**
- * The tc batch for ADD. "replace" makes a repeated ADD converge instead of failing on "File exists".
- * The Go plugin's filter also carries a second redirect (its netlink library adds one for the
- * filter's RedirIndex besides the explicit action) that never runs, as the first steals the packet;
- * tc 6.1 cannot give a mirred the "pass" it has, and it changes nothing, so ours has one.
+ * The changes for ADD as typed steps, for a plan without subnet lists (undefined with them: the
+ * htb is tc lines only, shapingLines). "replace" makes a repeated ADD converge instead of failing
+ * on "File exists". The Go plugin's filter also carries a second redirect (its netlink library
+ * adds one for the filter's RedirIndex besides the explicit action) that never runs, as the first
+ * steals the packet; tc 6.1 cannot give a mirred the "pass" it has, and it changes nothing, so
+ * ours has one.
  */
+export function shapingOps(plan: ShapingPlan): TcOp[] | undefined {
+  if (plan.subnets) return undefined;
+  const ops: TcOp[] = [];
+  if (plan.ingress) ops.push(tbfOp(plan.hostDev, plan.ingress));
+  if (plan.egress && plan.ifb) {
+    ops.push(
+      { op: "ingress-replace", dev: plan.hostDev },
+      { op: "redirect-replace", dev: plan.hostDev, to: plan.ifb },
+      tbfOp(plan.ifb, plan.egress),
+    );
+  }
+  return ops;
+}
+
+/** The tc batch for ADD (any plan; the typed steps' own lines where there are some). */
 export function shapingLines(plan: ShapingPlan): TcStep[] {
   const lines: TcStep[] = [];
   if (plan.ingress) lines.push(...rootLines(plan.hostDev, plan.ingress, plan.subnets, "src"));
   if (plan.egress && plan.ifb) {
     lines.push(
-      { line: `qdisc replace dev ${plan.hostDev} handle ffff: ingress` },
-      {
-        line: `filter replace dev ${plan.hostDev} parent ffff: protocol all prio 1 handle 800::800 u32 match u32 0 0 classid 1:1 action mirred egress redirect dev ${plan.ifb}`,
-      },
+      { line: tcLine({ op: "ingress-replace", dev: plan.hostDev }) },
+      { line: tcLine({ op: "redirect-replace", dev: plan.hostDev, to: plan.ifb }) },
       ...rootLines(plan.ifb, plan.egress, plan.subnets, "dst"),
     );
   }
   return lines;
 }
 
-/** The show lines CHECK runs, in the order `judgeShaping` reads their answers. */
+/** The reads CHECK makes of the tbf layout, in the order `judgeShaping` reads their answers. */
+export function showQueries(plan: ShapingPlan): TcQuery[] {
+  const queries: TcQuery[] = [{ q: "qdiscs", dev: plan.hostDev }];
+  if (plan.egress && plan.ifb)
+    queries.push({ q: "ingress-filters", dev: plan.hostDev }, { q: "qdiscs", dev: plan.ifb });
+  return queries;
+}
+
+/** The same reads as tc show lines, and for an htb its subnet filters too (CHECK runs them through tc). */
 export function showLines(plan: ShapingPlan): string[] {
-  const lines = [`qdisc show dev ${plan.hostDev}`];
-  if (plan.egress && plan.ifb) lines.push(`filter show dev ${plan.hostDev} ingress`, `qdisc show dev ${plan.ifb}`);
+  const lines = showQueries(plan).map(tcQueryLine);
   if (plan.subnets) for (const dev of shapedDevices(plan)) lines.push(`filter show dev ${dev} parent 1:`);
   return lines;
 }

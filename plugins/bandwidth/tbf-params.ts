@@ -71,10 +71,10 @@ export function kernelTicks(rateBytes: number, len: number): number {
 }
 
 /**
- * The `burst` in bytes to give tc and the ticks the kernel will then hold (what CHECK expects).
- * tc cannot hand over Go's tick count itself: the kernel recomputes it from the bytes, without
- * Go's truncation to whole microseconds, so it comes out at most one microsecond (plus rounding)
- * longer. A netlink layer could send Go's exact count.
+ * The `burst` in bytes to give the kernel (TCA_TBF_BURST, as tc does) and the ticks it will then
+ * hold (what CHECK expects): it computes them from the bytes, without Go's truncation to whole
+ * microseconds, so they come out at most one microsecond (plus rounding) longer. Our netlink
+ * requests send the same bytes so that they leave the state `tc -batch` (the Node path) leaves.
  */
 export function tcBurst(p: TbfParams): { bytes: number; ticks: number } {
   return { bytes: p.burstBytes, ticks: kernelTicks(p.rate, p.burstBytes) };

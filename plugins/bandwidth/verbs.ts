@@ -1,6 +1,7 @@
 /**
- * bandwidth's verbs. Processes per ADD: one `ip` in the pod (its veth's peer), one `ip -batch` for
- * the ifb (egress only), one `tc -batch`; CHECK one `ip` and one `tc -batch`; DEL one `ip`.
+ * bandwidth's verbs. Processes: none (links, qdiscs, the filter and CHECK's reads of them are
+ * rtnetlink requests in this process, shaping-kernel.ts), but with subnet lists one `tc -batch`
+ * for the htb in ADD and CHECK's reads (one `tc -j -batch` plus one per shaped device's classes).
  */
 import { validAttachments } from "../../shared/cni/attachments.js";
 import { CniError, ErrorCode } from "../../shared/cni/errors.js";
@@ -16,12 +17,23 @@ import {
   hostLinks,
   listIfbs,
   podPeerIndex,
+  tcChanges,
+  tcReads,
   tcShow,
   tcSteps,
   tcText,
   tick,
 } from "./shaping-kernel.js";
-import { type ShapingPlan, judgeShaping, planShaping, shapedDevices, shapingLines, showLines } from "./shaping.js";
+import {
+  type ShapingPlan,
+  judgeShaping,
+  planShaping,
+  shapedDevices,
+  shapingLines,
+  shapingOps,
+  showLines,
+  showQueries,
+} from "./shaping.js";
 import { ifbName } from "./tbf-params.js";
 
 const ETH_HEADER = 14;
@@ -122,7 +134,9 @@ export function add(inv: Invocation): Result {
     );
     result.interfaces.push({ name: plan.ifb, mac });
   }
-  tcSteps(shapingLines(plan), { what: `shaping ${host.name}` });
+  const ops = shapingOps(plan);
+  if (ops) tcChanges(ops, `shaping ${host.name}`);
+  else tcSteps(shapingLines(plan), { what: `shaping ${host.name}` });
   inv.trace.mark("tc");
   return result;
 }
@@ -148,7 +162,9 @@ export function check(inv: Invocation): void {
       "run DEL and ADD again for this container to restore its egress shaping",
     );
   }
-  const answers = tcShow(showLines(plan), `reading the qdiscs of ${host.name}`);
+  const what = `reading the qdiscs of ${host.name}`;
+  // The htb's subnet filters and classes have no typed reads: tc reads all of that layout.
+  const answers = plan.subnets ? tcShow(showLines(plan), what) : tcReads(showQueries(plan), what);
   const classes = new Map(
     plan.subnets
       ? shapedDevices(plan).map((dev) => [dev, tcText([`class show dev ${dev}`], `reading the classes of ${dev}`)])

@@ -14,6 +14,10 @@ export interface LinkInfo {
   ifindex: number;
   ifname: string;
   mtu: number;
+  /** Transmit queue length. */
+  txqlen: number;
+  /** IFLA_IFALIAS, "" when none. */
+  alias: string;
   address: string;
   operstate: string;
   flags: string[];
@@ -27,12 +31,6 @@ export interface LinkInfo {
   /** Bridge port flags when the link is enslaved to a bridge. */
   port: { hairpin: boolean; isolated: boolean } | undefined;
   addrs: AddrInfo[];
-}
-
-/** A link with the fields only `ip`'s own listing gives (bandwidth's ifb devices): queue length, alias. */
-export interface IpLinkInfo extends LinkInfo {
-  txqlen: number;
-  alias: string;
 }
 
 export interface RouteInfo {
@@ -59,6 +57,8 @@ export function parseLink(raw: unknown): LinkInfo {
     ifindex: num(o.ifindex) ?? 0,
     ifname: str(o.ifname),
     mtu: num(o.mtu) ?? 0,
+    txqlen: num(o.txqlen) ?? 0,
+    alias: str(o.ifalias),
     address: str(o.address),
     operstate: str(o.operstate),
     flags,
@@ -70,11 +70,6 @@ export function parseLink(raw: unknown): LinkInfo {
     port: slave ? { hairpin: slave.hairpin === true, isolated: slave.isolated === true } : undefined,
     addrs: (Array.isArray(o.addr_info) ? o.addr_info : []).filter(isPlainObject).map(parseAddr),
   };
-}
-
-export function parseIpLink(raw: unknown): IpLinkInfo {
-  const o = isPlainObject(raw) ? raw : {};
-  return { ...parseLink(raw), txqlen: num(o.txqlen) ?? 0, alias: str(o.ifalias) };
 }
 
 function parseAddr(a: Record<string, unknown>): AddrInfo {

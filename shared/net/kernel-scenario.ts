@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { EXISTS, GONE } from "./batch.js";
-import { kernel, KernelStepError, waitForKernel } from "./kernel.js";
+import { kernel, KernelStepError, tcKernel, waitForKernel } from "./kernel.js";
 
 export function scenario(node: string, pod: string): unknown {
   kernel(
@@ -31,6 +31,10 @@ export function scenario(node: string, pod: string): unknown {
       { op: { op: "addr-del", dev: "kbr0", cidr: "10.98.0.1/24" } },
       { op: { op: "addr-del", dev: "kbr0", cidr: "10.98.0.1/24" }, tolerate: GONE },
       { op: { op: "link-set", dev: "kbr0", address: "02:00:00:00:0a:09" } },
+      // bandwidth's ifb: created, created again (reused), then set up with its owner's alias.
+      { op: { op: "ifb-add", name: "kifb0", mtu: 1400, txqlen: 0 } },
+      { op: { op: "ifb-add", name: "kifb0", mtu: 1400, txqlen: 0 }, tolerate: EXISTS },
+      { op: { op: "link-set", dev: "kifb0", mtu: 1400, txqlen: 0, alias: "cni-ts.scenario/n/c", up: true } },
     ],
     [],
     { netns: node },
@@ -61,7 +65,7 @@ export function scenario(node: string, pod: string): unknown {
     ],
     { netns: pod },
   );
-  const [bridge, ports, veth, missing, noPorts] = kernel(
+  const [bridge, ports, veth, missing, noPorts, ifbs, all] = kernel(
     [],
     [
       { q: "addrs", dev: "kbr0" },
@@ -69,6 +73,8 @@ export function scenario(node: string, pod: string): unknown {
       { q: "link", dev: "vethk0" },
       { q: "link", dev: "nosuch0" },
       { q: "ports", master: "nosuch0" },
+      { q: "links", kind: "ifb" },
+      { q: "links" },
     ],
     { netns: node },
   );
@@ -92,7 +98,56 @@ export function scenario(node: string, pod: string): unknown {
     netns: node,
   });
   const [afterDel] = kernel([], [{ q: "link", dev: "eth0" }], { netns: pod });
-  return { podLink, routes, bridge, ports, veth, port, notPort, noSuchIndex, missing, noPorts, refused, afterDel };
+  return {
+    podLink,
+    routes,
+    bridge,
+    ports,
+    veth,
+    port,
+    notPort,
+    noSuchIndex,
+    missing,
+    noPorts,
+    ifbs,
+    all,
+    refused,
+    afterDel,
+  };
+}
+
+/**
+ * bandwidth's tc layout on a veth and an ifb (a tbf above 4 GB/s on one of them), made twice (the
+ * second converges), then read back: the qdiscs and the ingress filters.
+ */
+export function tcScenario(node: string): unknown {
+  kernel(
+    [
+      { op: { op: "veth-add", name: "tv0", peer: { name: "tv1" } } },
+      { op: { op: "ifb-add", name: "tifb0", txqlen: 0 } },
+      { op: { op: "link-set", dev: "tv0", up: true } },
+      { op: { op: "link-set", dev: "tifb0", up: true } },
+    ],
+    [],
+    { netns: node },
+  );
+  const steps = [
+    { op: { op: "tbf-replace", dev: "tv0", rate: 5_000_000_000, burst: 50_000_000, limit: 175_000_000, buffer: 0 } },
+    { op: { op: "ingress-replace", dev: "tv0" } },
+    { op: { op: "redirect-replace", dev: "tv0", to: "tifb0" } },
+    { op: { op: "tbf-replace", dev: "tifb0", rate: 123_456, burst: 9_999, limit: 13_085, buffer: 0 } },
+  ] as const;
+  tcKernel(steps, [], { netns: node });
+  const [veth, filters, ifb] = tcKernel(
+    steps,
+    [
+      { q: "qdiscs", dev: "tv0" },
+      { q: "ingress-filters", dev: "tv0" },
+      { q: "qdiscs", dev: "tifb0" },
+    ],
+    { netns: node },
+  );
+  return { veth, filters, ifb };
 }
 
 /**
@@ -117,5 +172,6 @@ export async function waitScenario(node: string): Promise<{ ok: boolean; ms: num
 const args = process.argv.slice(2);
 if (process.argv[1]?.endsWith("kernel-scenario.ts")) {
   if (args[0] === "wait" && args[1]) console.log(JSON.stringify(await waitScenario(args[1])));
+  else if (args[0] === "tc" && args[1]) console.log(JSON.stringify(tcScenario(args[1])));
   else if (args.length === 2) console.log(JSON.stringify(scenario(args[0]!, args[1]!)));
 }

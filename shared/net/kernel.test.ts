@@ -2,8 +2,9 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { ipLine } from "./kernel.js";
 import { haveNetlink } from "./netlink/socket.js";
-import { scenario, waitScenario } from "./kernel-scenario.js";
+import { scenario, tcScenario, waitScenario } from "./kernel-scenario.js";
 
 const root = process.getuid?.() === 0;
 const bun = join(__dirname, "../../node_modules/.bin/bun");
@@ -28,6 +29,15 @@ function normalise(v: unknown): unknown {
 }
 
 describe("kernel layer", () => {
+  it("renders each step as the ip line that does the same (the trace, and the batch without FFI)", () => {
+    expect(ipLine({ op: "ifb-add", name: "bwp0123456789ab", mtu: 1450, txqlen: 0 })).toBe(
+      "link add bwp0123456789ab mtu 1450 txqlen 0 type ifb",
+    );
+    expect(
+      ipLine({ op: "link-set", dev: "bwp0", mtu: 1450, txqlen: 1000, alias: "cni-ts.bandwidth/n/c", up: true }),
+    ).toBe("link set bwp0 mtu 1450 txqlen 1000 alias cni-ts.bandwidth/n/c up");
+  });
+
   it("runs under Node through ip -batch (no FFI here)", () => {
     expect(haveNetlink()).toBe(false);
   });
@@ -61,6 +71,8 @@ describe("kernel layer", () => {
           port: unknown;
           notPort: unknown;
           noSuchIndex: unknown;
+          ifbs: unknown[];
+          all: Array<{ ifname: string; master?: string }>;
           refused: unknown;
           afterDel: unknown;
           missing: unknown;
@@ -70,9 +82,73 @@ describe("kernel layer", () => {
         expect(r.port).toMatchObject({ ifname: "vethk0", master: "kbr0", port: { hairpin: true } });
         expect(r.notPort).toBeUndefined();
         expect(r.noSuchIndex).toBeUndefined();
+        expect(r.ifbs).toMatchObject([
+          {
+            ifname: "kifb0",
+            kind: "ifb",
+            mtu: 1400,
+            txqlen: 0,
+            alias: "cni-ts.scenario/n/c",
+            flags: ["BROADCAST", "NOARP", "UP", "LOWER_UP"],
+          },
+        ]);
+        expect(r.all.map((l) => `${l.ifname}${l.master ? `@${l.master}` : ""}`)).toEqual([
+          "lo",
+          "kbr0",
+          "vethk0@kbr0",
+          "kifb0",
+        ]);
         expect(r.refused).toEqual({ index: 0, gone: true });
         expect(r.missing).toBeUndefined();
         expect(r.afterDel).toBeUndefined();
+      });
+
+      it("bandwidth's qdiscs and filter through tc -batch (Node) and rtnetlink (Bun): the same layout, read back alike", () => {
+        const viaTc = tcScenario(netns("t1")) as Record<string, unknown[]>;
+        const viaNetlink = JSON.parse(
+          execFileSync(bun, [join(__dirname, "kernel-scenario.ts"), "tc", netns("t2")], { encoding: "utf8" }),
+        ) as Record<string, unknown[]>;
+        // tc's JSON has more than the views: keep the views' fields.
+        type Q = { kind: string; handle: string; root?: true; parent?: string; options?: Record<string, unknown> };
+        type F = { kind: string; options?: { flowid?: string; actions?: Array<Record<string, unknown>> } };
+        const pick = <T extends object>(o: T | undefined, keys: string[]) =>
+          Object.fromEntries(keys.flatMap((k) => (o && k in o ? [[k, (o as Record<string, unknown>)[k]]] : [])));
+        const qdisc = (q: Q) => ({
+          ...pick(q, ["kind", "handle", "root", "parent"]),
+          options: q.kind === "tbf" ? pick(q.options, ["rate", "burst_raw", "limit"]) : {},
+        });
+        const filter = (f: F) =>
+          f.options?.flowid === undefined && f.options?.actions === undefined
+            ? { kind: f.kind }
+            : {
+                kind: f.kind,
+                options: {
+                  flowid: f.options.flowid,
+                  actions: f.options.actions?.map((a) =>
+                    pick(a, ["order", "kind", "mirred_action", "direction", "to_dev"]),
+                  ),
+                },
+              };
+        const view = (r: Record<string, unknown[]>) => ({
+          veth: (r.veth as Q[]).map(qdisc),
+          filters: (r.filters as F[]).map(filter),
+          ifb: (r.ifb as Q[]).map(qdisc),
+        });
+        expect(view(viaNetlink)).toEqual(view(viaTc));
+        expect(viaNetlink).toEqual(view(viaNetlink));
+        expect(view(viaTc).veth[0]).toEqual({
+          kind: "tbf",
+          handle: "1:",
+          root: true,
+          options: { rate: 5_000_000_000, burst_raw: "26259", limit: 175_000_000 },
+        });
+        expect(view(viaTc).filters.at(-1)).toEqual({
+          kind: "u32",
+          options: {
+            flowid: "1:1",
+            actions: [{ order: 1, kind: "mirred", mirred_action: "redirect", direction: "egress", to_dev: "tifb0" }],
+          },
+        });
       });
 
       it("waits for a link to come up on its event, through ip monitor (Node) and a netlink subscription (Bun)", async () => {

@@ -1,10 +1,12 @@
 /**
- * The plugins' one kernel layer for links, addresses and routes. A call is a list of typed steps
+ * The plugins' one kernel layer for links (bridges, veths, ifbs), addresses and routes. A call is a list of typed steps
  * (changes) and queries; each step renders as the `ip` command line that does the same, carries
  * the upstream error message it fails with and which kernel answers mean "already done". Under
  * Bun the steps are rtnetlink requests made in this process (no process started); where there is
  * no FFI (Node) the same lines run as one `ip -d -j -batch` process (through nsenter for another
- * namespace). The debug trace lists every step as its `ip` line either way.
+ * namespace). The debug trace lists every step as its `ip` line either way. bandwidth's qdiscs and
+ * filter are the same kind of typed steps (`tcKernel`), rendered as `tc` lines and run as one
+ * `tc -batch` where there is no FFI.
  */
 import { openSync, closeSync } from "node:fs";
 import { faultPoint } from "../sys/fault.js";
@@ -24,15 +26,29 @@ import {
   getLinkByName,
   type KernelOp,
   type NlLink,
+  type Resolve,
   parseAddrMessage,
   parseLinkMessage,
   parseRouteMessage,
   RTMGRP_IPV6_IFADDR,
   RTMGRP_LINK,
 } from "./netlink/rtnl.js";
+import {
+  encodeTcOp,
+  encodeTcQuery,
+  type FilterView,
+  parseFilterMessage,
+  parseQdiscMessage,
+  type QdiscView,
+  type TcOp,
+  type TcQuery,
+  tcLine,
+  tcQueryLine,
+} from "./netlink/tc.js";
 import { errnoText } from "./netlink/wire.js";
 
 export type { KernelOp } from "./netlink/rtnl.js";
+export { type FilterView, type QdiscView, type TcOp, type TcQuery, tcLine, tcQueryLine } from "./netlink/tc.js";
 
 /** One change: what it does, which failures mean "already so", and the message any other failure gets. */
 export interface KernelStep {
@@ -41,18 +57,27 @@ export interface KernelStep {
   fail?: (reason: string) => Error;
 }
 
+/** One tc change (a qdisc or filter), with the same `tolerate` and `fail` as a KernelStep. */
+export interface TcKernelStep {
+  op: TcOp;
+  tolerate?: RegExp;
+  fail?: (reason: string) => Error;
+}
+
 /**
- * A read: one link, a link with its addresses, the ports of a bridge, one port of a bridge by its
- * ifindex (undefined unless it is enslaved to that bridge), the routes via a link.
+ * A read: one link, every link (of one kind), a link with its addresses, the ports of a bridge,
+ * one port of a bridge by its ifindex (undefined unless it is enslaved to that bridge), the routes
+ * via a link.
  */
 export type KernelQuery =
   | { q: "link"; dev: string }
+  | { q: "links"; kind?: string }
   | { q: "addrs"; dev: string }
   | { q: "ports"; master: string }
   | { q: "port"; master: string; index: number }
   | { q: "routes"; dev: string };
 
-type QueryResult<Q extends KernelQuery> = Q extends { q: "ports" }
+type QueryResult<Q extends KernelQuery> = Q extends { q: "ports" | "links" }
   ? LinkInfo[]
   : Q extends { q: "routes" }
     ? RouteInfo[]
@@ -63,10 +88,12 @@ export type Results<Qs extends readonly KernelQuery[]> = { [K in keyof Qs]: Quer
 export class KernelStepError extends Error {
   constructor(
     readonly index: number,
-    readonly step: KernelStep,
+    readonly step: KernelStep | TcKernelStep,
     readonly reason: string,
+    /** The step's command line (without the tool's name). */
+    line: string,
   ) {
-    super(`${ipLine(step.op)}: ${reason}`);
+    super(`${line}: ${reason}`);
   }
 
   /** The error the step's owner chose for this failure (its `fail`), else a SystemError with this message. */
@@ -87,12 +114,16 @@ export function ipLine(op: KernelOp): string {
         `${o.mtu ? ` mtu ${o.mtu}` : ""}${o.txqlen !== undefined ? ` txqlen ${o.txqlen}` : ""}${o.address ? ` address ${o.address}` : ""}${o.netns ? ` netns ${o.netns}` : ""}`;
       return `link add ${op.name}${end(op)} type veth peer name ${op.peer.name}${end(op.peer)}`;
     }
+    case "ifb-add":
+      return `link add ${op.name}${op.mtu ? ` mtu ${op.mtu}` : ""}${op.txqlen !== undefined ? ` txqlen ${op.txqlen}` : ""} type ifb`;
     case "link-set": {
       let line = `link set ${op.dev}`;
       if (op.mtu) line += ` mtu ${op.mtu}`;
+      if (op.txqlen !== undefined) line += ` txqlen ${op.txqlen}`;
       if (op.promisc !== undefined) line += ` promisc ${onOff(op.promisc)}`;
       if (op.master !== undefined) line += ` master ${op.master}`;
       if (op.address !== undefined) line += ` address ${op.address}`;
+      if (op.alias !== undefined) line += ` alias ${op.alias}`;
       if (op.up !== undefined) line += op.up ? " up" : " down";
       return line;
     }
@@ -122,6 +153,8 @@ function queryLine(q: KernelQuery): string {
   switch (q.q) {
     case "link":
       return `link show dev ${q.dev}`;
+    case "links":
+      return q.kind ? `link show type ${q.kind}` : "link show";
     case "addrs":
       return `addr show dev ${q.dev}`;
     case "ports":
@@ -133,8 +166,8 @@ function queryLine(q: KernelQuery): string {
 }
 
 /** How a step or query shows in the trace: a command line an operator can run as it is. */
-function traceLine(line: string, netns: string | undefined): string {
-  return netns ? `nsenter --net=${netns} -- ip ${line}` : `ip ${line}`;
+function traceLine(line: string, netns: string | undefined, tool: "ip" | "tc" = "ip"): string {
+  return netns ? `nsenter --net=${netns} -- ${tool} ${line}` : `${tool} ${line}`;
 }
 
 export interface KernelOptions {
@@ -165,6 +198,50 @@ export function kernel<const Qs extends readonly KernelQuery[]>(
   }
 }
 
+type TcResult<Q extends TcQuery> = Q extends { q: "qdiscs" } ? QdiscView[] : FilterView[];
+export type TcResults<Qs extends readonly TcQuery[]> = { [K in keyof Qs]: TcResult<Qs[K]> };
+
+/**
+ * Makes the tc changes in order (a step whose failure its `tolerate` matches is skipped), then
+ * answers the queries; throws KernelStepError for a refused step. Without FFI: one `tc -batch`
+ * of the same lines (`tc -j -d -r` when there are queries, whose JSON is the views' source).
+ */
+export function tcKernel<const Qs extends readonly TcQuery[]>(
+  steps: readonly TcKernelStep[],
+  queries: Qs,
+  opts: KernelOptions = {},
+): TcResults<Qs> {
+  const sock = RtnlSocket.open(opts.netns);
+  if (!sock) return viaTc(steps, queries, opts) as TcResults<Qs>;
+  try {
+    const nl = new Netlink(sock, opts.netns);
+    steps.forEach((step, i) => nl.change(step, i, "tc", tcLine(step.op), (seq, r) => encodeTcOp(step.op, seq, r)));
+    return queries.map((q) => nl.tcQuery(q)) as TcResults<Qs>;
+  } finally {
+    sock.close();
+  }
+}
+
+function viaTc(steps: readonly TcKernelStep[], queries: readonly TcQuery[], opts: KernelOptions): unknown[][] {
+  const lines = [
+    ...steps.map((s) => ({ line: tcLine(s.op), tolerate: s.tolerate })),
+    ...queries.map((q) => ({ line: tcQueryLine(q), prints: true })),
+  ];
+  const argv = queries.length > 0 ? ["tc", "-j", "-d", "-r", "-batch", "-"] : ["tc", "-batch", "-"];
+  let stdout: string;
+  try {
+    stdout = runBatch(argv, lines, { netns: opts.netns, what: opts.what, unnamed: "fail" }).stdout;
+  } catch (e) {
+    if (!(e instanceof BatchLineError)) throw e;
+    if (e.index === undefined)
+      throw new SystemError(`${opts.what ?? "tc -batch"}: ${firstLine(e.stderr) || `exit ${e.status}`}`);
+    if (e.index < steps.length) throw new KernelStepError(e.index, steps[e.index]!, e.reason, e.line ?? "");
+    throw new SystemError(`${opts.what ?? "tc"}: ${e.line}: ${e.reason}`);
+  }
+  const answers = parseJsonStream(stdout);
+  return queries.map((_, i) => answers[i] ?? []);
+}
+
 /** Changes made by this process (fault points of the crash trials are named after them). */
 let changes = 0;
 
@@ -179,11 +256,23 @@ class Netlink {
   ) {}
 
   step(step: KernelStep, i: number): void {
+    this.change(step, i, "ip", ipLine(step.op), (seq, r) => encodeOp(step.op, seq, r));
+    if (step.op.op === "link-del") this.indexes.delete(step.op.dev);
+  }
+
+  /** One request: sent, its refusal tolerated or thrown as KernelStepError, traced as `tool line`. */
+  change(
+    step: KernelStep | TcKernelStep,
+    i: number,
+    tool: "ip" | "tc",
+    line: string,
+    encode: (seq: number, r: Resolve) => Uint8Array,
+  ): void {
     const started = performance.now();
     let status = 0;
     const fds: number[] = [];
     try {
-      const msg = encodeOp(step.op, this.sock.nextSeq(), {
+      const msg = encode(this.sock.nextSeq(), {
         index: (name) => this.index(name),
         netnsFd: (path) => {
           const fd = openSync(path, "r");
@@ -192,17 +281,52 @@ class Netlink {
         },
       });
       this.sock.request(msg);
-      if (step.op.op === "link-del") this.indexes.delete(step.op.dev);
       // Crash trials stop the chain after each change, as they do around each process.
       faultPoint(`netlink#${++changes}`);
     } catch (e) {
       const reason = e instanceof NetlinkError ? errnoText(e.errno) : (e as Error).message;
       status = e instanceof NetlinkError ? e.errno : -1;
       if (!(e instanceof NetlinkError) && (e as NodeJS.ErrnoException).code === undefined) throw e;
-      if (!step.tolerate?.test(reason)) throw new KernelStepError(i, step, reason);
+      if (!step.tolerate?.test(reason)) throw new KernelStepError(i, step, reason, line);
     } finally {
       for (const fd of fds) closeSync(fd);
-      this.trace?.kernel(traceLine(ipLine(step.op), this.netns), performance.now() - started, status);
+      this.trace?.kernel(traceLine(line, this.netns, tool), performance.now() - started, status);
+    }
+  }
+
+  tcQuery(q: TcQuery): QdiscView[] | FilterView[] {
+    const started = performance.now();
+    let status = 0;
+    try {
+      const dev = this.index(q.dev);
+      const msgs = this.sock.request(encodeTcQuery(q, this.sock.nextSeq(), { index: () => dev }));
+      if (q.q === "qdiscs")
+        return msgs.map((m) => parseQdiscMessage(m.payload)).flatMap((d) => (d.ifindex === dev ? [d.qdisc] : []));
+      return msgs.map((m) => {
+        const { filter, toIndex } = parseFilterMessage(m.payload);
+        for (const [action, index] of toIndex) action.to_dev = this.name(index);
+        return filter;
+      });
+    } catch (e) {
+      if (e instanceof NetlinkError) status = e.errno;
+      throw e;
+    } finally {
+      this.trace?.kernel(
+        traceLine(`-j -d -r ${tcQueryLine(q)}`, this.netns, "tc"),
+        performance.now() - started,
+        status,
+      );
+    }
+  }
+
+  /** The name of the link with this index (its number when there is none, as tc prints it). */
+  private name(index: number): string {
+    try {
+      const [m] = this.sock.request(getLinkByIndex(this.sock.nextSeq(), index));
+      return m ? parseLinkMessage(m.payload).ifname : String(index);
+    } catch (e) {
+      if (e instanceof NetlinkError && GONE.test(errnoText(e.errno))) return String(index);
+      throw e;
     }
   }
 
@@ -223,6 +347,15 @@ class Netlink {
     switch (q.q) {
       case "link":
         return this.link(q.dev);
+      case "links": {
+        const links = this.sock
+          .request(dumpLinks(this.sock.nextSeq(), { kind: q.kind }))
+          .map((m) => parseLinkMessage(m.payload));
+        const names = new Map(links.map((l) => [l.ifindex, l.ifname]));
+        return links
+          .filter((l) => q.kind === undefined || l.kind === q.kind)
+          .map((l) => plain({ ...l, master: l.masterIndex === undefined ? undefined : names.get(l.masterIndex) }));
+      }
       case "addrs": {
         const link = this.link(q.dev);
         if (!link) return undefined;
@@ -236,7 +369,7 @@ class Netlink {
         const master = this.link(q.master);
         if (!master) return [];
         const links = this.sock
-          .request(dumpLinks(this.sock.nextSeq(), master.ifindex))
+          .request(dumpLinks(this.sock.nextSeq(), { masterIndex: master.ifindex }))
           .map((m) => parseLinkMessage(m.payload));
         return links.filter((l) => l.masterIndex === master.ifindex).map((l) => plain({ ...l, master: master.ifname }));
       }
@@ -318,14 +451,14 @@ function viaIp(steps: readonly KernelStep[], queries: readonly KernelQuery[], op
     if (!(e instanceof BatchLineError)) throw e;
     if (e.index === undefined)
       throw new SystemError(`${opts.what ?? "ip -batch"}: ${firstLine(e.stderr) || `exit ${e.status}`}`);
-    if (e.index < steps.length) throw new KernelStepError(e.index, steps[e.index]!, e.reason);
+    if (e.index < steps.length) throw new KernelStepError(e.index, steps[e.index]!, e.reason, e.line ?? "");
     throw new SystemError(`${opts.what ?? "ip"}: ${e.line}: ${e.reason}`);
   }
   const answers = parseJsonStream(out.stdout);
   let next = 0;
   return queries.map((q, i) => {
     const printed = out.skipped.has(steps.length + i) ? undefined : answers[next++];
-    if (q.q === "ports") return (printed ?? []).map(parseLink);
+    if (q.q === "ports" || q.q === "links") return (printed ?? []).map(parseLink);
     if (q.q === "port") return (printed ?? []).map(parseLink).find((l) => l.ifindex === q.index);
     if (q.q === "routes") return (printed ?? []).map(parseRoute);
     return printed?.[0] === undefined ? undefined : parseLink(printed[0]);

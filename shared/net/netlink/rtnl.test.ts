@@ -80,6 +80,39 @@ describe("rtnetlink requests", () => {
     expect([attrU8(slave.get(4)), attrU8(slave.get(33))]).toEqual([1, 0]);
   });
 
+  it("an ifb: RTM_NEWLINK create-exclusive with name, MTU, queue length 0 and kind only (no info data)", () => {
+    const m = encode({ op: "ifb-add", name: "bwp0123456789ab", mtu: 1450, txqlen: 0 });
+    expect([m.type, m.flags, m.seq]).toEqual([16, 0x605, 5]);
+    expect(view(m.payload).getInt32(4, true)).toBe(0);
+    const a = decodeAttrs(m.payload.subarray(16));
+    expect(attrStr(a.get(3))).toBe("bwp0123456789ab");
+    expect([attrU32(a.get(4)), attrU32(a.get(13))]).toEqual([1450, 0]);
+    const info = sub(a, 18);
+    expect(attrStr(info.get(1))).toBe("ifb");
+    expect(info.has(2)).toBe(false);
+  });
+
+  it("link-set carries the queue length and the alias as ip sends it (no NUL); an empty alias clears it", () => {
+    const m = encode({
+      op: "link-set",
+      dev: "veth0",
+      mtu: 1400,
+      txqlen: 1000,
+      alias: "cni-ts.bandwidth/n/c",
+      up: true,
+    });
+    expect([m.type, m.flags, view(m.payload).getInt32(4, true), view(m.payload).getUint32(8, true)]).toEqual([
+      16, 0x5, 7, 1,
+    ]);
+    const a = decodeAttrs(m.payload.subarray(16));
+    expect([attrU32(a.get(4)), attrU32(a.get(13))]).toEqual([1400, 1000]);
+    expect(Buffer.from(a.get(20)!).toString()).toBe("cni-ts.bandwidth/n/c");
+    const clear = decodeAttrs(encode({ op: "link-set", dev: "veth0", alias: "" }).payload.subarray(16));
+    expect(clear.get(20)!.length).toBe(0);
+    const plain = decodeAttrs(encode({ op: "link-set", dev: "veth0", up: true }).payload.subarray(16));
+    expect([plain.has(13), plain.has(20)]).toEqual([false, false]);
+  });
+
   it("addresses: family, prefix, index, local = address", () => {
     const m = encode({ op: "addr-add", dev: "cni0", cidr: "10.244.1.1/24" });
     expect([m.type, m.flags]).toEqual([20, 0x605]);
@@ -111,10 +144,18 @@ describe("rtnetlink requests", () => {
   });
 
   it("a port dump asks the kernel for one bridge's ports only", () => {
-    const [m] = decodeMessages(dumpLinks(9, 3));
+    const [m] = decodeMessages(dumpLinks(9, { masterIndex: 3 }));
     expect([m!.type, m!.flags]).toEqual([18, 0x301]);
     expect(attrU32(decodeAttrs(m!.payload.subarray(16)).get(10))).toBe(3);
     expect(decodeMessages(dumpLinks(9))[0]!.payload.length).toBe(16);
+  });
+
+  it("a kind dump asks the kernel for links of that kind (IFLA_LINKINFO with the kind only)", () => {
+    const [m] = decodeMessages(dumpLinks(9, { kind: "ifb" }));
+    expect([m!.type, m!.flags]).toEqual([18, 0x301]);
+    const a = decodeAttrs(m!.payload.subarray(16));
+    expect([...a.keys()]).toEqual([18]);
+    expect(attrStr(sub(a, 18).get(1))).toBe("ifb");
   });
 
   it("refuses malformed input instead of sending it", () => {
@@ -169,8 +210,24 @@ describe("rtnetlink answers", () => {
       linkIndex: 2,
       promisc: false,
       port: { hairpin: true, isolated: true },
+      txqlen: 0,
+      alias: "",
     });
     expect(l.flags).toEqual(["BROADCAST", "MULTICAST", "UP", "LOWER_UP"]);
+  });
+
+  it("a veth whose peer in another namespace has the same index keeps its peer index", () => {
+    const payload = new Uint8Array([
+      ...ifinfo(2, 0x1),
+      ...encodeAttrs([
+        { type: 3, str: "eth0" },
+        { type: 5, u32: 2 },
+      ]),
+    ]);
+    expect(parseLinkMessage(payload).linkIndex).toBe(2);
+    expect(
+      parseLinkMessage(new Uint8Array([...ifinfo(1, 0x9), ...encodeAttrs([{ type: 3, str: "lo" }])])).linkIndex,
+    ).toBe(undefined);
   });
 
   it("a bridge with vlan filtering, promisc, down and without carrier", () => {
@@ -179,6 +236,8 @@ describe("rtnetlink answers", () => {
       ...encodeAttrs([
         { type: 3, str: "cni0" },
         { type: 16, u8: 2 },
+        { type: 13, u32: 1000 },
+        { type: 20, bytes: Buffer.from("ours") },
         {
           type: 18,
           nested: [
@@ -196,6 +255,8 @@ describe("rtnetlink answers", () => {
       operstate: "DOWN",
       port: undefined,
       masterIndex: undefined,
+      txqlen: 1000,
+      alias: "ours",
     });
     expect(l.flags).toContain("NO-CARRIER");
   });

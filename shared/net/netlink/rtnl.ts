@@ -1,6 +1,6 @@
 /**
- * rtnetlink requests and answers, pure: the typed steps the plugins take (links, addresses,
- * routes), each encoded as the request `ip` itself would send, and the kernel's link, address and
+ * rtnetlink requests and answers, pure: the typed steps the plugins take (links, ifb devices,
+ * addresses, routes), each encoded as the request `ip` itself would send, and the kernel's link, address and
  * route messages decoded into the views `ip -d -j` parsing gives (ip-json.ts), so callers do not
  * care which path ran. Names are resolved to indexes by the caller (the `Resolve` function).
  */
@@ -49,6 +49,7 @@ const IFLA_LINK = 5;
 const IFLA_MASTER = 10;
 const IFLA_TXQLEN = 13;
 const IFLA_OPERSTATE = 16;
+const IFLA_IFALIAS = 20;
 const IFLA_LINKINFO = 18;
 const IFLA_NET_NS_FD = 28;
 const IFLA_INFO_KIND = 1;
@@ -92,7 +93,19 @@ export interface VethPeer {
 export type KernelOp =
   | { op: "bridge-add"; name: string; address?: string; mtu?: number; vlanFiltering?: boolean }
   | { op: "veth-add"; name: string; mtu?: number; txqlen?: number; peer: VethPeer }
-  | { op: "link-set"; dev: string; up?: boolean; mtu?: number; master?: string; address?: string; promisc?: boolean }
+  | { op: "ifb-add"; name: string; mtu?: number; txqlen?: number }
+  | {
+      op: "link-set";
+      dev: string;
+      up?: boolean;
+      mtu?: number;
+      txqlen?: number;
+      master?: string;
+      address?: string;
+      promisc?: boolean;
+      /** IFLA_IFALIAS; "" removes it. */
+      alias?: string;
+    }
   | { op: "port-set"; dev: string; hairpin: boolean; isolated: boolean }
   | { op: "link-del"; dev: string }
   | { op: "addr-add" | "addr-del"; dev: string; cidr: string }
@@ -207,6 +220,12 @@ export function encodeOp(op: KernelOp, seq: number, r: Resolve): Uint8Array {
         },
       ]);
     }
+    case "ifb-add":
+      return encodeMessage(RTM_NEWLINK, CREATE, seq, ifinfomsg(), [
+        { type: IFLA_IFNAME, str: op.name },
+        ...linkAttrs(op),
+        { type: IFLA_LINKINFO, nested: [{ type: IFLA_INFO_KIND, str: "ifb" }] },
+      ]);
     case "link-set": {
       let flags = 0;
       let change = 0;
@@ -220,6 +239,8 @@ export function encodeOp(op: KernelOp, seq: number, r: Resolve): Uint8Array {
       }
       const attrs = linkAttrs(op);
       if (op.master !== undefined) attrs.push({ type: IFLA_MASTER, u32: r.index(op.master) });
+      // As ip sends it: the text without a NUL (the kernel stores the length it is given).
+      if (op.alias !== undefined) attrs.push({ type: IFLA_IFALIAS, bytes: new TextEncoder().encode(op.alias) });
       return encodeMessage(RTM_NEWLINK, CHANGE, seq, ifinfomsg(r.index(op.dev), flags, change), attrs);
     }
     case "port-set":
@@ -292,9 +313,15 @@ export function getLinkByName(seq: number, name: string): Uint8Array {
 export function getLinkByIndex(seq: number, index: number): Uint8Array {
   return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfomsg(index));
 }
-/** A link dump; with `masterIndex`, the kernel lists only that bridge's ports (callers filter too). */
-export function dumpLinks(seq: number, masterIndex?: number): Uint8Array {
-  const attrs: Attr[] = masterIndex === undefined ? [] : [{ type: IFLA_MASTER, u32: masterIndex }];
+/**
+ * A link dump; with `masterIndex` the kernel lists only that bridge's ports, with `kind` only links
+ * of that kind (as `ip link show type KIND` asks; callers filter too, older kernels ignore both).
+ */
+export function dumpLinks(seq: number, filter: { masterIndex?: number; kind?: string } = {}): Uint8Array {
+  const attrs: Attr[] = [];
+  if (filter.masterIndex !== undefined) attrs.push({ type: IFLA_MASTER, u32: filter.masterIndex });
+  if (filter.kind !== undefined)
+    attrs.push({ type: IFLA_LINKINFO, nested: [{ type: IFLA_INFO_KIND, str: filter.kind }] });
   return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, ifinfomsg(), attrs);
 }
 export function dumpAddrs(seq: number): Uint8Array {
@@ -342,13 +369,17 @@ export function parseLinkMessage(payload: Uint8Array): NlLink {
     ifindex: index,
     ifname: attrStr(a.get(IFLA_IFNAME)) ?? "",
     mtu: attrU32(a.get(IFLA_MTU)) ?? 0,
+    txqlen: attrU32(a.get(IFLA_TXQLEN)) ?? 0,
+    alias: attrStr(a.get(IFLA_IFALIAS)) ?? "",
     address: address ? formatMac(address) : "",
     operstate: OPERSTATES[attrU8(a.get(IFLA_OPERSTATE)) ?? 0] ?? "UNKNOWN",
     flags,
     kind: (info && attrStr(info.get(IFLA_INFO_KIND))) ?? "",
     master: undefined,
     masterIndex: attrU32(a.get(IFLA_MASTER)),
-    linkIndex: linkIndex !== undefined && linkIndex !== index ? linkIndex : undefined,
+    // The kernel leaves IFLA_LINK out when it is the link's own index, so an equal value is a
+    // veth peer in another namespace that happens to have the same index (common in fresh ones).
+    linkIndex,
     promisc: (ifFlags & IFF_PROMISC) !== 0,
     vlanFiltering: attrU8(data?.get(IFLA_BR_VLAN_FILTERING)) === 1,
     port: slave
