@@ -9,6 +9,11 @@ export const DEFAULT_SOCKET = "/run/cni-ts/plugins.sock";
 
 /** A call waiting longer than this in the service's queue is declined (the client runs it itself). */
 export const MAX_QUEUE_WAIT_MS = 2000;
+/**
+ * A call is declined at once when the calls queued before it are expected to take longer than
+ * this (backlog.ts): in a burst the rest run in their own processes, in parallel.
+ */
+export const MAX_BACKLOG_MS = 400;
 /** How long a client waits for "started" before it runs the call itself: well beyond MAX_QUEUE_WAIT_MS. */
 export const CLIENT_START_TIMEOUT_MS = 5000;
 

@@ -13,7 +13,8 @@ import { registerInProcess } from "../cni/delegate.js";
 import { runPlugin } from "../cni/dispatch.js";
 import { loadPlugin } from "../plugin-loader.js";
 import { PLUGIN_NAMES, isPluginName } from "../plugins.js";
-import { MAX_QUEUE_WAIT_MS, type ResidentReply } from "./protocol.js";
+import { Backlog } from "./backlog.js";
+import { MAX_BACKLOG_MS, MAX_QUEUE_WAIT_MS, type ResidentReply } from "./protocol.js";
 
 const RequestSchema = z.object({
   build: z.string(),
@@ -67,6 +68,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return 1;
   }
   let queue: Promise<void> = Promise.resolve();
+  const backlog = new Backlog(MAX_BACKLOG_MS);
   let calls = 0;
   let stopping = false;
   let resolveDone: (status: number) => void = () => {};
@@ -92,7 +94,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
   };
 
-  const handle = async (c: Conn, line: string): Promise<void> => {
+  /** Runs or declines one call; how long it ran, when it did. */
+  const handle = async (c: Conn, line: string): Promise<number | undefined> => {
     let req: Request;
     try {
       const parsed = RequestSchema.safeParse(JSON.parse(line));
@@ -100,7 +103,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
       req = parsed.data;
     } catch {
       send(c, { status: "declined", reason: "malformed request" });
-      return c.end();
+      c.end();
+      return undefined;
     }
     // An upgrade replaced our file: the plugins are a new build now, which a fresh service serves.
     if (!stopping && executableId() !== executable) stop("its executable was replaced");
@@ -109,10 +113,12 @@ export async function serve(opts: ServeOptions): Promise<number> {
     if (why !== undefined || c.data.closed || req.probe) {
       if (!c.data.closed)
         send(c, why === undefined ? { status: "ready", build: BUILD_ID } : { status: "declined", reason: why });
-      return c.end();
+      c.end();
+      return undefined;
     }
     send(c, { status: "started" });
     calls++;
+    const began = performance.now();
     const out: string[] = [];
     const err: string[] = [];
     const stdin = Buffer.from(req.stdin, "base64");
@@ -126,6 +132,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     send(c, { status: "done", exit, stdout: out.join(""), stderr: err.join("") });
     c.end();
     if (calls >= opts.maxCalls) stop(`served ${calls} calls`);
+    return performance.now() - began;
   };
 
   const listener = (globalThis as unknown as { Bun: BunListen }).Bun.listen({
@@ -144,12 +151,24 @@ export async function serve(opts: ServeOptions): Promise<number> {
         if (nl < 0) return;
         const line = c.data.buffered.slice(0, nl);
         c.data.buffered = "";
-        queue = queue.then(() =>
-          handle(c, line).catch((e: Error) => {
-            opts.log(`cni-ts serve: call failed: ${e.stack ?? e.message}`);
+        const verb = verbOf(line);
+        if (!backlog.admit(verb)) {
+          const why = `busy: ${Math.round(backlog.queued)} ms of calls queued`;
+          logDecline("busy");
+          send(c, { status: "declined", reason: why });
+          return c.end();
+        }
+        queue = queue.then(async () => {
+          let tookMs: number | undefined;
+          try {
+            tookMs = await handle(c, line);
+          } catch (e) {
+            opts.log(`cni-ts serve: call failed: ${(e as Error).stack ?? String(e)}`);
             c.end();
-          }),
-        );
+          } finally {
+            backlog.finished(verb, tookMs);
+          }
+        });
       },
       drain: flush,
       close(c) {
@@ -177,6 +196,16 @@ export async function serve(opts: ServeOptions): Promise<number> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   return done;
+}
+
+/** The call's verb, read before the request is validated (a malformed one is declined in turn). */
+function verbOf(line: string): string {
+  try {
+    const v = (JSON.parse(line) as { env?: { CNI_COMMAND?: unknown } }).env?.CNI_COMMAND;
+    return typeof v === "string" ? v : "";
+  } catch {
+    return "";
+  }
 }
 
 function declineReason(req: Request, own: { net: string; mnt: string }, stopping: boolean): string | undefined {
