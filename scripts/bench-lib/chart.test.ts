@@ -22,7 +22,8 @@ describe("renderChart", () => {
     expect(svg).toContain("34.3 ms");
     // Bars to scale: our flannel ADD bar is longer than the reference's by the ratio.
     const widths = [...svg.matchAll(/<rect x="200" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
-    expect(widths.length).toBe(16);
+    // Eight rows, a bar per side the saved run measured (reference, ours, and the resident service).
+    expect(widths.length).toBe(8 * (fl.resident ? 3 : 2));
     expect(widths[1]! / widths[0]!).toBeCloseTo(fl.ours.median! / fl.reference.median!, 1);
   });
 });

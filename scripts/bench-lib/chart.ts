@@ -60,7 +60,7 @@ export function renderChart(r: Report): string {
   const rowHeight = bars.length * BAR + 14;
   const max = Math.max(1, ...rows.flatMap((x) => bars.map((b) => x[b] ?? 0)));
   const scale = (WIDTH - LABEL - RIGHT) / max;
-  const top = 54;
+  const top = 72;
   const height = top + rows.length * rowHeight + 24;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
@@ -68,13 +68,13 @@ export function renderChart(r: Report): string {
     `<text x="10" y="20" font-size="15" font-weight="bold">cni-ts vs the Go plugins: median wall time per call</text>`,
     `<text x="10" y="38" fill="#555">${esc(r.meta.date)}; ratio = ours / reference (lower is better); "beyond the floor": minus a do-nothing plugin pair</text>`,
   ];
-  // Legend, right-aligned in the title row: one swatch and name per side drawn.
-  let x = WIDTH - 10;
-  for (const b of [...bars].reverse()) {
-    x -= LEGEND[b].length * 6.5 + 15;
+  // Legend on its own line under the subtitle: one swatch and name per side drawn.
+  let x = 10;
+  for (const b of bars) {
     out.push(
-      `<rect x="${x.toFixed(0)}" y="8" width="10" height="10" fill="${COLORS[b]}"/><text x="${(x + 15).toFixed(0)}" y="17">${esc(LEGEND[b])}</text>`,
+      `<rect x="${x}" y="46" width="10" height="10" fill="${COLORS[b]}"/><text x="${x + 15}" y="55">${esc(LEGEND[b])}</text>`,
     );
+    x += Math.round(LEGEND[b].length * 6.5 + 35);
   }
   rows.forEach((row, i) => {
     const y = top + i * rowHeight;
