@@ -650,7 +650,7 @@ function tables(r: Report): Array<{ title: string; head: string[]; rows: string[
       rows: coldRows,
     },
     {
-      title: `Our invocations traced (CNI_TS_DEBUG_LOG): medians. "startup" is each plugin process's time before its trace began (module loading included); a program with no modules of ours reaches its first line at ${f1(r.floorFirstLineMs)} ms`,
+      title: `Our invocations traced (CNI_TS_DEBUG_LOG): medians. "startup" is each plugin process's time before its trace began (module loading included); a program with no modules of ours reaches its first line at ${f1(r.floorFirstLineMs)} ms${res ? '. "resident:" rows: the service ran the call (no start-up; "in our code" from when the service began it, peak RSS the service\'s)' : ""}`,
       head: ["call", "wall ms", "in our code ms", "processes per call", "startup ms per plugin", "peak RSS MB"],
       rows: traceRows,
     },
