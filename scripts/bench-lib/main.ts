@@ -10,17 +10,22 @@ import { CHAINS, cnitoolJob, setUpChains } from "./chains.js";
 import { ensureNoopPlugins, setUpNoopChain } from "./noop-chain.js";
 import {
   type Side,
+  type SideId,
+  type Sides,
   coldRun,
   concurrentRun,
   emptyMeasurements,
   memoryRun,
   noopRound,
   sequentialRound,
+  runSide,
+  sideList,
   tracedRun,
 } from "./measure.js";
+import { type ResidentService, startResident } from "./resident.js";
 import { type BenchOptions, USAGE, UsageError, parseOptions } from "./options.js";
 import { type Meta, buildReport, renderMarkdown, renderText } from "./report.js";
-import { abortBatches, ensureFloor, ensureTimer, runBatch, setRealtime, wasAborted } from "./timer.js";
+import { abortBatches, ensureFloor, ensureTimer, setRealtime, wasAborted } from "./timer.js";
 import { renderChart } from "./chart.js";
 import { formatImportCosts, measureImportCosts } from "./import-cost.js";
 import { processCountRun } from "./process-count.js";
@@ -45,6 +50,12 @@ function quiet(argv: string[]): string {
 }
 
 function describeRun(opts: BenchOptions, oursDir: string): Meta {
+  const residentNotes = opts.resident
+    ? [
+        "Resident side: the same executables of ours with CNI_TS_SOCKET naming a `cni-ts serve` (same build) started in its own sandbox node, entered with `nsenter --net` (the bench's mount namespace, which the service requires of its clients) for the service and for every measured call of that side; the plain side gets CNI_TS_SOCKET=off. Under nsenter /sys shows the root namespace, so the service forgoes our sysfs fast path (conservative for it).",
+        "Resident side verified served: a traced ADD/CHECK/DEL per chain before and after the sequential rounds and the strace pass must show each plugin call's trace line marked resident by the service's pid (the bench fails otherwise), so the sequential calls between them were served too (untraced, like the plain side's). Concurrent batches of that side carry the debug trace and count the plugin calls the service ran: it runs one at a time and declines a call that waited over 2 s in its queue, whose plugin process then runs it itself (by design), so a burst's wall time mixes both.",
+      ]
+    : [];
   const bin = join(oursDir, "bridge");
   const commit = quiet(["git", "-C", REPO_ROOT, "rev-parse", "--short", "HEAD"]);
   const dirty = quiet(["git", "-C", REPO_ROOT, "status", "--porcelain", "--untracked-files=no"])
@@ -65,8 +76,9 @@ function describeRun(opts: BenchOptions, oursDir: string): Meta {
       ...(opts.realtime === undefined
         ? []
         : [
-            `Every measured process ran under SCHED_FIFO priority ${opts.realtime} (--rt), both sides alike, so other load on the machine did not compete for the CPU (kernel-side contention, e.g. the rtnl lock and the disk, remains).`,
+            `Every measured process ran under SCHED_FIFO priority ${opts.realtime} (--rt), all sides alike (the resident service too), so other load on the machine did not compete for the CPU (kernel-side contention, e.g. the rtnl lock and the disk, remains).`,
           ]),
+      ...residentNotes,
     ],
   };
 }
@@ -77,24 +89,44 @@ function describeRun(opts: BenchOptions, oursDir: string): Meta {
  */
 function snapshotOurs(): string {
   const dir = mkdtempSync(join(REPO_ROOT, ".tmp", "bench-bin-"));
-  for (const name of PLUGIN_NAMES) linkSync(join(OURS_BIN, "cni-ts"), join(dir, name));
+  for (const name of [...PLUGIN_NAMES, "cni-ts"]) linkSync(join(OURS_BIN, "cni-ts"), join(dir, name));
   return dir;
 }
 
-async function makeSide(impl: Impl, token: string, podCount: number, cniPath?: string[]): Promise<Side> {
-  const node = await createNode({ impl, token, cniPath });
+/**
+ * A side in its own sandbox node. The resident side's service is started by the caller once the
+ * node is registered for teardown (`withService`).
+ */
+async function makeSide(
+  id: SideId,
+  token: string,
+  podCount: number,
+  nodes: SandboxNode[],
+  oursDir: string,
+  startService?: (node: SandboxNode) => Promise<ResidentService>,
+): Promise<Side> {
+  const impl: Impl = id === "reference" ? "reference" : "ours";
+  const node = await createNode({ impl, token, cniPath: impl === "ours" ? [oursDir] : undefined });
+  nodes.push(node);
   const chains = setUpChains(node, impl);
   const pod = await node.addPod("p0");
   const pods = [];
   for (let i = 0; i < podCount; i++) pods.push(await node.addPod(`c${i}`));
-  return { impl, node, chains, pod, pods };
+  const side: Side = { id, impl, node, chains, pod, pods, env: {}, entry: "ip-netns-exec" };
+  if (id === "ours") side.env = { CNI_TS_SOCKET: "off" };
+  if (id === "resident") {
+    side.entry = "nsenter";
+    side.service = await startService!(node);
+    side.env = { CNI_TS_SOCKET: side.service.socket };
+  }
+  return side;
 }
 
 /** Checks that our flannel renders the same delegate config the reference side is given. */
-async function compareDelegate(sides: Record<Impl, Side>): Promise<string> {
+async function compareDelegate(sides: Sides): Promise<string> {
   const ours = sides.ours;
   const chain = ours.chains.flannel;
-  const { results } = await runBatch(ours.node, [cnitoolJob(ours.node, chain, "add", ours.pod)]);
+  const { results } = await runSide(ours, [cnitoolJob(ours.node, chain, "add", ours.pod)]);
   try {
     if (results[0]!.status !== 0) return "our flannel ADD failed, so its rendered delegate could not be compared";
     const file = join(ours.chains.flannelDataDir, ours.pod.containerId);
@@ -109,7 +141,7 @@ async function compareDelegate(sides: Record<Impl, Side>): Promise<string> {
       ? "our flannel's saved delegate config equals the reference side's bridge config (key order aside)"
       : `DELEGATE CONFIGS DIFFER: ours ${a} vs reference ${b}`;
   } finally {
-    await runBatch(ours.node, [cnitoolJob(ours.node, chain, "del", ours.pod)]);
+    await runSide(ours, [cnitoolJob(ours.node, chain, "del", ours.pod)]);
   }
 }
 
@@ -137,10 +169,16 @@ async function bench(opts: BenchOptions): Promise<void> {
   const podCount = Math.max(0, ...opts.concurrency);
   const token = newToken();
   const nodes: SandboxNode[] = [];
+  let service: ResidentService | undefined;
+  const m = emptyMeasurements();
   let tornDown: Promise<void> | undefined;
   // One teardown, whoever asks first (the signal handler waits for the one already running).
   const teardown = (): Promise<void> =>
     (tornDown ??= (async () => {
+      if (service) {
+        if (m.resident) m.resident.peakRssKb = service.peakRssKb();
+        await service.stop();
+      }
       for (const n of nodes) await n.teardown().catch((e: Error) => log(`teardown: ${e.message}`));
       rmSync(oursDir, { recursive: true, force: true });
     })());
@@ -153,22 +191,29 @@ async function bench(opts: BenchOptions): Promise<void> {
   process.once("SIGINT", () => onSignal("SIGINT"));
   process.once("SIGTERM", () => onSignal("SIGTERM"));
 
-  const m = emptyMeasurements();
   let delegateNote = "";
   try {
-    log(`sandboxes: 2 nodes, ${podCount + 1} pods each`);
-    const reference = await makeSide("reference", token, podCount);
-    nodes.push(reference.node);
-    const ours = await makeSide("ours", token, podCount, [oursDir]);
-    nodes.push(ours.node);
-    const sides = { reference, ours };
+    log(`sandboxes: ${opts.resident ? 3 : 2} nodes, ${podCount + 1} pods each`);
+    const reference = await makeSide("reference", token, podCount, nodes, oursDir);
+    const ours = await makeSide("ours", token, podCount, nodes, oursDir);
+    const sides: Sides = { reference, ours };
+    if (opts.resident) {
+      sides.resident = await makeSide("resident", token, podCount, nodes, oursDir, async (node) => {
+        service = await startResident(node, oursDir);
+        m.resident = { pid: service.pid, unserved: [] };
+        log(`resident side: cni-ts serve pid ${service.pid} on ${service.socket}`);
+        return service;
+      });
+    }
 
     delegateNote = await compareDelegate(sides);
     log(delegateNote);
     log(`warm-up: ${opts.warmup} rounds`);
     for (let r = 0; r < opts.warmup; r++) await sequentialRound(null, sides, r);
+    await checkServed(m, sides.resident, "before the sequential rounds", true);
     log(`sequential: ${opts.rounds} rounds`);
     for (let r = 0; r < opts.rounds; r++) await sequentialRound(m, sides, r);
+    await checkServed(m, sides.resident, "after the sequential rounds", false);
     log(`no-op two-plugin chain (Go vs Bun): ${opts.rounds} rounds`);
     const noopChain = setUpNoopChain(ours.node);
     for (let r = 0; r < opts.rounds; r++) await noopRound(m, ours, noopChain, noopDirs, r);
@@ -189,12 +234,14 @@ async function bench(opts: BenchOptions): Promise<void> {
       m.cold.reason = "skipped (--no-cold)";
     }
     log(`trace: ${opts.traceReps}x our ADD/CHECK/DEL per chain with CNI_TS_DEBUG_LOG`);
+    const traced = sideList(sides).filter((s) => s.id !== "reference");
     for (let rep = 0; rep < opts.traceReps; rep++)
-      for (const chain of CHAINS) await tracedRun(m, ours, ours.chains[chain], rep);
+      for (const chain of CHAINS) for (const side of traced) await tracedRun(m, side, side.chains[chain], rep);
     if (existsSync("/usr/bin/strace")) {
       log("processes per call: one ADD/CHECK/DEL per chain and side under strace");
-      for (const chain of CHAINS) for (const side of [reference, ours]) await processCountRun(m.processes, side, chain);
+      for (const chain of CHAINS) for (const side of sideList(sides)) await processCountRun(m, side, chain);
     } else log("processes per call: skipped (apt-get install strace)");
+    if (service && !service.running()) noteServiceGone(m);
   } finally {
     await teardown();
   }
@@ -231,12 +278,44 @@ async function bench(opts: BenchOptions): Promise<void> {
     log(`FAILED: ${m.oursFailed} of our calls failed (the first of each kind are listed above)`);
     process.exitCode = 1;
   }
+  // A resident-side call run by the plugin process itself would pass its time off as the service's.
+  if (m.resident && m.resident.unserved.length > 0) {
+    log(`FAILED: the resident service did not run ${m.resident.unserved.length} checked call(s) of its side:`);
+    for (const u of m.resident.unserved.slice(0, 12)) log(`  ${u}`);
+    process.exitCode = 1;
+  }
+}
+
+/**
+ * A traced ADD/CHECK/DEL per chain on the resident side, each plugin call of which the service must
+ * have run. Before the measured rounds a failure stops the bench at once; the calls between two
+ * passing checks were served (they can only be declined for another build or namespace, which the
+ * checks rule out, for a queue wait sequential calls never reach, or a service that stopped).
+ */
+async function checkServed(
+  m: ReturnType<typeof emptyMeasurements>,
+  side: Side | undefined,
+  when: string,
+  abort: boolean,
+): Promise<void> {
+  if (!side?.service || !m.resident) return;
+  const before = m.resident.unserved.length;
+  for (const chain of CHAINS) await tracedRun(m, side, side.chains[chain], `check-${when.split(" ")[0]}`);
+  if (!side.service.running()) noteServiceGone(m);
+  const found = m.resident.unserved.slice(before);
+  if (found.length === 0) return log(`resident side: every checked call ${when} was run by the service`);
+  if (abort) throw new Error(`the resident service did not run the resident side's calls ${when}: ${found.join("; ")}`);
+}
+
+function noteServiceGone(m: ReturnType<typeof emptyMeasurements>): void {
+  m.resident?.unserved.push("the resident service exited during the run");
 }
 
 /** The traced flannel-chain ADD through libcni with the median wall time. */
 function pickBreakdown(m: ReturnType<typeof emptyMeasurements>): string | undefined {
   const calls = m.traced.filter(
-    (c) => c.chain === "flannel" && c.via === "cnitool" && c.verb === "ADD" && c.ok && c.records.length > 0,
+    (c) =>
+      c.side === "ours" && c.chain === "flannel" && c.via === "cnitool" && c.verb === "ADD" && c.ok && c.records.length,
   );
   if (!calls.length) return undefined;
   const sorted = [...calls].sort((a, b) => a.wallMs - b.wallMs);

@@ -21,20 +21,24 @@ export interface BenchOptions {
   svg?: string;
   /** SCHED_FIFO priority for every measured process (--rt). */
   realtime?: number;
+  /** Measure the third side, ours served by the resident service (`cni-ts serve`). */
+  resident: boolean;
   command: string;
 }
 
 export const USAGE = `usage: scripts/bench [--quick] [--rounds N] [--concurrency 20,100] [--no-cold] [--trace] [--rt]
-                    [--no-imports] [--json FILE] [--markdown FILE] [--svg FILE]
-Runs the Go reference plugins (/usr/lib/cni) and ours (dist/bin) side by side through the libcni
-client, in sandboxed node namespaces, and prints median/p95 per verb, concurrent ADD/DEL wall
-times, peak memory, cold start and ours/reference ratios.
+                    [--no-imports] [--no-resident] [--json FILE] [--markdown FILE] [--svg FILE]
+Runs the Go reference plugins (/usr/lib/cni), ours (dist/bin) and ours served by the resident
+service (cni-ts serve) side by side through the libcni client, in sandboxed node namespaces, and
+prints median/p95 per verb, concurrent ADD/DEL wall times, peak memory, cold start and
+ours/reference ratios.
   --quick           CI smoke run: few rounds, 20 concurrent only, one cold start (< 60 s)
   --rounds N        measured sequential rounds (default 40; --quick 3)
   --concurrency L   comma-separated concurrency levels (default 20,100)
   --no-cold         skip the cold-start runs (they drop the machine's page cache)
   --trace           print where one of our ADDs spends its time (from the debug trace)
   --no-imports      skip the per-module start-up cost probe
+  --no-resident     skip the resident side (cni-ts serve in its own sandbox node)
   --rt              run every measured process under SCHED_FIFO (chrt -f 10), so other load on a
                     shared machine does not distort the wall times (both sides alike)
   --json FILE       write the machine-readable results
@@ -55,6 +59,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     traceReps: quick ? 1 : 5,
     importRuns: quick ? 5 : 21,
     trace: false,
+    resident: true,
     command: ["scripts/bench", ...argv].join(" "),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -85,6 +90,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case "--rt":
         opts.realtime = 10;
+        break;
+      case "--no-resident":
+        opts.resident = false;
         break;
       case "--no-imports":
         opts.importRuns = 0;

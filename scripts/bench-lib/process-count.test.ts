@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countExecs } from "./process-count.js";
+import { addServiceChildren, countExecs } from "./process-count.js";
 
 describe("countExecs", () => {
   it("counts successful execs: the client, then plugins from CNI_PATH, then everything else by name", () => {
@@ -19,5 +19,31 @@ describe("countExecs", () => {
       otherNames: ["ip", "ip", "iptables-restore"],
     });
     expect(countExecs("", ["/opt/cni/bin"])).toEqual({ plugins: 0, others: 0, otherNames: [] });
+  });
+});
+
+describe("addServiceChildren", () => {
+  it("adds what the resident service started for the call, by program name, to the client-side count", () => {
+    const records = [
+      {
+        plugin: "flannel",
+        verb: "ADD",
+        ms: {},
+        netlink: [],
+        processes: [{ cmd: "ip -batch - (3 lines)", ms: 1, status: 0 }],
+      },
+      {
+        plugin: "portmap",
+        verb: "ADD",
+        ms: {},
+        netlink: [],
+        processes: [{ cmd: "iptables-restore -w", ms: 2, status: 0 }],
+      },
+    ];
+    expect(addServiceChildren({ plugins: 2, others: 0, otherNames: [] }, records)).toEqual({
+      plugins: 2,
+      others: 2,
+      otherNames: ["ip", "iptables-restore"],
+    });
   });
 });

@@ -125,8 +125,29 @@ export function setRealtime(priority: number | undefined): void {
   realtimePriority = priority;
 }
 
+/**
+ * How a batch enters the node's network namespace: `ip netns exec` (a fresh mount namespace with
+ * the node's /sys, as the conformance tests run plugins) or `nsenter --net` (the bench's own mount
+ * namespace, which the resident service must share with its clients).
+ */
+export type NetnsEntry = "ip-netns-exec" | "nsenter";
+
+export function enterArgv(node: SandboxNode, entry: NetnsEntry): string[] {
+  return entry === "nsenter" ? ["nsenter", `--net=${node.path}`, "--"] : ["ip", "netns", "exec", node.name];
+}
+
+/** The prefix that runs a measured process under SCHED_FIFO when --rt asked for it. */
+export function realtimeArgv(): string[] {
+  return realtimePriority === undefined ? [] : ["chrt", "-f", String(realtimePriority)];
+}
+
 /** Runs the jobs inside the node's namespace: one after another, or all released at once. */
-export async function runBatch(node: SandboxNode, jobs: readonly Job[], concurrent = false): Promise<BatchOutcome> {
+export async function runBatch(
+  node: SandboxNode,
+  jobs: readonly Job[],
+  concurrent = false,
+  entry: NetnsEntry = "ip-netns-exec",
+): Promise<BatchOutcome> {
   const input = JSON.stringify({
     concurrent,
     jobs: jobs.map((j) => ({
@@ -136,8 +157,7 @@ export async function runBatch(node: SandboxNode, jobs: readonly Job[], concurre
       dropCaches: j.dropCaches ?? false,
     })),
   });
-  const argv = realtimePriority === undefined ? [TIMER] : ["chrt", "-f", String(realtimePriority), TIMER];
-  const r = await runInGroup(["ip", "netns", "exec", node.name, ...argv], input);
+  const r = await runInGroup([...enterArgv(node, entry), ...realtimeArgv(), TIMER], input);
   if (r.status !== 0) throw new Error(`bench timer failed (exit ${r.status}): ${r.stderr.trim()}`);
   const raw = JSON.parse(r.stdout) as { wallNs: number; results: RawOutcome[] };
   return {

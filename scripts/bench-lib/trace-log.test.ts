@@ -25,6 +25,15 @@ describe("debug trace log", () => {
     expect(records[0]!.processes).toHaveLength(2);
   });
 
+  it("reads the resident service's mark and the writing pid", () => {
+    const served = { ...portmap, pid: 4242, resident: true };
+    const records = parseTraceLog(`${JSON.stringify(served)}\n${JSON.stringify({ ...flannel, pid: 77 })}\n`);
+    expect(records.map((r) => [r.pid, r.resident])).toEqual([
+      [4242, true],
+      [77, false],
+    ]);
+  });
+
   it("counts plugin processes plus the processes they started", () => {
     const records = parseTraceLog([flannel, portmap].map((r) => JSON.stringify(r)).join("\n"));
     expect(processesPerCall(records)).toEqual({ plugins: 2, children: 2, total: 4 });

@@ -18,6 +18,9 @@ export interface TraceRecord {
   netlink: TraceProcess[];
   maxRssKb?: number;
   error?: { code: number; msg: string };
+  /** The writing process; with `resident`, the service that ran the call for a plugin client. */
+  pid?: number;
+  resident?: boolean;
 }
 
 export function parseTraceLog(text: string): TraceRecord[] {
@@ -34,6 +37,8 @@ export function parseTraceLog(text: string): TraceRecord[] {
         netlink: Array.isArray(r.netlink) ? r.netlink : [],
         maxRssKb: r.maxRssKb,
         error: r.error,
+        pid: typeof r.pid === "number" ? r.pid : undefined,
+        resident: r.resident === true,
       });
     } catch {
       // a torn line (a crashed writer) is skipped
