@@ -53,40 +53,52 @@ async function nsId(kind: "net" | "mnt", bun: BunApi): Promise<string> {
   return `${s.dev}:${s.ino}`;
 }
 
+/** This process's network and mount namespaces, as the service compares them with its own. */
+export async function namespaces(bun: BunApi): Promise<ResidentRequest["ns"]> {
+  const [net, mnt] = await Promise.all([nsId("net", bun), nsId("mnt", bun)]);
+  return { net, mnt };
+}
+
 /** This process's call as the service reads it. */
-export async function requestFor(
+export function requestFor(
   plugin: string,
   env: NodeJS.ProcessEnv,
   stdin: Buffer,
-  bun: BunApi,
-): Promise<ResidentRequest> {
-  const [net, mnt] = await Promise.all([nsId("net", bun), nsId("mnt", bun)]);
+  ns: ResidentRequest["ns"],
+): ResidentRequest {
   return {
     build: BUILD_ID,
     plugin,
     env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
     stdin: stdin.toString("base64"),
-    ns: { net, mnt },
+    ns,
     sentAt: Date.now(),
   };
 }
 
 export async function callResident(socket: string, plugin: string, env: NodeJS.ProcessEnv): Promise<ResidentOutcome> {
   const bun = (globalThis as { Bun?: BunApi }).Bun!;
-  try {
-    await bun.file(socket).stat();
-  } catch {
-    return { served: false, why: "no service" };
-  }
-  let stdin: Buffer;
-  try {
-    stdin = Buffer.from(await bun.stdin.bytes());
-  } catch (e) {
-    return { served: false, why: `stdin: ${(e as Error).message}` };
-  }
+  // One wave of reads: each async file operation costs a turn of Bun's I/O pool, the first one most.
+  const [present, stdin, ns] = await Promise.all([
+    bun
+      .file(socket)
+      .stat()
+      .then(
+        () => true,
+        () => false,
+      ),
+    bun.stdin.bytes().then(
+      (b) => Buffer.from(b),
+      () => undefined,
+    ),
+    namespaces(bun).catch(() => undefined),
+  ]);
+  if (stdin === undefined) return { served: false, why: "stdin unreadable" };
   const notServed = (why: string): ResidentOutcome => ({ served: false, stdin, why });
+  if (!present) return notServed("no service");
+  if (ns === undefined) return notServed("namespaces unreadable");
   if (stdin.length > MAX_STDIN) return notServed("stdin too large");
-  const request = await requestFor(plugin, env, stdin, bun);
+  const request = requestFor(plugin, env, stdin, ns);
   return new Promise<ResidentOutcome>((resolve) => {
     let pending = Buffer.from(`${JSON.stringify(request)}\n`);
     let received = "";

@@ -11,8 +11,8 @@ import { type Finding, info, shellArg, warning } from "./finding.js";
 type ProbeAnswer = { status: "ready"; build: string } | { status: "declined"; reason: string } | { status: "none" };
 
 async function probe(socket: string): Promise<ProbeAnswer> {
-  const { bunApi, requestFor } = await import("../../resident/client.js");
-  const request = { ...(await requestFor("loopback", {}, Buffer.alloc(0), bunApi())), probe: true };
+  const { bunApi, namespaces, requestFor } = await import("../../resident/client.js");
+  const request = { ...requestFor("loopback", {}, Buffer.alloc(0), await namespaces(bunApi())), probe: true };
   return new Promise((resolve) => {
     let got = "";
     const c = createConnection(socket);
