@@ -359,7 +359,7 @@ class Netlink {
       case "addrs": {
         const link = this.link(q.dev);
         if (!link) return undefined;
-        for (const m of this.sock.request(dumpAddrs(this.sock.nextSeq()))) {
+        for (const m of this.sock.request(dumpAddrs(this.sock.nextSeq(), link.ifindex))) {
           const a = parseAddrMessage(m.payload);
           if (a.index === link.ifindex) link.addrs.push(a.addr);
         }
@@ -391,7 +391,7 @@ class Netlink {
         const link = this.link(q.dev);
         if (!link) return [];
         return this.sock
-          .request(dumpRoutes(this.sock.nextSeq()))
+          .request(dumpRoutes(this.sock.nextSeq(), link.ifindex))
           .map((m) => parseRouteMessage(m.payload))
           .filter((r) => r.oif === link.ifindex)
           .map((r) => r.route);

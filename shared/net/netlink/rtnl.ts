@@ -324,11 +324,19 @@ export function dumpLinks(seq: number, filter: { masterIndex?: number; kind?: st
     attrs.push({ type: IFLA_LINKINFO, nested: [{ type: IFLA_INFO_KIND, str: filter.kind }] });
   return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, ifinfomsg(), attrs);
 }
-export function dumpAddrs(seq: number): Uint8Array {
-  return encodeMessage(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq, new Uint8Array(8));
+/**
+ * Address and route dumps name the link they are for: a socket in strict mode (RtnlSocket.open)
+ * gets only that link's entries from the kernel, not every pod veth's; the caller filters too, for
+ * kernels without strict mode.
+ */
+export function dumpAddrs(seq: number, ifindex = 0): Uint8Array {
+  const ifaddrmsg = new Uint8Array(8);
+  new DataView(ifaddrmsg.buffer).setUint32(4, ifindex, true);
+  return encodeMessage(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq, ifaddrmsg);
 }
-export function dumpRoutes(seq: number): Uint8Array {
-  return encodeMessage(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq, new Uint8Array(12));
+export function dumpRoutes(seq: number, oif = 0): Uint8Array {
+  const attrs = oif > 0 ? [{ type: RTA_OIF, u32: oif }] : [];
+  return encodeMessage(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq, new Uint8Array(12), attrs);
 }
 
 const OPERSTATES = ["UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP"];

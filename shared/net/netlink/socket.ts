@@ -15,6 +15,8 @@ const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_ROUTE = 0;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
+const SOL_NETLINK = 270;
+const NETLINK_GET_STRICT_CHK = 12;
 const MSG_DONTWAIT = 0x40;
 const POLLIN = 0x1;
 const EINTR = 4;
@@ -77,6 +79,9 @@ export class RtnlSocket {
     }
     const one = new Uint8Array(4);
     new DataView(one.buffer).setUint32(0, 1, true);
+    // Strict mode (Linux 4.20+): dumps filtered by link in the kernel. Older kernels say no, and
+    // the caller's own filter does the same work.
+    c.setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, one, 4);
     if (groups !== 0) {
       const size = new Uint8Array(4);
       new DataView(size.buffer).setUint32(0, 1 << 20, true);
