@@ -10,10 +10,11 @@ export const DEFAULT_SOCKET = "/run/cni-ts/plugins.sock";
 /** A call waiting longer than this in the service's queue is declined (the client runs it itself). */
 export const MAX_QUEUE_WAIT_MS = 2000;
 /**
- * A call is declined at once when the calls queued before it are expected to take longer than
- * this (backlog.ts): in a burst the rest run in their own processes, in parallel.
+ * A DEL that waited this long is declined: the service is busy, and a DEL mostly waits for the
+ * kernel to delete the veth, a wait that DELs in parallel processes share and DELs one after
+ * another do not. In a burst (a node being drained) the plugin processes do them faster.
  */
-export const MAX_BACKLOG_MS = 400;
+export const MAX_DEL_WAIT_MS = 50;
 /** How long a client waits for "started" before it runs the call itself: well beyond MAX_QUEUE_WAIT_MS. */
 export const CLIENT_START_TIMEOUT_MS = 5000;
 

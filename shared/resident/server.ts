@@ -13,8 +13,7 @@ import { registerInProcess } from "../cni/delegate.js";
 import { runPlugin } from "../cni/dispatch.js";
 import { loadPlugin } from "../plugin-loader.js";
 import { PLUGIN_NAMES, isPluginName } from "../plugins.js";
-import { Backlog } from "./backlog.js";
-import { MAX_BACKLOG_MS, MAX_QUEUE_WAIT_MS, type ResidentReply } from "./protocol.js";
+import { MAX_DEL_WAIT_MS, MAX_QUEUE_WAIT_MS, type ResidentReply } from "./protocol.js";
 
 const RequestSchema = z.object({
   build: z.string(),
@@ -68,7 +67,6 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return 1;
   }
   let queue: Promise<void> = Promise.resolve();
-  const backlog = new Backlog(MAX_BACKLOG_MS);
   let calls = 0;
   let stopping = false;
   let resolveDone: (status: number) => void = () => {};
@@ -94,8 +92,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
   };
 
-  /** Runs or declines one call; how long it ran, when it did. */
-  const handle = async (c: Conn, line: string): Promise<number | undefined> => {
+  const handle = async (c: Conn, line: string): Promise<void> => {
     let req: Request;
     try {
       const parsed = RequestSchema.safeParse(JSON.parse(line));
@@ -103,8 +100,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       req = parsed.data;
     } catch {
       send(c, { status: "declined", reason: "malformed request" });
-      c.end();
-      return undefined;
+      return c.end();
     }
     // An upgrade replaced our file: the plugins are a new build now, which a fresh service serves.
     if (!stopping && executableId() !== executable) stop("its executable was replaced");
@@ -113,12 +109,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
     if (why !== undefined || c.data.closed || req.probe) {
       if (!c.data.closed)
         send(c, why === undefined ? { status: "ready", build: BUILD_ID } : { status: "declined", reason: why });
-      c.end();
-      return undefined;
+      return c.end();
     }
     send(c, { status: "started" });
     calls++;
-    const began = performance.now();
     const out: string[] = [];
     const err: string[] = [];
     const stdin = Buffer.from(req.stdin, "base64");
@@ -132,7 +126,6 @@ export async function serve(opts: ServeOptions): Promise<number> {
     send(c, { status: "done", exit, stdout: out.join(""), stderr: err.join("") });
     c.end();
     if (calls >= opts.maxCalls) stop(`served ${calls} calls`);
-    return performance.now() - began;
   };
 
   const listener = (globalThis as unknown as { Bun: BunListen }).Bun.listen({
@@ -151,22 +144,12 @@ export async function serve(opts: ServeOptions): Promise<number> {
         if (nl < 0) return;
         const line = c.data.buffered.slice(0, nl);
         c.data.buffered = "";
-        const verb = verbOf(line);
-        if (!backlog.admit(verb)) {
-          const why = `busy: ${Math.round(backlog.queued)} ms of calls queued`;
-          logDecline("busy");
-          send(c, { status: "declined", reason: why });
-          return c.end();
-        }
         queue = queue.then(async () => {
-          let tookMs: number | undefined;
           try {
-            tookMs = await handle(c, line);
+            await handle(c, line);
           } catch (e) {
             opts.log(`cni-ts serve: call failed: ${(e as Error).stack ?? String(e)}`);
             c.end();
-          } finally {
-            backlog.finished(verb, tookMs);
           }
         });
       },
@@ -198,23 +181,16 @@ export async function serve(opts: ServeOptions): Promise<number> {
   return done;
 }
 
-/** The call's verb, read before the request is validated (a malformed one is declined in turn). */
-function verbOf(line: string): string {
-  try {
-    const v = (JSON.parse(line) as { env?: { CNI_COMMAND?: unknown } }).env?.CNI_COMMAND;
-    return typeof v === "string" ? v : "";
-  } catch {
-    return "";
-  }
-}
-
 function declineReason(req: Request, own: { net: string; mnt: string }, stopping: boolean): string | undefined {
   if (stopping) return "the service is stopping";
   if (req.build !== BUILD_ID) return `the service is build ${BUILD_ID}, the client ${req.build}`;
   if (req.ns.net !== own.net || req.ns.mnt !== own.mnt)
     return "the client is in another network or mount namespace than the service";
   if (!isPluginName(req.plugin)) return `unknown plugin ${req.plugin}`;
-  if (Date.now() - req.sentAt > MAX_QUEUE_WAIT_MS) return "the call waited too long in the queue";
+  // A busy service: while it runs a call it reads no new one, so the wait is the client's age.
+  const waited = Date.now() - req.sentAt;
+  if (req.env.CNI_COMMAND === "DEL" && waited > MAX_DEL_WAIT_MS) return "busy: DELs run faster in parallel";
+  if (waited > MAX_QUEUE_WAIT_MS) return "busy: the call waited too long in the queue";
   return undefined;
 }
 
