@@ -5,7 +5,7 @@
  * runs the call itself with the stdin read here.
  */
 import { BUILD_ID } from "../build-info.js";
-import { CLIENT_START_TIMEOUT_MS, type ResidentReply, type ResidentRequest } from "./protocol.js";
+import { CLIENT_START_TIMEOUT_MS, LineReader, type ResidentReply, type ResidentRequest } from "./protocol.js";
 
 export type ResidentOutcome =
   { served: true; exit: number; stdout: string; stderr: string } | { served: false; stdin?: Buffer; why: string };
@@ -101,7 +101,7 @@ export async function callResident(socket: string, plugin: string, env: NodeJS.P
   const request = requestFor(plugin, env, stdin, ns);
   return new Promise<ResidentOutcome>((resolve) => {
     let pending = Buffer.from(`${JSON.stringify(request)}\n`);
-    let received = "";
+    const lines = new LineReader();
     let started = false;
     let settled = false;
     const finish = (outcome: ResidentOutcome) => {
@@ -140,10 +140,8 @@ export async function callResident(socket: string, plugin: string, env: NodeJS.P
           open: flush,
           drain: flush,
           data(_s, chunk) {
-            received += Buffer.from(chunk).toString("utf8");
-            for (let nl = received.indexOf("\n"); nl >= 0 && !settled; nl = received.indexOf("\n")) {
-              const line = received.slice(0, nl);
-              received = received.slice(nl + 1);
+            for (const line of lines.push(chunk)) {
+              if (settled) break;
               try {
                 onLine(line);
               } catch {

@@ -45,3 +45,26 @@ export function residentSocket(env: NodeJS.ProcessEnv): string | undefined {
   if (s === undefined) return DEFAULT_SOCKET;
   return s === "" || s === "off" ? undefined : s;
 }
+
+/**
+ * Splits a byte stream into its lines, decoding each whole line as UTF-8: a character split
+ * across two reads stays whole. Returns the complete lines the chunk finished.
+ */
+export class LineReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Uint8Array): string[] {
+    this.pending = this.pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
+    const lines: string[] = [];
+    for (let nl = this.pending.indexOf(10); nl >= 0; nl = this.pending.indexOf(10)) {
+      lines.push(this.pending.subarray(0, nl).toString("utf8"));
+      this.pending = this.pending.subarray(nl + 1);
+    }
+    return lines;
+  }
+
+  /** Bytes received that no newline has ended yet. */
+  get buffered(): number {
+    return this.pending.length;
+  }
+}

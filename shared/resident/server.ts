@@ -13,7 +13,7 @@ import { registerInProcess } from "../cni/delegate.js";
 import { runPlugin } from "../cni/dispatch.js";
 import { loadPlugin } from "../plugin-loader.js";
 import { PLUGIN_NAMES, isPluginName } from "../plugins.js";
-import { MAX_DEL_WAIT_MS, MAX_QUEUE_WAIT_MS, type ResidentReply } from "./protocol.js";
+import { LineReader, MAX_DEL_WAIT_MS, MAX_QUEUE_WAIT_MS, type ResidentReply } from "./protocol.js";
 
 const RequestSchema = z.object({
   build: z.string(),
@@ -32,7 +32,7 @@ const MAX_REQUEST_BYTES = 2 << 20;
 interface Conn {
   write(data: string | Uint8Array): number;
   end(): void;
-  data: { buffered: string; closed: boolean; pending: Buffer };
+  data: { lines: LineReader; closed: boolean; pending: Buffer };
 }
 
 export interface ServeOptions {
@@ -132,18 +132,14 @@ export async function serve(opts: ServeOptions): Promise<number> {
     unix: opts.socket,
     socket: {
       open(c) {
-        c.data = { buffered: "", closed: false, pending: Buffer.alloc(0) };
+        c.data = { lines: new LineReader(), closed: false, pending: Buffer.alloc(0) };
       },
       data(c, chunk) {
-        c.data.buffered += Buffer.from(chunk).toString("utf8");
-        if (c.data.buffered.length > MAX_REQUEST_BYTES) {
-          c.data.buffered = "";
-          return c.end();
+        const [line] = c.data.lines.push(chunk);
+        if (line === undefined) {
+          if (c.data.lines.buffered > MAX_REQUEST_BYTES) c.end();
+          return;
         }
-        const nl = c.data.buffered.indexOf("\n");
-        if (nl < 0) return;
-        const line = c.data.buffered.slice(0, nl);
-        c.data.buffered = "";
         queue = queue.then(async () => {
           try {
             await handle(c, line);
