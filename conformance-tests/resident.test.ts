@@ -23,6 +23,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type CallOptions, type CniOutcome, cnitoolEnv, expectOk, toOutcome } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
 import { CNITOOL, OURS_BIN, REPO_ROOT, TOOL_PATH, requireOursBuilt } from "./lib/paths.js";
+import { parsePrometheusText } from "./lib/prometheus-text.js";
 import { runCommand } from "./lib/run-command.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
@@ -337,6 +338,47 @@ describe("resident service", () => {
     ]);
     await startService(node, TEST_BIN, socket);
     expect(await doctor()).toMatchObject([{ severity: "warning", message: expect.stringContaining("declines") }]);
+  });
+
+  it("metrics count the calls served and declined, by reason", async () => {
+    const node = await sandbox.node();
+    const network = writeChain(node);
+    const service = await startService(node);
+    const metrics = async () => {
+      const r = await runCommand(
+        [
+          "nsenter",
+          `--net=${node.path}`,
+          "--",
+          join(OURS_BIN, "cni-ts"),
+          "metrics",
+          "--socket",
+          service.socket,
+          "--conf-dir",
+          node.confDir,
+          "--cache-dir",
+          node.cacheDir,
+        ],
+        { env: { PATH: TOOL_PATH }, timeoutMs: 60_000 },
+      );
+      const families = parsePrometheusText(r.stdout);
+      const value = (name: string, labels: Record<string, string> = {}) =>
+        families.get(name)?.samples.find((x) => JSON.stringify(x.labels) === JSON.stringify(labels))?.value;
+      return { value };
+    };
+    expect((await metrics()).value("cni_ts_resident_calls_served_total")).toBe(0);
+    const [a, b] = [await node.addPod("a"), await node.addPod("b")];
+    const env = { CNI_TS_SOCKET: service.socket };
+    expectOk(await cnitool(node, "add", network, a, env)); // bridge + portmap: 2 served
+    expectOk(await node.cnitool("add", network, b, { env })); // another mount namespace: 2 declined
+    const m = await metrics();
+    expect(m.value("cni_ts_resident_up")).toBe(1);
+    expect(m.value("cni_ts_resident_calls_served_total")).toBe(2);
+    expect(m.value("cni_ts_resident_calls_declined_total", { reason: "namespace" })).toBe(2);
+    for (const pod of [a, b]) expectOk(await cnitool(node, "del", network, pod, { CNI_TS_SOCKET: "off" }));
+    service.child.kill("SIGKILL");
+    await service.exited;
+    expect((await metrics()).value("cni_ts_resident_up")).toBe(0);
   });
 
   it("answers a malformed request with a refusal and keeps serving", async () => {

@@ -14,11 +14,14 @@ import { readReclaimedCount } from "../../ipam/host-local/reclaimed-count.js";
 import { type HolderScan, isComplete, scanHolders } from "../node/netns-scan.js";
 import { type FamilyLabel, networkPools } from "./metrics/network-pools.js";
 import { PATH_FLAGS_HELP, withNodeFlags } from "./node-flags.js";
+import { probeResident } from "../node/doctor/resident-check.js";
+import { DEFAULT_SOCKET, residentSocket } from "../resident/protocol.js";
 
-const USAGE = `usage: cni-ts metrics [--grace SECONDS] [--conf-dir DIR] [--cache-dir DIR]
-Prints the node's address pool and attachment figures in Prometheus text format.
+const USAGE = `usage: cni-ts metrics [--grace SECONDS] [--socket PATH] [--conf-dir DIR] [--cache-dir DIR]
+Prints the node's address pool, attachment and resident service figures in Prometheus text format.
   --grace SECONDS   minimum age of a reservation no namespace holds to count as leaked
                     (default ${DEFAULT_GRACE_MS / 1000}, as cni-ts gc)
+  --socket PATH     the resident service's socket (default: CNI_TS_SOCKET, else ${DEFAULT_SOCKET})
 ${PATH_FLAGS_HELP}
 `;
 
@@ -98,16 +101,51 @@ export async function nodeMetrics(
   return [size, allocated, leaked, reclaimed, attached, errors, scanComplete];
 }
 
+/** The resident service: whether it serves this node's calls, and its counters since it started. */
+export async function residentMetrics(socket: string | undefined): Promise<MetricFamily[]> {
+  const answer = socket ? await probeResident(socket) : { status: "none" as const };
+  const up: MetricFamily = {
+    name: "cni_ts_resident_up",
+    type: "gauge",
+    help: "1 when a resident service (cni-ts serve) serves this node's plugin calls, else 0 (none, another build or namespace, or not answering).",
+    samples: [{ labels: {}, value: answer.status === "ready" ? 1 : 0 }],
+  };
+  if (answer.status !== "ready") return [up];
+  const served: MetricFamily = {
+    name: "cni_ts_resident_calls_served_total",
+    type: "counter",
+    help: "Plugin calls the resident service ran, since it started.",
+    samples: [{ labels: {}, value: answer.served }],
+  };
+  const declined: MetricFamily = {
+    name: "cni_ts_resident_calls_declined_total",
+    type: "counter",
+    help: "Plugin calls the resident service declined (the plugin ran them itself) since it started, by reason.",
+    samples: Object.entries(answer.declined).map(([reason, n]) => ({ labels: { reason }, value: n ?? 0 })),
+  };
+  return [up, served, declined];
+}
+
 export const command: NodeCommand = {
-  summary: "print the node's address pool and attachment figures in Prometheus text format",
+  summary: "print the node's address pool, attachment and resident service figures in Prometheus text format",
   run: (args) =>
-    withNodeFlags("metrics", USAGE, args, { grace: { type: "string" } }, async ({ confDir, cacheDir }, { grace }) => {
-      const seconds = grace === undefined ? DEFAULT_GRACE_MS / 1000 : Number(grace);
-      if (!Number.isFinite(seconds) || seconds < 0) {
-        writeAll(2, `cni-ts metrics: --grace wants a number of seconds, got ${JSON.stringify(grace)}\n`);
-        return 2;
-      }
-      writeAll(1, exposition(await nodeMetrics(confDir, cacheDir, seconds * 1000)));
-      return 0;
-    }),
+    withNodeFlags(
+      "metrics",
+      USAGE,
+      args,
+      { grace: { type: "string" }, socket: { type: "string" } },
+      async ({ confDir, cacheDir }, { grace, socket }) => {
+        const seconds = grace === undefined ? DEFAULT_GRACE_MS / 1000 : Number(grace);
+        if (!Number.isFinite(seconds) || seconds < 0) {
+          writeAll(2, `cni-ts metrics: --grace wants a number of seconds, got ${JSON.stringify(grace)}\n`);
+          return 2;
+        }
+        const families = [
+          ...(await nodeMetrics(confDir, cacheDir, seconds * 1000)),
+          ...(await residentMetrics(socket ?? residentSocket(process.env))),
+        ];
+        writeAll(1, exposition(families));
+        return 0;
+      },
+    ),
 };

@@ -33,8 +33,17 @@ export interface ResidentRequest {
   probe?: boolean;
 }
 
+/** Why the service declined calls, as counted (`cni-ts metrics`). */
+export type DeclineKind = "build" | "namespace" | "busy" | "stopping" | "malformed" | "plugin";
+
+/** What the service has done since it started: the answer to a probe. */
+export interface ResidentCounts {
+  served: number;
+  declined: Partial<Record<DeclineKind, number>>;
+}
+
 export type ResidentReply =
-  | { status: "ready"; build: string }
+  | ({ status: "ready"; build: string } & ResidentCounts)
   | { status: "started" }
   | { status: "declined"; reason: string }
   | { status: "done"; exit: number; stdout: string; stderr: string };

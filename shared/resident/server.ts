@@ -13,7 +13,14 @@ import { registerInProcess } from "../cni/delegate.js";
 import { runPlugin } from "../cni/dispatch.js";
 import { loadPlugin } from "../plugin-loader.js";
 import { PLUGIN_NAMES, isPluginName } from "../plugins.js";
-import { LineReader, MAX_DEL_WAIT_MS, MAX_QUEUE_WAIT_MS, type ResidentReply } from "./protocol.js";
+import {
+  type DeclineKind,
+  LineReader,
+  MAX_DEL_WAIT_MS,
+  MAX_QUEUE_WAIT_MS,
+  type ResidentCounts,
+  type ResidentReply,
+} from "./protocol.js";
 
 const RequestSchema = z.object({
   build: z.string(),
@@ -68,6 +75,12 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   let queue: Promise<void> = Promise.resolve();
   let calls = 0;
+  const counts: ResidentCounts = { served: 0, declined: {} };
+  const decline = (c: Conn, kind: DeclineKind, reason: string) => {
+    counts.declined[kind] = (counts.declined[kind] ?? 0) + 1;
+    logDecline(reason);
+    send(c, { status: "declined", reason });
+  };
   let stopping = false;
   let resolveDone: (status: number) => void = () => {};
   const done = new Promise<number>((r) => (resolveDone = r));
@@ -99,20 +112,27 @@ export async function serve(opts: ServeOptions): Promise<number> {
       if (!parsed.success) throw new Error("malformed request");
       req = parsed.data;
     } catch {
-      send(c, { status: "declined", reason: "malformed request" });
+      decline(c, "malformed", "malformed request");
       return c.end();
     }
     // An upgrade replaced our file: the plugins are a new build now, which a fresh service serves.
     if (!stopping && executableId() !== executable) stop("its executable was replaced");
     const why = declineReason(req, own, stopping);
-    if (why !== undefined && !req.probe) logDecline(why);
-    if (why !== undefined || c.data.closed || req.probe) {
-      if (!c.data.closed)
-        send(c, why === undefined ? { status: "ready", build: BUILD_ID } : { status: "declined", reason: why });
+    if (req.probe) {
+      send(
+        c,
+        why === undefined ? { status: "ready", build: BUILD_ID, ...counts } : { status: "declined", reason: why[1] },
+      );
       return c.end();
     }
+    if (why !== undefined) {
+      if (!c.data.closed) decline(c, ...why);
+      return c.end();
+    }
+    if (c.data.closed) return c.end();
     send(c, { status: "started" });
     calls++;
+    counts.served++;
     const out: string[] = [];
     const err: string[] = [];
     const stdin = Buffer.from(req.stdin, "base64");
@@ -177,16 +197,20 @@ export async function serve(opts: ServeOptions): Promise<number> {
   return done;
 }
 
-function declineReason(req: Request, own: { net: string; mnt: string }, stopping: boolean): string | undefined {
-  if (stopping) return "the service is stopping";
-  if (req.build !== BUILD_ID) return `the service is build ${BUILD_ID}, the client ${req.build}`;
+function declineReason(
+  req: Request,
+  own: { net: string; mnt: string },
+  stopping: boolean,
+): [DeclineKind, string] | undefined {
+  if (stopping) return ["stopping", "the service is stopping"];
+  if (req.build !== BUILD_ID) return ["build", `the service is build ${BUILD_ID}, the client ${req.build}`];
   if (req.ns.net !== own.net || req.ns.mnt !== own.mnt)
-    return "the client is in another network or mount namespace than the service";
-  if (!isPluginName(req.plugin)) return `unknown plugin ${req.plugin}`;
+    return ["namespace", "the client is in another network or mount namespace than the service"];
+  if (!isPluginName(req.plugin)) return ["plugin", `unknown plugin ${req.plugin}`];
   // A busy service: while it runs a call it reads no new one, so the wait is the client's age.
   const waited = Date.now() - req.sentAt;
-  if (req.env.CNI_COMMAND === "DEL" && waited > MAX_DEL_WAIT_MS) return "busy: DELs run faster in parallel";
-  if (waited > MAX_QUEUE_WAIT_MS) return "busy: the call waited too long in the queue";
+  if (req.env.CNI_COMMAND === "DEL" && waited > MAX_DEL_WAIT_MS) return ["busy", "busy: DELs run faster in parallel"];
+  if (waited > MAX_QUEUE_WAIT_MS) return ["busy", "busy: the call waited too long in the queue"];
   return undefined;
 }
 

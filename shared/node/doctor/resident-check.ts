@@ -6,11 +6,15 @@
  */
 import { createConnection } from "node:net";
 import { existsSync } from "node:fs";
+import type { ResidentCounts } from "../../resident/protocol.js";
 import { type Finding, info, shellArg, warning } from "./finding.js";
 
-type ProbeAnswer = { status: "ready"; build: string } | { status: "declined"; reason: string } | { status: "none" };
+export type ProbeAnswer =
+  ({ status: "ready"; build: string } & ResidentCounts) | { status: "declined"; reason: string } | { status: "none" };
 
-async function probe(socket: string): Promise<ProbeAnswer> {
+/** Asks the service at `socket` whether it would serve this process's calls; "none" when nothing answers. */
+export async function probeResident(socket: string): Promise<ProbeAnswer> {
+  if (!existsSync(socket) || !("Bun" in globalThis)) return { status: "none" };
   const { bunApi, namespaces, requestFor } = await import("../../resident/client.js");
   const request = { ...requestFor("loopback", {}, Buffer.alloc(0), await namespaces(bunApi())), probe: true };
   return new Promise((resolve) => {
@@ -36,7 +40,7 @@ export async function checkResident(socket: string): Promise<Finding[]> {
   const restart = "systemctl restart cni-ts-resident  (or restart the pod that runs `cni-ts serve`)";
   if (!existsSync(socket))
     return [info("resident", `no resident service at ${socket}: each plugin process runs its own call`)];
-  const answer = await probe(socket);
+  const answer = await probeResident(socket);
   if (answer.status === "ready")
     return [
       info("resident", `the resident service at ${socket} serves this node's plugin calls (build ${answer.build})`),
