@@ -22,16 +22,19 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type CallOptions, type CniOutcome, cnitoolEnv, expectOk, toOutcome } from "./lib/cni-calls.js";
 import { ensureCnitool } from "./lib/cnitool-build.js";
-import { CNITOOL, OURS_BIN, REPO_ROOT, TOOL_PATH, requireOursBuilt } from "./lib/paths.js";
+import { CNITOOL, OURS_BIN, TOOL_PATH, requireOursBuilt } from "./lib/paths.js";
+import { buildTestBin } from "../scripts/soak-lib/campaign.js";
 import { parsePrometheusText } from "./lib/prometheus-text.js";
 import { runCommand } from "./lib/run-command.js";
 import type { Pod, SandboxNode } from "./lib/sandbox.js";
 import { useSandbox } from "./lib/use-sandbox.js";
 
-const TEST_BIN = join(REPO_ROOT, "dist", "test-bin");
+/** A test build (fault points; another build id than dist/bin): this process's copy of dist/test-bin. */
+let TEST_BIN = "";
 
 beforeAll(async () => {
   requireOursBuilt();
+  TEST_BIN = buildTestBin();
   await ensureCnitool();
 });
 
