@@ -57,6 +57,8 @@ describe("podman (CNI backend) on a flannel node", () => {
     expect(a1).not.toBe(a2);
     expect(await podman.ping("c1", a2)).toBe(true);
     expect(await podman.ping("c2", a1)).toBe(true);
+    // libcni's cache went to podman's private /var/lib/cni, not the machine's.
+    expect(podman.cachedResults()).toHaveLength(2);
     // Our flannel ran (its saved delegate configs, one per container) and the bridge it delegated
     // to is in the node's namespace, with the node's gateway.
     const view = await nodeView(node1);

@@ -4,6 +4,7 @@
  * namespace), with private containers.conf/storage.conf, a busybox-static rootfs (no image
  * pull) and runc (crun cannot run on this machine's hybrid cgroups).
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -25,9 +26,8 @@ export const WEB_PAGE = "hello from a podman container behind portmap";
 
 export const PODMAN_PACKAGES = ["podman", "runc", "busybox-static", "catatonit"];
 
-/** Paths podman 4.3 writes outside its configured directories (removed only if we created them). */
-const SHARED_DIRS = ["/var/lib/cni/results", "/var/lib/cni", "/run/runc"];
-const LIBCNI_RESULTS = "/var/lib/cni/results";
+/** runc's state directory, which podman 4.3 uses whatever its configuration (removed only if we created it). */
+const SHARED_DIRS = ["/run/runc"];
 
 export async function ensurePodmanPackages(): Promise<void> {
   const missing: string[] = [];
@@ -68,6 +68,15 @@ export class PodmanSandbox {
   readonly sandboxKeys = new Set<string>();
   private readonly env: Record<string, string>;
   private readonly sharedDirsExisted: Map<string, boolean>;
+  /**
+   * Podman's CNI backend gives libcni no cache directory, so libcni writes /var/lib/cni/results.
+   * Every podman (and the conmon it leaves behind) runs in one private mount namespace, held by
+   * this process, whose /var/lib is an overlay with a throwaway upper layer and whose
+   * /var/lib/cni is `libcniDir`: the machine's /var/lib/cni is never touched, and the
+   * namespace's netns mounts stay visible from one podman to the next.
+   */
+  private holder: ChildProcess | undefined;
+  readonly libcniDir: string;
 
   constructor(
     readonly state: ClusterState,
@@ -75,6 +84,7 @@ export class PodmanSandbox {
   ) {
     this.dir = join(state.baseDir, `podman-${node.name}`);
     this.rootfs = join(this.dir, "rootfs");
+    this.libcniDir = join(this.dir, "libcni");
     this.sharedDirsExisted = new Map(SHARED_DIRS.map((d) => [d, existsSync(d)]));
     this.env = {
       HOME: this.dir,
@@ -85,7 +95,9 @@ export class PodmanSandbox {
 
   /** Private configs, the node's kube-flannel conflist as podman's only network, the rootfs. */
   async setUp(): Promise<void> {
-    for (const d of ["net.d", "storage", "run", "tmp"]) mkdirSync(join(this.dir, d), { recursive: true });
+    for (const d of ["net.d", "storage", "run", "tmp", "libcni", "var-lib"])
+      mkdirSync(join(this.dir, d), { recursive: true });
+    await this.startHolder();
     const nofile = await hardLimit("--nofile");
     const pidMax = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
     const nproc = Math.min(await hardLimit("--nproc"), pidMax);
@@ -135,9 +147,29 @@ export class PodmanSandbox {
     writeFileSync(join(r, "www/index.html"), `${WEB_PAGE}\n`);
   }
 
-  /** podman with the private configs, inside the node's network namespace. */
+  private async startHolder(): Promise<void> {
+    const ready = join(this.dir, "holder.ready");
+    const setUp =
+      'mount -t tmpfs tmpfs "$0" && mkdir "$0/upper" "$0/work" && ' +
+      'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$0/upper,workdir=$0/work" /var/lib && ' +
+      'mkdir -p /var/lib/cni && mount --bind "$1" /var/lib/cni && touch "$2" && exec sleep 86400';
+    const holder = spawn(
+      "unshare",
+      ["--mount", "--propagation", "slave", "sh", "-c", setUp, join(this.dir, "var-lib"), this.libcniDir, ready],
+      { stdio: "ignore" },
+    );
+    this.holder = holder;
+    for (let i = 0; i < 200 && !existsSync(ready); i++) {
+      if (holder.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    if (!existsSync(ready)) throw new Error("podman's private mount namespace did not come up");
+  }
+
+  /** podman with the private configs, in the private mount namespace and the node's network namespace. */
   podman(args: readonly string[], opts: { check?: boolean } = {}) {
-    return sh(["nsenter", `--net=/run/netns/${this.node.netns}`, "--", "podman", ...args], {
+    const mnt = `--mount=/proc/${this.holder!.pid}/ns/mnt`;
+    return sh(["nsenter", mnt, `--net=/run/netns/${this.node.netns}`, "--", "podman", ...args], {
       env: this.env,
       check: opts.check ?? true,
       duringTeardown: true,
@@ -185,7 +217,7 @@ export class PodmanSandbox {
   /** libcni cache entries podman wrote for our containers and has not removed. */
   cachedResults(): string[] {
     return this.containers
-      .map((c) => join(LIBCNI_RESULTS, `${this.state.networkName}-${c.id}-eth0`))
+      .map((c) => join(this.libcniDir, "results", `${this.state.networkName}-${c.id}-eth0`))
       .filter((p) => existsSync(p));
   }
 
@@ -207,6 +239,7 @@ export class PodmanSandbox {
         rmSync(key, { force: true });
       }
     }
+    this.holder?.kill("SIGKILL");
     for (const [d, existed] of this.sharedDirsExisted) {
       if (!existed) {
         try {
