@@ -321,11 +321,16 @@ class Netlink {
 
   /** The name of the link with this index (its number when there is none, as tc prints it). */
   private name(index: number): string {
+    return this.byIndex(index)?.ifname ?? String(index);
+  }
+
+  /** The link with this index; undefined when there is none. */
+  private byIndex(index: number): NlLink | undefined {
     try {
       const [m] = this.sock.request(getLinkByIndex(this.sock.nextSeq(), index));
-      return m ? parseLinkMessage(m.payload).ifname : String(index);
+      return m ? parseLinkMessage(m.payload) : undefined;
     } catch (e) {
-      if (e instanceof NetlinkError && GONE.test(errnoText(e.errno))) return String(index);
+      if (e instanceof NetlinkError && GONE.test(errnoText(e.errno))) return undefined;
       throw e;
     }
   }
@@ -375,17 +380,8 @@ class Netlink {
       }
       case "port": {
         const master = this.link(q.master);
-        if (!master) return undefined;
-        let port: NlLink;
-        try {
-          const [m] = this.sock.request(getLinkByIndex(this.sock.nextSeq(), q.index));
-          if (!m) return undefined;
-          port = parseLinkMessage(m.payload);
-        } catch (e) {
-          if (e instanceof NetlinkError && GONE.test(errnoText(e.errno))) return undefined;
-          throw e;
-        }
-        return port.masterIndex === master.ifindex ? plain({ ...port, master: master.ifname }) : undefined;
+        const port = master && this.byIndex(q.index);
+        return port && port.masterIndex === master.ifindex ? plain({ ...port, master: master.ifname }) : undefined;
       }
       case "routes": {
         const link = this.link(q.dev);
@@ -410,10 +406,7 @@ class Netlink {
       throw e;
     }
     this.indexes.set(name, found.ifindex);
-    if (found.masterIndex !== undefined) {
-      const [m] = this.sock.request(getLinkByIndex(this.sock.nextSeq(), found.masterIndex));
-      found.master = m ? parseLinkMessage(m.payload).ifname : undefined;
-    }
+    if (found.masterIndex !== undefined) found.master = this.byIndex(found.masterIndex)?.ifname;
     return plain(found);
   }
 
