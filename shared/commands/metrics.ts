@@ -14,7 +14,7 @@ import { readReclaimedCount } from "../../ipam/host-local/reclaimed-count.js";
 import { type HolderScan, isComplete, scanHolders } from "../node/netns-scan.js";
 import { type FamilyLabel, networkPools } from "./metrics/network-pools.js";
 import { PATH_FLAGS_HELP, withNodeFlags } from "./node-flags.js";
-import { probeResident } from "../node/doctor/resident-check.js";
+import { probeResident } from "../resident/client.js";
 import { DEFAULT_SOCKET, residentSocket } from "../resident/protocol.js";
 
 const USAGE = `usage: cni-ts metrics [--grace SECONDS] [--socket PATH] [--conf-dir DIR] [--cache-dir DIR]

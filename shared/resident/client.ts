@@ -5,7 +5,13 @@
  * runs the call itself with the stdin read here.
  */
 import { BUILD_ID } from "../build-info.js";
-import { CLIENT_START_TIMEOUT_MS, LineReader, type ResidentReply, type ResidentRequest } from "./protocol.js";
+import {
+  CLIENT_START_TIMEOUT_MS,
+  LineReader,
+  type ResidentCounts,
+  type ResidentReply,
+  type ResidentRequest,
+} from "./protocol.js";
 
 export type ResidentOutcome =
   { served: true; exit: number; stdout: string; stderr: string } | { served: false; stdin?: Buffer; why: string };
@@ -99,21 +105,67 @@ export async function callResident(socket: string, plugin: string, env: NodeJS.P
   if (ns === undefined) return notServed("namespaces unreadable");
   if (stdin.length > MAX_STDIN) return notServed("stdin too large");
   const request = requestFor(plugin, env, stdin, ns);
-  return new Promise<ResidentOutcome>((resolve) => {
+  let started = false;
+  const lost = (why: string): ResidentOutcome =>
+    started ? { served: true, exit: 1, stdout: lostAnswer(why, stdin), stderr: "" } : notServed(why);
+  return converse<ResidentOutcome>(socket, request, {
+    reply(r) {
+      if (r.status === "started") started = true;
+      else if (r.status === "declined") return notServed(r.reason);
+      else if (r.status === "done") return { served: true, exit: r.exit, stdout: r.stdout, stderr: r.stderr };
+      else return lost(`the service sent an unexpected "${r.status}"`);
+      return undefined;
+    },
+    ended: lost,
+    // Not started in time: the service has declined it by now (MAX_QUEUE_WAIT_MS) or is stuck.
+    timeoutMs: CLIENT_START_TIMEOUT_MS,
+    timedOut: () => (started ? undefined : notServed("the service did not start the call in time")),
+  });
+}
+
+export type ProbeAnswer =
+  ({ status: "ready"; build: string } & ResidentCounts) | { status: "declined"; reason: string } | { status: "none" };
+
+/**
+ * Asks the service at `socket` whether it would serve this process's calls, and what it has done
+ * (`cni-ts doctor`, `cni-ts metrics`); nothing runs. "none" when nothing answers within 5 s.
+ */
+export async function probeResident(socket: string): Promise<ProbeAnswer> {
+  if (!("Bun" in globalThis)) return { status: "none" };
+  const request = { ...requestFor("loopback", {}, Buffer.alloc(0), await namespaces(bunApi())), probe: true };
+  const none: ProbeAnswer = { status: "none" };
+  return converse<ProbeAnswer>(socket, request, {
+    reply: (r) => (r.status === "ready" || r.status === "declined" ? r : none),
+    ended: () => none,
+    timeoutMs: 5000,
+    timedOut: () => none,
+  });
+}
+
+/** One exchange with the service: what each reply line means, and what its absence does. */
+interface Conversation<T> {
+  /** An outcome ends the exchange; undefined waits for the next line. */
+  reply(r: ResidentReply): T | undefined;
+  /** The connection failed, closed or carried something unreadable before an outcome. */
+  ended(why: string): T;
+  timeoutMs: number;
+  /** No outcome after timeoutMs: an outcome ends the exchange, undefined waits on. */
+  timedOut(): T | undefined;
+}
+
+/** Sends `request` as one line and reads reply lines until the conversation has its outcome. */
+function converse<T>(socket: string, request: ResidentRequest, c: Conversation<T>): Promise<T> {
+  return new Promise<T>((resolve) => {
     let pending = Buffer.from(`${JSON.stringify(request)}\n`);
     const lines = new LineReader();
-    let started = false;
     let settled = false;
-    const finish = (outcome: ResidentOutcome) => {
-      if (settled) return;
+    const finish = (outcome: T | undefined) => {
+      if (settled || outcome === undefined) return;
       settled = true;
       clearTimeout(timer);
       resolve(outcome);
     };
-    // Not started in time: the service has declined it by now (MAX_QUEUE_WAIT_MS) or is stuck.
-    const timer = setTimeout(() => {
-      if (!started) finish(notServed("the service did not start the call in time"));
-    }, CLIENT_START_TIMEOUT_MS);
+    const timer = setTimeout(() => finish(c.timedOut()), c.timeoutMs);
     const flush = (s: BunSocket) => {
       while (pending.length > 0) {
         const n = s.write(pending);
@@ -121,19 +173,7 @@ export async function callResident(socket: string, plugin: string, env: NodeJS.P
         pending = pending.subarray(n);
       }
     };
-    const onLine = (line: string) => {
-      const reply = JSON.parse(line) as ResidentReply;
-      if (reply.status === "started") started = true;
-      else if (reply.status === "declined") finish(notServed(reply.reason));
-      else if (reply.status === "done")
-        finish({ served: true, exit: reply.exit, stdout: reply.stdout, stderr: reply.stderr });
-      else throw new Error(`unexpected ${reply.status}`);
-    };
-    const lost = (why: string) => {
-      if (started) finish({ served: true, exit: 1, stdout: lostAnswer(why, stdin), stderr: "" });
-      else finish(notServed(why));
-    };
-    bun
+    bunApi()
       .connect({
         unix: socket,
         socket: {
@@ -142,19 +182,22 @@ export async function callResident(socket: string, plugin: string, env: NodeJS.P
           data(_s, chunk) {
             for (const line of lines.push(chunk)) {
               if (settled) break;
+              let reply: ResidentReply;
               try {
-                onLine(line);
+                reply = JSON.parse(line) as ResidentReply;
               } catch {
-                lost("the service sent an unreadable answer");
+                finish(c.ended("the service sent an unreadable answer"));
+                break;
               }
+              finish(c.reply(reply));
             }
           },
-          close: () => lost("the service closed the connection"),
-          error: (_s, e) => lost(`the service connection failed: ${e.message}`),
-          connectError: (_s, e) => finish(notServed(`no service: ${e.message}`)),
+          close: () => finish(c.ended("the service closed the connection")),
+          error: (_s, e) => finish(c.ended(`the service connection failed: ${e.message}`)),
+          connectError: (_s, e) => finish(c.ended(`no service: ${e.message}`)),
         },
       })
-      .catch((e: Error) => finish(notServed(`no service: ${e.message}`)));
+      .catch((e: Error) => finish(c.ended(`no service: ${e.message}`)));
   });
 }
 

@@ -14,6 +14,7 @@ import { CriClient } from "./cri-client.js";
 import { runCommand } from "../run-command.js";
 import { TOOL_PATH } from "../paths.js";
 import type { SandboxNode } from "../sandbox.js";
+import { THROWAWAY_VAR_LIB } from "./private-var-lib.js";
 
 export const PAUSE_IMAGE = "localhost/cts-pause:1";
 
@@ -128,9 +129,7 @@ export async function startContainerd(
   // the namespace and hides the cgroup mount runc needs.
   const varLib = join(dir, "var-lib");
   mkdirSync(varLib, { recursive: true });
-  const privateVarLib =
-    'mount -t tmpfs tmpfs "$0" && mkdir "$0/upper" "$0/work" && ' +
-    'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$0/upper,workdir=$0/work" /var/lib && exec "$@"';
+  const privateVarLib = `${THROWAWAY_VAR_LIB} && exec "$@"`;
   const child = spawn(
     "unshare",
     [

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync }
 import { join } from "node:path";
 import { sh } from "../run-command.js";
 import type { CommandResult } from "../run-command.js";
+import { THROWAWAY_VAR_LIB } from "./private-var-lib.js";
 
 export class ImagePodman {
   private readonly env: Record<string, string>;
@@ -57,9 +58,7 @@ export class ImagePodman {
 
   /** `podman ARGS` in a private mount namespace with a throwaway /var/lib (see the class comment). */
   private argv(args: readonly string[]): string[] {
-    const setUp =
-      'mount -t tmpfs tmpfs "$0" && mkdir "$0/upper" "$0/work" && ' +
-      'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$0/upper,workdir=$0/work" /var/lib && exec podman "$@"';
+    const setUp = `${THROWAWAY_VAR_LIB} && exec podman "$@"`;
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", setUp, join(this.dir, "var-lib"), ...args];
   }
 

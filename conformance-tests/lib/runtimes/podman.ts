@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { kubeFlannelConflist } from "../cluster/conflist.js";
 import { sh } from "../run-command.js";
 import type { ClusterState, NodeState } from "../cluster/state.js";
+import { THROWAWAY_VAR_LIB } from "./private-var-lib.js";
 
 /** What busybox httpd in a container serves (hostPort checks). */
 export const WEB_PAGE = "hello from a podman container behind portmap";
@@ -149,10 +150,7 @@ export class PodmanSandbox {
 
   private async startHolder(): Promise<void> {
     const ready = join(this.dir, "holder.ready");
-    const setUp =
-      'mount -t tmpfs tmpfs "$0" && mkdir "$0/upper" "$0/work" && ' +
-      'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$0/upper,workdir=$0/work" /var/lib && ' +
-      'mkdir -p /var/lib/cni && mount --bind "$1" /var/lib/cni && touch "$2" && exec sleep 86400';
+    const setUp = `${THROWAWAY_VAR_LIB} && mkdir -p /var/lib/cni && mount --bind "$1" /var/lib/cni && touch "$2" && exec sleep 86400`;
     const holder = spawn(
       "unshare",
       ["--mount", "--propagation", "slave", "sh", "-c", setUp, join(this.dir, "var-lib"), this.libcniDir, ready],

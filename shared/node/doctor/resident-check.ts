@@ -4,36 +4,9 @@
  * declines this node's calls (another build after an upgrade, another namespace) or a socket
  * nobody answers on costs every pod start its speed-up.
  */
-import { createConnection } from "node:net";
 import { existsSync } from "node:fs";
-import type { ResidentCounts } from "../../resident/protocol.js";
+import { probeResident } from "../../resident/client.js";
 import { type Finding, info, shellArg, warning } from "./finding.js";
-
-export type ProbeAnswer =
-  ({ status: "ready"; build: string } & ResidentCounts) | { status: "declined"; reason: string } | { status: "none" };
-
-/** Asks the service at `socket` whether it would serve this process's calls; "none" when nothing answers. */
-export async function probeResident(socket: string): Promise<ProbeAnswer> {
-  if (!existsSync(socket) || !("Bun" in globalThis)) return { status: "none" };
-  const { bunApi, namespaces, requestFor } = await import("../../resident/client.js");
-  const request = { ...requestFor("loopback", {}, Buffer.alloc(0), await namespaces(bunApi())), probe: true };
-  return new Promise((resolve) => {
-    let got = "";
-    const c = createConnection(socket);
-    const timer = setTimeout(() => c.destroy(new Error("no answer in 5 s")), 5000);
-    c.on("connect", () => c.write(`${JSON.stringify(request)}\n`));
-    c.on("data", (d) => (got += d.toString()));
-    c.on("close", () => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(got.split("\n")[0]!) as ProbeAnswer);
-      } catch {
-        resolve({ status: "none" });
-      }
-    });
-    c.on("error", () => undefined);
-  });
-}
 
 export async function checkResident(socket: string): Promise<Finding[]> {
   if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return [];
