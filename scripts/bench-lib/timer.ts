@@ -76,6 +76,8 @@ export const BUILD_FLAGS = [
   "--compile",
   "--minify",
   "--bytecode",
+  "--format=esm",
+  "--splitting",
   "--target=bun-linux-x64-baseline",
   "--no-compile-autoload-dotenv",
   "--no-compile-autoload-bunfig",
