@@ -1,10 +1,12 @@
 import { buildDescription } from "./build-info.js";
 import { loadPlugin } from "./plugin-loader.js";
 import { PLUGIN_NAMES, type PluginName, isPluginName } from "./plugins.js";
+import { callResident, relay } from "./resident/client.js";
 import { residentSocket } from "./resident/protocol.js";
 
 /* Static imports stay this small on purpose: a call the resident service answers loads nothing
-   else (not even node:fs), and VERSION loads only what it prints. */
+   else (not even node:fs), and VERSION loads only what it prints. The service's client is one of
+   them: a dynamic import would cost every plugin call another wait before it reads its stdin. */
 
 const lastPart = (p: string) => p.slice(p.lastIndexOf("/") + 1);
 
@@ -46,7 +48,6 @@ async function runPluginCall(name: PluginName): Promise<number> {
   let stdin: Buffer | undefined;
   // Test builds kill themselves at fault points: that must stay this process.
   if (socket !== undefined && "Bun" in globalThis && !env.CNI_TS_FAULT) {
-    const { callResident, relay } = await import("./resident/client.js");
     const outcome = await callResident(socket, name, env);
     if (outcome.served) return relay(outcome);
     stdin = outcome.stdin;

@@ -83,32 +83,28 @@ export function requestFor(
 }
 
 export async function callResident(socket: string, plugin: string, env: NodeJS.ProcessEnv): Promise<ResidentOutcome> {
-  const bun = (globalThis as { Bun?: BunApi }).Bun!;
-  // One wave of reads: each async file operation costs a turn of Bun's I/O pool, the first one most.
-  const [present, stdin, ns] = await Promise.all([
-    bun
-      .file(socket)
-      .stat()
-      .then(
-        () => true,
-        () => false,
-      ),
+  const bun = bunApi();
+  let stdin: Buffer | undefined;
+  let started = false;
+  const notServed = (why: string): ResidentOutcome => ({ served: false, stdin, why });
+  const lost = (why: string): ResidentOutcome =>
+    started ? { served: true, exit: 1, stdout: lostAnswer(why, stdin!), stderr: "" } : notServed(why);
+  // One wave of reads (each async file operation costs a turn of Bun's I/O pool, the first one
+  // most), while the connection opens: a missing socket fails the connect as fast as a stat would.
+  const prepared = Promise.all([
     bun.stdin.bytes().then(
       (b) => Buffer.from(b),
       () => undefined,
     ),
     namespaces(bun).catch(() => undefined),
-  ]);
-  if (stdin === undefined) return { served: false, why: "stdin unreadable" };
-  const notServed = (why: string): ResidentOutcome => ({ served: false, stdin, why });
-  if (!present) return notServed("no service");
-  if (ns === undefined) return notServed("namespaces unreadable");
-  if (stdin.length > MAX_STDIN) return notServed("stdin too large");
-  const request = requestFor(plugin, env, stdin, ns);
-  let started = false;
-  const lost = (why: string): ResidentOutcome =>
-    started ? { served: true, exit: 1, stdout: lostAnswer(why, stdin), stderr: "" } : notServed(why);
-  return converse<ResidentOutcome>(socket, request, {
+  ]).then(([read, ns]): Prepared<ResidentOutcome> => {
+    stdin = read;
+    if (read === undefined) return { outcome: { served: false, why: "stdin unreadable" } };
+    if (ns === undefined) return { outcome: notServed("namespaces unreadable") };
+    if (read.length > MAX_STDIN) return { outcome: notServed("stdin too large") };
+    return { request: requestFor(plugin, env, read, ns) };
+  });
+  return converse<ResidentOutcome>(socket, prepared, {
     reply(r) {
       if (r.status === "started") started = true;
       else if (r.status === "declined") return notServed(r.reason);
@@ -132,9 +128,12 @@ export type ProbeAnswer =
  */
 export async function probeResident(socket: string): Promise<ProbeAnswer> {
   if (!("Bun" in globalThis)) return { status: "none" };
-  const request = { ...requestFor("loopback", {}, Buffer.alloc(0), await namespaces(bunApi())), probe: true };
   const none: ProbeAnswer = { status: "none" };
-  return converse<ProbeAnswer>(socket, request, {
+  const prepared = namespaces(bunApi()).then(
+    (ns): Prepared<ProbeAnswer> => ({ request: { ...requestFor("loopback", {}, Buffer.alloc(0), ns), probe: true } }),
+    () => ({ outcome: none }),
+  );
+  return converse<ProbeAnswer>(socket, prepared, {
     reply: (r) => (r.status === "ready" || r.status === "declined" ? r : none),
     ended: () => none,
     timeoutMs: 5000,
@@ -142,42 +141,70 @@ export async function probeResident(socket: string): Promise<ProbeAnswer> {
   });
 }
 
+/** What to send, once it is known; or the outcome without sending anything. */
+type Prepared<T> = { request: ResidentRequest } | { outcome: T };
+
 /** One exchange with the service: what each reply line means, and what its absence does. */
 interface Conversation<T> {
   /** An outcome ends the exchange; undefined waits for the next line. */
   reply(r: ResidentReply): T | undefined;
   /** The connection failed, closed or carried something unreadable before an outcome. */
   ended(why: string): T;
+  /** Counted from when the request is sent. */
   timeoutMs: number;
   /** No outcome after timeoutMs: an outcome ends the exchange, undefined waits on. */
   timedOut(): T | undefined;
 }
 
-/** Sends `request` as one line and reads reply lines until the conversation has its outcome. */
-function converse<T>(socket: string, request: ResidentRequest, c: Conversation<T>): Promise<T> {
+/**
+ * Connects at once and, when `prepared` has the request, sends it as one line and reads reply
+ * lines until the conversation has its outcome. Nothing settles before `prepared` has: what
+ * happens to a call that is not served depends on what was read for it.
+ */
+function converse<T>(socket: string, prepared: Promise<Prepared<T>>, c: Conversation<T>): Promise<T> {
   return new Promise<T>((resolve) => {
-    let pending = Buffer.from(`${JSON.stringify(request)}\n`);
+    let pending: Buffer | undefined;
+    let connection: BunSocket | undefined;
+    let endedEarly: string | undefined;
+    let isPrepared = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const lines = new LineReader();
     let settled = false;
     const finish = (outcome: T | undefined) => {
       if (settled || outcome === undefined) return;
       settled = true;
       clearTimeout(timer);
+      connection?.end();
       resolve(outcome);
     };
-    const timer = setTimeout(() => finish(c.timedOut()), c.timeoutMs);
+    const ended = (why: string) => {
+      if (isPrepared) finish(c.ended(why));
+      else endedEarly ??= why;
+    };
     const flush = (s: BunSocket) => {
-      while (pending.length > 0) {
+      while (pending !== undefined && pending.length > 0) {
         const n = s.write(pending);
         if (n <= 0) return;
         pending = pending.subarray(n);
       }
     };
+    void prepared.then((p) => {
+      isPrepared = true;
+      if ("outcome" in p) return finish(p.outcome);
+      if (endedEarly !== undefined) return finish(c.ended(endedEarly));
+      pending = Buffer.from(`${JSON.stringify(p.request)}\n`);
+      timer = setTimeout(() => finish(c.timedOut()), c.timeoutMs);
+      if (connection !== undefined) flush(connection);
+    });
     bunApi()
       .connect({
         unix: socket,
         socket: {
-          open: flush,
+          open(s) {
+            connection = s;
+            if (settled) s.end();
+            else flush(s);
+          },
           drain: flush,
           data(_s, chunk) {
             for (const line of lines.push(chunk)) {
@@ -186,18 +213,18 @@ function converse<T>(socket: string, request: ResidentRequest, c: Conversation<T
               try {
                 reply = JSON.parse(line) as ResidentReply;
               } catch {
-                finish(c.ended("the service sent an unreadable answer"));
+                ended("the service sent an unreadable answer");
                 break;
               }
               finish(c.reply(reply));
             }
           },
-          close: () => finish(c.ended("the service closed the connection")),
-          error: (_s, e) => finish(c.ended(`the service connection failed: ${e.message}`)),
-          connectError: (_s, e) => finish(c.ended(`no service: ${e.message}`)),
+          close: () => ended("the service closed the connection"),
+          error: (_s, e) => ended(`the service connection failed: ${e.message}`),
+          connectError: (_s, e) => ended(`no service: ${e.message}`),
         },
       })
-      .catch((e: Error) => finish(c.ended(`no service: ${e.message}`)));
+      .catch((e: Error) => ended(`no service: ${e.message}`));
   });
 }
 
