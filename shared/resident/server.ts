@@ -66,6 +66,9 @@ function nsId(kind: "net" | "mnt"): string {
 
 /** Serves until SIGTERM/SIGINT or maxCalls; resolves with the exit status. */
 export async function serve(opts: ServeOptions): Promise<number> {
+  // The executable starts with JIT tier-up made 1000x more reluctant (scripts/build.mjs), right for
+  // a plugin process that lives 10 ms; this one lives for days and runs the same code for every pod.
+  (globalThis as unknown as { Bun: { unsafe: { setJITPolicy(scale: number): void } } }).Bun.unsafe.setJITPolicy(1);
   const own = { net: nsId("net"), mnt: nsId("mnt") };
   const executable = executableId();
   for (const name of PLUGIN_NAMES) registerInProcess(name, () => loadPlugin(name));
