@@ -254,7 +254,12 @@ async function bench(opts: BenchOptions): Promise<void> {
     imports = measureImportCosts(opts.importRuns);
   }
   const report = buildReport(m, meta);
-  const breakdown = pickBreakdown(m);
+  const breakdowns = [
+    pickBreakdown(m, "ours", "ADD"),
+    pickBreakdown(m, "resident", "ADD"),
+    pickBreakdown(m, "resident", "DEL"),
+  ].filter((b) => b !== undefined);
+  const breakdown = breakdowns.length ? breakdowns.join("\n\n") : undefined;
   const importText = imports ? formatImportCosts(imports, 15) : undefined;
   process.stdout.write(renderText(report));
   if (importText) process.stdout.write(`\n${importText}\n`);
@@ -266,7 +271,7 @@ async function bench(opts: BenchOptions): Promise<void> {
     const chartRef = svg ? relative(dirname(opts.markdown), svg) : undefined;
     const extra = [
       ...(breakdown
-        ? ["", "## Where one of our flannel-chain ADDs spends its time (trace)", "", "```", breakdown, "```"]
+        ? ["", "## Where our flannel-chain calls spend their time (trace)", "", "```", breakdown, "```"]
         : []),
       ...(importText ? ["", "## Start-up cost per module (CPU ms)", "", "```", importText, "```"] : []),
     ];
@@ -311,20 +316,21 @@ function noteServiceGone(m: ReturnType<typeof emptyMeasurements>): void {
   m.resident?.unserved.push("the resident service exited during the run");
 }
 
-/** The traced flannel-chain ADD through libcni with the median wall time. */
-function pickBreakdown(m: ReturnType<typeof emptyMeasurements>): string | undefined {
+/** The traced flannel-chain call through libcni with the median wall time, of one side and verb. */
+function pickBreakdown(
+  m: ReturnType<typeof emptyMeasurements>,
+  side: "ours" | "resident",
+  verb: "ADD" | "DEL",
+): string | undefined {
   const calls = m.traced.filter(
     (c) =>
-      c.side === "ours" && c.chain === "flannel" && c.via === "cnitool" && c.verb === "ADD" && c.ok && c.records.length,
+      c.side === side && c.chain === "flannel" && c.via === "cnitool" && c.verb === verb && c.ok && c.records.length,
   );
   if (!calls.length) return undefined;
   const sorted = [...calls].sort((a, b) => a.wallMs - b.wallMs);
   const c = sorted[(sorted.length - 1) >> 1]!;
-  return formatBreakdown(
-    c.records,
-    c.wallMs,
-    `One of our flannel-chain ADDs through libcni (median of ${calls.length} traced):`,
-  );
+  const whose = `One of our flannel-chain ${verb}s${side === "ours" ? "" : " run by the resident service"}`;
+  return formatBreakdown(c.records, c.wallMs, `${whose} through libcni (median of ${calls.length} traced):`);
 }
 
 function writeOut(file: string, text: string): void {

@@ -86,9 +86,11 @@ export function formatBreakdown(records: readonly TraceRecord[], wallMs: number,
     }
   }
   const inside = inProcessMs(records);
+  const outside = records.every((r) => r.resident)
+    ? `libcni client; exec, runtime start-up, hand-over and exit of ${records.length} plugin process(es) whose calls the service ran`
+    : `libcni client, exec + runtime start-up of ${records.length} plugin process(es), exit`;
   lines.push(
-    `  wall ${fmt(wallMs)} ms = ${fmt(inside)} ms in our code + ${fmt(wallMs - inside)} ms outside it ` +
-      `(libcni client, exec + runtime start-up of ${records.length} plugin process(es), exit)`,
+    `  wall ${fmt(wallMs)} ms = ${fmt(inside)} ms in our code + ${fmt(wallMs - inside)} ms outside it (${outside})`,
   );
   return lines.join("\n");
 }
