@@ -145,13 +145,18 @@ function shape(result: unknown, pod: Pod): unknown {
 describe("resident service", () => {
   const sandbox = useSandbox();
 
-  it("serves ADD, CHECK and DEL of a chain with the results a plugin process gives, hostPorts included", async () => {
+  /** A node with the bridge chain and a service; `served` hands calls to it with the debug trace on. */
+  async function servedChain() {
     const node = await sandbox.node();
     const network = writeChain(node);
     const service = await startService(node);
-    expect(service.log()).toContain("listening");
     const trace = join(node.workDir, "trace.log");
-    const served = { CNI_TS_SOCKET: service.socket, CNI_TS_DEBUG_LOG: trace };
+    return { node, network, service, trace, served: { CNI_TS_SOCKET: service.socket, CNI_TS_DEBUG_LOG: trace } };
+  }
+
+  it("serves ADD, CHECK and DEL of a chain with the results a plugin process gives, hostPorts included", async () => {
+    const { node, network, service, trace, served } = await servedChain();
+    expect(service.log()).toContain("listening");
     const plain = { CNI_TS_SOCKET: "off" };
     const ports = { capArgs: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: "tcp" }] } };
     const [a, b] = [await node.addPod("a"), await node.addPod("b")];
@@ -180,12 +185,35 @@ describe("resident service", () => {
     expect(traceLines(trace).every((l) => l.resident === true)).toBe(true);
   });
 
+  it("a served DEL answers once the pod's link is gone, back to back too: nothing left in either namespace or the store", async () => {
+    const { node, network, service, trace, served } = await servedChain();
+    const pods = [await node.addPod("a"), await node.addPod("b"), await node.addPod("c")];
+    for (const pod of pods) expectOk(await cnitool(node, "add", network, pod, served));
+    const store = join(node.dataDir, network);
+    const reservations = () => readdirSync(store).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+    expect(reservations()).toHaveLength(3);
+
+    // Back to back: the second and third DEL arrive while the kernel may still be releasing the
+    // first pair (the deleting thread busy), and take the calling thread's path.
+    for (const [i, pod] of pods.entries()) {
+      expectOk(await cnitool(node, "del", network, pod, served));
+      const links = await runCommand(["nsenter", `--net=${pod.path}`, "--", "ip", "-o", "link", "show"], {
+        env: { PATH: TOOL_PATH },
+      });
+      expect(links.stdout).not.toContain("eth0");
+      expect(reservations()).toHaveLength(2 - i);
+    }
+    const veths = await node.exec(["ip", "-o", "link", "show", "type", "veth"]);
+    expect(veths.stdout.trim()).toBe("");
+    const dels = traceLines(trace).filter((l) => l.verb === "DEL");
+    expect(dels.map((l) => `${l.plugin} ${l.resident} ${l.pid}`)).toEqual(
+      pods.flatMap(() => [`portmap true ${service.pid}`, `bridge true ${service.pid}`]),
+    );
+    expect(service.log()).not.toContain("deletions stay in the calling thread");
+  });
+
   it("declines a call of another build or from another mount namespace, and the plugin runs it itself", async () => {
-    const node = await sandbox.node();
-    const network = writeChain(node);
-    const service = await startService(node);
-    const trace = join(node.workDir, "trace.log");
-    const env = { CNI_TS_SOCKET: service.socket, CNI_TS_DEBUG_LOG: trace };
+    const { node, network, service, trace, served: env } = await servedChain();
     const [a, b] = [await node.addPod("a"), await node.addPod("b")];
 
     // dist/test-bin is another build of the same source.

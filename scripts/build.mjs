@@ -52,6 +52,8 @@ const args = [
   "--define",
   `process.env.CNI_TS_BUILD_ID=${JSON.stringify(`${commit}-${target}-${Date.now().toString(36)}`)}`,
   join(root, "shared/main.ts"),
+  // The resident service's link-deleting thread (a Worker needs an entry point of its own).
+  join(root, "shared/net/link-delete-worker.ts"),
   "--outfile",
   tmp,
 ];

@@ -5,7 +5,8 @@ import type { Result } from "../../shared/cni/result.js";
 import { type Family, familyOf } from "../../shared/net/ip.js";
 import { SystemError } from "../../shared/sys/system-error.js";
 import { GONE } from "../../shared/net/batch.js";
-import { kernel, KernelStepError } from "../../shared/net/kernel.js";
+import { deleteLink } from "../../shared/net/detached-delete.js";
+import { KernelStepError } from "../../shared/net/kernel.js";
 import { ownLinkNames } from "../../shared/net/links.js";
 import { probeNetns } from "../../shared/net/netns.js";
 import { loadBridgeConf } from "./config.js";
@@ -45,21 +46,18 @@ export async function del(inv: Invocation): Promise<void> {
   if (errors.length > 0) throw errors[0];
 }
 
-function removePodLink(inv: Invocation, bridge: string, note: (m: string) => void): void {
+async function removePodLink(inv: Invocation, bridge: string, note: (m: string) => void): Promise<void> {
   const { netns, ifname } = inv.env;
   const probe = netns === "" ? undefined : probeNetns(netns);
   if (probe?.state === "ok") {
     try {
-      kernel(
-        [
-          {
-            op: { op: "link-del", dev: ifname },
-            tolerate: GONE,
-            fail: (r) => new CniError(ErrorCode.Internal, `failed to delete "${ifname}" in ${netns}: ${r}`),
-          },
-        ],
-        [],
-        { netns },
+      await deleteLink(
+        {
+          op: { op: "link-del", dev: ifname },
+          tolerate: GONE,
+          fail: (r) => new CniError(ErrorCode.Internal, `failed to delete "${ifname}" in ${netns}: ${r}`),
+        },
+        netns,
       );
     } catch (e) {
       // A name ip -batch cannot carry: ADD refused it too, so no link of ours has it.

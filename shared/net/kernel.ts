@@ -166,7 +166,7 @@ function queryLine(q: KernelQuery): string {
 }
 
 /** How a step or query shows in the trace: a command line an operator can run as it is. */
-function traceLine(line: string, netns: string | undefined, tool: "ip" | "tc" = "ip"): string {
+export function traceLine(line: string, netns: string | undefined, tool: "ip" | "tc" = "ip"): string {
   return netns ? `nsenter --net=${netns} -- ${tool} ${line}` : `${tool} ${line}`;
 }
 
@@ -193,6 +193,23 @@ export function kernel<const Qs extends readonly KernelQuery[]>(
     const nl = new Netlink(sock, opts.netns);
     steps.forEach((step, i) => nl.step(step, i));
     return queries.map((q) => nl.query(q)) as Results<Qs>;
+  } finally {
+    sock.close();
+  }
+}
+
+/**
+ * Whether a link named `dev` exists (in `netns`): one request, untraced, for a caller that polls.
+ * Undefined where there is no FFI.
+ */
+export function linkPresent(dev: string, netns?: string): boolean | undefined {
+  const sock = RtnlSocket.open(netns);
+  if (!sock) return undefined;
+  try {
+    return sock.request(getLinkByName(sock.nextSeq(), dev)).length > 0;
+  } catch (e) {
+    if (e instanceof NetlinkError && GONE.test(errnoText(e.errno))) return false;
+    throw e;
   } finally {
     sock.close();
   }

@@ -11,6 +11,7 @@ import * as z from "zod/mini";
 import { BUILD_ID } from "../build-info.js";
 import { registerInProcess } from "../cni/delegate.js";
 import { runPlugin } from "../cni/dispatch.js";
+import { startDetachedDeletes } from "../net/detached-delete.js";
 import { loadPlugin } from "../plugin-loader.js";
 import { PLUGIN_NAMES, isPluginName } from "../plugins.js";
 import {
@@ -72,6 +73,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const own = { net: nsId("net"), mnt: nsId("mnt") };
   const executable = executableId();
   for (const name of PLUGIN_NAMES) registerInProcess(name, () => loadPlugin(name));
+  startDetachedDeletes(opts.log);
   if (!(await prepareSocketPath(opts.socket))) {
     opts.log(`cni-ts serve: another service is already listening on ${opts.socket}`);
     return 1;
