@@ -9,7 +9,7 @@
  * earlier deletion) the step runs in the caller's thread as any other.
  */
 import { systemTrace } from "../sys/trace-hook.js";
-import { ipLine, kernel, type KernelStep, KernelStepError, linkPresent, traceLine } from "./kernel.js";
+import { ipLine, kernel, type KernelOp, type KernelStep, KernelStepError, linkPresent, traceLine } from "./kernel.js";
 
 export interface DeleteRequest {
   id: number;
@@ -72,12 +72,14 @@ export function startDetachedDeletes(log: (line: string) => void): void {
  * which throws KernelStepError as `kernel` does); traced as its `ip` line with the time until the
  * link was gone.
  */
-export async function deleteLink(step: KernelStep, netns: string): Promise<void> {
+export async function deleteLink(
+  step: KernelStep & { op: Extract<KernelOp, { op: "link-del" }> },
+  netns: string,
+): Promise<void> {
   const op = step.op;
   const inCaller = () => void kernel([step], [], { netns });
   // A link already gone takes the ordinary path, whose `tolerate` and `fail` decide what it means.
-  if (op.op !== "link-del" || thread === undefined || waiting.size > 0 || linkPresent(op.dev, netns) !== true)
-    return inCaller();
+  if (thread === undefined || waiting.size > 0 || linkPresent(op.dev, netns) !== true) return inCaller();
   const id = nextId++;
   const started = performance.now();
   const answered = new Promise<Answer>((resolve) => waiting.set(id, resolve));

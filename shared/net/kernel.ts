@@ -187,12 +187,20 @@ export function kernel<const Qs extends readonly KernelQuery[]>(
   queries: Qs,
   opts: KernelOptions = {},
 ): Results<Qs> {
-  const sock = RtnlSocket.open(opts.netns);
-  if (!sock) return viaIp(steps, queries, opts) as Results<Qs>;
-  try {
+  const answers = onRtnlSocket(opts.netns, (sock) => {
     const nl = new Netlink(sock, opts.netns);
     steps.forEach((step, i) => nl.step(step, i));
-    return queries.map((q) => nl.query(q)) as Results<Qs>;
+    return queries.map((q) => nl.query(q));
+  });
+  return (answers ?? viaIp(steps, queries, opts)) as Results<Qs>;
+}
+
+/** `use` on a socket opened (in `netns`) for it and closed after; undefined where there is no FFI. */
+function onRtnlSocket<T>(netns: string | undefined, use: (sock: RtnlSocket) => T): T | undefined {
+  const sock = RtnlSocket.open(netns);
+  if (!sock) return undefined;
+  try {
+    return use(sock);
   } finally {
     sock.close();
   }
@@ -203,16 +211,14 @@ export function kernel<const Qs extends readonly KernelQuery[]>(
  * Undefined where there is no FFI.
  */
 export function linkPresent(dev: string, netns?: string): boolean | undefined {
-  const sock = RtnlSocket.open(netns);
-  if (!sock) return undefined;
-  try {
-    return sock.request(getLinkByName(sock.nextSeq(), dev)).length > 0;
-  } catch (e) {
-    if (e instanceof NetlinkError && GONE.test(errnoText(e.errno))) return false;
-    throw e;
-  } finally {
-    sock.close();
-  }
+  return onRtnlSocket(netns, (sock) => {
+    try {
+      return sock.request(getLinkByName(sock.nextSeq(), dev)).length > 0;
+    } catch (e) {
+      if (e instanceof NetlinkError && GONE.test(errnoText(e.errno))) return false;
+      throw e;
+    }
+  });
 }
 
 type TcResult<Q extends TcQuery> = Q extends { q: "qdiscs" } ? QdiscView[] : FilterView[];
@@ -228,15 +234,12 @@ export function tcKernel<const Qs extends readonly TcQuery[]>(
   queries: Qs,
   opts: KernelOptions = {},
 ): TcResults<Qs> {
-  const sock = RtnlSocket.open(opts.netns);
-  if (!sock) return viaTc(steps, queries, opts) as TcResults<Qs>;
-  try {
+  const answers = onRtnlSocket(opts.netns, (sock) => {
     const nl = new Netlink(sock, opts.netns);
     steps.forEach((step, i) => nl.change(step, i, "tc", tcLine(step.op), (seq, r) => encodeTcOp(step.op, seq, r)));
-    return queries.map((q) => nl.tcQuery(q)) as TcResults<Qs>;
-  } finally {
-    sock.close();
-  }
+    return queries.map((q) => nl.tcQuery(q));
+  });
+  return (answers ?? viaTc(steps, queries, opts)) as TcResults<Qs>;
 }
 
 function viaTc(steps: readonly TcKernelStep[], queries: readonly TcQuery[], opts: KernelOptions): unknown[][] {
